@@ -1,0 +1,189 @@
+/**
+ * Typed errors with stable codes. Every error that crosses a package boundary is one of these:
+ * protocol doors map `amqpReplyCode` / `mqttReasonCode` straight onto the wire.
+ */
+export type ConveyorErrorCode =
+  | 'QUEUE_NOT_FOUND'
+  | 'EXCHANGE_NOT_FOUND'
+  | 'VHOST_NOT_FOUND'
+  | 'PRECONDITION_FAILED'
+  | 'QUEUE_IN_USE'
+  | 'QUEUE_NOT_EMPTY'
+  | 'RESOURCE_LOCKED'
+  | 'ACCESS_REFUSED'
+  | 'MESSAGE_TOO_LARGE'
+  | 'INVALID_ARGUMENT'
+  | 'QUEUE_FULL'
+  | 'LEASE_NOT_HELD'
+  | 'MESSAGE_GONE'
+  | 'REQUEST_TIMEOUT'
+  | 'BROKER_CLOSED'
+  | 'STORE_ERROR';
+
+export interface ConveyorErrorOptions {
+  cause?: unknown;
+}
+
+export abstract class ConveyorError extends Error {
+  abstract readonly code: ConveyorErrorCode;
+  /** The AMQP 0-9-1 reply code this error maps to (channel- or connection-level close). */
+  abstract readonly amqpReplyCode: number;
+  /** The MQTT 5 reason code this error maps to. */
+  abstract readonly mqttReasonCode: number;
+
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class QueueNotFoundError extends ConveyorError {
+  readonly code = 'QUEUE_NOT_FOUND' as const;
+  readonly amqpReplyCode = 404;
+  readonly mqttReasonCode = 0x80;
+  constructor(
+    readonly queue: string,
+    readonly vhost = '/',
+  ) {
+    super(`no queue '${queue}' in vhost '${vhost}'`);
+  }
+}
+
+export class ExchangeNotFoundError extends ConveyorError {
+  readonly code = 'EXCHANGE_NOT_FOUND' as const;
+  readonly amqpReplyCode = 404;
+  readonly mqttReasonCode = 0x80;
+  constructor(
+    readonly exchange: string,
+    readonly vhost = '/',
+  ) {
+    super(`no exchange '${exchange}' in vhost '${vhost}'`);
+  }
+}
+
+export class VhostNotFoundError extends ConveyorError {
+  readonly code = 'VHOST_NOT_FOUND' as const;
+  readonly amqpReplyCode = 530;
+  readonly mqttReasonCode = 0x87;
+  constructor(readonly vhost: string) {
+    super(`no vhost '${vhost}'`);
+  }
+}
+
+/** Declared with options that differ from the existing entity, or an operation whose precondition fails. */
+export class PreconditionFailedError extends ConveyorError {
+  readonly code = 'PRECONDITION_FAILED' as const;
+  readonly amqpReplyCode = 406;
+  readonly mqttReasonCode = 0x80;
+}
+
+export class QueueInUseError extends ConveyorError {
+  readonly code = 'QUEUE_IN_USE' as const;
+  readonly amqpReplyCode = 406;
+  readonly mqttReasonCode = 0x80;
+  constructor(readonly queue: string) {
+    super(`queue '${queue}' has consumers`);
+  }
+}
+
+export class QueueNotEmptyError extends ConveyorError {
+  readonly code = 'QUEUE_NOT_EMPTY' as const;
+  readonly amqpReplyCode = 406;
+  readonly mqttReasonCode = 0x80;
+  constructor(readonly queue: string) {
+    super(`queue '${queue}' is not empty`);
+  }
+}
+
+/** An exclusive queue owned by someone else, or an exclusive consumer already present. */
+export class ResourceLockedError extends ConveyorError {
+  readonly code = 'RESOURCE_LOCKED' as const;
+  readonly amqpReplyCode = 405;
+  readonly mqttReasonCode = 0x80;
+}
+
+export class AccessRefusedError extends ConveyorError {
+  readonly code = 'ACCESS_REFUSED' as const;
+  readonly amqpReplyCode = 403;
+  readonly mqttReasonCode = 0x87;
+}
+
+export class MessageTooLargeError extends ConveyorError {
+  readonly code = 'MESSAGE_TOO_LARGE' as const;
+  readonly amqpReplyCode = 311;
+  readonly mqttReasonCode = 0x95;
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`message of ${size} bytes exceeds the limit of ${limit} bytes`);
+  }
+}
+
+export class InvalidArgumentError extends ConveyorError {
+  readonly code = 'INVALID_ARGUMENT' as const;
+  readonly amqpReplyCode = 406;
+  readonly mqttReasonCode = 0x83;
+}
+
+/** A queue at its max length / max bytes with overflow `reject-publish`. */
+export class QueueFullError extends ConveyorError {
+  readonly code = 'QUEUE_FULL' as const;
+  readonly amqpReplyCode = 406;
+  readonly mqttReasonCode = 0x97;
+  constructor(readonly queue: string) {
+    super(`queue '${queue}' is full`);
+  }
+}
+
+/** Ack, nack or renew of a delivery the caller no longer holds (lease expired, already settled). */
+export class LeaseNotHeldError extends ConveyorError {
+  readonly code = 'LEASE_NOT_HELD' as const;
+  readonly amqpReplyCode = 406;
+  readonly mqttReasonCode = 0x92;
+}
+
+/** `take` of a peeked message that was taken, acked or expired in the meantime. */
+export class MessageGoneError extends ConveyorError {
+  readonly code = 'MESSAGE_GONE' as const;
+  readonly amqpReplyCode = 404;
+  readonly mqttReasonCode = 0x80;
+  constructor(
+    readonly queue: string,
+    readonly id: string,
+  ) {
+    super(`message '${id}' is no longer available in queue '${queue}'`);
+  }
+}
+
+export class RequestTimeoutError extends ConveyorError {
+  readonly code = 'REQUEST_TIMEOUT' as const;
+  readonly amqpReplyCode = 504;
+  readonly mqttReasonCode = 0x80;
+  constructor(
+    readonly correlationId: string,
+    readonly attempts: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`no reply to request '${correlationId}' after ${attempts} attempt(s) of ${timeoutMs} ms`);
+  }
+}
+
+export class BrokerClosedError extends ConveyorError {
+  readonly code = 'BROKER_CLOSED' as const;
+  readonly amqpReplyCode = 320;
+  readonly mqttReasonCode = 0x8b;
+  constructor() {
+    super('the broker is closed');
+  }
+}
+
+export class StoreError extends ConveyorError {
+  readonly code = 'STORE_ERROR' as const;
+  readonly amqpReplyCode = 541;
+  readonly mqttReasonCode = 0x80;
+}
+
+export function isConveyorError(err: unknown): err is ConveyorError {
+  return err instanceof ConveyorError;
+}

@@ -1,0 +1,134 @@
+import type { PeekedMessage, QueueRecordInput, StoredMessage } from '../message.js';
+
+/**
+ * The storage boundary. A store owns every queue's state: ready order, delayed messages,
+ * in-flight deliveries with their holders and lease deadlines, and delivery counts.
+ * The engine owns policy (routing, TTL, delivery limits, dead-lettering, dispatch) and calls
+ * these operations; each one is atomic in the store, so a shared store (Redis) can serve
+ * several broker processes over the same queues.
+ *
+ * Queues are named by a `QueueKey`: the engine's vhost-qualified queue name.
+ * Holders are opaque ids: a pull lease, a push consumer, an MQTT session.
+ */
+export type QueueKey = string;
+export type HolderId = string;
+
+export interface QueueCounts {
+  /** Deliverable now. */
+  ready: number;
+  /** Held by someone (leased or pushed, not yet acked). */
+  inFlight: number;
+  /** Waiting for their `readyAt` (delayed publish or delayed nack). */
+  delayed: number;
+  /** Body bytes of all messages in the queue (ready, in flight and delayed). */
+  bytes: number;
+}
+
+export interface TakeOptions {
+  /** Who will hold the deliveries. */
+  holder: HolderId;
+  /** Lease deadline (ms since the epoch); none for push deliveries that wait for ack. */
+  leaseUntil?: number;
+  /** The clock, so tests and a shared store agree on "now". */
+  now: number;
+}
+
+export interface PeekOptions {
+  includeInFlight?: boolean;
+  includeDelayed?: boolean;
+}
+
+export interface ReleaseOptions {
+  /** Ready again no earlier than this time; absent = ready now, at its original position. */
+  readyAt?: number;
+}
+
+export interface MetaEntry {
+  key: string;
+  value: unknown;
+}
+
+export interface MessageStore {
+  /** `memory`, `lmdb`, `redis`, …: shown by the broker at start. */
+  readonly kind: string;
+  /** True when `enqueue` of a durable record means "on stable storage". */
+  readonly durable: boolean;
+
+  /**
+   * Opens the store. For an embedded store, whatever was held by anyone when the process
+   * stopped is ready again (holders do not outlive the process), with its stored count.
+   */
+  open(): Promise<void>;
+  /** Flushes and closes. Operations after close reject with `BrokerClosedError`. */
+  close(): Promise<void>;
+
+  // ---- durable topology and other metadata (exchanges, queues, bindings, retained, sessions) ----
+  loadMeta(prefix: string): Promise<MetaEntry[]>;
+  putMeta(key: string, value: unknown): Promise<void>;
+  deleteMeta(key: string): Promise<void>;
+
+  // ---- queues ----
+  /** Idempotent. */
+  createQueue(queue: QueueKey): Promise<void>;
+  /** Removes the queue and every message in it. */
+  deleteQueue(queue: QueueKey): Promise<void>;
+  /** Queues that hold state in this store (after a restart: those with durable messages). */
+  listQueues(): Promise<QueueKey[]>;
+
+  /**
+   * Appends records in order. Resolves, with their ids, once every `durable` record is on stable
+   * storage (group commit: many enqueues share one sync). Records are visible to `take` as soon
+   * as the call is made in an embedded store, and once it resolves in any store.
+   */
+  enqueue(queue: QueueKey, records: QueueRecordInput[]): Promise<string[]>;
+
+  /**
+   * Hands out up to `max` ready messages in FIFO order (redeliveries keep their original
+   * position), raising each one's delivery count; the raised count is stored (batched).
+   * Returns what it handed out; the caller decides (TTL, delivery limit) and acks, moves or
+   * delivers them.
+   */
+  take(queue: QueueKey, max: number, options: TakeOptions): Promise<StoredMessage[]>;
+  /** Like `take`, for one peeked message; `undefined` when it is no longer ready. */
+  takeById(queue: QueueKey, id: string, options: TakeOptions): Promise<StoredMessage | undefined>;
+
+  /** Removes messages held by `holder`; returns the ids that were held (others are ignored). */
+  ack(queue: QueueKey, ids: string[], holder: HolderId): Promise<string[]>;
+  /** Returns held messages to ready (or delayed); returns the ids that were held. */
+  release(queue: QueueKey, ids: string[], holder: HolderId, options?: ReleaseOptions): Promise<string[]>;
+  /** Extends leases; returns the ids that were held. */
+  renew(queue: QueueKey, ids: string[], holder: HolderId, leaseUntil: number): Promise<string[]>;
+  /** Everything `holder` holds, in every queue, becomes ready again (count stays raised). */
+  releaseHolder(holder: HolderId): Promise<number>;
+  /** Leases whose deadline is at or before `now` end: those messages become ready again. */
+  expireLeases(queue: QueueKey, now: number): Promise<number>;
+
+  /**
+   * Atomically removes held messages from `from` and appends `records` to `to` (dead-lettering,
+   * redrive). Returns the ids that were held and moved; only their records are appended
+   * (records[i] belongs to ids[i]).
+   */
+  move(
+    from: QueueKey,
+    ids: string[],
+    holder: HolderId,
+    to: QueueKey,
+    records: QueueRecordInput[],
+  ): Promise<string[]>;
+
+  /** Up to `max` messages in delivery order without leasing them. */
+  peek(queue: QueueKey, max: number, options?: PeekOptions): Promise<PeekedMessage[]>;
+  /** Counters, not a scan. */
+  counts(queue: QueueKey): Promise<QueueCounts>;
+  /** Removes every ready and delayed message; returns how many. */
+  purge(queue: QueueKey): Promise<number>;
+
+  /**
+   * Duplicate detection: records `key` for `windowMs` and returns true if it was not already
+   * recorded within its window. Survives a restart in a durable store.
+   */
+  remember(queue: QueueKey, key: string, windowMs: number, now: number): Promise<boolean>;
+
+  /** Earliest time something in the queue changes by itself (a delayed message or a lease deadline). */
+  nextWakeAt(queue: QueueKey): Promise<number | undefined>;
+}
