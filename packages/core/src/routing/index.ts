@@ -1,0 +1,19 @@
+export { RoutingTable } from './routing-table.js';
+export { TopicTrie, splitTopicKey } from './topic-trie.js';
+export { headerValuesEqual } from './header-values.js';
+export type { XMatch } from './headers-match.js';
+export type {
+  Binding,
+  BindingDestination,
+  DeclareExchangeFlags,
+  DeclareExchangeResult,
+  DeleteExchangeFlags,
+  ExchangeInfo,
+  ExchangeKind,
+  ExchangeOptions,
+  ResolvedExchangeOptions,
+  RouteOptions,
+  RouteResult,
+  RoutingTableDeps,
+  TopologyChanges,
+} from './types.js';
