@@ -1,1 +1,34 @@
-export {};
+export * from './errors.js';
+export * from './message.js';
+export * from './store/index.js';
+export * from './routing/index.js';
+export { Broker, type BrokerOptions } from './engine/broker.js';
+export {
+  VirtualHost,
+  type DeclareQueueContext,
+  type NackOptions,
+  type PublishOptions,
+  type PublishResult,
+  type QueueInfo,
+  type QueueStats,
+  type ReceiveOptions,
+  type RedriveOptions,
+} from './engine/virtual-host.js';
+export { CreditWindow, type Delivery, type DeliveryHandler } from './engine/delivery.js';
+export type { CancelOptions, ConsumeOptions, ConsumerCancelReason, ConsumerHandle } from './engine/consumer.js';
+export {
+  deadLetterToQueue,
+  type DeadLetterTarget,
+  type OverflowPolicy,
+  type QueueOptions,
+  type ResolvedQueueOptions,
+} from './engine/queue-options.js';
+export type { DeadLetterReason } from './engine/dead-letter.js';
+export { MemoryMonitor, type MemoryMonitorOptions } from './engine/memory-monitor.js';
+export {
+  Requester,
+  Responder,
+  type RequestOptions,
+  type ResponderHandler,
+  type ResponderOptions,
+} from './engine/request-reply.js';

@@ -1,0 +1,143 @@
+import { EventEmitter } from 'node:events';
+import { totalmem } from 'node:os';
+import { BrokerClosedError, VhostNotFoundError } from '../errors.js';
+import type { ExchangeKind } from '../routing/index.js';
+import type { MessageStore } from '../store/message-store.js';
+import { MemoryStore } from '../store/index.js';
+import { MemoryMonitor } from './memory-monitor.js';
+import { metaKeys, queueKey, type BindingRecord, type ExchangeRecord, type QueueRecord } from './meta-keys.js';
+import { VirtualHost } from './virtual-host.js';
+
+export interface BrokerOptions {
+  /** Where queues live. Default: a fresh in-memory store. */
+  store?: MessageStore;
+  /** Largest body accepted. Default 128 MiB (RabbitMQ's default). */
+  maxMessageBytes?: number;
+  /** Message bytes held above which publishers must wait. Default 40% of the machine's memory. */
+  memoryHighWatermarkBytes?: number;
+  /** Lease of a pull receive when neither the call nor the queue sets one. Default 30 s. */
+  defaultLeaseMs?: number;
+  /** Background failures (timers, store writes nobody awaits). Default: printed to stderr. */
+  onError?: (err: unknown) => void;
+}
+
+type BrokerEvents = {
+  /** Publishers must wait: the memory watermark was crossed. */
+  blocked: [bytes: number];
+  unblocked: [bytes: number];
+};
+
+const DEFAULT_VHOST = '/';
+
+/**
+ * The engine: virtual hosts with their routing model and queues over one message store.
+ * Protocol servers, the NestJS transport and embedded users all talk to this.
+ */
+export class Broker extends EventEmitter<BrokerEvents> {
+  readonly store: MessageStore;
+  readonly memory: MemoryMonitor;
+  readonly #vhosts = new Map<string, VirtualHost>();
+  readonly #options: Required<Omit<BrokerOptions, 'store' | 'memoryHighWatermarkBytes'>>;
+  #closed = false;
+
+  private constructor(options: BrokerOptions) {
+    super();
+    this.store = options.store ?? new MemoryStore();
+    this.memory = new MemoryMonitor({ highWatermarkBytes: options.memoryHighWatermarkBytes ?? Math.floor(totalmem() * 0.4) });
+    this.#options = {
+      maxMessageBytes: options.maxMessageBytes ?? 128 * 1024 * 1024,
+      defaultLeaseMs: options.defaultLeaseMs ?? 30_000,
+      onError: options.onError ?? ((err: unknown) => console.error('[conveyor]', err)),
+    };
+    this.memory.on('blocked', (bytes) => this.emit('blocked', bytes));
+    this.memory.on('unblocked', (bytes) => this.emit('unblocked', bytes));
+  }
+
+  /** Opens the store, recovers durable topology and messages, and returns a running broker. */
+  static async open(options: BrokerOptions = {}): Promise<Broker> {
+    const broker = new Broker(options);
+    await broker.store.open();
+    await broker.#recover();
+    return broker;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Publishers must wait (memory watermark). */
+  get blocked(): boolean {
+    return this.memory.blocked;
+  }
+
+  /** A virtual host; `/` always exists. */
+  vhost(name: string = DEFAULT_VHOST): VirtualHost {
+    const vhost = this.#vhosts.get(name);
+    if (!vhost) throw new VhostNotFoundError(name);
+    return vhost;
+  }
+
+  vhosts(): string[] {
+    return [...this.#vhosts.keys()];
+  }
+
+  async addVhost(name: string): Promise<VirtualHost> {
+    this.#assertOpen();
+    const existing = this.#vhosts.get(name);
+    if (existing) return existing;
+    const vhost = this.#createVhost(name);
+    await this.store.putMeta(metaKeys.vhost(name), { name });
+    return vhost;
+  }
+
+  #createVhost(name: string): VirtualHost {
+    const vhost = new VirtualHost(name, {
+      store: this.store,
+      memory: this.memory,
+      maxMessageBytes: this.#options.maxMessageBytes,
+      defaultLeaseMs: this.#options.defaultLeaseMs,
+      onError: this.#options.onError,
+      assertOpen: () => this.#assertOpen(),
+    });
+    this.#vhosts.set(name, vhost);
+    return vhost;
+  }
+
+  async #recover(): Promise<void> {
+    const names = new Set([DEFAULT_VHOST]);
+    for (const entry of await this.store.loadMeta(metaKeys.vhostPrefix)) names.add((entry.value as { name: string }).name);
+    const declared = new Set<string>();
+    for (const name of names) {
+      const vhost = this.#createVhost(name);
+      for (const { value } of await this.store.loadMeta(metaKeys.exchangePrefix(name))) {
+        const record = value as ExchangeRecord;
+        vhost.routing.declareExchange(record.name, record.kind as ExchangeKind, record.options, { allowReserved: true });
+      }
+      const queues = [];
+      for (const { value } of await this.store.loadMeta(metaKeys.queuePrefix(name))) {
+        const record = value as QueueRecord;
+        queues.push(await vhost.restoreQueue(record.name, record.options));
+        declared.add(queueKey(name, record.name));
+      }
+      for (const { value } of await this.store.loadMeta(metaKeys.bindingPrefix(name))) {
+        const record = value as BindingRecord;
+        vhost.routing.bind(record.source, record.destination, record.routingKey, record.arguments);
+      }
+      for (const queue of queues) await queue.recover();
+    }
+    // Queues that were not durable do not come back, nor do their (transient) messages.
+    for (const key of await this.store.listQueues()) if (!declared.has(key)) await this.store.deleteQueue(key);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new BrokerClosedError();
+  }
+
+  /** Stops every queue, tells consumers, and closes the store (flushing pending writes). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const vhost of this.#vhosts.values()) vhost.shutdown();
+    await this.store.close();
+  }
+}

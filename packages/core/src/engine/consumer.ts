@@ -1,0 +1,75 @@
+import type { CreditWindow, Delivery, DeliveryHandler } from './delivery.js';
+
+export type ConsumerCancelReason = 'cancelled' | 'queue-deleted' | 'timeout' | 'owner-gone' | 'broker-closed';
+
+export interface ConsumeOptions {
+  /** Unacked deliveries this consumer may hold; 0 = unlimited. Default 0. */
+  prefetch?: number;
+  /** A window shared with other consumers, applied on top of `prefetch`. */
+  window?: CreditWindow;
+  /** No other consumer may attach to the queue while this one is there. */
+  exclusive?: boolean;
+  /** Unique per queue; generated when absent. */
+  tag?: string;
+  /** Connection or session that owns this consumer (exclusive queues, `releaseOwner`). */
+  owner?: string;
+  /** Deliveries count as acked as soon as they are handed out (AMQP no-ack, MQTT QoS 0). */
+  autoAck?: boolean;
+  /** A holder id that outlives this consumer (an MQTT persistent session); default: unique. */
+  holder?: string;
+  /** Told when the broker ends the consumer (queue deleted, consumer timeout, owner gone, close). */
+  onCancel?: (reason: ConsumerCancelReason) => void;
+}
+
+export interface CancelOptions {
+  /** Return what it holds to the queue (default true). False keeps it held by the holder id for a later consumer. */
+  release?: boolean;
+}
+
+/** The engine-side state of one push consumer. Users see it through `ConsumerHandle`. */
+export class ConsumerState {
+  /** Held delivery id → time it was handed out, in hand-out order (oldest first). */
+  readonly held = new Map<string, number>();
+  active = true;
+
+  constructor(
+    readonly tag: string,
+    readonly queue: string,
+    readonly holder: string,
+    readonly handler: DeliveryHandler,
+    readonly options: ConsumeOptions,
+  ) {}
+
+  /** How many more deliveries it may take now. */
+  credit(): number {
+    if (!this.active) return 0;
+    const prefetch = this.options.prefetch ?? 0;
+    const own = prefetch === 0 ? Number.POSITIVE_INFINITY : prefetch - this.held.size;
+    const shared = this.options.window ? this.options.window.available() : Number.POSITIVE_INFINITY;
+    return Math.max(0, Math.min(own, shared));
+  }
+
+  hold(delivery: Delivery, now: number): void {
+    if (this.options.autoAck) return;
+    this.held.set(delivery.id, now);
+    if (this.options.window) this.options.window.used++;
+  }
+
+  /** Forget ids that were settled; returns how many it held. */
+  settle(ids: readonly string[]): number {
+    let n = 0;
+    for (const id of ids) if (this.held.delete(id)) n++;
+    if (this.options.window) this.options.window.used = Math.max(0, this.options.window.used - n);
+    return n;
+  }
+}
+
+/** What `consume` returns. */
+export interface ConsumerHandle {
+  readonly tag: string;
+  readonly queue: string;
+  readonly holder: string;
+  /** Deliveries handed out and not yet settled. */
+  readonly inFlight: number;
+  cancel(options?: CancelOptions): Promise<void>;
+}

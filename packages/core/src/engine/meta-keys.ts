@@ -1,0 +1,55 @@
+import type { Headers } from '../message.js';
+import type { BindingDestination, ExchangeKind, ExchangeOptions } from '../routing/index.js';
+import type { ResolvedQueueOptions } from './queue-options.js';
+
+/**
+ * Keys under which durable topology lives in the store's metadata. Each component is
+ * URI-encoded, so names may contain any character (`/` included).
+ */
+const enc = encodeURIComponent;
+
+export const metaKeys = {
+  vhostPrefix: 'vhost/',
+  vhost: (vhost: string) => `vhost/${enc(vhost)}`,
+  exchangePrefix: (vhost: string) => `exchange/${enc(vhost)}/`,
+  exchange: (vhost: string, name: string) => `exchange/${enc(vhost)}/${enc(name)}`,
+  queuePrefix: (vhost: string) => `queue/${enc(vhost)}/`,
+  queue: (vhost: string, name: string) => `queue/${enc(vhost)}/${enc(name)}`,
+  bindingPrefix: (vhost: string) => `binding/${enc(vhost)}/`,
+  binding: (vhost: string, source: string, destination: BindingDestination, routingKey: string, args: Headers) =>
+    `binding/${enc(vhost)}/${enc(source)}/${destination.kind}/${enc(destination.name)}/${enc(routingKey)}/${enc(stableJson(args))}`,
+};
+
+/** The store key of a queue: vhost-qualified. */
+export function queueKey(vhost: string, queue: string): string {
+  return `${enc(vhost)}/${queue}`;
+}
+
+export interface ExchangeRecord {
+  name: string;
+  kind: ExchangeKind;
+  options: ExchangeOptions;
+}
+
+export interface QueueRecord {
+  name: string;
+  options: ResolvedQueueOptions;
+}
+
+export interface BindingRecord {
+  source: string;
+  destination: BindingDestination;
+  routingKey: string;
+  arguments: Headers;
+}
+
+/** JSON with sorted keys, so equal argument tables give equal keys. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v === 'bigint') return v.toString();
+    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
+}

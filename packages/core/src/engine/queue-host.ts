@@ -1,0 +1,19 @@
+import type { MessageData } from '../message.js';
+import type { MessageStore } from '../store/message-store.js';
+import type { EngineQueue } from './engine-queue.js';
+import type { MemoryMonitor } from './memory-monitor.js';
+import type { DeadLetterTarget } from './queue-options.js';
+
+/** What a queue needs from the virtual host that owns it. */
+export interface QueueHost {
+  readonly vhost: string;
+  readonly store: MessageStore;
+  readonly memory: MemoryMonitor;
+  now(): number;
+  /** The queues a dead-lettered message goes to (routing through the target exchange). */
+  deadLetterQueues(target: DeadLetterTarget, message: MessageData): EngineQueue[];
+  /** An auto-delete queue lost its last consumer, or an expiring queue went unused: delete it. */
+  queueUnused(queue: EngineQueue): void;
+  /** A background step failed (a timer's sweep, a store write): log it, never crash. */
+  backgroundError(err: unknown): void;
+}

@@ -1,0 +1,530 @@
+import { randomBytes } from 'node:crypto';
+import {
+  InvalidArgumentError,
+  MessageTooLargeError,
+  QueueInUseError,
+  QueueNotEmptyError,
+  QueueNotFoundError,
+  ResourceLockedError,
+} from '../errors.js';
+import { bodyBytes, type Headers, type MessageData, type OutgoingMessage, type PeekedMessage } from '../message.js';
+import { RoutingTable, type BindingDestination, type ExchangeKind, type ExchangeOptions } from '../routing/index.js';
+import type { MessageStore, PeekOptions, QueueCounts } from '../store/message-store.js';
+import { ConsumerState, type CancelOptions, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
+import { lastDeathQueue, redrivenMessage } from './dead-letter.js';
+import type { Delivery, DeliveryHandler } from './delivery.js';
+import { EngineQueue, type AcceptOutcome } from './engine-queue.js';
+import type { MemoryMonitor } from './memory-monitor.js';
+import { metaKeys, queueKey, type BindingRecord } from './meta-keys.js';
+import type { QueueHost } from './queue-host.js';
+import { assertEquivalent, resolveQueueOptions, type DeadLetterTarget, type QueueOptions, type ResolvedQueueOptions } from './queue-options.js';
+
+export interface DeclareQueueContext {
+  /** Only check that the queue exists (AMQP passive declare). */
+  passive?: boolean;
+  /** The connection or session declaring it: required for exclusive queues. */
+  owner?: string;
+}
+
+export interface QueueInfo {
+  vhost: string;
+  name: string;
+  options: ResolvedQueueOptions;
+  /** Ready messages (what AMQP reports in declare-ok). */
+  messageCount: number;
+  consumerCount: number;
+}
+
+export interface QueueStats extends QueueCounts {
+  deadLettered: number;
+  consumers: number;
+  /** Pull receivers waiting for a message. */
+  waiting: number;
+}
+
+export interface PublishOptions {
+  /** Only the routing result matters to the caller; AMQP returns an unroutable mandatory message. */
+  mandatory?: boolean;
+}
+
+export interface PublishResult {
+  /** Queues the message was routed to. */
+  queues: string[];
+  /** Routed to no queue at all. */
+  unroutable: boolean;
+  /** Queues that refused it (full, overflow reject-publish). */
+  rejected: string[];
+  /** Queues that already had its message id within their duplicate window. */
+  duplicates: string[];
+}
+
+export interface ReceiveOptions {
+  /** Most messages to return. Default 1. */
+  max?: number;
+  /** Wait up to this long for a message when none is ready. Default 0: answer at once. */
+  waitMs?: number;
+  /** Lease (visibility timeout); default the queue's `leaseMs`, else the broker's. */
+  leaseMs?: number;
+}
+
+export interface NackOptions {
+  /** Back to the queue (true, default) or to the dead-letter target (false: reason `rejected`). */
+  requeue?: boolean;
+  /** Ready again only after this delay. */
+  delayMs?: number;
+}
+
+export interface RedriveOptions {
+  /** Queue to move to; default each message's original queue (from its death headers). */
+  to?: string;
+  /** At most this many. Default all ready messages. */
+  max?: number;
+}
+
+export interface VirtualHostSettings {
+  store: MessageStore;
+  memory: MemoryMonitor;
+  maxMessageBytes: number;
+  defaultLeaseMs: number;
+  onError: (err: unknown) => void;
+  assertOpen: () => void;
+}
+
+let consumerSeq = 0;
+
+/** A virtual host: its own exchanges, bindings and queues over the broker's store. */
+export class VirtualHost implements QueueHost {
+  readonly routing: RoutingTable;
+  readonly #queues = new Map<string, EngineQueue>();
+  readonly #consumers = new Map<string, { queue: EngineQueue; state: ConsumerState }>();
+
+  constructor(
+    readonly vhost: string,
+    private readonly settings: VirtualHostSettings,
+  ) {
+    this.routing = new RoutingTable({ queueExists: (name) => this.#queues.has(name) });
+  }
+
+  get store(): MessageStore {
+    return this.settings.store;
+  }
+
+  get memory(): MemoryMonitor {
+    return this.settings.memory;
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  backgroundError(err: unknown): void {
+    this.settings.onError(err);
+  }
+
+  // ---------------------------------------------------------------- exchanges and bindings
+
+  async declareExchange(name: string, kind: ExchangeKind, options: ExchangeOptions = {}, context: { passive?: boolean } = {}): Promise<void> {
+    this.settings.assertOpen();
+    const { exchange, created } = this.routing.declareExchange(name, kind, options, context);
+    if (created && exchange.options.durable) {
+      await this.store.putMeta(metaKeys.exchange(this.vhost, name), { name, kind, options });
+    }
+  }
+
+  async deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
+    this.settings.assertOpen();
+    const before = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
+    const changes = this.routing.deleteExchange(name, options);
+    await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
+    await this.#forgetBindings(before, changes.deletedExchanges);
+  }
+
+  async bindQueue(queue: string, exchange: string, routingKey: string, args: Headers = {}, owner?: string): Promise<void> {
+    this.settings.assertOpen();
+    this.#queue(queue).checkOwner(owner);
+    await this.#bind(exchange, { kind: 'queue', name: queue }, routingKey, args);
+  }
+
+  async unbindQueue(queue: string, exchange: string, routingKey: string, args: Headers = {}, owner?: string): Promise<void> {
+    this.settings.assertOpen();
+    this.#queue(queue).checkOwner(owner);
+    await this.#unbind(exchange, { kind: 'queue', name: queue }, routingKey, args);
+  }
+
+  async bindExchange(destination: string, source: string, routingKey: string, args: Headers = {}): Promise<void> {
+    this.settings.assertOpen();
+    await this.#bind(source, { kind: 'exchange', name: destination }, routingKey, args);
+  }
+
+  async unbindExchange(destination: string, source: string, routingKey: string, args: Headers = {}): Promise<void> {
+    this.settings.assertOpen();
+    await this.#unbind(source, { kind: 'exchange', name: destination }, routingKey, args);
+  }
+
+  async #bind(source: string, destination: BindingDestination, routingKey: string, args: Headers): Promise<void> {
+    this.routing.bind(source, destination, routingKey, args);
+    if (this.#bindingIsDurable(source, destination)) {
+      const record: BindingRecord = { source, destination, routingKey, arguments: args };
+      await this.store.putMeta(metaKeys.binding(this.vhost, source, destination, routingKey, args), record);
+    }
+  }
+
+  async #unbind(source: string, destination: BindingDestination, routingKey: string, args: Headers): Promise<void> {
+    const changes = this.routing.unbind(source, destination, routingKey, args);
+    await this.store.deleteMeta(metaKeys.binding(this.vhost, source, destination, routingKey, args));
+    for (const name of changes.deletedExchanges) await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
+  }
+
+  #bindingIsDurable(source: string, destination: BindingDestination): boolean {
+    const sourceDurable = this.routing.getExchange(source)?.options.durable === true;
+    const destDurable =
+      destination.kind === 'queue'
+        ? this.#queues.get(destination.name)?.options.durable === true
+        : this.routing.getExchange(destination.name)?.options.durable === true;
+    return sourceDurable && destDurable;
+  }
+
+  /** Deletes the metadata of bindings that the routing table dropped (and of auto-deleted exchanges). */
+  async #forgetBindings(before: Set<string>, deletedExchanges: readonly string[]): Promise<void> {
+    const after = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
+    for (const key of before) if (!after.has(key)) await this.store.deleteMeta(key);
+    for (const name of deletedExchanges) await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
+  }
+
+  // ---------------------------------------------------------------- queues
+
+  async declareQueue(name: string, options: QueueOptions = {}, context: DeclareQueueContext = {}): Promise<QueueInfo> {
+    this.settings.assertOpen();
+    const existing = this.#queues.get(name);
+    if (context.passive) {
+      if (!existing) throw new QueueNotFoundError(name, this.vhost);
+      existing.checkOwner(context.owner);
+      existing.touch();
+      return this.#info(existing);
+    }
+    const resolved = resolveQueueOptions(options);
+    if (existing) {
+      existing.checkOwner(context.owner);
+      assertEquivalent(name, existing.options, resolved);
+      existing.touch();
+      return this.#info(existing);
+    }
+    if (resolved.exclusive && context.owner === undefined) {
+      throw new InvalidArgumentError(`exclusive queue '${name}' needs an owner`);
+    }
+    const queueName = name === '' ? `amq.gen-${randomBytes(16).toString('base64url')}` : name;
+    const queue = await this.#createQueue(queueName, resolved, resolved.exclusive ? context.owner : undefined);
+    if (resolved.durable && !resolved.exclusive) {
+      await this.store.putMeta(metaKeys.queue(this.vhost, queueName), { name: queueName, options: resolved });
+    }
+    return this.#info(queue);
+  }
+
+  async #createQueue(name: string, options: ResolvedQueueOptions, owner: string | undefined): Promise<EngineQueue> {
+    const key = queueKey(this.vhost, name);
+    await this.store.createQueue(key);
+    const queue = new EngineQueue(this, name, key, options, owner);
+    this.#queues.set(name, queue);
+    return queue;
+  }
+
+  /** Recovery: a durable queue from the store's metadata. */
+  async restoreQueue(name: string, options: ResolvedQueueOptions): Promise<EngineQueue> {
+    const queue = await this.#createQueue(name, options, undefined);
+    const counts = await this.store.counts(queue.key);
+    this.memory.add(counts.bytes);
+    return queue;
+  }
+
+  async #info(queue: EngineQueue): Promise<QueueInfo> {
+    const counts = await this.store.counts(queue.key);
+    return { vhost: this.vhost, name: queue.name, options: queue.options, messageCount: counts.ready, consumerCount: queue.consumers.length };
+  }
+
+  /** Deletes a queue with its messages; returns how many messages it held. */
+  async deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean; owner?: string } = {}): Promise<number> {
+    this.settings.assertOpen();
+    const queue = this.#queue(name);
+    queue.checkOwner(options.owner);
+    const counts = await this.store.counts(queue.key);
+    if (options.ifUnused && queue.consumers.length > 0) throw new QueueInUseError(name);
+    if (options.ifEmpty && counts.ready + counts.inFlight + counts.delayed > 0) throw new QueueNotEmptyError(name);
+    await this.#dropQueue(queue, 'queue-deleted');
+    return counts.ready + counts.inFlight + counts.delayed;
+  }
+
+  async #dropQueue(queue: EngineQueue, reason: 'queue-deleted' | 'owner-gone'): Promise<void> {
+    if (queue.deleted || this.#queues.get(queue.name) !== queue) return;
+    const counts = await this.store.counts(queue.key);
+    this.#queues.delete(queue.name);
+    for (const c of queue.close(reason)) this.#consumers.delete(consumerKey(queue.name, c.tag));
+    const before = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
+    const changes = this.routing.removeQueue(queue.name);
+    await this.store.deleteQueue(queue.key);
+    this.memory.remove(counts.bytes);
+    await this.store.deleteMeta(metaKeys.queue(this.vhost, queue.name));
+    await this.#forgetBindings(before, changes.deletedExchanges);
+  }
+
+  queueUnused(queue: EngineQueue): void {
+    if (queue.consumers.length > 0 || queue.deleted) return;
+    this.#dropQueue(queue, 'queue-deleted').catch((err: unknown) => this.backgroundError(err));
+  }
+
+  /** Removes every ready and delayed message; returns how many. */
+  async purgeQueue(name: string, owner?: string): Promise<number> {
+    this.settings.assertOpen();
+    const queue = this.#queue(name);
+    queue.checkOwner(owner);
+    const before = await this.store.counts(queue.key);
+    const purged = await this.store.purge(queue.key);
+    const after = await this.store.counts(queue.key);
+    this.memory.remove(before.bytes - after.bytes);
+    return purged;
+  }
+
+  hasQueue(name: string): boolean {
+    return this.#queues.has(name);
+  }
+
+  async queueInfo(name: string): Promise<QueueInfo> {
+    return this.#info(this.#queue(name));
+  }
+
+  async listQueues(): Promise<QueueInfo[]> {
+    return Promise.all([...this.#queues.values()].map((q) => this.#info(q)));
+  }
+
+  /** Counters of one queue (kept by the store, not scanned). */
+  async count(name: string): Promise<QueueStats> {
+    const queue = this.#queue(name);
+    const counts = await this.store.counts(queue.key);
+    return { ...counts, deadLettered: queue.deadLettered, consumers: queue.consumers.length, waiting: queue.waiting };
+  }
+
+  /** A connection or session went away: its exclusive queues go, its consumers are cancelled (deliveries released). */
+  async releaseOwner(owner: string): Promise<void> {
+    for (const { queue, state } of [...this.#consumers.values()]) {
+      if (state.options.owner === owner) await this.#cancel(queue, state, true, 'owner-gone');
+    }
+    for (const queue of [...this.#queues.values()]) {
+      if (queue.options.exclusive && queue.owner === owner) await this.#dropQueue(queue, 'owner-gone');
+    }
+  }
+
+  #queue(name: string): EngineQueue {
+    const queue = this.#queues.get(name);
+    if (!queue) throw new QueueNotFoundError(name, this.vhost);
+    return queue;
+  }
+
+  queues(): IterableIterator<EngineQueue> {
+    return this.#queues.values();
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  /** Routes a message through `exchange`; resolves once every copy is stored (durable ones synced). */
+  async publish(exchange: string, routingKey: string, outgoing: OutgoingMessage, _options: PublishOptions = {}): Promise<PublishResult> {
+    this.settings.assertOpen();
+    const message = this.#messageData(exchange, routingKey, outgoing);
+    const { queues } = this.routing.route(exchange, routingKey, message.properties.headers ?? {});
+    return this.#deliverTo(queues, message, outgoing);
+  }
+
+  /** Straight to one queue (the default exchange); an unknown queue is an error, not a silent drop. */
+  async send(queue: string, outgoing: OutgoingMessage): Promise<PublishResult> {
+    this.settings.assertOpen();
+    this.#queue(queue);
+    const message = this.#messageData('', queue, outgoing);
+    return this.#deliverTo([queue], message, outgoing);
+  }
+
+  #messageData(exchange: string, routingKey: string, outgoing: OutgoingMessage): MessageData {
+    const body = bodyBytes(outgoing.body);
+    if (body.byteLength > this.settings.maxMessageBytes) throw new MessageTooLargeError(body.byteLength, this.settings.maxMessageBytes);
+    return { exchange, routingKey, properties: outgoing.properties ?? {}, body };
+  }
+
+  async #deliverTo(names: readonly string[], message: MessageData, outgoing: OutgoingMessage): Promise<PublishResult> {
+    const now = Date.now();
+    const readyAt = outgoing.deliverAt ?? (outgoing.delayMs !== undefined ? now + outgoing.delayMs : undefined);
+    const ttlMs = message.properties.expiration;
+    const tickets: { queue: string; done: Promise<AcceptOutcome[]>; index: number }[] = [];
+    for (const name of names) {
+      const queue = this.#queues.get(name);
+      if (!queue) continue;
+      const request = { message, now, ...(readyAt === undefined ? {} : { readyAt }), ...(ttlMs === undefined ? {} : { ttlMs }) };
+      tickets.push({ queue: name, ...queue.accept(request) });
+    }
+    const result: PublishResult = { queues: [], unroutable: tickets.length === 0, rejected: [], duplicates: [] };
+    for (const ticket of tickets) {
+      const outcome = (await ticket.done)[ticket.index];
+      if (outcome === 'rejected') result.rejected.push(ticket.queue);
+      else {
+        result.queues.push(ticket.queue);
+        if (outcome === 'duplicate') result.duplicates.push(ticket.queue);
+      }
+    }
+    return result;
+  }
+
+  deadLetterQueues(target: DeadLetterTarget, message: MessageData): EngineQueue[] {
+    if (!this.routing.hasExchange(target.exchange)) return [];
+    const { queues } = this.routing.route(target.exchange, message.routingKey, message.properties.headers ?? {});
+    const result: EngineQueue[] = [];
+    for (const name of queues) {
+      const q = this.#queues.get(name);
+      if (q) result.push(q);
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /** Pull: leased deliveries, optionally waiting for one to arrive. */
+  async receive(name: string, options: ReceiveOptions = {}, owner?: string): Promise<Delivery[]> {
+    this.settings.assertOpen();
+    const queue = this.#queue(name);
+    queue.checkOwner(owner);
+    const max = options.max ?? 1;
+    if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError(`receive max must be a positive integer, got ${max}`);
+    return queue.receive(max, this.#leaseMs(queue, options.leaseMs), options.waitMs ?? 0);
+  }
+
+  /** Non-destructive look at the next messages. */
+  async peek(name: string, max = 1, options: PeekOptions = {}): Promise<PeekedMessage[]> {
+    this.settings.assertOpen();
+    return this.store.peek(this.#queue(name).key, max, options);
+  }
+
+  /** Leases one peeked message by id, or throws MessageGoneError. */
+  async take(name: string, id: string, options: { leaseMs?: number } = {}): Promise<Delivery> {
+    this.settings.assertOpen();
+    const queue = this.#queue(name);
+    return queue.take(id, this.#leaseMs(queue, options.leaseMs));
+  }
+
+  #leaseMs(queue: EngineQueue, requested: number | undefined): number {
+    const leaseMs = requested ?? queue.options.leaseMs ?? this.settings.defaultLeaseMs;
+    if (!(leaseMs > 0)) throw new InvalidArgumentError(`lease must be positive, got ${leaseMs}`);
+    return leaseMs;
+  }
+
+  /** Push: the handler gets deliveries within the consumer's credit window until it is cancelled. */
+  consume(name: string, handler: DeliveryHandler, options: ConsumeOptions = {}): ConsumerHandle {
+    this.settings.assertOpen();
+    const queue = this.#queue(name);
+    queue.checkOwner(options.owner);
+    const tag = options.tag ?? `ctag-${++consumerSeq}`;
+    const key = consumerKey(name, tag);
+    if (this.#consumers.has(key)) throw new ResourceLockedError(`consumer tag '${tag}' is already in use on queue '${name}'`);
+    const state = new ConsumerState(tag, name, options.holder ?? EngineQueue.nextHolder('consumer'), handler, options);
+    queue.addConsumer(state);
+    this.#consumers.set(key, { queue, state });
+    return {
+      tag,
+      queue: name,
+      holder: state.holder,
+      get inFlight() {
+        return state.held.size;
+      },
+      cancel: (cancelOptions: CancelOptions = {}) => this.#cancel(queue, state, cancelOptions.release ?? true, 'cancelled'),
+    };
+  }
+
+  async #cancel(queue: EngineQueue, state: ConsumerState, release: boolean, reason: 'cancelled' | 'owner-gone'): Promise<void> {
+    this.#consumers.delete(consumerKey(queue.name, state.tag));
+    await queue.removeConsumer(state, release, reason);
+  }
+
+  // ---------------------------------------------------------------- settling
+
+  async ack(deliveries: Delivery | readonly Delivery[]): Promise<void> {
+    await this.#each(deliveries, (queue, holder, group) => queue.ack(holder, group));
+  }
+
+  async nack(deliveries: Delivery | readonly Delivery[], options: NackOptions = {}): Promise<void> {
+    await this.#each(deliveries, (queue, holder, group) => queue.nack(holder, group, options.requeue ?? true, options.delayMs));
+  }
+
+  /** Dead-letters at once (reason `rejected`), with an optional detail such as a handler's error. */
+  async deadLetter(deliveries: Delivery | readonly Delivery[], detail?: string): Promise<void> {
+    await this.#each(deliveries, async (queue, holder, group) => {
+      const stored = group.map((d) => ({ id: d.id, message: d.message, enqueuedAt: 0, deliveryCount: d.deliveryCount, durable: d.message.properties.persistent === true }));
+      const done = await queue.deadLetter(stored, holder, 'rejected', detail);
+      if (done.length !== group.length) throw new QueueNotFoundError(queue.name, this.vhost);
+      queue.pump();
+    });
+  }
+
+  /** Extends pull leases; returns the new deadline. */
+  async renew(deliveries: Delivery | readonly Delivery[], leaseMs?: number): Promise<number> {
+    let until = 0;
+    await this.#each(deliveries, async (queue, holder, group) => {
+      until = await queue.renew(holder, group, this.#leaseMs(queue, leaseMs));
+    });
+    return until;
+  }
+
+  async #each(
+    deliveries: Delivery | readonly Delivery[],
+    action: (queue: EngineQueue, holder: string, group: Delivery[]) => Promise<unknown>,
+  ): Promise<void> {
+    this.settings.assertOpen();
+    const list: readonly Delivery[] = Array.isArray(deliveries) ? deliveries : [deliveries as Delivery];
+    const groups = new Map<string, Delivery[]>();
+    for (const d of list) {
+      const key = `${d.queue}\u0000${d.holder}`;
+      const group = groups.get(key);
+      if (group) group.push(d);
+      else groups.set(key, [d]);
+    }
+    for (const group of groups.values()) {
+      const first = group[0]!;
+      await action(this.#queue(first.queue), first.holder, group);
+    }
+  }
+
+  /** Moves dead-lettered messages back to where they died (or to `to`); returns how many moved. */
+  async redrive(deadLetterQueue: string, options: RedriveOptions = {}): Promise<number> {
+    this.settings.assertOpen();
+    const source = this.#queue(deadLetterQueue);
+    const target = options.to === undefined ? undefined : this.#queue(options.to);
+    let moved = 0;
+    // One pass over what is ready now: messages with nowhere to go are put back and not seen again.
+    let left = Math.min(options.max ?? Number.POSITIVE_INFINITY, (await this.store.counts(source.key)).ready);
+    while (left > 0) {
+      const holder = EngineQueue.nextHolder('redrive');
+      const now = Date.now();
+      const batch = await this.store.take(source.key, Math.min(256, left), { holder, now });
+      if (batch.length === 0) break;
+      left -= batch.length;
+      for (const stored of batch) {
+        const destination = target ?? this.#queues.get(lastDeathQueue(stored.message) ?? '');
+        if (!destination) {
+          await this.store.release(source.key, [stored.id], holder);
+          continue;
+        }
+        const record = { message: redrivenMessage(stored.message), enqueuedAt: now, durable: stored.durable && destination.options.durable, deliveryCount: 0 };
+        moved += (await this.store.move(source.key, [stored.id], holder, destination.key, [record])).length;
+        destination.pump();
+      }
+    }
+    return moved;
+  }
+
+  /** Broker close: every queue stops its timers and tells its consumers. */
+  shutdown(): void {
+    for (const queue of this.#queues.values()) queue.close('broker-closed');
+    this.#consumers.clear();
+  }
+}
+
+function consumerKey(queue: string, tag: string): string {
+  return `${queue}\u0000${tag}`;
+}
+
+function bindingKey(vhost: string, b: { source: string; destination: BindingDestination; routingKey: string; arguments: Headers }): string {
+  return metaKeys.binding(vhost, b.source, b.destination, b.routingKey, b.arguments);
+}
