@@ -1,0 +1,35 @@
+import type { AddressInfo } from 'node:net';
+import type { ProtocolServers } from './protocol-servers.js';
+
+/** One network listener of `conveyor start`. Adding a door = adding an entry to LISTENERS. */
+export interface ListenerModule {
+  /** Key in `BrokerConfig.ports` and the first word of its "listening on" line. */
+  name: string;
+  /** The flag that sets its port (named in the "port in use" error). */
+  portFlag: string;
+  /** What usually holds its default port, for the "port in use" error. */
+  likelyHolder: string;
+  /** Starts listening; resolves to the bound address, or undefined when its door is not available. */
+  listen(servers: ProtocolServers, port: number, host: string): Promise<AddressInfo | undefined>;
+}
+
+export const LISTENERS: readonly ListenerModule[] = [
+  {
+    name: 'amqp',
+    portFlag: '--amqp-port',
+    likelyHolder: 'another AMQP broker such as RabbitMQ',
+    listen: async (servers, port, host) => (await servers.amqp())?.listen(port, host),
+  },
+  {
+    name: 'mqtt',
+    portFlag: '--mqtt-port',
+    likelyHolder: 'another MQTT broker such as Mosquitto',
+    listen: async (servers, port, host) => (await servers.mqtt())?.listen(port, host),
+  },
+  {
+    name: 'mqtt-ws',
+    portFlag: '--mqtt-ws-port',
+    likelyHolder: "RabbitMQ's Web MQTT plugin",
+    listen: async (servers, port, host) => (await servers.mqtt())?.listenWebSocket(port, host),
+  },
+];
