@@ -69,7 +69,7 @@ export class LmdbStore extends EmbeddedStore {
     try {
       // overlappingSync off: a commit's promise resolves only after LMDB synced it (checked by
       // the strace test); on, it would resolve before the flush.
-      const root = open({ path: this.options.path, overlappingSync: false, noSync: false, maxDbs: 8 });
+      const root = open({ path: this.options.path, overlappingSync: false, noSync: false, noSubdir: false, maxDbs: 8 });
       this.root = root;
       this.messages = root.openDB<PersistedMessage, MessageKey>({ name: 'messages' });
       this.states = root.openDB<PersistedState, MessageKey>({ name: 'states' });
