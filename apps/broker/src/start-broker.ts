@@ -8,6 +8,8 @@ import { ProtocolServers } from './protocol-servers.js';
 export type StartBrokerOptions = Partial<BrokerConfig> & {
   /** Structured logs; default pino at `logLevel` on stderr. */
   logger?: Logger;
+  /** The listeners to start; default LISTENERS (AMQP, MQTT, MQTT over WebSocket). */
+  listeners?: readonly ListenerModule[];
 };
 
 export interface BoundListener {
@@ -85,7 +87,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const listeners: BoundListener[] = [];
   const unavailable: string[] = [];
   try {
-    for (const listener of LISTENERS) {
+    for (const listener of options.listeners ?? LISTENERS) {
       const port = ports[listener.name];
       if (port === undefined || port === false) continue;
       let address;
