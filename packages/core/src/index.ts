@@ -13,9 +13,15 @@ export {
   type QueueStats,
   type ReceiveOptions,
   type RedriveOptions,
+  type SubscribeOptions,
 } from './engine/virtual-host.js';
 export { CreditWindow, type Delivery, type DeliveryHandler } from './engine/delivery.js';
-export type { CancelOptions, ConsumeOptions, ConsumerCancelReason, ConsumerHandle } from './engine/consumer.js';
+export type {
+  CancelOptions,
+  ConsumeOptions,
+  ConsumerCancelReason,
+  ConsumerHandle,
+} from './engine/consumer.js';
 export {
   deadLetterToQueue,
   type DeadLetterTarget,
@@ -32,3 +38,4 @@ export {
   type ResponderHandler,
   type ResponderOptions,
 } from './engine/request-reply.js';
+export * from './mqtt-support/index.js';

@@ -5,7 +5,13 @@ import type { ExchangeKind } from '../routing/index.js';
 import type { MessageStore } from '../store/message-store.js';
 import { MemoryStore } from '../store/index.js';
 import { MemoryMonitor } from './memory-monitor.js';
-import { metaKeys, queueKey, type BindingRecord, type ExchangeRecord, type QueueRecord } from './meta-keys.js';
+import {
+  metaKeys,
+  queueKey,
+  type BindingRecord,
+  type ExchangeRecord,
+  type QueueRecord,
+} from './meta-keys.js';
 import { VirtualHost } from './virtual-host.js';
 
 export interface BrokerOptions {
@@ -43,7 +49,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private constructor(options: BrokerOptions) {
     super();
     this.store = options.store ?? new MemoryStore();
-    this.memory = new MemoryMonitor({ highWatermarkBytes: options.memoryHighWatermarkBytes ?? Math.floor(totalmem() * 0.4) });
+    this.memory = new MemoryMonitor({
+      highWatermarkBytes: options.memoryHighWatermarkBytes ?? Math.floor(totalmem() * 0.4),
+    });
     this.#options = {
       maxMessageBytes: options.maxMessageBytes ?? 128 * 1024 * 1024,
       defaultLeaseMs: options.defaultLeaseMs ?? 30_000,
@@ -105,13 +113,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   async #recover(): Promise<void> {
     const names = new Set([DEFAULT_VHOST]);
-    for (const entry of await this.store.loadMeta(metaKeys.vhostPrefix)) names.add((entry.value as { name: string }).name);
+    for (const entry of await this.store.loadMeta(metaKeys.vhostPrefix))
+      names.add((entry.value as { name: string }).name);
     const declared = new Set<string>();
     for (const name of names) {
       const vhost = this.#createVhost(name);
       for (const { value } of await this.store.loadMeta(metaKeys.exchangePrefix(name))) {
         const record = value as ExchangeRecord;
-        vhost.routing.declareExchange(record.name, record.kind as ExchangeKind, record.options, { allowReserved: true });
+        vhost.routing.declareExchange(record.name, record.kind as ExchangeKind, record.options, {
+          allowReserved: true,
+        });
       }
       const queues = [];
       for (const { value } of await this.store.loadMeta(metaKeys.queuePrefix(name))) {
@@ -126,7 +137,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       for (const queue of queues) await queue.recover();
     }
     // Queues that were not durable do not come back, nor do their (transient) messages.
-    for (const key of await this.store.listQueues()) if (!declared.has(key)) await this.store.deleteQueue(key);
+    for (const key of await this.store.listQueues())
+      if (!declared.has(key)) await this.store.deleteQueue(key);
   }
 
   #assertOpen(): void {

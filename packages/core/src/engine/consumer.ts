@@ -40,13 +40,27 @@ export class ConsumerState {
     readonly options: ConsumeOptions,
   ) {}
 
+  /** Credit taken out for a store take under way (so concurrent takes through a shared window cannot overrun it). */
+  #reserved = 0;
+
   /** How many more deliveries it may take now. */
   credit(): number {
     if (!this.active) return 0;
     const prefetch = this.options.prefetch ?? 0;
-    const own = prefetch === 0 ? Number.POSITIVE_INFINITY : prefetch - this.held.size;
+    const own = prefetch === 0 ? Number.POSITIVE_INFINITY : prefetch - this.held.size - this.#reserved;
     const shared = this.options.window ? this.options.window.available() : Number.POSITIVE_INFINITY;
     return Math.max(0, Math.min(own, shared));
+  }
+
+  /** Sets credit aside before an asynchronous take; `unreserve` gives it back once the take is done. */
+  reserve(n: number): void {
+    this.#reserved += n;
+    if (this.options.window) this.options.window.used += n;
+  }
+
+  unreserve(n: number): void {
+    this.#reserved -= n;
+    if (this.options.window) this.options.window.used -= n;
   }
 
   hold(delivery: Delivery, now: number): void {

@@ -19,7 +19,11 @@ export interface DeathEvent {
  * entry per queue and reason, with a count), `x-first-death-*` and `x-last-death-*` headers,
  * and `expiration` moved to `original-expiration` so the copy does not expire again at once.
  */
-export function deadLetteredMessage(stored: StoredMessage, death: DeathEvent, routingKey?: string): MessageData {
+export function deadLetteredMessage(
+  stored: StoredMessage,
+  death: DeathEvent,
+  routingKey?: string,
+): MessageData {
   const original = stored.message;
   const headers: Headers = { ...(original.properties.headers ?? {}) };
   const history = Array.isArray(headers['x-death']) ? [...(headers['x-death'] as HeaderValue[])] : [];
@@ -41,7 +45,8 @@ export function deadLetteredMessage(stored: StoredMessage, death: DeathEvent, ro
       exchange: original.exchange,
       'routing-keys': routingKeys,
     };
-    if (original.properties.expiration !== undefined) entry['original-expiration'] = String(original.properties.expiration);
+    if (original.properties.expiration !== undefined)
+      entry['original-expiration'] = String(original.properties.expiration);
   }
   entry['delivery-count'] = death.deliveryCount;
   if (death.detail !== undefined) entry['detail'] = death.detail;
@@ -82,5 +87,11 @@ export function redrivenMessage(message: MessageData): MessageData {
 }
 
 function isTable(v: HeaderValue): v is Headers {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof Uint8Array);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    !(v instanceof Date) &&
+    !(v instanceof Uint8Array)
+  );
 }

@@ -53,10 +53,22 @@ export class EngineQueue {
   #pending: PendingBatch | undefined;
   #pumping = false;
   #pumpAgain = false;
-  readonly #wakeTimer = new Timer(() => this.#onWake(), (e) => this.host.backgroundError(e));
-  readonly #expiryTimer = new Timer(() => this.#sweepExpired(), (e) => this.host.backgroundError(e));
-  readonly #unusedTimer = new Timer(() => this.host.queueUnused(this), (e) => this.host.backgroundError(e));
-  readonly #timeoutTimer = new Timer(() => this.#checkConsumerTimeouts(), (e) => this.host.backgroundError(e));
+  readonly #wakeTimer = new Timer(
+    () => this.#onWake(),
+    (e) => this.host.backgroundError(e),
+  );
+  readonly #expiryTimer = new Timer(
+    () => this.#sweepExpired(),
+    (e) => this.host.backgroundError(e),
+  );
+  readonly #unusedTimer = new Timer(
+    () => this.host.queueUnused(this),
+    (e) => this.host.backgroundError(e),
+  );
+  readonly #timeoutTimer = new Timer(
+    () => this.#checkConsumerTimeouts(),
+    (e) => this.host.backgroundError(e),
+  );
 
   constructor(
     readonly host: QueueHost,
@@ -81,7 +93,8 @@ export class EngineQueue {
 
   /** Restarts the unused-queue expiry. */
   touch(): void {
-    if (this.options.expiresMs !== undefined && this.consumers.length === 0) this.#unusedTimer.at(this.host.now() + this.options.expiresMs, true);
+    if (this.options.expiresMs !== undefined && this.consumers.length === 0)
+      this.#unusedTimer.at(this.host.now() + this.options.expiresMs, true);
   }
 
   // ---------------------------------------------------------------- publishing
@@ -122,7 +135,8 @@ export class EngineQueue {
     if (window !== undefined) {
       for (let i = 0; i < requests.length; i++) {
         const id = requests[i]!.message.properties.messageId;
-        if (id !== undefined && !(await store.remember(this.key, id, window, requests[i]!.now))) outcomes[i] = 'duplicate';
+        if (id !== undefined && !(await store.remember(this.key, id, window, requests[i]!.now)))
+          outcomes[i] = 'duplicate';
       }
     }
     if (this.options.overflow !== 'drop-head' && this.#hasLimits()) {
@@ -137,7 +151,8 @@ export class EngineQueue {
       const record = this.#record(requests[i]!);
       records.push(record);
       bytes += messageSize(record.message);
-      if (record.expiresAt !== undefined && record.expiresAt < earliestExpiry) earliestExpiry = record.expiresAt;
+      if (record.expiresAt !== undefined && record.expiresAt < earliestExpiry)
+        earliestExpiry = record.expiresAt;
       if (record.readyAt !== undefined && record.readyAt < earliestReady) earliestReady = record.readyAt;
     }
     if (records.length === 0) return outcomes;
@@ -161,7 +176,12 @@ export class EngineQueue {
 
   #record(request: AcceptRequest): QueueRecordInput {
     const queueTtl = this.options.messageTtlMs;
-    const ttl = request.ttlMs === undefined ? queueTtl : queueTtl === undefined ? request.ttlMs : Math.min(queueTtl, request.ttlMs);
+    const ttl =
+      request.ttlMs === undefined
+        ? queueTtl
+        : queueTtl === undefined
+          ? request.ttlMs
+          : Math.min(queueTtl, request.ttlMs);
     const record: QueueRecordInput = {
       message: request.message,
       enqueuedAt: request.now,
@@ -194,7 +214,8 @@ export class EngineQueue {
       const size = messageSize(requests[i]!.message);
       if (this.#overLimit(counts, messages + 1, bytes + size)) {
         outcomes[i] = 'rejected';
-        if (this.options.overflow === 'reject-publish-dlx') await this.#deadLetterUnqueued(requests[i]!, 'maxlen');
+        if (this.options.overflow === 'reject-publish-dlx')
+          await this.#deadLetterUnqueued(requests[i]!, 'maxlen');
       } else {
         messages++;
         bytes += size;
@@ -206,8 +227,18 @@ export class EngineQueue {
   async #deadLetterUnqueued(request: AcceptRequest, reason: DeadLetterReason): Promise<void> {
     const target = this.options.deadLetter;
     if (!target) return;
-    const stored: StoredMessage = { id: '', message: request.message, enqueuedAt: request.now, deliveryCount: 0, durable: false };
-    const message = deadLetteredMessage(stored, { reason, queue: this.name, time: request.now, deliveryCount: 0 }, target.routingKey);
+    const stored: StoredMessage = {
+      id: '',
+      message: request.message,
+      enqueuedAt: request.now,
+      deliveryCount: 0,
+      durable: false,
+    };
+    const message = deadLetteredMessage(
+      stored,
+      { reason, queue: this.name, time: request.now, deliveryCount: 0 },
+      target.routingKey,
+    );
     const targets = this.host.deadLetterQueues(target, message).filter((q) => q !== this);
     await Promise.all(targets.map((q) => q.accept({ message, now: request.now }).done));
     this.deadLettered++;
@@ -283,9 +314,21 @@ export class EngineQueue {
       const credit = consumer.credit();
       if (credit <= 0) continue;
       this.#rr = (this.#rr + i + 1) % n;
-      const deliveries = await this.#takeFor(consumer.holder, Math.min(credit, TAKE_BATCH), undefined, consumer);
+      const want = Math.min(credit, TAKE_BATCH);
+      consumer.reserve(want);
+      let deliveries: Delivery[];
+      try {
+        deliveries = await this.#takeFor(consumer.holder, want, undefined, consumer);
+      } finally {
+        consumer.unreserve(want);
+      }
       if (deliveries.length === 0) return false;
-      if (consumer.options.autoAck) await this.#settle(deliveries.map((d) => d.id), consumer.holder, deliveries);
+      if (consumer.options.autoAck)
+        await this.#settle(
+          deliveries.map((d) => d.id),
+          consumer.holder,
+          deliveries,
+        );
       const now = this.host.now();
       for (const delivery of deliveries) {
         if (!consumer.active) break;
@@ -296,19 +339,29 @@ export class EngineQueue {
           this.host.backgroundError(err);
         }
       }
-      if (this.options.consumerTimeoutMs !== undefined) this.#timeoutTimer.at(now + this.options.consumerTimeoutMs, false);
+      if (this.options.consumerTimeoutMs !== undefined)
+        this.#timeoutTimer.at(now + this.options.consumerTimeoutMs, false);
       return true;
     }
     return false;
   }
 
   /** Takes up to `max`, screening out expired and poisoned messages (which are dead-lettered or dropped). */
-  async #takeFor(holder: string, max: number, leaseMs: number | undefined, consumer: ConsumerState | undefined): Promise<Delivery[]> {
+  async #takeFor(
+    holder: string,
+    max: number,
+    leaseMs: number | undefined,
+    consumer: ConsumerState | undefined,
+  ): Promise<Delivery[]> {
     const { store } = this.host;
     for (;;) {
       const now = this.host.now();
       const leaseUntil = leaseMs === undefined ? undefined : now + leaseMs;
-      const taken = await store.take(this.key, max, leaseUntil === undefined ? { holder, now } : { holder, now, leaseUntil });
+      const taken = await store.take(
+        this.key,
+        max,
+        leaseUntil === undefined ? { holder, now } : { holder, now, leaseUntil },
+      );
       if (taken.length === 0) return [];
       if (leaseUntil !== undefined) this.#wakeTimer.at(leaseUntil, false);
       const deliveries = await this.#screen(taken, holder, now, leaseUntil, consumer);
@@ -337,7 +390,12 @@ export class EngineQueue {
     return deliveries;
   }
 
-  #delivery(stored: StoredMessage, holder: string, leaseUntil: number | undefined, consumer: ConsumerState | undefined): Delivery {
+  #delivery(
+    stored: StoredMessage,
+    holder: string,
+    leaseUntil: number | undefined,
+    consumer: ConsumerState | undefined,
+  ): Delivery {
     const delivery: {
       -readonly [K in keyof Delivery]: Delivery[K];
     } = {
@@ -427,7 +485,12 @@ export class EngineQueue {
     if (acked.length !== ids.length) throw notHeld(this.name, ids, acked);
   }
 
-  async nack(holder: string, deliveries: readonly Delivery[], requeue: boolean, delayMs: number | undefined): Promise<void> {
+  async nack(
+    holder: string,
+    deliveries: readonly Delivery[],
+    requeue: boolean,
+    delayMs: number | undefined,
+  ): Promise<void> {
     const ids = deliveries.map((d) => d.id);
     this.#consumerFor(holder)?.settle(ids);
     if (!requeue) {
@@ -438,7 +501,12 @@ export class EngineQueue {
       return;
     }
     const readyAt = delayMs !== undefined && delayMs > 0 ? this.host.now() + delayMs : undefined;
-    const released = await this.host.store.release(this.key, ids, holder, readyAt === undefined ? {} : { readyAt });
+    const released = await this.host.store.release(
+      this.key,
+      ids,
+      holder,
+      readyAt === undefined ? {} : { readyAt },
+    );
     if (readyAt !== undefined) this.#wakeTimer.at(readyAt, false);
     this.pump();
     if (released.length !== ids.length) throw notHeld(this.name, ids, released);
@@ -454,17 +522,33 @@ export class EngineQueue {
   }
 
   /** Dead-letters held messages with `reason` (or drops them without a target); returns the ids that were held. */
-  async deadLetter(stored: readonly StoredMessage[], holder: string, reason: DeadLetterReason, detail?: string): Promise<string[]> {
+  async deadLetter(
+    stored: readonly StoredMessage[],
+    holder: string,
+    reason: DeadLetterReason,
+    detail?: string,
+  ): Promise<string[]> {
     const { store } = this.host;
     const target = this.options.deadLetter;
     const now = this.host.now();
     const done: string[] = [];
     const dropped: StoredMessage[] = [];
     for (const s of stored) {
-      const death = { reason, queue: this.name, time: now, deliveryCount: s.deliveryCount, ...(detail === undefined ? {} : { detail }) };
+      const death = {
+        reason,
+        queue: this.name,
+        time: now,
+        deliveryCount: s.deliveryCount,
+        ...(detail === undefined ? {} : { detail }),
+      };
       const message = target ? deadLetteredMessage(s, death, target.routingKey) : undefined;
       // A queue dead-lettering into itself on expiry or overflow would loop forever: drop instead (RabbitMQ does too).
-      const targets = target && message ? this.host.deadLetterQueues(target, message).filter((q) => q !== this || reason === 'rejected' || reason === 'delivery_limit') : [];
+      const targets =
+        target && message
+          ? this.host
+              .deadLetterQueues(target, message)
+              .filter((q) => q !== this || reason === 'rejected' || reason === 'delivery_limit')
+          : [];
       const [first, ...others] = targets;
       if (!first || !message) {
         dropped.push(s);
@@ -472,7 +556,11 @@ export class EngineQueue {
       }
       // Copies for extra targets first, then the atomic move: a crash in between duplicates, never loses.
       await Promise.all(others.map((q) => q.accept({ message, now }).done));
-      const record: QueueRecordInput = { message, enqueuedAt: now, durable: s.durable && first.options.durable };
+      const record: QueueRecordInput = {
+        message,
+        enqueuedAt: now,
+        durable: s.durable && first.options.durable,
+      };
       if (first.options.messageTtlMs !== undefined) record.expiresAt = now + first.options.messageTtlMs;
       const moved = await store.move(this.key, [s.id], holder, first.key, [record]);
       if (moved.length > 0) {
@@ -484,7 +572,11 @@ export class EngineQueue {
       }
     }
     if (dropped.length > 0) {
-      const acked = await store.ack(this.key, dropped.map((s) => s.id), holder);
+      const acked = await store.ack(
+        this.key,
+        dropped.map((s) => s.id),
+        holder,
+      );
       const set = new Set(acked);
       let bytes = 0;
       for (const s of dropped) if (set.has(s.id)) bytes += messageSize(s.message);
@@ -511,14 +603,19 @@ export class EngineQueue {
   }
 
   /** Detaches a consumer; what it holds goes back to the queue unless `release` is false. */
-  async removeConsumer(consumer: ConsumerState, release: boolean, reason: ConsumerCancelReason): Promise<void> {
+  async removeConsumer(
+    consumer: ConsumerState,
+    release: boolean,
+    reason: ConsumerCancelReason,
+  ): Promise<void> {
     const i = this.consumers.indexOf(consumer);
     if (i < 0) return;
     this.consumers.splice(i, 1);
     consumer.active = false;
     const ids = [...consumer.held.keys()];
     consumer.settle(ids);
-    if (release && ids.length > 0 && !this.deleted) await this.host.store.release(this.key, ids, consumer.holder);
+    if (release && ids.length > 0 && !this.deleted)
+      await this.host.store.release(this.key, ids, consumer.holder);
     if (reason !== 'cancelled' && reason !== 'owner-gone') consumer.options.onCancel?.(reason);
     if (this.consumers.length === 0) {
       if (this.options.autoDelete && this.#hadConsumer && !this.deleted) this.host.queueUnused(this);
@@ -609,12 +706,19 @@ export class EngineQueue {
 }
 
 function storedOf(d: Delivery): StoredMessage {
-  return { id: d.id, message: d.message, enqueuedAt: 0, deliveryCount: d.deliveryCount, durable: d.message.properties.persistent === true };
+  return {
+    id: d.id,
+    message: d.message,
+    enqueuedAt: 0,
+    deliveryCount: d.deliveryCount,
+    durable: d.message.properties.persistent === true,
+  };
 }
 
 function notHeld(queue: string, asked: readonly string[], done: readonly string[]): LeaseNotHeldError {
   const set = new Set(done);
   const missing = asked.filter((id) => !set.has(id));
-  return new LeaseNotHeldError(`queue '${queue}': deliveries ${missing.join(', ')} are not held (lease expired or already settled)`);
+  return new LeaseNotHeldError(
+    `queue '${queue}': deliveries ${missing.join(', ')} are not held (lease expired or already settled)`,
+  );
 }
-

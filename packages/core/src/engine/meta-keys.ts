@@ -16,7 +16,13 @@ export const metaKeys = {
   queuePrefix: (vhost: string) => `queue/${enc(vhost)}/`,
   queue: (vhost: string, name: string) => `queue/${enc(vhost)}/${enc(name)}`,
   bindingPrefix: (vhost: string) => `binding/${enc(vhost)}/`,
-  binding: (vhost: string, source: string, destination: BindingDestination, routingKey: string, args: Headers) =>
+  binding: (
+    vhost: string,
+    source: string,
+    destination: BindingDestination,
+    routingKey: string,
+    args: Headers,
+  ) =>
     `binding/${enc(vhost)}/${enc(source)}/${destination.kind}/${enc(destination.name)}/${enc(routingKey)}/${enc(stableJson(args))}`,
 };
 
@@ -48,7 +54,9 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (typeof v === 'bigint') return v.toString();
     if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
     }
     return v;
   });

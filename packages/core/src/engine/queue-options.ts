@@ -39,7 +39,9 @@ export interface QueueOptions {
 }
 
 /** Options with defaults filled in: what the engine stores and compares. */
-export type ResolvedQueueOptions = Required<Pick<QueueOptions, 'durable' | 'exclusive' | 'autoDelete' | 'overflow'>> &
+export type ResolvedQueueOptions = Required<
+  Pick<QueueOptions, 'durable' | 'exclusive' | 'autoDelete' | 'overflow'>
+> &
   Omit<QueueOptions, 'durable' | 'exclusive' | 'autoDelete' | 'overflow'>;
 
 const positiveFields = [
@@ -63,7 +65,9 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
   for (const field of nonNegativeFields) {
     const v = options[field];
     if (v !== undefined && (!Number.isInteger(v) || v < 0)) {
-      throw new InvalidArgumentError(`queue option ${field} must be a non-negative integer, got ${String(v)}`);
+      throw new InvalidArgumentError(
+        `queue option ${field} must be a non-negative integer, got ${String(v)}`,
+      );
     }
   }
   if (options.overflow !== undefined && !overflowPolicies.includes(options.overflow)) {
@@ -90,7 +94,11 @@ export function deadLetterToQueue(queue: string): DeadLetterTarget {
 }
 
 /** Throws PreconditionFailedError naming the first option that differs from the declared queue. */
-export function assertEquivalent(queue: string, existing: ResolvedQueueOptions, requested: ResolvedQueueOptions): void {
+export function assertEquivalent(
+  queue: string,
+  existing: ResolvedQueueOptions,
+  requested: ResolvedQueueOptions,
+): void {
   const keys = new Set([...Object.keys(existing), ...Object.keys(requested)]);
   for (const key of keys) {
     const a = (existing as Record<string, unknown>)[key];

@@ -36,7 +36,11 @@ export class Requester {
 
   static async create(vhost: VirtualHost): Promise<Requester> {
     const owner = `requester:${++requesterSeq}`;
-    const info = await vhost.declareQueue('', { durable: false, exclusive: true, autoDelete: true }, { owner });
+    const info = await vhost.declareQueue(
+      '',
+      { durable: false, exclusive: true, autoDelete: true },
+      { owner },
+    );
     const requester = new Requester(vhost, info.name, owner);
     requester.#consumer = vhost.consume(info.name, (d) => requester.#onReply(d), { autoAck: true, owner });
     return requester;
@@ -58,7 +62,12 @@ export class Requester {
     const reply = new Promise<Delivery>((resolve) => this.#pending.set(correlationId, resolve));
     try {
       for (let attempt = 1; attempt <= attempts; attempt++) {
-        const properties = { ...outgoing.properties, correlationId, replyTo: this.replyQueue, messageId: randomUUID() };
+        const properties = {
+          ...outgoing.properties,
+          correlationId,
+          replyTo: this.replyQueue,
+          messageId: randomUUID(),
+        };
         await this.vhost.publish(options.exchange ?? '', to, { ...outgoing, properties });
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<undefined>((resolve) => {
@@ -111,9 +120,16 @@ export class Responder {
     private readonly windowMs: number,
   ) {}
 
-  static start(vhost: VirtualHost, queue: string, handler: ResponderHandler, options: ResponderOptions = {}): Responder {
+  static start(
+    vhost: VirtualHost,
+    queue: string,
+    handler: ResponderHandler,
+    options: ResponderOptions = {},
+  ): Responder {
     const responder = new Responder(vhost, handler, options.windowMs ?? 60_000);
-    responder.#consumer = vhost.consume(queue, (d) => void responder.#onRequest(d), { prefetch: options.prefetch ?? 10 });
+    responder.#consumer = vhost.consume(queue, (d) => void responder.#onRequest(d), {
+      prefetch: options.prefetch ?? 10,
+    });
     return responder;
   }
 

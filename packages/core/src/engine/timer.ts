@@ -15,13 +15,14 @@ export class Timer {
     if (!replace && this.#handle && this.#at <= time) return;
     this.cancel();
     this.#at = time;
-    this.#handle = setTimeout(() => {
-      this.#handle = undefined;
-      this.#at = Number.POSITIVE_INFINITY;
-      Promise.resolve()
-        .then(this.callback)
-        .catch(this.onError);
-    }, Math.max(0, time - Date.now()));
+    this.#handle = setTimeout(
+      () => {
+        this.#handle = undefined;
+        this.#at = Number.POSITIVE_INFINITY;
+        Promise.resolve().then(this.callback).catch(this.onError);
+      },
+      Math.max(0, time - Date.now()),
+    );
     this.#handle.unref();
   }
 

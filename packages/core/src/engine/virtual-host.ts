@@ -7,8 +7,19 @@ import {
   QueueNotFoundError,
   ResourceLockedError,
 } from '../errors.js';
-import { bodyBytes, type Headers, type MessageData, type OutgoingMessage, type PeekedMessage } from '../message.js';
-import { RoutingTable, type BindingDestination, type ExchangeKind, type ExchangeOptions } from '../routing/index.js';
+import {
+  bodyBytes,
+  type Headers,
+  type MessageData,
+  type OutgoingMessage,
+  type PeekedMessage,
+} from '../message.js';
+import {
+  RoutingTable,
+  type BindingDestination,
+  type ExchangeKind,
+  type ExchangeOptions,
+} from '../routing/index.js';
 import type { MessageStore, PeekOptions, QueueCounts } from '../store/message-store.js';
 import { ConsumerState, type CancelOptions, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
 import { lastDeathQueue, redrivenMessage } from './dead-letter.js';
@@ -17,7 +28,13 @@ import { EngineQueue, type AcceptOutcome } from './engine-queue.js';
 import type { MemoryMonitor } from './memory-monitor.js';
 import { metaKeys, queueKey, type BindingRecord } from './meta-keys.js';
 import type { QueueHost } from './queue-host.js';
-import { assertEquivalent, resolveQueueOptions, type DeadLetterTarget, type QueueOptions, type ResolvedQueueOptions } from './queue-options.js';
+import {
+  assertEquivalent,
+  resolveQueueOptions,
+  type DeadLetterTarget,
+  type QueueOptions,
+  type ResolvedQueueOptions,
+} from './queue-options.js';
 
 export interface DeclareQueueContext {
   /** Only check that the queue exists (AMQP passive declare). */
@@ -81,6 +98,15 @@ export interface RedriveOptions {
   max?: number;
 }
 
+export interface SubscribeOptions {
+  /** A durable subscription's name (its queue's name); absent: a private queue that goes with its last consumer. */
+  name?: string;
+  /** Topic exchange to bind to. Default `amq.topic`. */
+  exchange?: string;
+  /** Options of the subscription's queue (TTL, DLQ, limits, …). */
+  queue?: QueueOptions;
+}
+
 export interface VirtualHostSettings {
   store: MessageStore;
   memory: MemoryMonitor;
@@ -123,7 +149,12 @@ export class VirtualHost implements QueueHost {
 
   // ---------------------------------------------------------------- exchanges and bindings
 
-  async declareExchange(name: string, kind: ExchangeKind, options: ExchangeOptions = {}, context: { passive?: boolean } = {}): Promise<void> {
+  async declareExchange(
+    name: string,
+    kind: ExchangeKind,
+    options: ExchangeOptions = {},
+    context: { passive?: boolean } = {},
+  ): Promise<void> {
     this.settings.assertOpen();
     const { exchange, created } = this.routing.declareExchange(name, kind, options, context);
     if (created && exchange.options.durable) {
@@ -139,29 +170,56 @@ export class VirtualHost implements QueueHost {
     await this.#forgetBindings(before, changes.deletedExchanges);
   }
 
-  async bindQueue(queue: string, exchange: string, routingKey: string, args: Headers = {}, owner?: string): Promise<void> {
+  async bindQueue(
+    queue: string,
+    exchange: string,
+    routingKey: string,
+    args: Headers = {},
+    owner?: string,
+  ): Promise<void> {
     this.settings.assertOpen();
     this.#queue(queue).checkOwner(owner);
     await this.#bind(exchange, { kind: 'queue', name: queue }, routingKey, args);
   }
 
-  async unbindQueue(queue: string, exchange: string, routingKey: string, args: Headers = {}, owner?: string): Promise<void> {
+  async unbindQueue(
+    queue: string,
+    exchange: string,
+    routingKey: string,
+    args: Headers = {},
+    owner?: string,
+  ): Promise<void> {
     this.settings.assertOpen();
     this.#queue(queue).checkOwner(owner);
     await this.#unbind(exchange, { kind: 'queue', name: queue }, routingKey, args);
   }
 
-  async bindExchange(destination: string, source: string, routingKey: string, args: Headers = {}): Promise<void> {
+  async bindExchange(
+    destination: string,
+    source: string,
+    routingKey: string,
+    args: Headers = {},
+  ): Promise<void> {
     this.settings.assertOpen();
     await this.#bind(source, { kind: 'exchange', name: destination }, routingKey, args);
   }
 
-  async unbindExchange(destination: string, source: string, routingKey: string, args: Headers = {}): Promise<void> {
+  async unbindExchange(
+    destination: string,
+    source: string,
+    routingKey: string,
+    args: Headers = {},
+  ): Promise<void> {
     this.settings.assertOpen();
     await this.#unbind(source, { kind: 'exchange', name: destination }, routingKey, args);
   }
 
-  async #bind(source: string, destination: BindingDestination, routingKey: string, args: Headers): Promise<void> {
+  async #bind(
+    source: string,
+    destination: BindingDestination,
+    routingKey: string,
+    args: Headers,
+  ): Promise<void> {
     this.routing.bind(source, destination, routingKey, args);
     if (this.#bindingIsDurable(source, destination)) {
       const record: BindingRecord = { source, destination, routingKey, arguments: args };
@@ -169,10 +227,16 @@ export class VirtualHost implements QueueHost {
     }
   }
 
-  async #unbind(source: string, destination: BindingDestination, routingKey: string, args: Headers): Promise<void> {
+  async #unbind(
+    source: string,
+    destination: BindingDestination,
+    routingKey: string,
+    args: Headers,
+  ): Promise<void> {
     const changes = this.routing.unbind(source, destination, routingKey, args);
     await this.store.deleteMeta(metaKeys.binding(this.vhost, source, destination, routingKey, args));
-    for (const name of changes.deletedExchanges) await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
+    for (const name of changes.deletedExchanges)
+      await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
   }
 
   #bindingIsDurable(source: string, destination: BindingDestination): boolean {
@@ -193,7 +257,11 @@ export class VirtualHost implements QueueHost {
 
   // ---------------------------------------------------------------- queues
 
-  async declareQueue(name: string, options: QueueOptions = {}, context: DeclareQueueContext = {}): Promise<QueueInfo> {
+  async declareQueue(
+    name: string,
+    options: QueueOptions = {},
+    context: DeclareQueueContext = {},
+  ): Promise<QueueInfo> {
     this.settings.assertOpen();
     const existing = this.#queues.get(name);
     if (context.passive) {
@@ -213,14 +281,22 @@ export class VirtualHost implements QueueHost {
       throw new InvalidArgumentError(`exclusive queue '${name}' needs an owner`);
     }
     const queueName = name === '' ? `amq.gen-${randomBytes(16).toString('base64url')}` : name;
-    const queue = await this.#createQueue(queueName, resolved, resolved.exclusive ? context.owner : undefined);
+    const queue = await this.#createQueue(
+      queueName,
+      resolved,
+      resolved.exclusive ? context.owner : undefined,
+    );
     if (resolved.durable && !resolved.exclusive) {
       await this.store.putMeta(metaKeys.queue(this.vhost, queueName), { name: queueName, options: resolved });
     }
     return this.#info(queue);
   }
 
-  async #createQueue(name: string, options: ResolvedQueueOptions, owner: string | undefined): Promise<EngineQueue> {
+  async #createQueue(
+    name: string,
+    options: ResolvedQueueOptions,
+    owner: string | undefined,
+  ): Promise<EngineQueue> {
     const key = queueKey(this.vhost, name);
     await this.store.createQueue(key);
     const queue = new EngineQueue(this, name, key, options, owner);
@@ -238,17 +314,27 @@ export class VirtualHost implements QueueHost {
 
   async #info(queue: EngineQueue): Promise<QueueInfo> {
     const counts = await this.store.counts(queue.key);
-    return { vhost: this.vhost, name: queue.name, options: queue.options, messageCount: counts.ready, consumerCount: queue.consumers.length };
+    return {
+      vhost: this.vhost,
+      name: queue.name,
+      options: queue.options,
+      messageCount: counts.ready,
+      consumerCount: queue.consumers.length,
+    };
   }
 
   /** Deletes a queue with its messages; returns how many messages it held. */
-  async deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean; owner?: string } = {}): Promise<number> {
+  async deleteQueue(
+    name: string,
+    options: { ifUnused?: boolean; ifEmpty?: boolean; owner?: string } = {},
+  ): Promise<number> {
     this.settings.assertOpen();
     const queue = this.#queue(name);
     queue.checkOwner(options.owner);
     const counts = await this.store.counts(queue.key);
     if (options.ifUnused && queue.consumers.length > 0) throw new QueueInUseError(name);
-    if (options.ifEmpty && counts.ready + counts.inFlight + counts.delayed > 0) throw new QueueNotEmptyError(name);
+    if (options.ifEmpty && counts.ready + counts.inFlight + counts.delayed > 0)
+      throw new QueueNotEmptyError(name);
     await this.#dropQueue(queue, 'queue-deleted');
     return counts.ready + counts.inFlight + counts.delayed;
   }
@@ -299,7 +385,12 @@ export class VirtualHost implements QueueHost {
   async count(name: string): Promise<QueueStats> {
     const queue = this.#queue(name);
     const counts = await this.store.counts(queue.key);
-    return { ...counts, deadLettered: queue.deadLettered, consumers: queue.consumers.length, waiting: queue.waiting };
+    return {
+      ...counts,
+      deadLettered: queue.deadLettered,
+      consumers: queue.consumers.length,
+      waiting: queue.waiting,
+    };
   }
 
   /** A connection or session went away: its exclusive queues go, its consumers are cancelled (deliveries released). */
@@ -322,10 +413,31 @@ export class VirtualHost implements QueueHost {
     return this.#queues.values();
   }
 
+  /**
+   * Broadcast: a subscription is a queue bound to a topic exchange with `pattern` (`*` one word,
+   * `#` any words, `.`-separated), so every subscriber group gets its own copy, with leases, DLQ
+   * and TTL like any queue. Returns the subscription's queue name. Publish with
+   * `publish('amq.topic', topic, message)`.
+   */
+  async subscribe(pattern: string, options: SubscribeOptions = {}): Promise<string> {
+    const queueOptions: QueueOptions =
+      options.name === undefined
+        ? { durable: false, autoDelete: true, ...options.queue }
+        : { durable: true, ...options.queue };
+    const info = await this.declareQueue(options.name ?? '', queueOptions);
+    await this.bindQueue(info.name, options.exchange ?? 'amq.topic', pattern);
+    return info.name;
+  }
+
   // ---------------------------------------------------------------- publishing
 
   /** Routes a message through `exchange`; resolves once every copy is stored (durable ones synced). */
-  async publish(exchange: string, routingKey: string, outgoing: OutgoingMessage, _options: PublishOptions = {}): Promise<PublishResult> {
+  async publish(
+    exchange: string,
+    routingKey: string,
+    outgoing: OutgoingMessage,
+    _options: PublishOptions = {},
+  ): Promise<PublishResult> {
     this.settings.assertOpen();
     const message = this.#messageData(exchange, routingKey, outgoing);
     const { queues } = this.routing.route(exchange, routingKey, message.properties.headers ?? {});
@@ -342,22 +454,38 @@ export class VirtualHost implements QueueHost {
 
   #messageData(exchange: string, routingKey: string, outgoing: OutgoingMessage): MessageData {
     const body = bodyBytes(outgoing.body);
-    if (body.byteLength > this.settings.maxMessageBytes) throw new MessageTooLargeError(body.byteLength, this.settings.maxMessageBytes);
+    if (body.byteLength > this.settings.maxMessageBytes)
+      throw new MessageTooLargeError(body.byteLength, this.settings.maxMessageBytes);
     return { exchange, routingKey, properties: outgoing.properties ?? {}, body };
   }
 
-  async #deliverTo(names: readonly string[], message: MessageData, outgoing: OutgoingMessage): Promise<PublishResult> {
+  async #deliverTo(
+    names: readonly string[],
+    message: MessageData,
+    outgoing: OutgoingMessage,
+  ): Promise<PublishResult> {
     const now = Date.now();
-    const readyAt = outgoing.deliverAt ?? (outgoing.delayMs !== undefined ? now + outgoing.delayMs : undefined);
+    const readyAt =
+      outgoing.deliverAt ?? (outgoing.delayMs !== undefined ? now + outgoing.delayMs : undefined);
     const ttlMs = message.properties.expiration;
     const tickets: { queue: string; done: Promise<AcceptOutcome[]>; index: number }[] = [];
     for (const name of names) {
       const queue = this.#queues.get(name);
       if (!queue) continue;
-      const request = { message, now, ...(readyAt === undefined ? {} : { readyAt }), ...(ttlMs === undefined ? {} : { ttlMs }) };
+      const request = {
+        message,
+        now,
+        ...(readyAt === undefined ? {} : { readyAt }),
+        ...(ttlMs === undefined ? {} : { ttlMs }),
+      };
       tickets.push({ queue: name, ...queue.accept(request) });
     }
-    const result: PublishResult = { queues: [], unroutable: tickets.length === 0, rejected: [], duplicates: [] };
+    const result: PublishResult = {
+      queues: [],
+      unroutable: tickets.length === 0,
+      rejected: [],
+      duplicates: [],
+    };
     for (const ticket of tickets) {
       const outcome = (await ticket.done)[ticket.index];
       if (outcome === 'rejected') result.rejected.push(ticket.queue);
@@ -371,7 +499,11 @@ export class VirtualHost implements QueueHost {
 
   deadLetterQueues(target: DeadLetterTarget, message: MessageData): EngineQueue[] {
     if (!this.routing.hasExchange(target.exchange)) return [];
-    const { queues } = this.routing.route(target.exchange, message.routingKey, message.properties.headers ?? {});
+    const { queues } = this.routing.route(
+      target.exchange,
+      message.routingKey,
+      message.properties.headers ?? {},
+    );
     const result: EngineQueue[] = [];
     for (const name of queues) {
       const q = this.#queues.get(name);
@@ -388,7 +520,8 @@ export class VirtualHost implements QueueHost {
     const queue = this.#queue(name);
     queue.checkOwner(owner);
     const max = options.max ?? 1;
-    if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError(`receive max must be a positive integer, got ${max}`);
+    if (!Number.isInteger(max) || max < 1)
+      throw new InvalidArgumentError(`receive max must be a positive integer, got ${max}`);
     return queue.receive(max, this.#leaseMs(queue, options.leaseMs), options.waitMs ?? 0);
   }
 
@@ -418,8 +551,15 @@ export class VirtualHost implements QueueHost {
     queue.checkOwner(options.owner);
     const tag = options.tag ?? `ctag-${++consumerSeq}`;
     const key = consumerKey(name, tag);
-    if (this.#consumers.has(key)) throw new ResourceLockedError(`consumer tag '${tag}' is already in use on queue '${name}'`);
-    const state = new ConsumerState(tag, name, options.holder ?? EngineQueue.nextHolder('consumer'), handler, options);
+    if (this.#consumers.has(key))
+      throw new ResourceLockedError(`consumer tag '${tag}' is already in use on queue '${name}'`);
+    const state = new ConsumerState(
+      tag,
+      name,
+      options.holder ?? EngineQueue.nextHolder('consumer'),
+      handler,
+      options,
+    );
     queue.addConsumer(state);
     this.#consumers.set(key, { queue, state });
     return {
@@ -429,11 +569,17 @@ export class VirtualHost implements QueueHost {
       get inFlight() {
         return state.held.size;
       },
-      cancel: (cancelOptions: CancelOptions = {}) => this.#cancel(queue, state, cancelOptions.release ?? true, 'cancelled'),
+      cancel: (cancelOptions: CancelOptions = {}) =>
+        this.#cancel(queue, state, cancelOptions.release ?? true, 'cancelled'),
     };
   }
 
-  async #cancel(queue: EngineQueue, state: ConsumerState, release: boolean, reason: 'cancelled' | 'owner-gone'): Promise<void> {
+  async #cancel(
+    queue: EngineQueue,
+    state: ConsumerState,
+    release: boolean,
+    reason: 'cancelled' | 'owner-gone',
+  ): Promise<void> {
     this.#consumers.delete(consumerKey(queue.name, state.tag));
     await queue.removeConsumer(state, release, reason);
   }
@@ -445,13 +591,21 @@ export class VirtualHost implements QueueHost {
   }
 
   async nack(deliveries: Delivery | readonly Delivery[], options: NackOptions = {}): Promise<void> {
-    await this.#each(deliveries, (queue, holder, group) => queue.nack(holder, group, options.requeue ?? true, options.delayMs));
+    await this.#each(deliveries, (queue, holder, group) =>
+      queue.nack(holder, group, options.requeue ?? true, options.delayMs),
+    );
   }
 
   /** Dead-letters at once (reason `rejected`), with an optional detail such as a handler's error. */
   async deadLetter(deliveries: Delivery | readonly Delivery[], detail?: string): Promise<void> {
     await this.#each(deliveries, async (queue, holder, group) => {
-      const stored = group.map((d) => ({ id: d.id, message: d.message, enqueuedAt: 0, deliveryCount: d.deliveryCount, durable: d.message.properties.persistent === true }));
+      const stored = group.map((d) => ({
+        id: d.id,
+        message: d.message,
+        enqueuedAt: 0,
+        deliveryCount: d.deliveryCount,
+        durable: d.message.properties.persistent === true,
+      }));
       const done = await queue.deadLetter(stored, holder, 'rejected', detail);
       if (done.length !== group.length) throw new QueueNotFoundError(queue.name, this.vhost);
       queue.pump();
@@ -506,7 +660,12 @@ export class VirtualHost implements QueueHost {
           await this.store.release(source.key, [stored.id], holder);
           continue;
         }
-        const record = { message: redrivenMessage(stored.message), enqueuedAt: now, durable: stored.durable && destination.options.durable, deliveryCount: 0 };
+        const record = {
+          message: redrivenMessage(stored.message),
+          enqueuedAt: now,
+          durable: stored.durable && destination.options.durable,
+          deliveryCount: 0,
+        };
         moved += (await this.store.move(source.key, [stored.id], holder, destination.key, [record])).length;
         destination.pump();
       }
@@ -525,6 +684,9 @@ function consumerKey(queue: string, tag: string): string {
   return `${queue}\u0000${tag}`;
 }
 
-function bindingKey(vhost: string, b: { source: string; destination: BindingDestination; routingKey: string; arguments: Headers }): string {
+function bindingKey(
+  vhost: string,
+  b: { source: string; destination: BindingDestination; routingKey: string; arguments: Headers },
+): string {
   return metaKeys.binding(vhost, b.source, b.destination, b.routingKey, b.arguments);
 }

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { CreditWindow, ResourceLockedError, type Delivery } from '../../src/index.js';
+import { openBroker, sleep, text } from './broker-fixture.js';
+
+describe('push consumers', () => {
+  it('delivers within the prefetch window and more as it acks', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    for (let i = 0; i < 5; i++) await vh.send('q', { body: String(i) });
+    const got: Delivery[] = [];
+    vh.consume('q', (d) => got.push(d), { prefetch: 2 });
+    await sleep(10);
+    expect(got.map((d) => text(d.message.body))).toEqual(['0', '1']);
+    await vh.ack(got[0]!);
+    await sleep(10);
+    expect(got.map((d) => text(d.message.body))).toEqual(['0', '1', '2']);
+  });
+
+  it('a shared window limits several consumers together', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('a');
+    await vh.declareQueue('b');
+    for (let i = 0; i < 3; i++) {
+      await vh.send('a', { body: 'a' });
+      await vh.send('b', { body: 'b' });
+    }
+    const window = new CreditWindow(3);
+    const got: Delivery[] = [];
+    vh.consume('a', (d) => got.push(d), { window });
+    vh.consume('b', (d) => got.push(d), { window });
+    await sleep(10);
+    expect(got).toHaveLength(3);
+  });
+
+  it('what a cancelled consumer held is ready again with its count raised', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    await vh.send('q', { body: 'x' });
+    const got: Delivery[] = [];
+    const c = vh.consume('q', (d) => got.push(d));
+    await sleep(5);
+    expect(got).toHaveLength(1);
+    await c.cancel();
+    const [again] = await vh.receive('q');
+    expect(again!.deliveryCount).toBe(2);
+    expect(again!.redelivered).toBe(true);
+  });
+
+  it('what a departed owner held is released', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    await vh.send('q', { body: 'x' });
+    vh.consume('q', () => undefined, { owner: 'conn-9' });
+    await sleep(5);
+    expect((await vh.count('q')).inFlight).toBe(1);
+    await vh.releaseOwner('conn-9');
+    expect(await vh.count('q')).toMatchObject({ ready: 1, inFlight: 0, consumers: 0 });
+  });
+
+  it('cancel without release keeps deliveries held for a later consumer with the same holder', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    await vh.send('q', { body: 'x' });
+    const got: Delivery[] = [];
+    const c = vh.consume('q', (d) => got.push(d), { holder: 'session-1' });
+    await sleep(5);
+    await c.cancel({ release: false });
+    expect((await vh.count('q')).inFlight).toBe(1);
+    vh.consume('q', () => undefined, { holder: 'session-1' });
+    await vh.ack(got[0]!);
+    expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 0 });
+  });
+
+  it('auto-ack consumers settle at hand-out', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    for (let i = 0; i < 3; i++) await vh.send('q', { body: String(i) });
+    const got: string[] = [];
+    vh.consume('q', (d) => got.push(text(d.message.body)), { autoAck: true, prefetch: 1 });
+    await sleep(10);
+    expect(got).toEqual(['0', '1', '2']);
+    expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 0 });
+  });
+
+  it('an exclusive consumer keeps others out', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    vh.consume('q', () => undefined, { exclusive: true });
+    expect(() => vh.consume('q', () => undefined)).toThrow(ResourceLockedError);
+  });
+
+  it('a consumer holding a delivery past the consumer timeout loses it and is cancelled', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q', { consumerTimeoutMs: 50 });
+    await vh.send('q', { body: 'x' });
+    const reasons: string[] = [];
+    vh.consume('q', () => undefined, { onCancel: (r) => reasons.push(r) });
+    await sleep(150);
+    expect(reasons).toEqual(['timeout']);
+    expect(await vh.count('q')).toMatchObject({ ready: 1, inFlight: 0, consumers: 0 });
+  });
+
+  it('round-robins between consumers', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    const seen = { a: 0, b: 0 };
+    vh.consume(
+      'q',
+      (d) => {
+        seen.a++;
+        void vh.ack(d);
+      },
+      { prefetch: 1 },
+    );
+    vh.consume(
+      'q',
+      (d) => {
+        seen.b++;
+        void vh.ack(d);
+      },
+      { prefetch: 1 },
+    );
+    for (let i = 0; i < 100; i++) await vh.send('q', { body: String(i) });
+    await sleep(30);
+    expect(seen.a + seen.b).toBe(100);
+    expect(seen.a).toBeGreaterThan(20);
+    expect(seen.b).toBeGreaterThan(20);
+  });
+});

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import {
+  InvalidArgumentError,
+  PreconditionFailedError,
+  QueueInUseError,
+  QueueNotEmptyError,
+  QueueNotFoundError,
+  ResourceLockedError,
+} from '../../src/index.js';
+import { openBroker, sleep } from './broker-fixture.js';
+
+describe('queue declaration', () => {
+  it('is idempotent when options match and reports the ready count', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q', { maxDeliveries: 3 });
+    await vh.send('q', { body: 'a' });
+    const again = await vh.declareQueue('q', { maxDeliveries: 3 });
+    expect(again.messageCount).toBe(1);
+    expect(again.name).toBe('q');
+  });
+
+  it('raises a typed conflict error when options differ', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q', { maxDeliveries: 3 });
+    const err = await vh.declareQueue('q', { maxDeliveries: 4 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PreconditionFailedError);
+    expect((err as PreconditionFailedError).code).toBe('PRECONDITION_FAILED');
+    expect((err as PreconditionFailedError).amqpReplyCode).toBe(406);
+    expect(String((err as Error).message)).toContain('maxDeliveries');
+  });
+
+  it('passive declare of an unknown queue fails with QueueNotFoundError', async () => {
+    const { vh } = await openBroker();
+    await expect(vh.declareQueue('nope', {}, { passive: true })).rejects.toBeInstanceOf(QueueNotFoundError);
+  });
+
+  it('rejects invalid options', async () => {
+    const { vh } = await openBroker();
+    await expect(vh.declareQueue('q', { maxDeliveries: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(vh.declareQueue('q', { maxLength: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(vh.hasQueue('q')).toBe(false);
+  });
+
+  it('names a queue declared with an empty name', async () => {
+    const { vh } = await openBroker();
+    const info = await vh.declareQueue('', { durable: false });
+    expect(info.name).toMatch(/^amq\.gen-/);
+    expect(vh.hasQueue(info.name)).toBe(true);
+  });
+
+  it('lists queues with counts', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('a');
+    await vh.declareQueue('b');
+    await vh.send('b', { body: 'x' });
+    const list = await vh.listQueues();
+    expect(list.map((q) => [q.name, q.messageCount]).sort()).toEqual([
+      ['a', 0],
+      ['b', 1],
+    ]);
+  });
+});
+
+describe('queue deletion and purge', () => {
+  it('deletes with its messages; if-unused and if-empty guard it', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    await vh.send('q', { body: 'a' });
+    await expect(vh.deleteQueue('q', { ifEmpty: true })).rejects.toBeInstanceOf(QueueNotEmptyError);
+    const consumer = vh.consume('q', () => undefined);
+    await expect(vh.deleteQueue('q', { ifUnused: true })).rejects.toBeInstanceOf(QueueInUseError);
+    await consumer.cancel();
+    expect(await vh.deleteQueue('q')).toBe(1);
+    expect(vh.hasQueue('q')).toBe(false);
+    await expect(vh.send('q', { body: 'b' })).rejects.toBeInstanceOf(QueueNotFoundError);
+  });
+
+  it('tells consumers when their queue is deleted', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    const reasons: string[] = [];
+    vh.consume('q', () => undefined, { onCancel: (r) => reasons.push(r) });
+    await vh.deleteQueue('q');
+    expect(reasons).toEqual(['queue-deleted']);
+  });
+
+  it('purges ready messages and leaves in-flight ones', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    for (const b of ['a', 'b', 'c']) await vh.send('q', { body: b });
+    const [held] = await vh.receive('q');
+    expect(await vh.purgeQueue('q')).toBe(2);
+    const stats = await vh.count('q');
+    expect(stats.ready).toBe(0);
+    expect(stats.inFlight).toBe(1);
+    await vh.ack(held!);
+    expect((await vh.count('q')).inFlight).toBe(0);
+  });
+});
+
+describe('exclusive, auto-delete and expiring queues', () => {
+  it('an exclusive queue is locked to its owner and goes with it', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('x', { exclusive: true, durable: false }, { owner: 'conn-1' });
+    await expect(
+      vh.declareQueue('x', { exclusive: true, durable: false }, { owner: 'conn-2' }),
+    ).rejects.toBeInstanceOf(ResourceLockedError);
+    expect(() => vh.consume('x', () => undefined, { owner: 'conn-2' })).toThrow(ResourceLockedError);
+    await vh.releaseOwner('conn-1');
+    expect(vh.hasQueue('x')).toBe(false);
+  });
+
+  it('an auto-delete queue goes when its last consumer leaves', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('ad', { autoDelete: true, durable: false });
+    const c1 = vh.consume('ad', () => undefined);
+    const c2 = vh.consume('ad', () => undefined);
+    await c1.cancel();
+    expect(vh.hasQueue('ad')).toBe(true);
+    await c2.cancel();
+    await sleep(5);
+    expect(vh.hasQueue('ad')).toBe(false);
+  });
+
+  it('an unused queue expires', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('exp', { expiresMs: 40 });
+    await sleep(20);
+    await vh.declareQueue('exp', { expiresMs: 40 }); // redeclare counts as use
+    await sleep(25);
+    expect(vh.hasQueue('exp')).toBe(true);
+    await sleep(60);
+    expect(vh.hasQueue('exp')).toBe(false);
+  });
+
+  it('tracks consumer counts', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    const c = vh.consume('q', () => undefined);
+    expect((await vh.queueInfo('q')).consumerCount).toBe(1);
+    expect((await vh.count('q')).consumers).toBe(1);
+    await c.cancel();
+    expect((await vh.queueInfo('q')).consumerCount).toBe(0);
+  });
+});
