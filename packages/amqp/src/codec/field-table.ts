@@ -7,7 +7,7 @@
  *   model has no type: decimals become numbers, `f` and small ints become numbers, `S` is read as UTF-8.
  * - typed: `FieldValue` keeps the exact tag and bytes, for callers that must re-send a table unchanged.
  */
-import type { HeaderValue, Headers } from './core-model.js';
+import type { HeaderValue, Headers } from '@conveyor/core';
 import { AmqpEncodeError, syntaxError } from './errors.js';
 import type { Reader, Writer } from './primitives.js';
 

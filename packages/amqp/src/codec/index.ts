@@ -1,6 +1,9 @@
 /** The AMQP 0-9-1 codec: bytes ↔ typed frames and commands. No sockets, no timers, no engine. */
 export * from './spec.generated.js';
-export type { HeaderValue, Headers, MessageProperties } from './core-model.js';
+/** The core's header and property model, re-exported for codec users' convenience. */
+export type { HeaderValue, Headers, MessageProperties } from '@conveyor/core';
+/** Kept for early users: an invalid `expiration` now raises the core's `PreconditionFailedError` (406). */
+export { PreconditionFailedError as AmqpPropertyError } from '@conveyor/core';
 export { AmqpEncodeError, AmqpFrameError, isAmqpFrameError, type AmqpFrameErrorCode } from './errors.js';
 export { FrameParser, type FrameParserOptions, type ParserEvent } from './frame-parser.js';
 export {
@@ -29,12 +32,7 @@ export {
 } from './frames.js';
 export { encodeDeliver } from './deliver.js';
 export { createMethod, findMethodSpec, methodSpec, type MethodInput, type MethodOf } from './methods.js';
-export {
-  AmqpPropertyError,
-  fromMessageProperties,
-  parseExpiration,
-  toMessageProperties,
-} from './properties.js';
+export { fromMessageProperties, parseExpiration, toMessageProperties } from './properties.js';
 export {
   decodeFieldTable,
   decodeTypedFieldTable,

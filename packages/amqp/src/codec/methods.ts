@@ -2,7 +2,7 @@
  * Method payloads (class-id, method-id, arguments), interpreted from the generated `METHOD_SPECS` table.
  * Consecutive `bit` arguments share octets, least significant bit first, as the spec packs them.
  */
-import type { Headers } from './core-model.js';
+import type { Headers } from '@conveyor/core';
 import { AmqpEncodeError, AmqpFrameError } from './errors.js';
 import { readTable, writeTable } from './field-table.js';
 import type { Reader, Writer } from './primitives.js';

@@ -7,7 +7,7 @@
  * word follows.
  */
 import { syntaxError } from './errors.js';
-import type { Headers, MessageProperties } from './core-model.js';
+import { PreconditionFailedError, type Headers, type MessageProperties } from '@conveyor/core';
 import { readTable, writeTable } from './field-table.js';
 import type { Reader, Writer } from './primitives.js';
 import { BASIC_PROPERTY_SPECS, ClassId, type BasicProperties, type PropertySpec } from './spec.generated.js';
@@ -116,8 +116,8 @@ export function writeProperties(w: Writer, props: BasicProperties, classId: numb
 /**
  * AMQP basic properties → the core's `MessageProperties`. `deliveryMode` 2 means persistent; `expiration`
  * travels as a decimal string of milliseconds. `clusterId` (deprecated) has no place in the model.
- * Throws `AmqpPropertyError` (406, a channel error as RabbitMQ sends it) for an expiration that is not a
- * non-negative integer.
+ * Throws the core's `PreconditionFailedError` (406, a channel error, as RabbitMQ answers) for an expiration
+ * that is not a non-negative integer.
  */
 export function toMessageProperties(p: BasicProperties): MessageProperties {
   const m: MessageProperties = {};
@@ -158,13 +158,6 @@ export function fromMessageProperties(m: MessageProperties): BasicProperties {
 
 /** RabbitMQ accepts only a non-negative decimal integer (milliseconds) and refuses the rest with 406. */
 export function parseExpiration(s: string): number {
-  if (!/^[0-9]{1,15}$/.test(s)) throw new AmqpPropertyError(`invalid expiration '${s}'`);
+  if (!/^[0-9]{1,15}$/.test(s)) throw new PreconditionFailedError(`invalid expiration '${s}'`);
   return Number(s);
-}
-
-/** A content property the server must refuse with a channel error (406 PRECONDITION_FAILED). */
-export class AmqpPropertyError extends Error {
-  override readonly name = 'AmqpPropertyError';
-  readonly code = 'PRECONDITION_FAILED' as const;
-  readonly amqpReplyCode = 406 as const;
 }

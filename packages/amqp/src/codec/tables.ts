@@ -1,5 +1,5 @@
 /** Standalone field-table encode/decode (with the 4-byte length prefix), for callers outside frame decoding. */
-import type { Headers } from './core-model.js';
+import type { Headers } from '@conveyor/core';
 import { AmqpFrameError } from './errors.js';
 import { readTable, readTypedTable, writeTable, writeTypedTable, type FieldTable } from './field-table.js';
 import { Reader, Writer } from './primitives.js';

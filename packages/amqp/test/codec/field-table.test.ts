@@ -32,7 +32,16 @@ const EVERY_TYPE: FieldTable = [
   ['T', { type: 'T', value: 1_700_000_000 }],
   ['V', { type: 'V', value: null }],
   ['x', { type: 'x', value: Buffer.from([0, 255, 1]) }],
-  ['A', { type: 'A', value: [{ type: 'I', value: 1 }, { type: 'S', value: Buffer.from('two') }] }],
+  [
+    'A',
+    {
+      type: 'A',
+      value: [
+        { type: 'I', value: 1 },
+        { type: 'S', value: Buffer.from('two') },
+      ],
+    },
+  ],
   ['F', { type: 'F', value: [['inner', { type: 't', value: false }]] }],
 ];
 
@@ -96,7 +105,12 @@ describe('field tables', () => {
       obj: 'F',
       bigint: 'l',
     });
-    expect(decodeFieldTable(bytes)).toMatchObject({ small: 7, big: 2 ** 40, date: new Date(5000), bigint: 5 });
+    expect(decodeFieldTable(bytes)).toMatchObject({
+      small: 7,
+      big: 2 ** 40,
+      date: new Date(5000),
+      bigint: 5,
+    });
   });
 
   it('int32 boundaries pick I inside and l outside', () => {
@@ -107,7 +121,9 @@ describe('field tables', () => {
   });
 
   it('never lets a peer key reach the prototype', () => {
-    const table = decodeFieldTable(encodeTypedFieldTable([['__proto__', { type: 'S', value: Buffer.from('x') }]]));
+    const table = decodeFieldTable(
+      encodeTypedFieldTable([['__proto__', { type: 'S', value: Buffer.from('x') }]]),
+    );
     expect(Object.getPrototypeOf(table)).toBe(Object.prototype);
     expect(Object.keys(table)).toEqual(['__proto__']);
   });
@@ -119,7 +135,9 @@ describe('field tables', () => {
     ['string longer than its table', rawTable('S', [0, 0, 0, 50, 0x61])],
     ['truncated key', Buffer.from([0, 0, 0, 2, 5, 0x6b])],
   ])('%s is a SYNTAX_ERROR (502)', (_label, bytes) => {
-    expect(() => decodeFieldTable(bytes)).toThrow(expect.objectContaining({ name: 'AmqpFrameError', amqpReplyCode: 502 }));
+    expect(() => decodeFieldTable(bytes)).toThrow(
+      expect.objectContaining({ name: 'AmqpFrameError', amqpReplyCode: 502 }),
+    );
     expect(() => decodeTypedFieldTable(bytes)).toThrow(expect.objectContaining({ amqpReplyCode: 502 }));
   });
 

@@ -123,7 +123,7 @@ describe('FrameParser', () => {
 
     it('never throws on random garbage: every outcome is frames and at most one typed error', () => {
       let seed = 42;
-      const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+      const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
       for (let n = 0; n < 300; n++) {
         const bytes = Buffer.from(STREAM);
         for (let k = 0; k < 3; k++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);

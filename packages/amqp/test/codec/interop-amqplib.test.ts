@@ -56,7 +56,14 @@ describe('interop with amqplib 2.x codec', () => {
   const properties: BasicProperties = {
     contentType: 'application/json',
     contentEncoding: 'utf-8',
-    headers: { 'x-retries': 3, 'x-big': 2 ** 40, 'x-name': 'n', 'x-flag': true, 'x-list': [1, 'a'], 'x-nested': { a: 1.5 } },
+    headers: {
+      'x-retries': 3,
+      'x-big': 2 ** 40,
+      'x-name': 'n',
+      'x-flag': true,
+      'x-list': [1, 'a'],
+      'x-nested': { a: 1.5 },
+    },
     deliveryMode: 2,
     priority: 9,
     correlationId: 'c-1',

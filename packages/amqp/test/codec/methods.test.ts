@@ -12,12 +12,15 @@ function roundTrip(method: AmqpMethod, channel = 3): AmqpMethod {
 }
 
 describe('method frames', () => {
-  it.each(METHOD_SPECS.map((s) => [s.name, s] as const))('%s round-trips, every bit pattern', (_name, spec) => {
-    for (let seed = 0; seed < 2 ** bitCount(spec); seed++) {
-      const method = sampleMethod(spec, seed);
-      expect(roundTrip(method)).toEqual(method);
-    }
-  });
+  it.each(METHOD_SPECS.map((s) => [s.name, s] as const))(
+    '%s round-trips, every bit pattern',
+    (_name, spec) => {
+      for (let seed = 0; seed < 2 ** bitCount(spec); seed++) {
+        const method = sampleMethod(spec, seed);
+        expect(roundTrip(method)).toEqual(method);
+      }
+    },
+  );
 
   it('packs consecutive bits into one octet, least significant first (queue.declare)', () => {
     const frame = encodeMethodFrame(
@@ -65,7 +68,7 @@ describe('method frames', () => {
   });
 
   it('narrows args by method name in a switch', () => {
-    const m = roundTrip(createMethod('basic.publish', { exchange: 'amq.topic', routingKey: 'a.b' })) ;
+    const m = roundTrip(createMethod('basic.publish', { exchange: 'amq.topic', routingKey: 'a.b' }));
     switch (m.name) {
       case 'basic.publish':
         expect(m.args.routingKey).toBe('a.b');
@@ -80,7 +83,13 @@ describe('method frames', () => {
     const frame = encodeMethodFrame(5, createMethod('channel.close-ok', {}));
     frame.writeUInt16BE(99, 7); // class 99
     const err = errorOf(parseAll(frame));
-    expect(err).toMatchObject({ code: 'COMMAND_INVALID', amqpReplyCode: 503, channel: 5, classId: 99, methodId: 41 });
+    expect(err).toMatchObject({
+      code: 'COMMAND_INVALID',
+      amqpReplyCode: 503,
+      channel: 5,
+      classId: 99,
+      methodId: 41,
+    });
     frame.writeUInt16BE(60, 7);
     frame.writeUInt16BE(999, 9);
     expect(errorOf(parseAll(frame))).toMatchObject({ amqpReplyCode: 503, classId: 60, methodId: 999 });
@@ -90,7 +99,11 @@ describe('method frames', () => {
     const full = encodeMethodFrame(2, createMethod('basic.publish', { exchange: 'ex', routingKey: 'rk' }));
     // Cut the payload short by 3 bytes but keep a valid frame around it.
     const payload = full.subarray(7, full.length - 1 - 3);
-    const frame = Buffer.concat([Buffer.from([1, 0, 2, 0, 0, 0, payload.length]), payload, Buffer.from([0xce])]);
+    const frame = Buffer.concat([
+      Buffer.from([1, 0, 2, 0, 0, 0, payload.length]),
+      payload,
+      Buffer.from([0xce]),
+    ]);
     expect(errorOf(parseAll(frame))).toMatchObject({
       code: 'SYNTAX_ERROR',
       amqpReplyCode: 502,
@@ -103,13 +116,17 @@ describe('method frames', () => {
   it('trailing bytes after the arguments are a SYNTAX_ERROR (502)', () => {
     const full = encodeMethodFrame(1, createMethod('basic.ack', { deliveryTag: 9 }));
     const payload = Buffer.concat([full.subarray(7, full.length - 1), Buffer.from([0])]);
-    const frame = Buffer.concat([Buffer.from([1, 0, 1, 0, 0, 0, payload.length]), payload, Buffer.from([0xce])]);
+    const frame = Buffer.concat([
+      Buffer.from([1, 0, 1, 0, 0, 0, payload.length]),
+      payload,
+      Buffer.from([0xce]),
+    ]);
     expect(errorOf(parseAll(frame))).toMatchObject({ amqpReplyCode: 502 });
   });
 
   it('refuses to encode a shortstr over 255 bytes', () => {
-    expect(() => encodeMethodFrame(1, createMethod('basic.consume-ok', { consumerTag: 'x'.repeat(256) }))).toThrow(
-      /255/,
-    );
+    expect(() =>
+      encodeMethodFrame(1, createMethod('basic.consume-ok', { consumerTag: 'x'.repeat(256) })),
+    ).toThrow(/255/);
   });
 });
