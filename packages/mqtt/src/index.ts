@@ -1,1 +1,3 @@
-export {};
+export { MqttServer } from './server.js';
+export type { MqttServerOptions, MqttUser } from './context.js';
+export { topicToRoutingKey, routingKeyToTopic, filterToBindingKey, TOPIC_EXCHANGE } from './topics.js';

@@ -1,0 +1,3 @@
+export { mqttTopicMatches } from './topic-filter.js';
+export { RetainedStore, type RetainedMessage } from './retained-store.js';
+export { MqttSessionStore, type MqttSessionRecord, type MqttSubscriptionRecord } from './session-store.js';

@@ -1,0 +1,58 @@
+import type { MessageStore } from '../store/message-store.js';
+
+/** One subscription of an MQTT session, as stored. */
+export interface MqttSubscriptionRecord {
+  /** The filter as the client sent it (with `$share/group/` when shared). */
+  filter: string;
+  qos: 0 | 1 | 2;
+  noLocal?: boolean;
+  retainAsPublished?: boolean;
+  retainHandling?: 0 | 1 | 2;
+  subscriptionId?: number;
+}
+
+/** What outlives an MQTT persistent session's connections (and a broker restart). */
+export interface MqttSessionRecord {
+  clientId: string;
+  /** Seconds after disconnect; 0xFFFFFFFF = never expires. */
+  expiryIntervalSec: number;
+  subscriptions: MqttSubscriptionRecord[];
+  /** Set while no connection is attached (ms since the epoch). */
+  disconnectedAt?: number;
+}
+
+const enc = encodeURIComponent;
+
+/** Persistent MQTT sessions of one virtual host, kept in the store's metadata. */
+export class MqttSessionStore {
+  readonly #prefix: string;
+
+  constructor(
+    private readonly store: MessageStore,
+    vhost = '/',
+  ) {
+    this.#prefix = `mqtt-session/${enc(vhost)}/`;
+  }
+
+  async load(clientId: string): Promise<MqttSessionRecord | undefined> {
+    const key = this.#key(clientId);
+    const entries = await this.store.loadMeta(key);
+    return entries.find((e) => e.key === key)?.value as MqttSessionRecord | undefined;
+  }
+
+  async loadAll(): Promise<MqttSessionRecord[]> {
+    return (await this.store.loadMeta(this.#prefix)).map((e) => e.value as MqttSessionRecord);
+  }
+
+  async put(record: MqttSessionRecord): Promise<void> {
+    await this.store.putMeta(this.#key(record.clientId), record);
+  }
+
+  async delete(clientId: string): Promise<void> {
+    await this.store.deleteMeta(this.#key(clientId));
+  }
+
+  #key(clientId: string): string {
+    return this.#prefix + enc(clientId);
+  }
+}

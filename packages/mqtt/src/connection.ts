@@ -1,0 +1,162 @@
+import { generate, parser as createParser, type IConnectPacket, type Packet, type Parser } from 'mqtt-packet';
+import type { MqttContext } from './context.js';
+import { FrameGuard } from './frame-guard.js';
+import { handleConnect } from './handlers/connect.js';
+import { handleDisconnect, handlePingreq } from './handlers/control.js';
+import { handlePuback, handlePubcomp, handlePublish, handlePubrec, handlePubrel } from './handlers/publish.js';
+import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
+import { RC } from './reason-codes.js';
+import type { MqttSession, SessionLink } from './session.js';
+import type { Transport } from './transport.js';
+import { publishWill, type Will } from './will.js';
+
+export type ProtocolVersion = 3 | 4 | 5;
+
+/** Where a connection is in its life; every packet is checked against it first. */
+export type ConnectionState =
+  | { kind: 'awaiting-connect' }
+  | { kind: 'connecting' }
+  | { kind: 'connected'; session: MqttSession; clientId: string }
+  | { kind: 'closed' };
+
+const MAX_QUEUED_PACKETS = 256;
+
+/** One MQTT client connection: bytes → packets → one handler per packet type, and back. */
+export class MqttConnection implements SessionLink {
+  state: ConnectionState = { kind: 'awaiting-connect' };
+  version: ProtocolVersion = 4;
+  receiveMaximum: number;
+  /** Client's Maximum Packet Size (MQTT 5). */
+  clientMaxPacketBytes = Number.POSITIVE_INFINITY;
+  will: Will | undefined;
+  readonly topicAliases = new Map<number, string>();
+  /** QoS 1/2 acks go out in the order their publishes came in, each after its engine publish resolved. */
+  ackChain: Promise<void> = Promise.resolve();
+  readonly #parser: Parser;
+  readonly #guard: FrameGuard;
+  #work: Promise<void> = Promise.resolve();
+  #queued = 0;
+  #keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly ctx: MqttContext,
+    readonly transport: Transport,
+    private readonly onClosed: (conn: MqttConnection) => void,
+  ) {
+    this.receiveMaximum = ctx.defaultInflight;
+    this.#guard = new FrameGuard(ctx.maxPacketBytes);
+    this.#parser = createParser();
+    this.#parser.on('packet', (packet: Packet) => this.#enqueue(packet));
+    this.#parser.on('error', () => this.close(RC.malformedPacket));
+    const stream = transport.stream;
+    stream.on('data', (chunk: Buffer) => this.#onData(chunk));
+    stream.on('error', () => this.close(undefined));
+    stream.on('close', () => this.close(undefined));
+    stream.on('end', () => this.close(undefined));
+    // A client has a few seconds to send CONNECT.
+    this.setKeepAlive(10 / 1.5);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.state.kind === 'closed') return;
+    this.#keepAlive?.refresh();
+    if (this.#guard.check(chunk) > 0) return this.close(RC.packetTooLarge);
+    try {
+      this.#parser.parse(chunk);
+    } catch {
+      this.close(RC.malformedPacket);
+    }
+  }
+
+  /** Packets are handled one at a time, in order; reading stops while too many wait. */
+  #enqueue(packet: Packet): void {
+    if (++this.#queued === MAX_QUEUED_PACKETS) this.transport.pause('busy');
+    this.#work = this.#work
+      .then(() => this.#dispatch(packet))
+      .catch(() => this.close(RC.unspecifiedError))
+      .finally(() => {
+        if (--this.#queued === MAX_QUEUED_PACKETS - 1) this.transport.resume('busy');
+      });
+  }
+
+  async #dispatch(packet: Packet): Promise<void> {
+    const state = this.state;
+    switch (state.kind) {
+      case 'closed':
+        return;
+      case 'connecting':
+        return; // unreachable: CONNECT is handled to the end before the next packet
+      case 'awaiting-connect':
+        if (packet.cmd !== 'connect') return this.close(undefined); // [MQTT-3.1.0-1]
+        return handleConnect(this, packet as IConnectPacket);
+      case 'connected':
+        switch (packet.cmd) {
+          case 'publish':
+            return handlePublish(this, state.session, packet);
+          case 'puback':
+            return handlePuback(this, state.session, packet);
+          case 'pubrec':
+            return handlePubrec(this, state.session, packet);
+          case 'pubrel':
+            return handlePubrel(this, state.session, packet);
+          case 'pubcomp':
+            return handlePubcomp(this, state.session, packet);
+          case 'subscribe':
+            return handleSubscribe(this, state.session, packet);
+          case 'unsubscribe':
+            return handleUnsubscribe(this, state.session, packet);
+          case 'pingreq':
+            return handlePingreq(this);
+          case 'disconnect':
+            return handleDisconnect(this, state.session, packet);
+          default:
+            return this.close(RC.protocolError); // a second CONNECT [MQTT-3.1.0-2], or a server-only packet
+        }
+    }
+  }
+
+  /** Encodes and queues a packet; false when it is over the client's Maximum Packet Size. */
+  send(packet: Packet): boolean {
+    if (this.transport.closed) return true;
+    const bytes = generate(packet, { protocolVersion: this.version });
+    if (bytes.length > this.clientMaxPacketBytes) return false;
+    this.transport.write(bytes);
+    return true;
+  }
+
+  /** Keep-alive ×1.5 without a packet: the peer is dead [MQTT-3.1.2-22]. */
+  setKeepAlive(seconds: number): void {
+    if (this.#keepAlive) clearTimeout(this.#keepAlive);
+    this.#keepAlive = undefined;
+    if (seconds <= 0) return;
+    this.#keepAlive = setTimeout(() => this.close(RC.keepAliveTimeout), seconds * 1500);
+    this.#keepAlive.unref();
+  }
+
+  takeover(): void {
+    this.close(RC.sessionTakenOver);
+  }
+
+  /**
+   * Ends the connection. With a reason code, an MQTT 5 client that completed CONNECT is told why.
+   * Unless the client sent a normal DISCONNECT, its will is published.
+   */
+  close(reason: number | undefined, options: { publishWill?: boolean } = {}): void {
+    const state = this.state;
+    if (state.kind === 'closed') return;
+    this.state = { kind: 'closed' };
+    if (this.#keepAlive) clearTimeout(this.#keepAlive);
+    if (reason !== undefined && state.kind === 'connected' && this.version === 5) {
+      this.send({ cmd: 'disconnect', reasonCode: reason });
+    }
+    this.transport.end();
+    this.#parser.removeAllListeners('packet');
+    if (state.kind === 'connected') {
+      const will = options.publishWill === false ? undefined : this.will;
+      const session = state.session;
+      if (will) publishWill(this.ctx, session, will);
+      this.ctx.sessions.disconnected(session).catch(() => undefined);
+    }
+    this.onClosed(this);
+  }
+}

@@ -1,0 +1,37 @@
+import type { Broker, RetainedStore, VirtualHost } from '@conveyor/core';
+import type { SessionRegistry } from './session-registry.js';
+
+export interface MqttUser {
+  username: string;
+  password: string;
+  /** Only from 127.0.0.0/8 and ::1 (as RabbitMQ's guest). */
+  loopbackOnly?: boolean;
+}
+
+export interface MqttServerOptions {
+  /** Default: anonymous = guest, allowed from loopback only. */
+  users?: MqttUser[];
+  /** Largest packet accepted (and announced to MQTT 5 clients). Default 1 MiB + headers (16 MiB cap below 256 MiB). */
+  maxPacketBytes?: number;
+  /** Clients asking for a longer keep-alive (or none) get this one (MQTT 5 Server Keep Alive). */
+  keepAliveMaxSeconds?: number;
+  /** Virtual host the sessions live in. Default `/`. */
+  vhost?: string;
+  /** Topic aliases a client may use (MQTT 5 Topic Alias Maximum). Default 64. */
+  topicAliasMaximum?: number;
+  /** Receive Maximum assumed for MQTT 3.1.1 clients (in-flight QoS 1/2 to them). Default 100. */
+  defaultInflight?: number;
+}
+
+/** What every connection of one server shares. */
+export interface MqttContext {
+  readonly broker: Broker;
+  readonly vhost: VirtualHost;
+  readonly retained: RetainedStore;
+  readonly sessions: SessionRegistry;
+  readonly users: readonly MqttUser[];
+  readonly maxPacketBytes: number;
+  readonly keepAliveMaxSeconds: number | undefined;
+  readonly topicAliasMaximum: number;
+  readonly defaultInflight: number;
+}

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
+import type { MqttConnection } from '../connection.js';
+import type { MqttUser } from '../context.js';
+import { CONNACK_V4, RC } from '../reason-codes.js';
+import { NEVER_EXPIRES } from '../session-registry.js';
+import { isValidTopicName } from '../topics.js';
+
+type AuthResult = 'ok' | 'bad-credentials' | 'not-authorized';
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/** No username = guest. A user marked loopbackOnly may only connect from this machine. */
+export function authenticate(users: readonly MqttUser[], username: string | undefined, password: Buffer | undefined, address: string): AuthResult {
+  const name = username ?? 'guest';
+  const user = users.find((u) => u.username === name);
+  if (!user) return 'bad-credentials';
+  if (username !== undefined && (password === undefined || password.toString('utf8') !== user.password)) return 'bad-credentials';
+  if (user.loopbackOnly && !isLoopback(address)) return 'not-authorized';
+  return 'ok';
+}
+
+/** CONNECT [MQTT-3.1]: authenticate, open or resume the session, CONNACK, then resend what is in flight. */
+export async function handleConnect(conn: MqttConnection, packet: IConnectPacket): Promise<void> {
+  const { ctx } = conn;
+  conn.state = { kind: 'connecting' };
+  const version = packet.protocolVersion ?? 4;
+  conn.version = version;
+  const v5 = version === 5;
+  const refuse = (code5: number, code4: number): void => {
+    conn.send(v5 ? { cmd: 'connack', sessionPresent: false, reasonCode: code5 } : { cmd: 'connack', sessionPresent: false, returnCode: code4 });
+    conn.close(undefined);
+  };
+
+  const auth = authenticate(ctx.users, packet.username, packet.password, conn.transport.remoteAddress);
+  if (auth === 'bad-credentials') return refuse(RC.badUserNameOrPassword, CONNACK_V4.badUserNameOrPassword);
+  if (auth === 'not-authorized') return refuse(RC.notAuthorized, CONNACK_V4.notAuthorized);
+
+  const cleanStart = packet.clean ?? true;
+  let clientId = packet.clientId;
+  let assigned = false;
+  if (clientId === '') {
+    // 3.1.1 allows an empty id only with a clean session [MQTT-3.1.3-8]; 5.0 always gets one assigned.
+    if (!v5 && !cleanStart) return refuse(RC.clientIdentifierNotValid, CONNACK_V4.identifierRejected);
+    clientId = `conveyor-${randomBytes(9).toString('base64url')}`;
+    assigned = true;
+  }
+  if (packet.will && !isValidTopicName(packet.will.topic)) return refuse(RC.topicNameInvalid, CONNACK_V4.identifierRejected);
+
+  const props = packet.properties;
+  const expiry = v5 ? (props?.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;
+  if (v5) {
+    if (props?.receiveMaximum === 0 || props?.maximumPacketSize === 0) return refuse(RC.protocolError, 0);
+    conn.receiveMaximum = props?.receiveMaximum ?? 65535;
+    if (props?.maximumPacketSize !== undefined) conn.clientMaxPacketBytes = props.maximumPacketSize;
+  }
+  let keepAlive = packet.keepalive ?? 0;
+  let serverKeepAlive: number | undefined;
+  const max = ctx.keepAliveMaxSeconds;
+  if (v5 && max !== undefined && (keepAlive === 0 || keepAlive > max)) {
+    keepAlive = max;
+    serverKeepAlive = max;
+  }
+
+  const { session, present } = await ctx.sessions.open(clientId, cleanStart, expiry);
+  if (conn.state.kind !== 'connecting') {
+    // The socket went while the session was opening.
+    await ctx.sessions.disconnected(session);
+    return;
+  }
+  if (packet.will) {
+    const { willDelayInterval, ...willProps } = packet.will.properties ?? {};
+    conn.will = {
+      topic: packet.will.topic,
+      payload: Buffer.from(packet.will.payload),
+      qos: packet.will.qos ?? 0,
+      retain: packet.will.retain ?? false,
+      delaySec: v5 ? (willDelayInterval ?? 0) : 0,
+      ...(v5 && Object.keys(willProps).length > 0 ? { properties: willProps } : {}),
+    };
+  }
+  conn.state = { kind: 'connected', session, clientId };
+  conn.setKeepAlive(keepAlive);
+  const connack: IConnackPacket = { cmd: 'connack', sessionPresent: present };
+  if (v5) {
+    connack.reasonCode = RC.success;
+    connack.properties = {
+      topicAliasMaximum: ctx.topicAliasMaximum,
+      maximumPacketSize: ctx.maxPacketBytes,
+      retainAvailable: true,
+      wildcardSubscriptionAvailable: true,
+      subscriptionIdentifiersAvailable: true,
+      sharedSubscriptionAvailable: true,
+      ...(assigned ? { assignedClientIdentifier: clientId } : {}),
+      ...(serverKeepAlive === undefined ? {} : { serverKeepAlive }),
+    };
+  } else connack.returnCode = CONNACK_V4.accepted;
+  conn.send(connack);
+  session.attach(conn);
+}

@@ -1,0 +1,90 @@
+import { isConveyorError, type PublishResult } from '@conveyor/core';
+import type { IPubackPacket, IPubcompPacket, IPublishPacket, IPubrecPacket, IPubrelPacket } from 'mqtt-packet';
+import type { MqttConnection } from '../connection.js';
+import { RC } from '../reason-codes.js';
+import { publishMessage } from '../publishing.js';
+import type { MqttSession } from '../session.js';
+import { isValidTopicName } from '../topics.js';
+
+/** PUBLISH from the client [MQTT-3.3]: into the engine; PUBACK/PUBREC only once the engine has it stored. */
+export function handlePublish(conn: MqttConnection, session: MqttSession, packet: IPublishPacket): void {
+  const v5 = conn.version === 5;
+  let topic = packet.topic;
+  const { topicAlias, subscriptionIdentifier, ...props } = packet.properties ?? {};
+  if (subscriptionIdentifier !== undefined) return conn.close(RC.protocolError); // [MQTT-3.3.4-6]
+  if (v5 && topicAlias !== undefined) {
+    if (topicAlias === 0 || topicAlias > conn.ctx.topicAliasMaximum) return conn.close(RC.topicAliasInvalid);
+    if (topic !== '') conn.topicAliases.set(topicAlias, topic);
+    else {
+      const known = conn.topicAliases.get(topicAlias);
+      if (known === undefined) return conn.close(RC.protocolError);
+      topic = known;
+    }
+  }
+  if (!isValidTopicName(topic)) return conn.close(RC.topicNameInvalid);
+  const id = packet.messageId;
+  if (packet.qos > 0 && (id === undefined || id === 0)) return conn.close(RC.protocolError);
+  // A QoS 2 publish resent before PUBREL: it was stored once already, only PUBREC again [MQTT-4.3.3].
+  if (packet.qos === 2 && session.inboundQos2.has(id!)) {
+    conn.ackChain = conn.ackChain.then(() => void conn.send({ cmd: 'pubrec', messageId: id! }));
+    return;
+  }
+  const done = publishMessage(conn.ctx, session.clientId, topic, packet.payload, packet.qos, packet.retain, v5 ? props : undefined);
+  if (packet.qos === 0) {
+    done.catch(() => undefined);
+    return;
+  }
+  if (packet.qos === 2) session.inboundQos2.add(id!);
+  const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
+  conn.ackChain = conn.ackChain.then(() =>
+    done.then(
+      (result) => void conn.send(v5 ? { cmd, messageId: id!, reasonCode: publishReason(result) } : { cmd, messageId: id! }),
+      (err: unknown) => {
+        if (packet.qos === 2) session.inboundQos2.delete(id!);
+        // 3.1.1 has no negative acknowledgement: the connection closes [MQTT-3.3.5-2].
+        if (!v5) return conn.close(undefined);
+        conn.send({ cmd, messageId: id!, reasonCode: isConveyorError(err) ? err.mqttReasonCode : RC.unspecifiedError });
+      },
+    ),
+  );
+}
+
+function publishReason(result: PublishResult): number {
+  if (result.unroutable) return RC.noMatchingSubscribers;
+  if (result.queues.length === 0 && result.rejected.length > 0) return RC.quotaExceeded;
+  return RC.success;
+}
+
+/** PUBREL: the client releases a QoS 2 packet id; PUBCOMP (0x92 when unknown). */
+export function handlePubrel(conn: MqttConnection, session: MqttSession, packet: IPubrelPacket): void {
+  const id = packet.messageId!;
+  const known = session.inboundQos2.delete(id);
+  conn.ackChain = conn.ackChain.then(() => {
+    const pubcomp: IPubcompPacket = { cmd: 'pubcomp', messageId: id };
+    if (conn.version === 5) pubcomp.reasonCode = known ? RC.success : RC.packetIdentifierNotFound;
+    conn.send(pubcomp);
+  });
+}
+
+/** PUBACK for an outbound QoS 1: the engine delivery is acked. */
+export function handlePuback(_conn: MqttConnection, session: MqttSession, packet: IPubackPacket): void {
+  session.complete(packet.messageId!);
+}
+
+/** PUBREC for an outbound QoS 2: PUBREL (an error reason code ends the exchange). */
+export function handlePubrec(conn: MqttConnection, session: MqttSession, packet: IPubrecPacket): void {
+  const id = packet.messageId!;
+  if (conn.version === 5 && (packet.reasonCode ?? 0) >= 0x80) {
+    session.complete(id);
+    return;
+  }
+  const known = session.received(id);
+  const pubrel: IPubrelPacket = { cmd: 'pubrel', messageId: id };
+  if (conn.version === 5 && !known) pubrel.reasonCode = RC.packetIdentifierNotFound;
+  conn.send(pubrel);
+}
+
+/** PUBCOMP for an outbound QoS 2: done, the engine delivery is acked. */
+export function handlePubcomp(_conn: MqttConnection, session: MqttSession, packet: IPubcompPacket): void {
+  session.complete(packet.messageId!);
+}

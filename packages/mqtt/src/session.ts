@@ -1,0 +1,245 @@
+import {
+  CreditWindow,
+  type ConsumerHandle,
+  type Delivery,
+  type MqttSubscriptionRecord,
+  type RetainedMessage,
+  type VirtualHost,
+} from '@conveyor/core';
+import type { IPublishPacket, Packet, QoS } from 'mqtt-packet';
+import { H, publishedQos, publisherOf, toPublishProperties } from './message-mapping.js';
+import { mqttTopicMatches, routingKeyToTopic, type ParsedFilter } from './topics.js';
+
+/** The connection a session is attached to, as the session sees it. */
+export interface SessionLink {
+  readonly version: 3 | 4 | 5;
+  /** Client's Receive Maximum: how many QoS 1/2 publishes it takes unacknowledged. */
+  readonly receiveMaximum: number;
+  /** False when the packet is over the client's Maximum Packet Size (then it is not sent). */
+  send(packet: Packet): boolean;
+  /** Another connection took the client id over: close with 0x8E. */
+  takeover(): void;
+}
+
+export interface Subscription extends MqttSubscriptionRecord {
+  parsed: ParsedFilter;
+  /** The engine queue it is bound to. */
+  queue: string;
+}
+
+/** An outbound QoS 1/2 publish waiting for the client. */
+interface Outbound {
+  packet: IPublishPacket;
+  /** The engine delivery it carries (retained messages have none). */
+  delivery?: Delivery;
+  /** After PUBREC only PUBREL is resent. */
+  state: 'published' | 'released';
+  /** Held by an earlier connection's consumer: the current consumer's window does not count it. */
+  carried: boolean;
+}
+
+/**
+ * An MQTT session: its subscriptions, its engine queues and consumers, its in-flight packet ids.
+ * A persistent session outlives its connections; its deliveries stay held under `holder`.
+ */
+export class MqttSession {
+  readonly subscriptions = new Map<string, Subscription>();
+  /** QoS 2 packet ids received and not yet released (PUBREL) by the client. */
+  readonly inboundQos2 = new Set<number>();
+  readonly window = new CreditWindow(65535);
+  readonly #outbound = new Map<number, Outbound>();
+  readonly #consumers = new Map<string, ConsumerHandle>();
+  #nextId = 0;
+  #pendingWill: { timer: NodeJS.Timeout; fire: () => void } | undefined;
+  link: SessionLink | undefined;
+
+  constructor(
+    readonly vhost: VirtualHost,
+    readonly clientId: string,
+    /** Unique per incarnation: engine holder and owner of the session's consumers. */
+    readonly holder: string,
+    public expiryIntervalSec: number,
+  ) {}
+
+  get persistent(): boolean {
+    return this.expiryIntervalSec > 0;
+  }
+
+  get inFlight(): number {
+    return this.#outbound.size;
+  }
+
+  /** The per-session queues, RabbitMQ plugin style: one for QoS 0 subscriptions, one for QoS 1/2. */
+  ownQueue(qos: QoS): string {
+    return `mqtt-subscription-${this.clientId}qos${qos === 0 ? 0 : 1}`;
+  }
+
+  // ---------------------------------------------------------------- will delay
+
+  /** MQTT 5 Will Delay: the will goes out later unless the client comes back first. */
+  deferWill(ms: number, fire: () => void): void {
+    this.cancelWill();
+    const timer = setTimeout(() => {
+      this.#pendingWill = undefined;
+      fire();
+    }, ms);
+    timer.unref();
+    this.#pendingWill = { timer, fire };
+  }
+
+  cancelWill(): void {
+    if (this.#pendingWill) clearTimeout(this.#pendingWill.timer);
+    this.#pendingWill = undefined;
+  }
+
+  /** The session ends before the will delay: the will goes now [MQTT-3.1.3-9]. */
+  fireWillNow(): void {
+    const pending = this.#pendingWill;
+    this.cancelWill();
+    pending?.fire();
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  /** A connection takes the session: resend what is in flight, then start consuming. */
+  attach(link: SessionLink): void {
+    this.link = link;
+    this.window.limit = link.receiveMaximum;
+    this.window.used = 0;
+    for (const entry of this.#outbound.values()) {
+      if (entry.delivery) {
+        entry.carried = true;
+        this.window.used++;
+      }
+      if (entry.state === 'released') link.send({ cmd: 'pubrel', messageId: entry.packet.messageId! });
+      else link.send({ ...entry.packet, dup: true });
+    }
+    for (const queue of new Set([...this.subscriptions.values()].map((s) => s.queue))) this.startConsumer(queue);
+  }
+
+  /** The connection went: stop consuming; a persistent session keeps what it holds for the next one. */
+  async detach(): Promise<void> {
+    this.link = undefined;
+    const handles = [...this.#consumers.values()];
+    this.#consumers.clear();
+    await Promise.all(handles.map((h) => h.cancel({ release: !this.persistent }).catch(() => undefined)));
+  }
+
+  /** Ends the session for good: what it held goes back (to shared queues) or away with its own queues. */
+  async end(): Promise<void> {
+    await this.detach();
+    this.#outbound.clear();
+    await this.vhost.releaseOwner(this.holder).catch(() => undefined);
+  }
+
+  startConsumer(queue: string): void {
+    if (!this.link || this.#consumers.has(queue) || !this.vhost.hasQueue(queue)) return;
+    const qos0 = [...this.subscriptions.values()].every((s) => s.queue !== queue || s.qos === 0);
+    const handle = this.vhost.consume(queue, (d) => this.#onDelivery(d, qos0), {
+      holder: this.holder,
+      owner: this.holder,
+      autoAck: qos0,
+      ...(qos0 ? {} : { window: this.window }),
+      onCancel: () => this.#consumers.delete(queue),
+    });
+    this.#consumers.set(queue, handle);
+  }
+
+  async stopConsumer(queue: string): Promise<void> {
+    const handle = this.#consumers.get(queue);
+    this.#consumers.delete(queue);
+    await handle?.cancel({ release: true });
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  #onDelivery(delivery: Delivery, autoAcked: boolean): void {
+    const settle = (): void => {
+      if (!autoAcked) this.vhost.ack(delivery).catch(() => undefined);
+    };
+    const link = this.link;
+    const message = delivery.message;
+    const topic = routingKeyToTopic(message.routingKey);
+    const fromSelf = publisherOf(message) === this.clientId;
+    const matches = [...this.subscriptions.values()].filter(
+      (s) => s.queue === delivery.queue && mqttTopicMatches(s.parsed.filter, topic) && !(s.noLocal && fromSelf),
+    );
+    const now = Date.now();
+    const properties = link?.version === 5 ? toPublishProperties(message, now) : {};
+    if (!link || matches.length === 0 || properties === undefined) return settle();
+    const qos = Math.min(publishedQos(message), Math.max(...matches.map((s) => s.qos))) as QoS;
+    const retained = message.properties.headers?.[H.retain] === true;
+    const packet: IPublishPacket = {
+      cmd: 'publish',
+      topic,
+      payload: Buffer.from(message.body),
+      qos,
+      dup: false,
+      retain: retained && matches.some((s) => s.retainAsPublished),
+    };
+    if (link.version === 5) {
+      const ids = matches.flatMap((s) => (s.subscriptionId === undefined ? [] : [s.subscriptionId]));
+      if (ids.length > 0) properties.subscriptionIdentifier = ids.length === 1 ? ids[0]! : ids;
+      if (Object.keys(properties).length > 0) packet.properties = properties;
+    }
+    if (qos === 0) {
+      link.send(packet);
+      return settle();
+    }
+    if (autoAcked) return void link.send({ ...packet, qos: 0 });
+    packet.messageId = this.#allocateId();
+    if (!link.send(packet)) return settle(); // over the client's Maximum Packet Size: dropped [MQTT-3.1.2-25]
+    this.#outbound.set(packet.messageId, { packet, delivery, state: 'published', carried: false });
+  }
+
+  /** Retained messages for a new subscription: sent directly, not through the queue. */
+  sendRetained(messages: RetainedMessage[], sub: Subscription): void {
+    const link = this.link;
+    if (!link) return;
+    for (const m of messages) {
+      const qos = Math.min(m.qos, sub.qos) as QoS;
+      const packet: IPublishPacket = { cmd: 'publish', topic: m.topic, payload: Buffer.from(m.payload), qos, dup: false, retain: true };
+      if (link.version === 5) {
+        const props: NonNullable<IPublishPacket['properties']> = { ...(m.properties as IPublishPacket['properties']) };
+        if (m.expiresAt !== undefined) props.messageExpiryInterval = Math.max(1, Math.ceil((m.expiresAt - Date.now()) / 1000));
+        if (sub.subscriptionId !== undefined) props.subscriptionIdentifier = sub.subscriptionId;
+        if (Object.keys(props).length > 0) packet.properties = props;
+      }
+      if (qos > 0) packet.messageId = this.#allocateId();
+      if (link.send(packet) && qos > 0) this.#outbound.set(packet.messageId!, { packet, state: 'published', carried: false });
+    }
+  }
+
+  #allocateId(): number {
+    for (let i = 0; i < 65535; i++) {
+      this.#nextId = (this.#nextId % 65535) + 1;
+      if (!this.#outbound.has(this.#nextId)) return this.#nextId;
+    }
+    return this.#nextId; // 65535 in flight: the client's receive maximum makes this unreachable
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is done. Returns false for an unknown id. */
+  complete(packetId: number): boolean {
+    const entry = this.#outbound.get(packetId);
+    if (!entry) return false;
+    this.#outbound.delete(packetId);
+    if (entry.delivery) {
+      if (entry.carried) this.window.used = Math.max(0, this.window.used - 1);
+      this.vhost.ack(entry.delivery).catch(() => undefined);
+    }
+    return true;
+  }
+
+  /** PUBREC: only PUBREL is resent from now on. Returns false for an unknown id. */
+  received(packetId: number): boolean {
+    const entry = this.#outbound.get(packetId);
+    if (!entry || entry.packet.qos !== 2) return false;
+    entry.state = 'released';
+    return true;
+  }
+
+  record(): { clientId: string; expiryIntervalSec: number; subscriptions: MqttSubscriptionRecord[] } {
+    const subscriptions = [...this.subscriptions.values()].map(({ parsed: _p, queue: _q, ...rest }) => rest);
+    return { clientId: this.clientId, expiryIntervalSec: this.expiryIntervalSec, subscriptions };
+  }
+}

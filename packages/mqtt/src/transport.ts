@@ -1,0 +1,71 @@
+import type { Duplex } from 'node:stream';
+import { Socket } from 'node:net';
+
+/**
+ * The thin socket layer under one MQTT connection (TCP or a WebSocket stream): batches every
+ * packet written in one event-loop turn into a single write, and stops reading while the
+ * socket's write buffer is full or while someone (the broker's memory alarm) asks it to.
+ */
+export class Transport {
+  #out: Buffer[] = [];
+  #flushScheduled = false;
+  #pausedBy = new Set<'backpressure' | 'blocked' | 'busy'>();
+  #closed = false;
+
+  constructor(
+    readonly stream: Duplex,
+    readonly remoteAddress: string,
+  ) {
+    if (stream instanceof Socket) stream.setNoDelay(true);
+    stream.on('drain', () => this.resume('backpressure'));
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.stream.destroyed;
+  }
+
+  write(bytes: Buffer): void {
+    if (this.closed) return;
+    this.#out.push(bytes);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.closed || this.#out.length === 0) return;
+    const data = this.#out.length === 1 ? this.#out[0]! : Buffer.concat(this.#out);
+    this.#out = [];
+    if (!this.stream.write(data)) this.pause('backpressure');
+  }
+
+  pause(reason: 'backpressure' | 'blocked' | 'busy'): void {
+    this.#pausedBy.add(reason);
+    this.stream.pause();
+  }
+
+  resume(reason: 'backpressure' | 'blocked' | 'busy'): void {
+    this.#pausedBy.delete(reason);
+    if (this.#pausedBy.size === 0 && !this.closed) this.stream.resume();
+  }
+
+  /** Sends what is queued (synchronously), then closes. */
+  end(): void {
+    if (this.#closed) return;
+    this.#flushScheduled = false;
+    const data = Buffer.concat(this.#out);
+    this.#out = [];
+    this.#closed = true;
+    if (data.length > 0 && !this.stream.destroyed) this.stream.end(data);
+    else this.stream.end();
+    // A peer that never reads must not keep the socket open.
+    setTimeout(() => this.stream.destroy(), 2000).unref();
+  }
+
+  destroy(): void {
+    this.#closed = true;
+    this.#out = [];
+    this.stream.destroy();
+  }
+}
