@@ -20,8 +20,16 @@ export interface BrokerConfig {
   maxMessageBytes?: number;
   memoryHighWatermarkBytes?: number;
   logLevel: LogLevel;
-  /** Accounts the protocol servers accept (user → password). */
-  users: Record<string, string>;
+  /** Accounts the protocol servers accept; default theirs: `guest`/`guest` from loopback only, as RabbitMQ. */
+  users?: BrokerUser[];
+}
+
+/** An account of the protocol servers (the shape `AmqpServer` and `MqttServer` take). */
+export interface BrokerUser {
+  username: string;
+  password: string;
+  /** Only from 127.0.0.0/8 and ::1 (as RabbitMQ's guest). */
+  loopbackOnly?: boolean;
 }
 
 /** The raw option values as commander (or the environment) gives them: strings or booleans. */
@@ -89,7 +97,6 @@ export function resolveConfig(raw: RawStartOptions): BrokerConfig {
       'mqtt-ws': parsePort(raw.mqttWsPort ?? '15675', '--mqtt-ws-port'),
     },
     logLevel,
-    users: { guest: 'guest' },
   };
   if (raw.maxMessageBytes !== undefined) config.maxMessageBytes = parseBytes(raw.maxMessageBytes, '--max-message-bytes');
   if (raw.memoryHighWatermark !== undefined) config.memoryHighWatermarkBytes = parseBytes(raw.memoryHighWatermark, '--memory-high-watermark');

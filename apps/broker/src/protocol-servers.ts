@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Broker } from '@conveyor/core';
+import type { BrokerUser } from './config.js';
 
 /** What `conveyor start` needs from a protocol door (packages/amqp, packages/mqtt). */
 export interface ProtocolServer {
@@ -12,7 +13,7 @@ export interface MqttProtocolServer extends ProtocolServer {
 }
 
 export interface ServerOptions {
-  users: Record<string, string>;
+  users?: BrokerUser[];
 }
 
 type ServerClass<T> = new (broker: Broker, options: ServerOptions) => T;

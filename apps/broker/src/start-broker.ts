@@ -75,7 +75,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   broker.on('blocked', (bytes) => logger.warn({ bytes }, 'memory high watermark reached: publishers blocked'));
   broker.on('unblocked', (bytes) => logger.info({ bytes }, 'memory below watermark: publishers unblocked'));
 
-  const servers = new ProtocolServers(broker, { users: options.users ?? { guest: 'guest' } });
+  const servers = new ProtocolServers(broker, options.users === undefined ? {} : { users: options.users });
   const shutdown = async (): Promise<void> => {
     try {
       await servers.close();
