@@ -1,1 +1,2 @@
 export * from './codec/index.js';
+export { AmqpServer, type AmqpServerOptions, type AmqpUser } from './amqp-server.js';

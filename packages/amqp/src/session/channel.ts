@@ -1,0 +1,214 @@
+/**
+ * One AMQP channel: its state, a serial task queue (methods take effect in arrival order even though the
+ * engine is asynchronous), delivery tags, consumers, unacked deliveries, and confirm/tx mode.
+ * The per-class method handlers live in ./methods/ behind `dispatchChannelCommand`.
+ */
+import { CreditWindow, type ConsumerHandle, type Delivery, type VirtualHost } from '@conveyor/core';
+import {
+  createMethod,
+  encodeDeliver,
+  fromMessageProperties,
+  type AmqpMethod,
+  type BasicProperties,
+  type ContentCommand,
+  type MethodCommand,
+} from '../codec/index.js';
+import { ConfirmTracker } from './confirm-tracker.js';
+import { dispatchChannelCommand } from './methods/dispatch.js';
+import { AmqpProtocolError, toReply, type MethodRef, type Reply } from './protocol-error.js';
+import type { ClientCapabilities } from './server-properties.js';
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  readonly vhost: VirtualHost;
+  /** Owner id of this connection (exclusive queues, releaseOwner). */
+  readonly owner: string;
+  readonly username: string;
+  readonly frameMax: number;
+  readonly capabilities: ClientCapabilities;
+  send(bytes: Buffer): void;
+  sendMethod(channel: number, method: AmqpMethod): void;
+  closeConnection(reply: Reply, ref: MethodRef): void;
+  /** A publish is in flight (flow control); it settles when `done` does. */
+  trackPublish(done: Promise<unknown>): void;
+  /** The channel number is free again. */
+  channelClosed(channel: number): void;
+  backgroundError(err: unknown): void;
+}
+
+export type ChannelState =
+  | { kind: 'open' }
+  /** The client sent channel.close: queued methods still run, nothing new is delivered. */
+  | { kind: 'peer-closing' }
+  /** We sent channel.close and wait for close-ok; everything else from the client is dropped. */
+  | { kind: 'closing' }
+  | { kind: 'closed' };
+
+export interface ConsumerEntry {
+  tag: string;
+  handle: ConsumerHandle;
+  noAck: boolean;
+}
+
+/** A settlement or publish held back until tx.commit. */
+export type TxOp = () => Promise<void>;
+
+export type ChannelMode =
+  | { kind: 'plain' }
+  | { kind: 'confirm'; tracker: ConfirmTracker }
+  | { kind: 'tx'; ops: TxOp[]; settled: Map<number, Delivery> };
+
+export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+export class AmqpChannel {
+  state: ChannelState = { kind: 'open' };
+  mode: ChannelMode = { kind: 'plain' };
+  /** The queue named by the last queue.declare: what an empty queue name means. */
+  lastQueue: string | undefined;
+  /** basic.qos global=false: applies to consumers created afterwards. */
+  prefetch = 0;
+  /** basic.qos global=true: shared by every consumer of the channel. */
+  readonly window = new CreditWindow(0);
+  readonly consumers = new Map<string, ConsumerEntry>();
+  /** Delivery tag → delivery, in tag order. */
+  readonly unacked = new Map<number, Delivery>();
+  /** This channel's direct reply-to queue, once it consumes from amq.rabbitmq.reply-to. */
+  replyQueue: string | undefined;
+  #deliveryTag = 0;
+  #tail: Promise<void> = Promise.resolve();
+
+  /** Fixed at open: teardown still needs it after the connection left its open state. */
+  readonly vhost: VirtualHost;
+
+  constructor(
+    readonly number: number,
+    readonly host: ChannelHost,
+  ) {
+    this.vhost = host.vhost;
+  }
+
+  /** Queues a command behind the ones before it. */
+  handle(cmd: MethodCommand | ContentCommand): void {
+    this.#enqueue(cmd.method, () => dispatchChannelCommand(this, cmd));
+  }
+
+  #enqueue(ref: MethodRef, task: () => Promise<void> | void): void {
+    this.#tail = this.#tail.then(async () => {
+      if (this.state.kind !== 'open' && this.state.kind !== 'peer-closing') return;
+      try {
+        await task();
+      } catch (err) {
+        this.fail(err, ref);
+      }
+    });
+  }
+
+  sendMethod(method: AmqpMethod): void {
+    this.host.sendMethod(this.number, method);
+  }
+
+  nextDeliveryTag(): number {
+    return ++this.#deliveryTag;
+  }
+
+  /** A push delivery from the engine (or a basic.get result when `getCount` is given). */
+  deliver(consumerTag: string, delivery: Delivery, noAck: boolean): void {
+    const tag = this.nextDeliveryTag();
+    // Kept even when not written: teardown must hand it back.
+    if (!noAck) this.unacked.set(tag, delivery);
+    if (this.state.kind !== 'open') return;
+    const { message } = delivery;
+    const args = { consumerTag, deliveryTag: tag, redelivered: delivery.redelivered, exchange: message.exchange, routingKey: message.routingKey };
+    this.host.send(encodeDeliver(this.number, args, deliveryProperties(delivery), message.body, this.host.frameMax));
+  }
+
+  /** The engine ended a consumer: tell the client (consumer_cancel_notify), or close the channel on a timeout. */
+  consumerEnded(tag: string, reason: string): void {
+    if (this.consumers.get(tag)?.tag !== tag) return;
+    this.consumers.delete(tag);
+    if (this.state.kind !== 'open') return;
+    if (reason === 'timeout') {
+      this.closeWith(toReply(new AmqpProtocolError(406, `delivery acknowledgement on channel ${this.number} timed out`)), { classId: 0, methodId: 0 });
+    } else if (this.host.capabilities.consumerCancelNotify) {
+      this.sendMethod(createMethod('basic.cancel', { consumerTag: tag, nowait: true }));
+    }
+  }
+
+  /** Any failure while handling a method: close the channel or the connection, as its reply code says. */
+  fail(err: unknown, ref: MethodRef): void {
+    const reply = toReply(err);
+    if (reply.replyCode === 541) this.host.backgroundError(err);
+    if (reply.scope === 'connection') this.host.closeConnection(reply, ref);
+    else this.closeWith(reply, ref);
+  }
+
+  /** Server-initiated channel.close. */
+  closeWith(reply: Reply, ref: MethodRef): void {
+    if (this.state.kind === 'closing' || this.state.kind === 'closed') return;
+    this.state = { kind: 'closing' };
+    this.sendMethod(createMethod('channel.close', { replyCode: reply.replyCode, replyText: reply.replyText, classId: ref.classId, methodId: ref.methodId }));
+    this.teardown().catch((err: unknown) => this.host.backgroundError(err));
+  }
+
+  /** The client's close-ok to our channel.close. */
+  closeOk(): void {
+    if (this.state.kind !== 'closing') return;
+    this.state = { kind: 'closed' };
+    this.host.channelClosed(this.number);
+  }
+
+  /** The client's channel.close: finish what is queued, release everything, then close-ok. */
+  peerClose(): void {
+    if (this.state.kind === 'closing') {
+      // Both sides closed at once: answer, and the channel is gone.
+      this.sendMethod(createMethod('channel.close-ok', {}));
+      this.state = { kind: 'closed' };
+      this.host.channelClosed(this.number);
+      return;
+    }
+    this.state = { kind: 'peer-closing' };
+    this.#tail = this.#tail.then(async () => {
+      await this.teardown();
+      if (this.state.kind !== 'peer-closing') return;
+      this.sendMethod(createMethod('channel.close-ok', {}));
+      this.state = { kind: 'closed' };
+      this.host.channelClosed(this.number);
+    });
+  }
+
+  /** Cancels consumers and returns every unacked delivery to its queue (RabbitMQ requeues on close). */
+  async teardown(): Promise<void> {
+    const { vhost } = this;
+    const consumers = [...this.consumers.values()];
+    this.consumers.clear();
+    // Keep what they hold for the requeue below, which follows delivery-tag order.
+    for (const c of consumers) await c.handle.cancel({ release: false }).catch(() => undefined);
+    if (this.mode.kind === 'tx') {
+      for (const [tag, d] of this.mode.settled) this.unacked.set(tag, d);
+      this.mode.ops.length = 0;
+      this.mode.settled.clear();
+    }
+    const held = [...this.unacked.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d);
+    this.unacked.clear();
+    for (const d of held) {
+      if (vhost.hasQueue(d.queue)) await vhost.nack(d, { requeue: true }).catch(() => undefined);
+    }
+    if (this.replyQueue !== undefined) {
+      const name = this.replyQueue;
+      this.replyQueue = undefined;
+      if (vhost.hasQueue(name)) await vhost.deleteQueue(name, { owner: this.host.owner }).catch(() => undefined);
+    }
+  }
+
+  /** Resolves when every queued method has run (tests, connection close). */
+  settled(): Promise<void> {
+    return this.#tail;
+  }
+}
+
+/** Properties as delivered; redeliveries carry `x-delivery-count` as RabbitMQ quorum queues do. */
+export function deliveryProperties(delivery: Delivery): BasicProperties {
+  const props = fromMessageProperties(delivery.message.properties);
+  if (delivery.deliveryCount > 1) props.headers = { ...(props.headers ?? {}), 'x-delivery-count': delivery.deliveryCount - 1 };
+  return props;
+}

@@ -1,0 +1,24 @@
+import type { VirtualHost } from '@conveyor/core';
+
+/** Where an AMQP connection is in its life; every frame is checked against this first. */
+export type ConnectionState =
+  | { kind: 'awaiting-header' }
+  | { kind: 'awaiting-start-ok' }
+  | { kind: 'awaiting-tune-ok'; username: string }
+  | { kind: 'awaiting-open'; username: string }
+  | { kind: 'open'; username: string; vhost: VirtualHost }
+  /** We sent connection.close and wait for close-ok; everything else is dropped. */
+  | { kind: 'closing'; username: string; vhost: VirtualHost | undefined }
+  | { kind: 'closed' };
+
+/** The byte stream under a connection: a TCP socket in production, a fake in tests. */
+export interface Transport {
+  readonly remoteAddress: string | undefined;
+  write(bytes: Buffer): void;
+  /** Flush what is written, then close. */
+  end(): void;
+  destroy(): void;
+  /** Stop (or resume) reading for one reason; reading resumes when no reason is left. */
+  pauseReading(reason: string): void;
+  resumeReading(reason: string): void;
+}

@@ -1,0 +1,114 @@
+/** basic.* methods from clients: qos, consume, cancel, get, and the settlements. */
+import { randomBytes } from 'node:crypto';
+import { PreconditionFailedError } from '@conveyor/core';
+import { createMethod, encodeContent, type AmqpMethod, type BasicConsumeArgs, type BasicGetArgs } from '../../codec/index.js';
+import { deliveryProperties, DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
+import { AmqpProtocolError } from '../protocol-error.js';
+import { queueName } from './queue-methods.js';
+import { ack, nack, recover } from './settle.js';
+
+/**
+ * A basic.get delivery is a pull lease the channel holds like a consumer delivery; the lease is long
+ * because AMQP has no lease renewal (it ends with the channel at the latest).
+ */
+export const GET_LEASE_MS = 24 * 60 * 60 * 1000;
+
+export async function basicMethod(ch: AmqpChannel, method: AmqpMethod): Promise<void> {
+  switch (method.name) {
+    case 'basic.qos': {
+      const a = method.args;
+      if (a.prefetchSize !== 0) throw new AmqpProtocolError(540, `prefetch_size!=0 (${a.prefetchSize})`);
+      if (a.global) ch.window.limit = a.prefetchCount;
+      else ch.prefetch = a.prefetchCount;
+      ch.sendMethod(createMethod('basic.qos-ok', {}));
+      return;
+    }
+    case 'basic.consume':
+      return consume(ch, method.args);
+    case 'basic.cancel': {
+      const a = method.args;
+      const entry = ch.consumers.get(a.consumerTag);
+      if (entry) {
+        ch.consumers.delete(a.consumerTag);
+        // Unacked deliveries stay unacked: the client may still ack them (AMQP semantics).
+        await entry.handle.cancel({ release: false });
+      }
+      if (!a.nowait) ch.sendMethod(createMethod('basic.cancel-ok', { consumerTag: a.consumerTag }));
+      return;
+    }
+    case 'basic.get':
+      return get(ch, method.args);
+    case 'basic.ack':
+      return ack(ch, method.args.deliveryTag, method.args.multiple);
+    case 'basic.nack':
+      return nack(ch, method.args.deliveryTag, method.args.multiple, method.args.requeue);
+    case 'basic.reject':
+      return nack(ch, method.args.deliveryTag, false, method.args.requeue);
+    case 'basic.recover':
+      await recover(ch);
+      ch.sendMethod(createMethod('basic.recover-ok', {}));
+      return;
+    case 'basic.recover-async':
+      return recover(ch);
+    default:
+      throw new AmqpProtocolError(503, `${method.name} may not be sent by a client`);
+  }
+}
+
+async function consume(ch: AmqpChannel, a: BasicConsumeArgs): Promise<void> {
+  const { vhost } = ch;
+  const owner = ch.host.owner;
+  const tag = a.consumerTag !== '' ? a.consumerTag : `amq.ctag-${randomBytes(16).toString('base64url')}`;
+  if (ch.consumers.has(tag)) throw new AmqpProtocolError(530, `attempt to reuse consumer tag '${tag}'`);
+  let queue: string;
+  if (a.queue === DIRECT_REPLY_TO) {
+    if (!a.noAck) throw new PreconditionFailedError('reply consumer cannot acknowledge');
+    queue = await replyQueue(ch);
+  } else {
+    queue = queueName(ch, a.queue);
+  }
+  const handle = vhost.consume(queue, (delivery) => ch.deliver(tag, delivery, a.noAck), {
+    prefetch: ch.prefetch,
+    window: ch.window,
+    exclusive: a.exclusive,
+    // Engine tags are unique per queue, AMQP tags per channel.
+    tag: `${owner}/${ch.number}/${tag}`,
+    owner,
+    autoAck: a.noAck,
+    onCancel: (reason) => ch.consumerEnded(tag, reason),
+  });
+  ch.consumers.set(tag, { tag, handle, noAck: a.noAck });
+  // Sent before any delivery: the engine dispatches asynchronously.
+  if (!a.nowait) ch.sendMethod(createMethod('basic.consume-ok', { consumerTag: tag }));
+}
+
+/** Direct reply-to: a private, non-durable queue per channel; replies published to its name route back. */
+async function replyQueue(ch: AmqpChannel): Promise<string> {
+  if (ch.replyQueue !== undefined) {
+    if ([...ch.consumers.values()].some((c) => c.handle.queue === ch.replyQueue)) {
+      throw new PreconditionFailedError('reply consumer already set');
+    }
+    return ch.replyQueue;
+  }
+  const name = `${DIRECT_REPLY_TO}.${randomBytes(18).toString('base64url')}`;
+  await ch.vhost.declareQueue(name, { durable: false, exclusive: true }, { owner: ch.host.owner });
+  ch.replyQueue = name;
+  return name;
+}
+
+async function get(ch: AmqpChannel, a: BasicGetArgs): Promise<void> {
+  const { vhost } = ch;
+  const queue = queueName(ch, a.queue);
+  const [delivery] = await vhost.receive(queue, { max: 1, waitMs: 0, leaseMs: GET_LEASE_MS }, ch.host.owner);
+  if (!delivery) {
+    ch.sendMethod(createMethod('basic.get-empty', { clusterId: '' }));
+    return;
+  }
+  if (a.noAck) await vhost.ack(delivery);
+  const messageCount = (await vhost.count(queue)).ready;
+  const deliveryTag = ch.nextDeliveryTag();
+  if (!a.noAck) ch.unacked.set(deliveryTag, delivery);
+  const { message } = delivery;
+  const method = createMethod('basic.get-ok', { deliveryTag, redelivered: delivery.redelivered, exchange: message.exchange, routingKey: message.routingKey, messageCount });
+  ch.host.send(encodeContent(ch.number, method, deliveryProperties(delivery), message.body, ch.host.frameMax));
+}

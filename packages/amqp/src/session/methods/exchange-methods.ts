@@ -1,0 +1,57 @@
+/** exchange.declare / delete / bind / unbind → the engine's routing model. */
+import { ExchangeNotFoundError, type ExchangeKind, type VirtualHost } from '@conveyor/core';
+import { createMethod, type AmqpMethod } from '../../codec/index.js';
+import type { AmqpChannel } from '../channel.js';
+import { AmqpProtocolError } from '../protocol-error.js';
+
+export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promise<void> {
+  const { vhost } = ch;
+  switch (method.name) {
+    case 'exchange.declare': {
+      const a = method.args;
+      if (a.passive) {
+        await vhost.declareExchange(a.exchange, 'direct', {}, { passive: true });
+      } else {
+        // RabbitMQ treats an unknown exchange type as a connection error.
+        if (!isExchangeKind(a.type)) throw new AmqpProtocolError(503, `invalid exchange type '${a.type}'`);
+        if (a.exchange === '') throw new AmqpProtocolError(403, 'operation not permitted on the default exchange');
+        await vhost.declareExchange(a.exchange, a.type, { durable: a.durable, autoDelete: a.autoDelete, internal: a.internal, arguments: a.arguments });
+      }
+      if (!a.nowait) ch.sendMethod(createMethod('exchange.declare-ok', {}));
+      return;
+    }
+    case 'exchange.delete': {
+      const a = method.args;
+      // Deleting an exchange that does not exist succeeds, as in RabbitMQ 3.x.
+      if (a.exchange === '' || vhost.routing.hasExchange(a.exchange)) await vhost.deleteExchange(a.exchange, { ifUnused: a.ifUnused });
+      if (!a.nowait) ch.sendMethod(createMethod('exchange.delete-ok', {}));
+      return;
+    }
+    case 'exchange.bind': {
+      const a = method.args;
+      requireExchanges(vhost, a.destination, a.source);
+      await vhost.bindExchange(a.destination, a.source, a.routingKey, a.arguments);
+      if (!a.nowait) ch.sendMethod(createMethod('exchange.bind-ok', {}));
+      return;
+    }
+    case 'exchange.unbind': {
+      const a = method.args;
+      requireExchanges(vhost, a.destination, a.source);
+      await vhost.unbindExchange(a.destination, a.source, a.routingKey, a.arguments);
+      if (!a.nowait) ch.sendMethod(createMethod('exchange.unbind-ok', {}));
+      return;
+    }
+    default:
+      throw new AmqpProtocolError(503, `unexpected ${method.name}`);
+  }
+}
+
+function requireExchanges(vhost: VirtualHost, ...names: string[]): void {
+  for (const name of names) if (!vhost.routing.hasExchange(name)) throw new ExchangeNotFoundError(name, vhost.vhost);
+}
+
+const KINDS: readonly string[] = ['direct', 'fanout', 'topic', 'headers'] satisfies ExchangeKind[];
+
+function isExchangeKind(kind: string): kind is ExchangeKind {
+  return KINDS.includes(kind);
+}

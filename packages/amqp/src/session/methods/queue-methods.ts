@@ -1,0 +1,66 @@
+/** queue.declare / bind / unbind / purge / delete → the engine's queues. */
+import { AccessRefusedError, type QueueInfo } from '@conveyor/core';
+import { createMethod, type AmqpMethod } from '../../codec/index.js';
+import { DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
+import { AmqpProtocolError } from '../protocol-error.js';
+import { queueOptionsFromArguments } from '../queue-arguments.js';
+
+/** The queue an AMQP method names: an empty name means the channel's last declared queue. */
+export function queueName(ch: AmqpChannel, name: string): string {
+  if (name !== '') return name;
+  if (ch.lastQueue === undefined) throw new AmqpProtocolError(404, 'no previously declared queue');
+  return ch.lastQueue;
+}
+
+export async function queueMethod(ch: AmqpChannel, method: AmqpMethod): Promise<void> {
+  const { vhost } = ch;
+  const owner = ch.host.owner;
+  switch (method.name) {
+    case 'queue.declare': {
+      const a = method.args;
+      let info: QueueInfo;
+      if (a.passive) {
+        if (a.queue === DIRECT_REPLY_TO) {
+          info = { vhost: vhost.vhost, name: DIRECT_REPLY_TO, options: { durable: false, exclusive: false, autoDelete: false, overflow: 'drop-head' }, messageCount: 0, consumerCount: 0 };
+        } else {
+          info = await vhost.declareQueue(queueName(ch, a.queue), {}, { passive: true, owner });
+        }
+      } else {
+        if (a.queue.startsWith('amq.')) throw new AccessRefusedError(`queue name '${a.queue}' contains reserved prefix 'amq.*'`);
+        const options = queueOptionsFromArguments(a.arguments, { durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete });
+        info = await vhost.declareQueue(a.queue, options, { owner });
+      }
+      ch.lastQueue = info.name;
+      if (!a.nowait) ch.sendMethod(createMethod('queue.declare-ok', { queue: info.name, messageCount: info.messageCount, consumerCount: info.consumerCount }));
+      return;
+    }
+    case 'queue.bind': {
+      const a = method.args;
+      await vhost.bindQueue(queueName(ch, a.queue), a.exchange, a.routingKey, a.arguments, owner);
+      if (!a.nowait) ch.sendMethod(createMethod('queue.bind-ok', {}));
+      return;
+    }
+    case 'queue.unbind': {
+      const a = method.args;
+      await vhost.unbindQueue(queueName(ch, a.queue), a.exchange, a.routingKey, a.arguments, owner);
+      ch.sendMethod(createMethod('queue.unbind-ok', {}));
+      return;
+    }
+    case 'queue.purge': {
+      const a = method.args;
+      const messageCount = await vhost.purgeQueue(queueName(ch, a.queue), owner);
+      if (!a.nowait) ch.sendMethod(createMethod('queue.purge-ok', { messageCount }));
+      return;
+    }
+    case 'queue.delete': {
+      const a = method.args;
+      const name = queueName(ch, a.queue);
+      // Deleting a queue that does not exist succeeds with 0 messages, as in RabbitMQ 3.x.
+      const messageCount = vhost.hasQueue(name) ? await vhost.deleteQueue(name, { ifUnused: a.ifUnused, ifEmpty: a.ifEmpty, owner }) : 0;
+      if (!a.nowait) ch.sendMethod(createMethod('queue.delete-ok', { messageCount }));
+      return;
+    }
+    default:
+      throw new AmqpProtocolError(503, `unexpected ${method.name}`);
+  }
+}
