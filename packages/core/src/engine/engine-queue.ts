@@ -14,9 +14,9 @@ export type AcceptOutcome = 'enqueued' | 'duplicate' | 'rejected';
 export interface AcceptRequest {
   message: MessageData;
   now: number;
-  readyAt?: number;
+  readyAt?: number | undefined;
   /** Per-message TTL (ms), combined with the queue's default. */
-  ttlMs?: number;
+  ttlMs?: number | undefined;
 }
 
 interface PendingBatch {

@@ -24,7 +24,7 @@ import type { MessageStore, PeekOptions, QueueCounts } from '../store/message-st
 import { ConsumerState, type CancelOptions, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
 import { lastDeathQueue, redrivenMessage } from './dead-letter.js';
 import type { Delivery, DeliveryHandler } from './delivery.js';
-import { EngineQueue, type AcceptOutcome } from './engine-queue.js';
+import { EngineQueue, type AcceptOutcome, type AcceptRequest } from './engine-queue.js';
 import type { MemoryMonitor } from './memory-monitor.js';
 import { metaKeys, queueKey, type BindingRecord } from './meta-keys.js';
 import type { QueueHost } from './queue-host.js';
@@ -66,13 +66,26 @@ export interface PublishOptions {
 
 export interface PublishResult {
   /** Queues the message was routed to. */
-  queues: string[];
+  queues: readonly string[];
   /** Routed to no queue at all. */
   unroutable: boolean;
   /** Queues that refused it (full, overflow reject-publish). */
-  rejected: string[];
+  rejected: readonly string[];
   /** Queues that already had its message id within their duplicate window. */
-  duplicates: string[];
+  duplicates: readonly string[];
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+const UNROUTABLE: PublishResult = Object.freeze({ queues: NONE, unroutable: true, rejected: NONE, duplicates: NONE });
+
+function singleQueueResult(queue: string, outcome: AcceptOutcome): PublishResult {
+  const queues = outcome === 'rejected' ? NONE : [queue];
+  return {
+    queues,
+    unroutable: false,
+    rejected: outcome === 'rejected' ? [queue] : NONE,
+    duplicates: outcome === 'duplicate' ? [queue] : NONE,
+  };
 }
 
 export interface ReceiveOptions {
@@ -432,24 +445,32 @@ export class VirtualHost implements QueueHost {
   // ---------------------------------------------------------------- publishing
 
   /** Routes a message through `exchange`; resolves once every copy is stored (durable ones synced). */
-  async publish(
+  /** Routes a message through `exchange`; resolves once every copy is stored (durable ones synced). */
+  publish(
     exchange: string,
     routingKey: string,
     outgoing: OutgoingMessage,
     _options: PublishOptions = {},
   ): Promise<PublishResult> {
-    this.settings.assertOpen();
-    const message = this.#messageData(exchange, routingKey, outgoing);
-    const { queues } = this.routing.route(exchange, routingKey, message.properties.headers ?? {});
-    return this.#deliverTo(queues, message, outgoing);
+    try {
+      this.settings.assertOpen();
+      const message = this.#messageData(exchange, routingKey, outgoing);
+      const { queues } = this.routing.route(exchange, routingKey, message.properties.headers ?? {});
+      return this.#deliverTo(queues, message, outgoing);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Straight to one queue (the default exchange); an unknown queue is an error, not a silent drop. */
-  async send(queue: string, outgoing: OutgoingMessage): Promise<PublishResult> {
-    this.settings.assertOpen();
-    this.#queue(queue);
-    const message = this.#messageData('', queue, outgoing);
-    return this.#deliverTo([queue], message, outgoing);
+  send(queue: string, outgoing: OutgoingMessage): Promise<PublishResult> {
+    try {
+      this.settings.assertOpen();
+      this.#queue(queue);
+      return this.#deliverTo([queue], this.#messageData('', queue, outgoing), outgoing);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   #messageData(exchange: string, routingKey: string, outgoing: OutgoingMessage): MessageData {
@@ -459,42 +480,41 @@ export class VirtualHost implements QueueHost {
     return { exchange, routingKey, properties: outgoing.properties ?? {}, body };
   }
 
-  async #deliverTo(
-    names: readonly string[],
-    message: MessageData,
-    outgoing: OutgoingMessage,
-  ): Promise<PublishResult> {
+  // Publishing is the hottest path: no async function, no spreads, one promise per copy batch.
+  #deliverTo(names: readonly string[], message: MessageData, outgoing: OutgoingMessage): Promise<PublishResult> {
     const now = Date.now();
-    const readyAt =
-      outgoing.deliverAt ?? (outgoing.delayMs !== undefined ? now + outgoing.delayMs : undefined);
-    const ttlMs = message.properties.expiration;
+    const request: AcceptRequest = {
+      message,
+      now,
+      readyAt: outgoing.deliverAt ?? (outgoing.delayMs !== undefined ? now + outgoing.delayMs : undefined),
+      ttlMs: message.properties.expiration,
+    };
+    if (names.length === 1) {
+      const name = names[0]!;
+      const queue = this.#queues.get(name);
+      if (queue) {
+        const { done, index } = queue.accept(request);
+        return done.then((outcomes) => singleQueueResult(name, outcomes[index]!));
+      }
+    }
     const tickets: { queue: string; done: Promise<AcceptOutcome[]>; index: number }[] = [];
     for (const name of names) {
       const queue = this.#queues.get(name);
-      if (!queue) continue;
-      const request = {
-        message,
-        now,
-        ...(readyAt === undefined ? {} : { readyAt }),
-        ...(ttlMs === undefined ? {} : { ttlMs }),
-      };
-      tickets.push({ queue: name, ...queue.accept(request) });
+      if (queue) tickets.push({ queue: name, ...queue.accept(request) });
     }
-    const result: PublishResult = {
-      queues: [],
-      unroutable: tickets.length === 0,
-      rejected: [],
-      duplicates: [],
-    };
-    for (const ticket of tickets) {
-      const outcome = (await ticket.done)[ticket.index];
-      if (outcome === 'rejected') result.rejected.push(ticket.queue);
-      else {
-        result.queues.push(ticket.queue);
-        if (outcome === 'duplicate') result.duplicates.push(ticket.queue);
-      }
-    }
-    return result;
+    if (tickets.length === 0) return Promise.resolve(UNROUTABLE);
+    return Promise.all(tickets.map((t) => t.done)).then((all) => {
+      const result = { queues: [] as string[], unroutable: false, rejected: [] as string[], duplicates: [] as string[] };
+      tickets.forEach((ticket, i) => {
+        const outcome = all[i]![ticket.index];
+        if (outcome === 'rejected') result.rejected.push(ticket.queue);
+        else {
+          result.queues.push(ticket.queue);
+          if (outcome === 'duplicate') result.duplicates.push(ticket.queue);
+        }
+      });
+      return result;
+    });
   }
 
   deadLetterQueues(target: DeadLetterTarget, message: MessageData): EngineQueue[] {
@@ -623,10 +643,17 @@ export class VirtualHost implements QueueHost {
 
   async #each(
     deliveries: Delivery | readonly Delivery[],
-    action: (queue: EngineQueue, holder: string, group: Delivery[]) => Promise<unknown>,
+    action: (queue: EngineQueue, holder: string, group: readonly Delivery[]) => Promise<unknown>,
   ): Promise<void> {
     this.settings.assertOpen();
     const list: readonly Delivery[] = Array.isArray(deliveries) ? deliveries : [deliveries as Delivery];
+    const first = list[0];
+    if (!first) return;
+    // Usually one receive's or one consumer's deliveries: settle them as one group.
+    if (list.every((d) => d.queue === first.queue && d.holder === first.holder)) {
+      await action(this.#queue(first.queue), first.holder, list);
+      return;
+    }
     const groups = new Map<string, Delivery[]>();
     for (const d of list) {
       const key = `${d.queue}\u0000${d.holder}`;
@@ -634,10 +661,7 @@ export class VirtualHost implements QueueHost {
       if (group) group.push(d);
       else groups.set(key, [d]);
     }
-    for (const group of groups.values()) {
-      const first = group[0]!;
-      await action(this.#queue(first.queue), first.holder, group);
-    }
+    for (const group of groups.values()) await action(this.#queue(group[0]!.queue), group[0]!.holder, group);
   }
 
   /** Moves dead-lettered messages back to where they died (or to `to`); returns how many moved. */
