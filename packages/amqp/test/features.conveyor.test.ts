@@ -1,0 +1,3 @@
+import { amqpFeatureSuite } from './features.shared.js';
+
+amqpFeatureSuite('conveyor');
