@@ -6,6 +6,7 @@ import { AmqpEncodeError } from './errors.js';
 import { FRAME_OVERHEAD, bodyFramesSize, writeBodyFrames } from './frames.js';
 import { Writer } from './primitives.js';
 import { writeProperties } from './properties.js';
+import { utf8Length, writeUtf8 } from './short-strings.js';
 import {
   ClassId,
   FRAME_END,
@@ -37,9 +38,9 @@ export function encodeDeliver(
     writeProperties(w, properties);
     props = w.buf.subarray(0, w.off);
   }
-  const tagLen = Buffer.byteLength(args.consumerTag);
-  const exLen = Buffer.byteLength(args.exchange);
-  const rkLen = Buffer.byteLength(args.routingKey);
+  const tagLen = utf8Length(args.consumerTag);
+  const exLen = utf8Length(args.exchange);
+  const rkLen = utf8Length(args.routingKey);
   if (tagLen > 255 || exLen > 255 || rkLen > 255)
     throw new AmqpEncodeError('basic.deliver: shortstr over 255 bytes');
   const methodSize = 4 + 1 + tagLen + 8 + 1 + 1 + exLen + 1 + rkLen;
@@ -82,6 +83,5 @@ function frameStart(out: Buffer, o: number, type: number, channel: number, size:
 
 function shortstr(out: Buffer, o: number, s: string, len: number): number {
   out[o] = len;
-  out.write(s, o + 1, len, 'utf8');
-  return o + 1 + len;
+  return writeUtf8(out, o + 1, s, len);
 }

@@ -50,6 +50,8 @@ export class FrameParser {
   /** An incomplete frame of known size, being filled. */
   private partial: Buffer | null = null;
   private partialFilled = 0;
+  /** Reused for every frame: decoding is synchronous and nothing keeps the reader. */
+  private readonly reader = new Reader(Buffer.alloc(0));
 
   constructor(options: FrameParserOptions = {}) {
     this.awaitingProtocolHeader = options.expectProtocolHeader ?? true;
@@ -169,12 +171,16 @@ export class FrameParser {
     if (buf[end] !== FRAME_END) {
       throw new AmqpFrameError('FRAME_ERROR', `bad frame-end octet 0x${buf[end]!.toString(16)}`, { channel });
     }
+    const r = this.reader;
+    r.buf = buf;
+    r.off = start;
+    r.end = end;
     try {
       switch (type) {
         case FRAME_METHOD:
-          return { type: 'method', channel, method: readMethod(new Reader(buf, start, end)) };
+          return { type: 'method', channel, method: readMethod(r) };
         case FRAME_HEADER:
-          return decodeHeader(buf, start, end, channel);
+          return decodeHeader(r, channel);
         case FRAME_BODY:
           return { type: 'body', channel, payload: buf.subarray(start, end) };
         case FRAME_HEARTBEAT:
@@ -190,8 +196,8 @@ export class FrameParser {
   }
 }
 
-function decodeHeader(buf: Buffer, start: number, end: number, channel: number): AmqpFrame {
-  const r = new Reader(buf, start, end);
+function decodeHeader(r: Reader, channel: number): AmqpFrame {
+  const end = r.end;
   const classId = r.u16();
   const weight = r.u16();
   const bodySize = r.u64();
@@ -203,6 +209,6 @@ function decodeHeader(buf: Buffer, start: number, end: number, channel: number):
       `${end - r.off} unexpected byte(s) after the content properties`,
     );
   }
-  const propertyBytes = buf.subarray(propsStart, end);
+  const propertyBytes = r.buf.subarray(propsStart, end);
   return { type: 'header', channel, classId, weight, bodySize, properties, propertyBytes };
 }

@@ -158,7 +158,7 @@ export function writeBodyFrames(
     out[off] = FRAME_BODY;
     out.writeUInt16BE(channel, off + 1);
     out.writeUInt32BE(n, off + 3);
-    out.set(body.subarray(pos, pos + n), off + 7);
+    out.set(n === body.byteLength ? body : body.subarray(pos, pos + n), off + 7);
     out[off + 7 + n] = FRAME_END;
     off += n + FRAME_OVERHEAD;
     pos += n;

@@ -4,6 +4,7 @@
  * error, so a truncated or lying length field can never turn into an untyped RangeError.
  */
 import { AmqpEncodeError, syntaxError } from './errors.js';
+import { decodeShortString, utf8Length, writeUtf8 } from './short-strings.js';
 
 const TWO_32 = 4294967296;
 
@@ -97,7 +98,7 @@ export class Reader {
     this.need(len);
     const start = this.off;
     this.off = start + len;
-    return this.buf.toString('utf8', start, start + len);
+    return decodeShortString(this.buf, start, len);
   }
 
   /** A view of the next `n` bytes (shares memory with the input). */
@@ -212,11 +213,11 @@ export class Writer {
   }
 
   shortstr(s: string): void {
-    this.ensure(1 + s.length * 3);
-    const n = this.buf.write(s, this.off + 1, 'utf8');
+    const n = utf8Length(s);
     if (n > 255) throw new AmqpEncodeError(`shortstr longer than 255 bytes (${n}): '${s.slice(0, 40)}…'`);
+    this.ensure(1 + n);
     this.buf[this.off] = n;
-    this.off += 1 + n;
+    this.off = writeUtf8(this.buf, this.off + 1, s, n);
   }
 
   longstr(v: string | Uint8Array): void {

@@ -124,6 +124,22 @@ describe('method frames', () => {
     expect(errorOf(parseAll(frame))).toMatchObject({ amqpReplyCode: 502 });
   });
 
+  it('decodes thousands of distinct short strings correctly through the string cache', () => {
+    const keys = Array.from({ length: 6000 }, (_, i) =>
+      i % 3 === 0 ? `ключ.${i}` : `rk.${i}.${'x'.repeat(i % 50)}`,
+    );
+    const frames = Buffer.concat(
+      keys.map((routingKey) => encodeMethodFrame(1, createMethod('basic.publish', { routingKey }))),
+    );
+    const routingKeys = () =>
+      parseAll(frames).map(
+        (e) => e.type === 'method' && e.method.name === 'basic.publish' && e.method.args.routingKey,
+      );
+    expect(routingKeys()).toEqual(keys);
+    // And again, now that the cache is warm (and full of collisions).
+    expect(routingKeys()).toEqual(keys);
+  });
+
   it('refuses to encode a shortstr over 255 bytes', () => {
     expect(() =>
       encodeMethodFrame(1, createMethod('basic.consume-ok', { consumerTag: 'x'.repeat(256) })),
