@@ -9,8 +9,8 @@ export interface ListenerModule {
   portFlag: string;
   /** What usually holds its default port, for the "port in use" error. */
   likelyHolder: string;
-  /** Starts listening; resolves to the bound address, or undefined when its door is not available. */
-  listen(servers: ProtocolServers, port: number, host: string): Promise<AddressInfo | undefined>;
+  /** Starts listening; resolves to the address actually bound. */
+  listen(servers: ProtocolServers, port: number, host: string): Promise<AddressInfo>;
 }
 
 export const LISTENERS: readonly ListenerModule[] = [
@@ -18,18 +18,18 @@ export const LISTENERS: readonly ListenerModule[] = [
     name: 'amqp',
     portFlag: '--amqp-port',
     likelyHolder: 'another AMQP broker such as RabbitMQ',
-    listen: async (servers, port, host) => (await servers.amqp())?.listen(port, host),
+    listen: (servers, port, host) => servers.amqp().listen(port, host),
   },
   {
     name: 'mqtt',
     portFlag: '--mqtt-port',
     likelyHolder: 'another MQTT broker such as Mosquitto',
-    listen: async (servers, port, host) => (await servers.mqtt())?.listen(port, host),
+    listen: (servers, port, host) => servers.mqtt().listen(port, host),
   },
   {
     name: 'mqtt-ws',
     portFlag: '--mqtt-ws-port',
     likelyHolder: "RabbitMQ's Web MQTT plugin",
-    listen: async (servers, port, host) => (await servers.mqtt())?.listenWebSocket(port, host),
+    listen: (servers, port, host) => servers.mqtt().listenWebSocket(port, host),
   },
 ];

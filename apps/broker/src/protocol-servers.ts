@@ -1,59 +1,50 @@
-import type { AddressInfo } from 'node:net';
+import { AmqpServer } from '@conveyor/amqp';
 import type { Broker } from '@conveyor/core';
+import { MqttServer } from '@conveyor/mqtt';
 import type { BrokerUser } from './config.js';
 
-/** What `conveyor start` needs from a protocol door (packages/amqp, packages/mqtt). */
-export interface ProtocolServer {
-  listen(port: number, host?: string): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-
-export interface MqttProtocolServer extends ProtocolServer {
-  listenWebSocket(port: number, host?: string): Promise<AddressInfo>;
-}
-
 export interface ServerOptions {
+  /** Default: each door's own (guest/guest from loopback only, as RabbitMQ). */
   users?: BrokerUser[];
+  /** Background failures of a door (a connection that broke badly). */
+  onError: (err: unknown) => void;
 }
 
-type ServerClass<T> = new (broker: Broker, options: ServerOptions) => T;
-
-/**
- * A door's server class, or undefined while its package does not export it yet.
- * TODO(amqp/mqtt wiring): the doors are being written alongside this app; once both packages
- * export their server classes, replace this probe by static imports (see protocol-servers.ts).
- */
-function exported<T>(module: object, name: string): ServerClass<T> | undefined {
-  const value: unknown = Reflect.get(module, name);
-  return typeof value === 'function' ? (value as ServerClass<T>) : undefined;
+/** Something that listens and can be closed: what the app shuts down on exit. */
+interface Closable {
+  close(): Promise<void>;
 }
 
 /** Creates each protocol server once, on first use, and closes the ones it created. */
 export class ProtocolServers {
-  readonly #created: ProtocolServer[] = [];
-  #amqp: Promise<ProtocolServer | undefined> | undefined;
-  #mqtt: Promise<MqttProtocolServer | undefined> | undefined;
+  readonly #created: Closable[] = [];
+  #amqp: AmqpServer | undefined;
+  #mqtt: MqttServer | undefined;
 
   constructor(
     private readonly broker: Broker,
     private readonly options: ServerOptions,
   ) {}
 
-  amqp(): Promise<ProtocolServer | undefined> {
-    this.#amqp ??= import('@conveyor/amqp').then((module) => this.#create(exported<ProtocolServer>(module, 'AmqpServer')));
+  #users(): { users?: BrokerUser[] } {
+    return this.options.users === undefined ? {} : { users: this.options.users };
+  }
+
+  amqp(): AmqpServer {
+    if (this.#amqp === undefined) {
+      this.#amqp = new AmqpServer(this.broker, { ...this.#users(), onError: this.options.onError });
+      this.#created.push(this.#amqp);
+    }
     return this.#amqp;
   }
 
-  mqtt(): Promise<MqttProtocolServer | undefined> {
-    this.#mqtt ??= import('@conveyor/mqtt').then((module) => this.#create(exported<MqttProtocolServer>(module, 'MqttServer')));
+  /** One MQTT server serves both the TCP and the WebSocket listener (sessions are shared). */
+  mqtt(): MqttServer {
+    if (this.#mqtt === undefined) {
+      this.#mqtt = new MqttServer(this.broker, this.#users());
+      this.#created.push(this.#mqtt);
+    }
     return this.#mqtt;
-  }
-
-  #create<T extends ProtocolServer>(Server: ServerClass<T> | undefined): T | undefined {
-    if (Server === undefined) return undefined;
-    const server = new Server(this.broker, this.options);
-    this.#created.push(server);
-    return server;
   }
 
   /** Closes every server created, last first; reports the first failure after trying them all. */

@@ -22,8 +22,6 @@ export interface RunningBroker {
   readonly broker: Broker;
   /** What each listener actually bound (ephemeral ports resolved). */
   readonly listeners: readonly BoundListener[];
-  /** Listener names whose door is not available in this build. */
-  readonly unavailable: readonly string[];
   /** Stops the listeners, then closes the engine (flushing the store). */
   close(): Promise<void>;
 }
@@ -75,7 +73,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   broker.on('blocked', (bytes) => logger.warn({ bytes }, 'memory high watermark reached: publishers blocked'));
   broker.on('unblocked', (bytes) => logger.info({ bytes }, 'memory below watermark: publishers unblocked'));
 
-  const servers = new ProtocolServers(broker, options.users === undefined ? {} : { users: options.users });
+  const servers = new ProtocolServers(broker, {
+    ...(options.users === undefined ? {} : { users: options.users }),
+    onError: (err) => logger.warn({ err }, 'protocol server error'),
+  });
   const shutdown = async (): Promise<void> => {
     try {
       await servers.close();
@@ -85,7 +86,6 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   };
 
   const listeners: BoundListener[] = [];
-  const unavailable: string[] = [];
   try {
     for (const listener of options.listeners ?? LISTENERS) {
       const port = ports[listener.name];
@@ -95,11 +95,6 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         address = await listener.listen(servers, port, bind);
       } catch (err) {
         throw listenError(listener, bind, port, err);
-      }
-      if (address === undefined) {
-        unavailable.push(listener.name);
-        logger.warn({ listener: listener.name }, `${listener.name} is not available in this build: its protocol server is not exported yet`);
-        continue;
       }
       listeners.push({ name: listener.name, host: address.address, port: address.port });
       logger.info({ listener: listener.name, address: address.address, port: address.port }, 'listening');
@@ -113,7 +108,6 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   return {
     broker,
     listeners,
-    unavailable,
     close: () => (closing ??= shutdown()),
   };
 }
