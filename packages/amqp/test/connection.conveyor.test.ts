@@ -1,0 +1,188 @@
+/**
+ * Connection-level behaviour of Conveyor's AMQP server that needs its own server settings or raw frames:
+ * negotiation, SASL, heartbeats, blocking, forced close, limits, and Conveyor-only differences.
+ */
+import { networkInterfaces } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AmqpServer, createMethod, encodeFieldTable } from '../src/index.js';
+import { channel, channelClosed, closeClients, confirmChannel, connect, expectCode, sleep, take, until } from './helpers/amqp-clients.js';
+import { closeCode, isMethod, rawChannel, rawHandshake } from './helpers/raw-client.js';
+import { startConveyor, type ConveyorTarget } from './helpers/targets.js';
+
+const targets: ConveyorTarget[] = [];
+async function server(...args: Parameters<typeof startConveyor>): Promise<ConveyorTarget> {
+  const t = await startConveyor(...args);
+  targets.push(t);
+  return t;
+}
+
+afterEach(async () => {
+  await closeClients();
+  for (const t of targets.splice(0)) await t.close();
+});
+
+describe('handshake and negotiation', () => {
+  it('announces RabbitMQ-compatible server properties and capabilities', async () => {
+    const t = await server();
+    const conn = await connect(t.url);
+    const props = conn.connection.serverProperties as unknown as { product: string; capabilities: Record<string, boolean> };
+    expect(props.product).toBe('Conveyor');
+    expect(props.capabilities).toMatchObject({
+      publisher_confirms: true,
+      exchange_exchange_bindings: true,
+      'basic.nack': true,
+      consumer_cancel_notify: true,
+      'connection.blocked': true,
+      authentication_failure_close: true,
+      per_consumer_qos: true,
+      direct_reply_to: true,
+    });
+    expect(t.server.connectionCount).toBe(1);
+  });
+
+  it('SASL AMQPLAIN logs in; a bad PLAIN password is refused with connection.close 403', async () => {
+    const t = await server();
+    const table = encodeFieldTable({ LOGIN: 'guest', PASSWORD: 'guest' }).subarray(4);
+    const ok = await rawHandshake(t.port, { mechanism: 'AMQPLAIN', response: table });
+    expect(ok.last.type === 'method' && ok.last.method.name).toBe('connection.open-ok');
+    ok.client.destroy();
+    const bad = await rawHandshake(t.port, { password: 'nope' });
+    expect(closeCode(bad.last)).toBe(403);
+    bad.client.sendMethod(0, createMethod('connection.close-ok', {}));
+    await bad.client.closed;
+  });
+
+  it('configured users replace guest; loopbackOnly users are refused from other addresses', async () => {
+    const t = await server({ users: [{ username: 'app', password: 's3cret' }, { username: 'local', password: 'x', loopbackOnly: true }] });
+    await expect(connect(t.url)).rejects.toThrow(/ACCESS_REFUSED|403/);
+    const conn = await connect(`amqp://app:s3cret@127.0.0.1:${t.port}`);
+    expect(conn).toBeDefined();
+    await connect(`amqp://local:x@127.0.0.1:${t.port}`);
+    const external = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    if (external === undefined) return; // no non-loopback interface on this machine
+    const wide = new AmqpServer(t.broker, { users: [{ username: 'app', password: 's3cret' }, { username: 'local', password: 'x', loopbackOnly: true }] });
+    const { port } = await wide.listen(0, external);
+    try {
+      await expect(connect(`amqp://local:x@${external}:${port}`)).rejects.toThrow(/ACCESS_REFUSED|403/);
+      await connect(`amqp://app:s3cret@${external}:${port}`);
+      await closeClients();
+    } finally {
+      await wide.close();
+    }
+  });
+
+  it('frame_max and channel_max are negotiated down to the client; big bodies are split into frames', async () => {
+    const t = await server({ frameMax: 65536, channelMax: 16 });
+    const conn = await connect(t.url, { frameMax: 8192 } as never);
+    const ch = await channel(conn);
+    const { queue } = await ch.assertQueue('', { exclusive: true });
+    const body = Buffer.alloc(100_000, 7);
+    ch.sendToQueue(queue, body);
+    const [m] = await take(ch, queue, 1);
+    expect(m!.content.equals(body)).toBe(true);
+    const raw = await rawChannel(t.port);
+    raw.sendMethod(17, createMethod('channel.open', {}));
+    expect(closeCode(await raw.next(isMethod('connection.close')))).toBe(530);
+    raw.destroy();
+  });
+
+  it('sends heartbeats and closes the socket of a peer silent for two intervals, releasing its deliveries', async () => {
+    const t = await server({ heartbeatSeconds: 1 });
+    const setup = await channel(await connect(t.url));
+    const { queue } = await setup.assertQueue('hb-q', { durable: false });
+    setup.sendToQueue(queue, Buffer.from('held'));
+    const { client } = await rawHandshake(t.port, { heartbeat: 1 });
+    client.sendMethod(1, createMethod('channel.open', {}));
+    client.sendMethod(1, createMethod('basic.consume', { queue, consumerTag: 'silent' }));
+    await client.next((f) => f.type === 'body');
+    await client.next((f) => f.type === 'heartbeat', 1500);
+    const started = Date.now();
+    await client.closed; // we never answer: the server gives up
+    expect(Date.now() - started).toBeLessThan(3500);
+    await until(async () => (await setup.checkQueue(queue)).messageCount === 1);
+  });
+});
+
+describe('closing', () => {
+  it('server.close() sends connection.close 320 CONNECTION_FORCED to every client', async () => {
+    const t = await startConveyor();
+    const conn = await connect(t.url);
+    const closed = new Promise<Error | undefined>((resolve) => conn.on('close', resolve));
+    await t.server.close();
+    expect(String(await closed)).toMatch(/320|CONNECTION_FORCED/);
+    expect(t.server.connectionCount).toBe(0);
+    await t.broker.close();
+  });
+
+  it('a socket that dies abruptly releases its consumers, unacked messages and exclusive queues', async () => {
+    const t = await server();
+    const watcher = await channel(await connect(t.url));
+    await watcher.assertQueue('shared', { durable: false });
+    watcher.sendToQueue('shared', Buffer.from('m'));
+    const raw = await rawChannel(t.port);
+    raw.sendMethod(1, createMethod('queue.declare', { queue: 'mine', exclusive: true }));
+    raw.sendMethod(1, createMethod('basic.consume', { queue: 'shared', consumerTag: 'c' }));
+    await raw.next((f) => f.type === 'body');
+    raw.destroy();
+    await until(async () => (await watcher.checkQueue('shared')).messageCount === 1 && t.server.connectionCount === 1);
+    expect(t.broker.vhost('/').hasQueue('mine')).toBe(false);
+  });
+});
+
+describe('limits and flow', () => {
+  it('a message over maxMessageBytes closes the channel with 406; the connection goes on', async () => {
+    const t = await server({ maxMessageBytes: 1000 });
+    const conn = await connect(t.url);
+    const ch = await channel(conn);
+    const closed = channelClosed(ch);
+    ch.sendToQueue('anything', Buffer.alloc(2000));
+    expect(await closed).toBe(406);
+    const ch2 = await channel(conn);
+    expect((await ch2.assertQueue('', { exclusive: true })).queue).toMatch(/^amq\.gen-/);
+  });
+
+  it('memory watermark: connection.blocked to clients, publishers paused until connection.unblocked', async () => {
+    const t = await server({}, { memoryHighWatermarkBytes: 10_000 });
+    const conn = await connect(t.url);
+    const events: string[] = [];
+    conn.on('blocked', () => events.push('blocked'));
+    conn.on('unblocked', () => events.push('unblocked'));
+    const ch = await confirmChannel(conn);
+    const { queue } = await ch.assertQueue('big', { durable: false });
+    await new Promise<void>((resolve, reject) => ch.sendToQueue(queue, Buffer.alloc(20_000), {}, (err) => (err ? reject(err) : resolve())));
+    await until(() => events.includes('blocked'));
+    let confirmed = false;
+    ch.sendToQueue(queue, Buffer.from('waits'), {}, () => (confirmed = true));
+    await sleep(150);
+    expect(confirmed).toBe(false);
+    // The blocked publisher's socket is not read: free memory from the engine side.
+    await t.broker.vhost('/').purgeQueue(queue);
+    await until(() => events.includes('unblocked') && confirmed);
+  });
+});
+
+describe('Conveyor-only behaviour (differences from RabbitMQ, see docs/amqp.md)', () => {
+  it('x-consumer-timeout: a consumer holding a delivery too long gets its channel closed with 406', async () => {
+    const t = await server();
+    const ch = await channel(await connect(t.url));
+    const { queue } = await ch.assertQueue('', { exclusive: true, arguments: { 'x-consumer-timeout': 100 } });
+    const closed = channelClosed(ch);
+    ch.sendToQueue(queue, Buffer.from('slow'));
+    await ch.consume(queue, () => undefined);
+    expect(await closed).toBe(406);
+  });
+
+  it('x-queue-type other than classic or quorum (e.g. stream) is refused with 406', async () => {
+    const t = await server();
+    const ch = await channel(await connect(t.url));
+    await expectCode(ch.assertQueue('s', { durable: true, arguments: { 'x-queue-type': 'stream' } }), 406);
+  });
+
+  it('x-delivery-limit maps to the engine limit + 1, so the first delivery and N redeliveries reach consumers', async () => {
+    const t = await server();
+    const ch = await channel(await connect(t.url));
+    await ch.assertQueue('dl', { durable: false, arguments: { 'x-delivery-limit': 2 } });
+    expect(t.broker.vhost('/').routing).toBeDefined();
+    expect((await t.broker.vhost('/').queueInfo('dl')).options.maxDeliveries).toBe(3);
+  });
+});
