@@ -313,6 +313,7 @@ export class EngineQueue {
       const consumer = this.consumers[(this.#rr + i) % n]!;
       const credit = consumer.credit();
       if (credit <= 0) continue;
+      const turn = this.#rr;
       this.#rr = (this.#rr + i + 1) % n;
       const want = Math.min(credit, TAKE_BATCH);
       consumer.reserve(want);
@@ -322,7 +323,11 @@ export class EngineQueue {
       } finally {
         consumer.unreserve(want);
       }
-      if (deliveries.length === 0) return false;
+      if (deliveries.length === 0) {
+        // Nothing handed out: the turn stays (else, one message per pump, the same consumer always wins).
+        this.#rr = turn;
+        return false;
+      }
       if (consumer.options.autoAck)
         await this.#settle(
           deliveries.map((d) => d.id),
