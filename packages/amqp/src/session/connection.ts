@@ -112,6 +112,8 @@ export class AmqpConnection implements ChannelHost {
         return;
       case 'error':
         this.#hardError(event.error, { classId: event.error.classId, methodId: event.error.methodId });
+        // The byte stream is out of step: no close-ok could be read from it. Flush the close and go.
+        this.#finish();
         return;
       default:
         this.#onFrame(event);
