@@ -1,0 +1,3 @@
+import { sharedFeatureSuite } from './features.shared.js';
+
+sharedFeatureSuite('conveyor');
