@@ -104,7 +104,10 @@ function caseBytes(rand: () => number): Buffer {
           if (frame.length > 7) frame.writeUInt32BE(int(frame.length * 2), 3);
           break;
         case 3:
-          if (frame.length > 11) frame[7 + int(frame.length - 8)] ^= 1 << int(8);
+          if (frame.length > 11) {
+            const at = 7 + int(frame.length - 8);
+            frame[at] = frame[at]! ^ (1 << int(8));
+          }
           break;
         default:
           if (frame.length > 3) frame.writeUInt16BE(int(4), 1);
