@@ -60,6 +60,20 @@ describe('conveyor start', () => {
     }
   });
 
+  it('serves MQTT over WebSocket (path /ws) to mqtt.js on the printed port', async () => {
+    const port = cli.ports.get('mqtt-ws');
+    const mqtt = await import('mqtt');
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${port}/ws`, { username: 'guest', password: 'guest' });
+    try {
+      const received = new Promise<string>((resolve) => client.on('message', (_topic, payload) => resolve(payload.toString())));
+      await client.subscribeAsync('cli/ws', { qos: 1 });
+      await client.publishAsync('cli/ws', 'over ws', { qos: 1 });
+      expect(await received).toBe('over ws');
+    } finally {
+      await client.endAsync();
+    }
+  });
+
   it('closes and exits 0 on SIGTERM', async () => {
     const exit = await cli.stop('SIGTERM');
     expect(exit.code).toBe(0);
