@@ -23,6 +23,10 @@ function patternWords(bindingKey: string): string[] {
 }
 
 class TrieNode<T> {
+  // Most nodes have one literal child (topic trees are mostly chains): keep it inline and
+  // allocate a Map only for the second, which saves memory and a pointer hop per word.
+  onlyWord: string | undefined;
+  onlyChild: TrieNode<T> | undefined;
   literal: Map<string, TrieNode<T>> | undefined;
   star: TrieNode<T> | undefined;
   hash: TrieNode<T> | undefined;
@@ -31,27 +35,44 @@ class TrieNode<T> {
   visits: number[] | undefined;
 
   isEmpty(): boolean {
-    return !this.values?.size && !this.literal?.size && !this.star && !this.hash;
+    return !this.values?.size && !this.onlyChild && !this.literal?.size && !this.star && !this.hash;
+  }
+
+  literalChild(word: string): TrieNode<T> | undefined {
+    return this.onlyWord === word ? this.onlyChild : this.literal?.get(word);
   }
 
   child(word: string): TrieNode<T> | undefined {
     if (word === '*') return this.star;
     if (word === '#') return this.hash;
-    return this.literal?.get(word);
+    return this.literalChild(word);
   }
 
   addChild(word: string): TrieNode<T> {
     const node = new TrieNode<T>();
     if (word === '*') this.star = node;
     else if (word === '#') this.hash = node;
-    else (this.literal ??= new Map()).set(word, node);
+    else if (!this.onlyChild && !this.literal) {
+      this.onlyWord = word;
+      this.onlyChild = node;
+    } else {
+      if (!this.literal) {
+        this.literal = new Map([[this.onlyWord as string, this.onlyChild as TrieNode<T>]]);
+        this.onlyWord = undefined;
+        this.onlyChild = undefined;
+      }
+      this.literal.set(word, node);
+    }
     return node;
   }
 
   removeChild(word: string): void {
     if (word === '*') this.star = undefined;
     else if (word === '#') this.hash = undefined;
-    else this.literal?.delete(word);
+    else if (this.onlyWord === word) {
+      this.onlyWord = undefined;
+      this.onlyChild = undefined;
+    } else this.literal?.delete(word);
   }
 }
 
@@ -107,7 +128,7 @@ export class TopicTrie<T> {
     if (node.hash) this.visitHash(node.hash, words, i, emit);
     if (i < words.length) {
       if (node.star) this.visit(node.star, words, i + 1, emit);
-      const next = node.literal?.get(words[i] as string);
+      const next = node.literalChild(words[i] as string);
       if (next) this.visit(next, words, i + 1, emit);
     }
   }
