@@ -425,6 +425,43 @@ export function amqpFeatureSuite(target: TargetName): void {
       expect(await reply).toEqual({ body: 're: ping', correlationId: 'c-1' });
     });
 
+    test('an exclusive consumer locks the queue for other consumers (403 ACCESS_REFUSED)', async () => {
+      const conn = await connect(url);
+      const ch = await channel(conn);
+      const { queue } = await ch.assertQueue('', { exclusive: true });
+      await ch.consume(queue, () => undefined, { exclusive: true });
+      const ch2 = await channel(conn);
+      await expectCode(ch2.consume(queue, () => undefined), 403);
+    });
+
+    test('consuming from or binding a missing queue/exchange → 404; exchange.delete if-unused → 406', async () => {
+      const conn = await connect(url);
+      await expectCode((await channel(conn)).consume(unique('none'), () => undefined), 404);
+      const ch = await channel(conn);
+      const { queue } = await ch.assertQueue('', { exclusive: true });
+      await expectCode(ch.bindQueue(queue, unique('nox'), 'rk'), 404);
+      const ch2 = await channel(conn);
+      const x = unique('used');
+      await ch2.assertExchange(x, 'fanout', { durable: false });
+      const q2 = (await ch2.assertQueue('', { exclusive: true })).queue;
+      await ch2.bindQueue(q2, x, '');
+      await expectCode(ch2.deleteExchange(x, { ifUnused: true }), 406);
+      const ch3 = await channel(conn);
+      await ch3.deleteExchange(x);
+    });
+
+    test('after basic.cancel, deliveries already received can still be acked', async () => {
+      const ch = await channel(await connect(url));
+      const { queue } = await ch.assertQueue('', { exclusive: true });
+      ch.sendToQueue(queue, Buffer.from('a'));
+      ch.sendToQueue(queue, Buffer.from('b'));
+      const got = await take(ch, queue, 2, { ack: false }); // take() cancels its consumer
+      ch.ack(got[1]!, true);
+      await sleep(50);
+      const check = await ch.checkQueue(queue);
+      expect(check).toMatchObject({ messageCount: 0, consumerCount: 0 });
+    });
+
     test('wrong credentials → 403 ACCESS_REFUSED; unknown vhost → 530 NOT_ALLOWED', async () => {
       const bad = new URL(url);
       bad.password = 'wrong';

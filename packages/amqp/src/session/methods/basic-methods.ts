@@ -1,6 +1,6 @@
 /** basic.* methods from clients: qos, consume, cancel, get, and the settlements. */
 import { randomBytes } from 'node:crypto';
-import { PreconditionFailedError } from '@conveyor/core';
+import { AccessRefusedError, PreconditionFailedError, ResourceLockedError, type ConsumerHandle } from '@conveyor/core';
 import { createMethod, encodeContent, type AmqpMethod, type BasicConsumeArgs, type BasicGetArgs } from '../../codec/index.js';
 import { deliveryProperties, DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
@@ -67,7 +67,9 @@ async function consume(ch: AmqpChannel, a: BasicConsumeArgs): Promise<void> {
   } else {
     queue = queueName(ch, a.queue);
   }
-  const handle = vhost.consume(queue, (delivery) => ch.deliver(tag, delivery, a.noAck), {
+  // Exclusive-queue ownership is 405; checked first so that a lock left over is an exclusive consumer.
+  await vhost.declareQueue(queue, {}, { passive: true, owner });
+  const handle = consumeOrRefuse(() => vhost.consume(queue, (delivery) => ch.deliver(tag, delivery, a.noAck), {
     prefetch: ch.prefetch,
     window: ch.window,
     exclusive: a.exclusive,
@@ -76,10 +78,24 @@ async function consume(ch: AmqpChannel, a: BasicConsumeArgs): Promise<void> {
     owner,
     autoAck: a.noAck,
     onCancel: (reason) => ch.consumerEnded(tag, reason),
-  });
+  }));
   ch.consumers.set(tag, { tag, handle, noAck: a.noAck });
   // Sent before any delivery: the engine dispatches asynchronously.
   if (!a.nowait) ch.sendMethod(createMethod('basic.consume-ok', { consumerTag: tag }));
+}
+
+/**
+ * WORKAROUND (engine): the engine raises the same ResourceLockedError (405) for "exclusive queue of another
+ * connection" and "queue has an exclusive consumer"; RabbitMQ answers the latter with 403 ACCESS_REFUSED.
+ * Ownership was checked just before, so a lock here is the consumer kind.
+ */
+function consumeOrRefuse(consume: () => ConsumerHandle): ConsumerHandle {
+  try {
+    return consume();
+  } catch (err) {
+    if (err instanceof ResourceLockedError) throw new AccessRefusedError(err.message);
+    throw err;
+  }
 }
 
 /** Direct reply-to: a private, non-durable queue per channel; replies published to its name route back. */
