@@ -20,6 +20,7 @@ export type ConnectionState =
   | { kind: 'closed' };
 
 const MAX_QUEUED_PACKETS = 256;
+const ACKS = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp']);
 
 /** One MQTT client connection: bytes → packets → one handler per packet type, and back. */
 export class MqttConnection implements SessionLink {
@@ -118,6 +119,10 @@ export class MqttConnection implements SessionLink {
   /** Encodes and queues a packet; false when it is over the client's Maximum Packet Size. */
   send(packet: Packet): boolean {
     if (this.transport.closed) return true;
+    // mqtt-packet writes a 4-byte ack for an absent 5.0 reason code; 0 gives the short form clients expect.
+    if (this.version === 5 && ACKS.has(packet.cmd) && (packet as { reasonCode?: number }).reasonCode === undefined) {
+      packet = { ...packet, reasonCode: 0 } as Packet;
+    }
     const bytes = generate(packet, { protocolVersion: this.version });
     if (bytes.length > this.clientMaxPacketBytes) return false;
     this.transport.write(bytes);

@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { missing, run, startServer } from './mqtt-interop.helpers.js';
+
+const PUB = '/usr/bin/mosquitto_pub';
+const SUB = '/usr/bin/mosquitto_sub';
+const skip = missing(PUB) ?? missing(SUB);
+
+/** Starts mosquitto_sub and resolves with its output once it printed `count` lines and exited. */
+function subscribe(args: string[]): { ready: Promise<void>; output: Promise<string> } {
+  const child = spawn(SUB, args);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const output = new Promise<string>((resolve, reject) => {
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`mosquitto_sub exited ${code}: ${out}`))));
+  });
+  // mosquitto_sub has no "subscribed" signal on stdout: give it a moment to send SUBSCRIBE.
+  const ready = new Promise<void>((r) => setTimeout(r, 300));
+  return { ready, output };
+}
+
+describe.skipIf(skip !== undefined)(`interop: mosquitto_pub / mosquitto_sub ${skip ?? ''}`, () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.close());
+
+  for (const version of ['mqttv311', 'mqttv5']) {
+    test(`${version}: mosquitto_sub receives what mosquitto_pub sends at QoS 0, 1 and 2`, async () => {
+      const port = String(server.port);
+      const sub = subscribe(['-h', '127.0.0.1', '-p', port, '-V', version, '-t', `mosq/${version}/#`, '-q', '2', '-C', '3', '-v', '-W', '10']);
+      await sub.ready;
+      for (const qos of ['0', '1', '2']) {
+        await run(PUB, ['-h', '127.0.0.1', '-p', port, '-V', version, '-t', `mosq/${version}/q${qos}`, '-m', `m${qos}`, '-q', qos]);
+      }
+      expect((await sub.output).trim().split('\n')).toEqual([`mosq/${version}/q0 m0`, `mosq/${version}/q1 m1`, `mosq/${version}/q2 m2`]);
+    });
+  }
+
+  test('retained: mosquitto_pub -r, then a new mosquitto_sub gets it with -C 1', async () => {
+    const port = String(server.port);
+    await run(PUB, ['-h', '127.0.0.1', '-p', port, '-t', 'mosq/retained', '-m', 'kept', '-q', '1', '-r']);
+    const out = await run(SUB, ['-h', '127.0.0.1', '-p', port, '-t', 'mosq/retained', '-C', '1', '-W', '5']);
+    expect(out.trim()).toBe('kept');
+  });
+});
