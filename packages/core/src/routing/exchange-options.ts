@@ -1,6 +1,12 @@
 import { InvalidArgumentError, PreconditionFailedError } from '../errors.js';
 import type { HeaderValue } from '../message.js';
-import { EXCHANGE_KINDS, type ExchangeInfo, type ExchangeKind, type ExchangeOptions, type ResolvedExchangeOptions } from './types.js';
+import {
+  EXCHANGE_KINDS,
+  type ExchangeInfo,
+  type ExchangeKind,
+  type ExchangeOptions,
+  type ResolvedExchangeOptions,
+} from './types.js';
 
 export const ALTERNATE_EXCHANGE_ARG = 'alternate-exchange';
 

@@ -72,7 +72,8 @@ function canonicalValue(value: HeaderValue): string {
       return value ? 'T' : 'F';
   }
   if (value instanceof Date) return 't' + String(value.getTime());
-  if (value instanceof Uint8Array) return 'x' + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
+  if (value instanceof Uint8Array)
+    return 'x' + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
   if (Array.isArray(value)) return '[' + value.map(canonicalValue).join(',') + ']';
   const keys = Object.keys(value).sort();
   return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalValue(value[k])).join(',') + '}';

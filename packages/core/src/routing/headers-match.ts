@@ -57,7 +57,8 @@ export function headersMatch(pattern: HeadersPattern, headers: Readonly<Headers>
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     const expected = values[i];
-    const hit = Object.hasOwn(headers, key) && (isVoid(expected) || headerValuesEqual(expected, headers[key]));
+    const hit =
+      Object.hasOwn(headers, key) && (isVoid(expected) || headerValuesEqual(expected, headers[key]));
     if (all && !hit) return false;
     if (!all && hit) return true;
   }

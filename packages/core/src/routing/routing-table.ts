@@ -43,7 +43,12 @@ function destinationKey(destination: BindingDestination): string {
 }
 
 /** A binding's identity, as in AMQP: source, destination, routing key and arguments. */
-function bindingId(source: string, destination: BindingDestination, routingKey: string, args: Readonly<Headers>): string {
+function bindingId(
+  source: string,
+  destination: BindingDestination,
+  routingKey: string,
+  args: Readonly<Headers>,
+): string {
   return JSON.stringify([source, destination.kind, destination.name, routingKey, canonicalHeaders(args)]);
 }
 
@@ -78,7 +83,8 @@ export class RoutingTable {
   constructor(private readonly deps: RoutingTableDeps) {
     this.vhost = deps.vhost ?? '/';
     this.addExchange(DEFAULT_EXCHANGE, 'direct', resolveExchangeOptions({ durable: true }));
-    for (const [name, kind] of PREDECLARED) this.addExchange(name, kind, resolveExchangeOptions({ durable: true }));
+    for (const [name, kind] of PREDECLARED)
+      this.addExchange(name, kind, resolveExchangeOptions({ durable: true }));
   }
 
   declareExchange(
@@ -110,7 +116,9 @@ export class RoutingTable {
   deleteExchange(name: string, flags: DeleteExchangeFlags = {}): TopologyChanges {
     this.refuseDefault(name);
     if (name.startsWith(RESERVED_PREFIX) && !flags.allowReserved) {
-      throw new AccessRefusedError(`deletion of system exchange '${name}' in vhost '${this.vhost}' not allowed`);
+      throw new AccessRefusedError(
+        `deletion of system exchange '${name}' in vhost '${this.vhost}' not allowed`,
+      );
     }
     const changes = noChanges();
     const exchange = this.exchangesByName.get(name);
@@ -123,7 +131,12 @@ export class RoutingTable {
   }
 
   /** Idempotent. The engine checks that a destination queue exists before calling. */
-  bind(source: string, destination: BindingDestination, routingKey: string, args: Headers = {}): TopologyChanges {
+  bind(
+    source: string,
+    destination: BindingDestination,
+    routingKey: string,
+    args: Headers = {},
+  ): TopologyChanges {
     const exchange = this.bindingEnds(source, destination);
     if (exchange.info.kind === 'headers') validateHeadersBindingArgs(args);
     const changes = noChanges();
@@ -147,7 +160,12 @@ export class RoutingTable {
   }
 
   /** Idempotent: removing a binding that does not exist changes nothing. May auto-delete the source. */
-  unbind(source: string, destination: BindingDestination, routingKey: string, args: Headers = {}): TopologyChanges {
+  unbind(
+    source: string,
+    destination: BindingDestination,
+    routingKey: string,
+    args: Headers = {},
+  ): TopologyChanges {
     this.bindingEnds(source, destination);
     const changes = noChanges();
     const id = bindingId(source, destination, routingKey, args);
@@ -164,11 +182,18 @@ export class RoutingTable {
     return changes;
   }
 
-  route(exchange: string, routingKey: string, headers?: Readonly<Headers>, options?: RouteOptions): RouteResult {
+  route(
+    exchange: string,
+    routingKey: string,
+    headers?: Readonly<Headers>,
+    options?: RouteOptions,
+  ): RouteResult {
     const start = this.exchangesByName.get(exchange);
     if (!start) throw new ExchangeNotFoundError(exchange, this.vhost);
     if (options?.rejectInternal && start.info.options.internal) {
-      throw new AccessRefusedError(`cannot publish to internal exchange '${exchange}' in vhost '${this.vhost}'`);
+      throw new AccessRefusedError(
+        `cannot publish to internal exchange '${exchange}' in vhost '${this.vhost}'`,
+      );
     }
     const input = new RouteInput(routingKey, headers ?? NO_HEADERS);
     const queues = new Set<string>();
@@ -244,7 +269,8 @@ export class RoutingTable {
   }
 
   private refuseDefault(name: string): void {
-    if (name === DEFAULT_EXCHANGE) throw new AccessRefusedError('operation not permitted on the default exchange');
+    if (name === DEFAULT_EXCHANGE)
+      throw new AccessRefusedError('operation not permitted on the default exchange');
   }
 
   /** Checks both ends of a (un)binding and returns the source exchange. */
@@ -289,7 +315,8 @@ export class RoutingTable {
 
   private autoDeleteIfUnused(name: string, changes: TopologyChanges): void {
     const exchange = this.exchangesByName.get(name);
-    if (exchange?.info.options.autoDelete && exchange.outgoing.size === 0) this.removeExchange(exchange, changes);
+    if (exchange?.info.options.autoDelete && exchange.outgoing.size === 0)
+      this.removeExchange(exchange, changes);
   }
 
   /** Deletes an exchange with its bindings both ways; cascades to auto-delete sources, as RabbitMQ does. */

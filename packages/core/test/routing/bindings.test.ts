@@ -5,13 +5,16 @@ import { RoutingTable, type Binding } from '../../src/routing/index.js';
 const table = (): RoutingTable => new RoutingTable({ queueExists: () => false });
 const q = (name: string) => ({ kind: 'queue', name }) as const;
 const x = (name: string) => ({ kind: 'exchange', name }) as const;
-const show = (bs: Binding[]): string[] => bs.map((b) => `${b.source}->${b.destination.kind}:${b.destination.name}/${b.routingKey}`).sort();
+const show = (bs: Binding[]): string[] =>
+  bs.map((b) => `${b.source}->${b.destination.kind}:${b.destination.name}/${b.routingKey}`).sort();
 
 describe('bind / unbind', () => {
   it('bind is idempotent and reports only a new binding', () => {
     const t = table();
     const first = t.bind('amq.direct', q('q'), 'k', { a: 1 });
-    expect(first.addedBindings).toEqual([{ source: 'amq.direct', destination: q('q'), routingKey: 'k', arguments: { a: 1 } }]);
+    expect(first.addedBindings).toEqual([
+      { source: 'amq.direct', destination: q('q'), routingKey: 'k', arguments: { a: 1 } },
+    ]);
     expect(t.bind('amq.direct', q('q'), 'k', { a: 1 }).addedBindings).toEqual([]);
     expect(t.bindings()).toHaveLength(1);
   });
@@ -32,9 +35,15 @@ describe('bind / unbind', () => {
     const t = table();
     t.bind('amq.direct', q('q'), 'k', { a: 1 });
     t.bind('amq.direct', q('q'), 'k');
-    expect(t.unbind('amq.direct', q('q'), 'k', { a: 2 })).toEqual({ addedBindings: [], removedBindings: [], deletedExchanges: [] });
+    expect(t.unbind('amq.direct', q('q'), 'k', { a: 2 })).toEqual({
+      addedBindings: [],
+      removedBindings: [],
+      deletedExchanges: [],
+    });
     const removed = t.unbind('amq.direct', q('q'), 'k', { a: 1 });
-    expect(removed.removedBindings).toEqual([{ source: 'amq.direct', destination: q('q'), routingKey: 'k', arguments: { a: 1 } }]);
+    expect(removed.removedBindings).toEqual([
+      { source: 'amq.direct', destination: q('q'), routingKey: 'k', arguments: { a: 1 } },
+    ]);
     expect(show(t.bindings())).toEqual(['amq.direct->queue:q/k']);
     expect(t.route('amq.direct', 'k').queues).toEqual(['q']);
     t.unbind('amq.direct', q('q'), 'k');
@@ -131,7 +140,12 @@ describe('listing', () => {
     t.bind('e', q('a'), 'k');
     t.bind('e', q('b'), 'k');
     t.bind('amq.fanout', x('e'), '');
-    expect(show(t.bindings())).toEqual(['amq.direct->queue:a/k', 'amq.fanout->exchange:e/', 'e->queue:a/k', 'e->queue:b/k']);
+    expect(show(t.bindings())).toEqual([
+      'amq.direct->queue:a/k',
+      'amq.fanout->exchange:e/',
+      'e->queue:a/k',
+      'e->queue:b/k',
+    ]);
     expect(show(t.bindingsTo('a'))).toEqual(['amq.direct->queue:a/k', 'e->queue:a/k']);
     expect(show(t.bindingsTo('e'))).toEqual([]); // an exchange named like a queue is not a queue
     expect(show(t.bindingsFrom('e'))).toEqual(['e->queue:a/k', 'e->queue:b/k']);
@@ -139,6 +153,10 @@ describe('listing', () => {
   });
 
   it('removeQueue of a queue without bindings changes nothing', () => {
-    expect(table().removeQueue('q')).toEqual({ addedBindings: [], removedBindings: [], deletedExchanges: [] });
+    expect(table().removeQueue('q')).toEqual({
+      addedBindings: [],
+      removedBindings: [],
+      deletedExchanges: [],
+    });
   });
 });

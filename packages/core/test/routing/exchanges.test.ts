@@ -11,7 +11,11 @@ const table = (): RoutingTable => new RoutingTable({ queueExists: () => false, v
 
 describe('predeclared exchanges', () => {
   it('has the default exchange and the amq.* exchanges, all durable', () => {
-    const kinds = Object.fromEntries(table().exchanges().map((x) => [x.name, x.kind]));
+    const kinds = Object.fromEntries(
+      table()
+        .exchanges()
+        .map((x) => [x.name, x.kind]),
+    );
     expect(kinds).toEqual({
       '': 'direct',
       'amq.direct': 'direct',
@@ -20,7 +24,11 @@ describe('predeclared exchanges', () => {
       'amq.headers': 'headers',
       'amq.match': 'headers',
     });
-    expect(table().exchanges().every((x) => x.options.durable && !x.options.autoDelete && !x.options.internal)).toBe(true);
+    expect(
+      table()
+        .exchanges()
+        .every((x) => x.options.durable && !x.options.autoDelete && !x.options.internal),
+    ).toBe(true);
   });
 
   it('refuses any declare of the default exchange, passive or not (RabbitMQ 403)', () => {
@@ -50,7 +58,9 @@ describe('predeclared exchanges', () => {
     const t = table();
     expect(t.declareExchange('amq.topic', 'topic', { durable: true })).toMatchObject({ created: false });
     expect(t.declareExchange('amq.direct', 'topic', {}, { passive: true }).exchange.kind).toBe('direct');
-    expect(() => t.declareExchange('amq.topic', 'topic', { durable: false })).toThrow(PreconditionFailedError);
+    expect(() => t.declareExchange('amq.topic', 'topic', { durable: false })).toThrow(
+      PreconditionFailedError,
+    );
   });
 
   it('refuses to delete amq.* exchanges unless reserved names are allowed', () => {
@@ -75,7 +85,13 @@ describe('declareExchange', () => {
 
   it('is idempotent when kind and options are equivalent', () => {
     const t = table();
-    const options = { durable: true, autoDelete: true, internal: true, alternateExchange: 'ae', arguments: { k: 1 } };
+    const options = {
+      durable: true,
+      autoDelete: true,
+      internal: true,
+      alternateExchange: 'ae',
+      arguments: { k: 1 },
+    };
     t.declareExchange('x', 'headers', options);
     const again = t.declareExchange('x', 'headers', { ...options, arguments: { k: 1 } });
     expect(again.created).toBe(false);
@@ -88,12 +104,17 @@ describe('declareExchange', () => {
     ['auto_delete', 'direct', { autoDelete: true }],
     ['internal', 'direct', { internal: true }],
     ['alternate-exchange', 'direct', { alternateExchange: 'ae' }],
-  ] as [string, ExchangeKind, object][])('refuses a redeclare with a different %s, naming it', (field, kind, options) => {
-    const t = table();
-    t.declareExchange('x', 'direct');
-    expect(() => t.declareExchange('x', kind, options)).toThrow(PreconditionFailedError);
-    expect(() => t.declareExchange('x', kind, options)).toThrow(`inequivalent arg '${field}' for exchange 'x' in vhost 'v1'`);
-  });
+  ] as [string, ExchangeKind, object][])(
+    'refuses a redeclare with a different %s, naming it',
+    (field, kind, options) => {
+      const t = table();
+      t.declareExchange('x', 'direct');
+      expect(() => t.declareExchange('x', kind, options)).toThrow(PreconditionFailedError);
+      expect(() => t.declareExchange('x', kind, options)).toThrow(
+        `inequivalent arg '${field}' for exchange 'x' in vhost 'v1'`,
+      );
+    },
+  );
 
   it('treats the alternate-exchange argument like the option', () => {
     const t = table();
@@ -101,7 +122,9 @@ describe('declareExchange', () => {
     expect(t.getExchange('x')?.options.alternateExchange).toBe('ae');
     expect(t.declareExchange('x', 'direct', { alternateExchange: 'ae' }).created).toBe(false);
     expect(() => t.declareExchange('x', 'direct')).toThrow("received none but current is 'ae'");
-    expect(() => t.declareExchange('y', 'direct', { arguments: { 'alternate-exchange': 5 } })).toThrow(PreconditionFailedError);
+    expect(() => t.declareExchange('y', 'direct', { arguments: { 'alternate-exchange': 5 } })).toThrow(
+      PreconditionFailedError,
+    );
   });
 
   it('does not compare arguments other than alternate-exchange (RabbitMQ)', () => {
@@ -114,13 +137,20 @@ describe('declareExchange', () => {
   it('passive declare returns an existing exchange whatever the options, and throws for an unknown one', () => {
     const t = table();
     t.declareExchange('x', 'fanout', { durable: true });
-    expect(t.declareExchange('x', 'direct', {}, { passive: true })).toEqual({ exchange: t.getExchange('x'), created: false });
+    expect(t.declareExchange('x', 'direct', {}, { passive: true })).toEqual({
+      exchange: t.getExchange('x'),
+      created: false,
+    });
     expect(() => t.declareExchange('nope', 'direct', {}, { passive: true })).toThrow(ExchangeNotFoundError);
-    expect(() => t.declareExchange('nope', 'direct', {}, { passive: true })).toThrow("no exchange 'nope' in vhost 'v1'");
+    expect(() => t.declareExchange('nope', 'direct', {}, { passive: true })).toThrow(
+      "no exchange 'nope' in vhost 'v1'",
+    );
   });
 
   it('rejects an unknown kind at run time', () => {
-    expect(() => table().declareExchange('x', 'x-delayed-message' as ExchangeKind)).toThrow(InvalidArgumentError);
+    expect(() => table().declareExchange('x', 'x-delayed-message' as ExchangeKind)).toThrow(
+      InvalidArgumentError,
+    );
   });
 });
 
@@ -133,7 +163,10 @@ describe('deleteExchange', () => {
     t.bind('up', { kind: 'exchange', name: 'x' }, '');
     const changes = t.deleteExchange('x');
     expect(changes.deletedExchanges).toEqual(['x']);
-    expect(changes.removedBindings.map((b) => `${b.source}->${b.destination.name}`).sort()).toEqual(['up->x', 'x->q']);
+    expect(changes.removedBindings.map((b) => `${b.source}->${b.destination.name}`).sort()).toEqual([
+      'up->x',
+      'x->q',
+    ]);
     expect(changes.addedBindings).toEqual([]);
     expect(t.hasExchange('x')).toBe(false);
     expect(t.bindings()).toEqual([]);
@@ -153,6 +186,10 @@ describe('deleteExchange', () => {
   });
 
   it('is a no-op for an unknown exchange (RabbitMQ)', () => {
-    expect(table().deleteExchange('nope')).toEqual({ addedBindings: [], removedBindings: [], deletedExchanges: [] });
+    expect(table().deleteExchange('nope')).toEqual({
+      addedBindings: [],
+      removedBindings: [],
+      deletedExchanges: [],
+    });
   });
 });

@@ -57,7 +57,9 @@ describe('headers exchange matching', () => {
   it('accepts all four x-match values', () => {
     const t = new RoutingTable({ queueExists: () => false });
     for (const mode of ['all', 'any', 'all-with-x', 'any-with-x']) {
-      expect(t.bind('amq.headers', { kind: 'queue', name: mode }, '', { 'x-match': mode }).addedBindings).toHaveLength(1);
+      expect(
+        t.bind('amq.headers', { kind: 'queue', name: mode }, '', { 'x-match': mode }).addedBindings,
+      ).toHaveLength(1);
     }
   });
 
@@ -66,7 +68,10 @@ describe('headers exchange matching', () => {
       [1, 1n],
       ['a', Buffer.from('a')],
       [null, undefined],
-      [[1, 2], [1, 2n]],
+      [
+        [1, 2],
+        [1, 2n],
+      ],
     ];
     for (const [a, b] of pairs) {
       expect(headerValuesEqual(a, b)).toBe(true);

@@ -5,7 +5,8 @@ import { RoutingTable, TopicTrie, splitTopicKey } from '../../src/routing/index.
 function referenceMatch(pattern: readonly string[], words: readonly string[]): boolean {
   if (pattern.length === 0) return words.length === 0;
   const [head, ...rest] = pattern;
-  if (head === '#') return referenceMatch(rest, words) || (words.length > 0 && referenceMatch(pattern, words.slice(1)));
+  if (head === '#')
+    return referenceMatch(rest, words) || (words.length > 0 && referenceMatch(pattern, words.slice(1)));
   if (words.length === 0) return false;
   return (head === '*' || head === words[0]) && referenceMatch(rest, words.slice(1));
 }
@@ -132,9 +133,14 @@ describe('topic matching', () => {
           const got = new Set<number>();
           trie.match(words, (i) => got.add(i));
           const want = new Set(
-            patterns.flatMap((p, i) => (!removed.has(i) && referenceMatch(splitTopicKey(p), words) ? [i] : [])),
+            patterns.flatMap((p, i) =>
+              !removed.has(i) && referenceMatch(splitTopicKey(p), words) ? [i] : [],
+            ),
           );
-          expect([...got].sort((x, y) => x - y), `key ${JSON.stringify(key)}`).toEqual([...want].sort((x, y) => x - y));
+          expect(
+            [...got].sort((x, y) => x - y),
+            `key ${JSON.stringify(key)}`,
+          ).toEqual([...want].sort((x, y) => x - y));
         }
       };
       check();
