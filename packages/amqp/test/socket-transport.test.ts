@@ -1,0 +1,60 @@
+/** The socket layer: one flush per event-loop turn, TCP_NODELAY, and reading paused on backpressure. */
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SocketTransport } from '../src/index.js';
+import { until } from './helpers/amqp-clients.js';
+
+let server: Server | undefined;
+const sockets: Socket[] = [];
+
+async function pair(): Promise<{ serverSide: Socket; client: Socket }> {
+  const accepted = new Promise<Socket>((resolve) => {
+    server = createServer(resolve);
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const client = netConnect((server!.address() as { port: number }).port, '127.0.0.1');
+  const serverSide = await accepted;
+  sockets.push(client, serverSide);
+  return { serverSide, client };
+}
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+describe('SocketTransport', () => {
+  it('coalesces the writes of one event-loop turn into one flush', async () => {
+    const { serverSide, client } = await pair();
+    const transport = new SocketTransport(serverSide);
+    const received: Buffer[] = [];
+    client.on('data', (d: Buffer) => received.push(d));
+    transport.write(Buffer.from('abc'));
+    transport.write(Buffer.from('def'));
+    // Corked: nothing has gone to the kernel yet within this turn.
+    expect(serverSide.writableLength).toBe(6);
+    await until(() => Buffer.concat(received).toString() === 'abcdef');
+  });
+
+  it('stops reading while the write buffer is over the high watermark, resumes on drain', async () => {
+    const { serverSide, client } = await pair();
+    const transport = new SocketTransport(serverSide, { writeHighWatermark: 64 * 1024 });
+    client.pause(); // a peer that does not read
+    for (let i = 0; i < 64 && !serverSide.isPaused(); i++) transport.write(Buffer.alloc(256 * 1024));
+    expect(serverSide.isPaused()).toBe(true);
+    client.resume();
+    await until(() => !serverSide.isPaused(), 5000);
+  });
+
+  it('reading resumes only when every reason to pause is gone', async () => {
+    const { serverSide } = await pair();
+    const transport = new SocketTransport(serverSide);
+    transport.pauseReading('blocked');
+    transport.pauseReading('publishes');
+    transport.resumeReading('blocked');
+    expect(serverSide.isPaused()).toBe(true);
+    transport.resumeReading('publishes');
+    expect(serverSide.isPaused()).toBe(false);
+  });
+});
