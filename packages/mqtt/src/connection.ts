@@ -30,6 +30,8 @@ export class MqttConnection implements SessionLink {
   /** Client's Maximum Packet Size (MQTT 5). */
   clientMaxPacketBytes = Number.POSITIVE_INFINITY;
   will: Will | undefined;
+  /** Client's QoS 1/2 publishes not yet acknowledged (QoS 1) or released (QoS 2): bounded by our Receive Maximum. */
+  inboundInFlight = 0;
   readonly topicAliases = new Map<number, string>();
   /** QoS 1/2 acks go out in the order their publishes came in, each after its engine publish resolved. */
   ackChain: Promise<void> = Promise.resolve();

@@ -19,6 +19,8 @@ export interface MqttServerOptions {
   vhost?: string;
   /** Topic aliases a client may use (MQTT 5 Topic Alias Maximum). Default 64. */
   topicAliasMaximum?: number;
+  /** QoS 1/2 publishes a 5.0 client may have unacknowledged towards the server (Receive Maximum). Default 1024. */
+  receiveMaximum?: number;
   /** Receive Maximum assumed for MQTT 3.1.1 clients (in-flight QoS 1/2 to them). Default 100. */
   defaultInflight?: number;
 }
@@ -34,4 +36,5 @@ export interface MqttContext {
   readonly keepAliveMaxSeconds: number | undefined;
   readonly topicAliasMaximum: number;
   readonly defaultInflight: number;
+  readonly receiveMaximum: number;
 }

@@ -57,6 +57,7 @@ export class MqttServer {
         keepAliveMaxSeconds: this.#options.keepAliveMaxSeconds,
         topicAliasMaximum: this.#options.topicAliasMaximum ?? 64,
         defaultInflight: this.#options.defaultInflight ?? 100,
+        receiveMaximum: this.#options.receiveMaximum ?? 1024,
       };
     })();
     return this.#context;

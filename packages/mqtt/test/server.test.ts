@@ -88,6 +88,24 @@ describe('MqttServer', () => {
     sub.end();
   });
 
+  test('[MQTT-3.3.4-8] our Receive Maximum: a 5.0 client with more unreleased QoS 2 publishes is disconnected with 0x93', async () => {
+    const small = await startConveyor({ receiveMaximum: 2 });
+    const raw = await RawClient.open(small.port);
+    expect((await raw.connect(uid())).properties?.receiveMaximum).toBe(2);
+    const publish = (messageId: number) => raw.send({ cmd: 'publish', topic: 'rx/q2', payload: Buffer.from('x'), qos: 2, messageId, dup: false, retain: false });
+    publish(1);
+    publish(2);
+    await raw.next('pubrec');
+    await raw.next('pubrec');
+    raw.send({ cmd: 'pubrel', messageId: 1 });
+    await raw.next('pubcomp');
+    publish(3);
+    await raw.next('pubrec');
+    publish(4);
+    expect((await raw.next('disconnect')).reasonCode).toBe(0x93);
+    await small.close();
+  });
+
   test('[MQTT-3.2.2-15] an oversized packet ends the connection with DISCONNECT 0x95', async () => {
     const raw = await RawClient.open(target.port);
     const connack = await raw.connect(uid());

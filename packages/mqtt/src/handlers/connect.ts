@@ -87,6 +87,7 @@ export async function handleConnect(conn: MqttConnection, packet: IConnectPacket
   if (v5) {
     connack.reasonCode = RC.success;
     connack.properties = {
+      receiveMaximum: ctx.receiveMaximum,
       topicAliasMaximum: ctx.topicAliasMaximum,
       maximumPacketSize: ctx.maxPacketBytes,
       retainAvailable: true,

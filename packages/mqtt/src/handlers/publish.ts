@@ -29,6 +29,7 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
     conn.ackChain = conn.ackChain.then(() => void conn.send({ cmd: 'pubrec', messageId: id! }));
     return;
   }
+  if (packet.qos > 0 && v5 && ++conn.inboundInFlight > conn.ctx.receiveMaximum) return conn.close(RC.receiveMaximumExceeded); // [MQTT-3.3.4-8]
   const done = publishMessage(conn.ctx, session.clientId, topic, packet.payload, packet.qos, packet.retain, v5 ? props : undefined);
   if (packet.qos === 0) {
     done.catch(() => undefined);
@@ -36,10 +37,19 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
   }
   if (packet.qos === 2) session.inboundQos2.add(id!);
   const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
+  const settled = (): void => {
+    if (v5 && (packet.qos === 1 || failed)) conn.inboundInFlight--;
+  };
+  let failed = false;
   conn.ackChain = conn.ackChain.then(() =>
     done.then(
-      (result) => void conn.send(v5 ? { cmd, messageId: id!, reasonCode: publishReason(result) } : { cmd, messageId: id! }),
+      (result) => {
+        settled();
+        conn.send(v5 ? { cmd, messageId: id!, reasonCode: publishReason(result) } : { cmd, messageId: id! });
+      },
       (err: unknown) => {
+        failed = true;
+        settled();
         if (packet.qos === 2) session.inboundQos2.delete(id!);
         // 3.1.1 has no negative acknowledgement: the connection closes [MQTT-3.3.5-2].
         if (!v5) return conn.close(undefined);
@@ -59,6 +69,7 @@ function publishReason(result: PublishResult): number {
 export function handlePubrel(conn: MqttConnection, session: MqttSession, packet: IPubrelPacket): void {
   const id = packet.messageId!;
   const known = session.inboundQos2.delete(id);
+  if (known && conn.version === 5) conn.inboundInFlight = Math.max(0, conn.inboundInFlight - 1);
   conn.ackChain = conn.ackChain.then(() => {
     const pubcomp: IPubcompPacket = { cmd: 'pubcomp', messageId: id };
     if (conn.version === 5) pubcomp.reasonCode = known ? RC.success : RC.packetIdentifierNotFound;
