@@ -5,7 +5,17 @@
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpServer, createMethod, encodeFieldTable } from '../src/index.js';
-import { channel, channelClosed, closeClients, confirmChannel, connect, expectCode, sleep, take, until } from './helpers/amqp-clients.js';
+import {
+  channel,
+  channelClosed,
+  closeClients,
+  confirmChannel,
+  connect,
+  expectCode,
+  sleep,
+  take,
+  until,
+} from './helpers/amqp-clients.js';
 import { closeCode, isMethod, rawChannel, rawHandshake } from './helpers/raw-client.js';
 import { startConveyor, type ConveyorTarget } from './helpers/targets.js';
 
@@ -25,7 +35,10 @@ describe('handshake and negotiation', () => {
   it('announces RabbitMQ-compatible server properties and capabilities', async () => {
     const t = await server();
     const conn = await connect(t.url);
-    const props = conn.connection.serverProperties as unknown as { product: string; capabilities: Record<string, boolean> };
+    const props = conn.connection.serverProperties as unknown as {
+      product: string;
+      capabilities: Record<string, boolean>;
+    };
     expect(props.product).toBe('Conveyor');
     expect(props.capabilities).toMatchObject({
       publisher_confirms: true,
@@ -53,14 +66,26 @@ describe('handshake and negotiation', () => {
   });
 
   it('configured users replace guest; loopbackOnly users are refused from other addresses', async () => {
-    const t = await server({ users: [{ username: 'app', password: 's3cret' }, { username: 'local', password: 'x', loopbackOnly: true }] });
+    const t = await server({
+      users: [
+        { username: 'app', password: 's3cret' },
+        { username: 'local', password: 'x', loopbackOnly: true },
+      ],
+    });
     await expect(connect(t.url)).rejects.toThrow(/ACCESS_REFUSED|403/);
     const conn = await connect(`amqp://app:s3cret@127.0.0.1:${t.port}`);
     expect(conn).toBeDefined();
     await connect(`amqp://local:x@127.0.0.1:${t.port}`);
-    const external = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
     if (external === undefined) return; // no non-loopback interface on this machine
-    const wide = new AmqpServer(t.broker, { users: [{ username: 'app', password: 's3cret' }, { username: 'local', password: 'x', loopbackOnly: true }] });
+    const wide = new AmqpServer(t.broker, {
+      users: [
+        { username: 'app', password: 's3cret' },
+        { username: 'local', password: 'x', loopbackOnly: true },
+      ],
+    });
     const { port } = await wide.listen(0, external);
     try {
       await expect(connect(`amqp://local:x@${external}:${port}`)).rejects.toThrow(/ACCESS_REFUSED|403/);
@@ -124,7 +149,9 @@ describe('closing', () => {
     raw.sendMethod(1, createMethod('basic.consume', { queue: 'shared', consumerTag: 'c' }));
     await raw.next((f) => f.type === 'body');
     raw.destroy();
-    await until(async () => (await watcher.checkQueue('shared')).messageCount === 1 && t.server.connectionCount === 1);
+    await until(
+      async () => (await watcher.checkQueue('shared')).messageCount === 1 && t.server.connectionCount === 1,
+    );
     expect(t.broker.vhost('/').hasQueue('mine')).toBe(false);
   });
 });
@@ -149,7 +176,9 @@ describe('limits and flow', () => {
     conn.on('unblocked', () => events.push('unblocked'));
     const ch = await confirmChannel(conn);
     const { queue } = await ch.assertQueue('big', { durable: false });
-    await new Promise<void>((resolve, reject) => ch.sendToQueue(queue, Buffer.alloc(20_000), {}, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      ch.sendToQueue(queue, Buffer.alloc(20_000), {}, (err) => (err ? reject(err) : resolve())),
+    );
     await until(() => events.includes('blocked'));
     let confirmed = false;
     ch.sendToQueue(queue, Buffer.from('waits'), {}, () => (confirmed = true));

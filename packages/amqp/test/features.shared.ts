@@ -5,7 +5,18 @@
  */
 import amqpCallback from 'amqplib/callback_api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { channel, channelClosed, closeClients, confirmChannel, connect, expectCode, sleep, take, unique, until } from './helpers/amqp-clients.js';
+import {
+  channel,
+  channelClosed,
+  closeClients,
+  confirmChannel,
+  connect,
+  expectCode,
+  sleep,
+  take,
+  unique,
+  until,
+} from './helpers/amqp-clients.js';
 import { createMethod } from '../src/index.js';
 import { closeCode, rawHandshake } from './helpers/raw-client.js';
 import { RABBITMQ_URL, reachable, startConveyor, type ConveyorTarget } from './helpers/targets.js';
@@ -25,7 +36,8 @@ export function amqpFeatureSuite(target: TargetName): void {
     }
     url = RABBITMQ_URL;
     if (!(await reachable(url))) {
-      if (process.env['CI'] === 'true') throw new Error(`RabbitMQ is unreachable at ${url} and CI=true: the interop suite must run`);
+      if (process.env['CI'] === 'true')
+        throw new Error(`RabbitMQ is unreachable at ${url} and CI=true: the interop suite must run`);
       skipReason = `RabbitMQ unreachable at ${url} (set RABBITMQ_URL; required when CI=true)`;
       console.warn(`[amqp features] skipping the RabbitMQ run: ${skipReason}`);
     }
@@ -96,11 +108,28 @@ export function amqpFeatureSuite(target: TargetName): void {
     test('publish → consume → ack with the promise API; properties and headers survive', async () => {
       const ch = await channel(await connect(url));
       const { queue } = await ch.assertQueue('', { exclusive: true });
-      ch.sendToQueue(queue, Buffer.from('hello'), { contentType: 'text/plain', headers: { a: 1, b: 'two', nested: { c: true } }, messageId: 'm1', correlationId: 'c1', priority: 3, timestamp: 1700000000, type: 't', appId: 'app' });
+      ch.sendToQueue(queue, Buffer.from('hello'), {
+        contentType: 'text/plain',
+        headers: { a: 1, b: 'two', nested: { c: true } },
+        messageId: 'm1',
+        correlationId: 'c1',
+        priority: 3,
+        timestamp: 1700000000,
+        type: 't',
+        appId: 'app',
+      });
       const [msg] = await take(ch, queue, 1);
       expect(msg!.content.toString()).toBe('hello');
       expect(msg!.fields).toMatchObject({ redelivered: false, exchange: '', routingKey: queue });
-      expect(msg!.properties).toMatchObject({ contentType: 'text/plain', messageId: 'm1', correlationId: 'c1', priority: 3, timestamp: 1700000000, type: 't', appId: 'app' });
+      expect(msg!.properties).toMatchObject({
+        contentType: 'text/plain',
+        messageId: 'm1',
+        correlationId: 'c1',
+        priority: 3,
+        timestamp: 1700000000,
+        type: 't',
+        appId: 'app',
+      });
       expect(msg!.properties.headers).toMatchObject({ a: 1, b: 'two', nested: { c: true } });
     });
 
@@ -128,8 +157,18 @@ export function amqpFeatureSuite(target: TargetName): void {
 
     test('exchanges route: direct, fanout, topic, headers, exchange-to-exchange', async () => {
       const ch = await channel(await connect(url));
-      const names = { direct: unique('d'), fanout: unique('f'), topic: unique('t'), headers: unique('h'), e2e: unique('e2e') };
-      for (const [kind, name] of Object.entries(names)) await ch.assertExchange(name, kind === 'e2e' ? 'fanout' : kind, { autoDelete: false, durable: false });
+      const names = {
+        direct: unique('d'),
+        fanout: unique('f'),
+        topic: unique('t'),
+        headers: unique('h'),
+        e2e: unique('e2e'),
+      };
+      for (const [kind, name] of Object.entries(names))
+        await ch.assertExchange(name, kind === 'e2e' ? 'fanout' : kind, {
+          autoDelete: false,
+          durable: false,
+        });
       const q = (await ch.assertQueue('', { exclusive: true })).queue;
       await ch.bindQueue(q, names.direct, 'rk');
       await ch.bindQueue(q, names.fanout, '');
@@ -187,17 +226,37 @@ export function amqpFeatureSuite(target: TargetName): void {
 
     test('mandatory unroutable publish comes back as basic.return 312 NO_ROUTE, then is confirmed', async () => {
       const ch = await confirmChannel(await connect(url));
-      const returned = new Promise<{ replyCode: number; body: string }>((resolve) => ch.on('return', (m) => resolve({ replyCode: (m.fields as unknown as { replyCode: number }).replyCode, body: m.content.toString() })));
-      const confirmed = new Promise<void>((resolve, reject) => ch.publish('', unique('nobody'), Buffer.from('lost'), { mandatory: true }, (err) => (err ? reject(err) : resolve())));
+      const returned = new Promise<{ replyCode: number; body: string }>((resolve) =>
+        ch.on('return', (m) =>
+          resolve({
+            replyCode: (m.fields as unknown as { replyCode: number }).replyCode,
+            body: m.content.toString(),
+          }),
+        ),
+      );
+      const confirmed = new Promise<void>((resolve, reject) =>
+        ch.publish('', unique('nobody'), Buffer.from('lost'), { mandatory: true }, (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
       expect(await returned).toEqual({ replyCode: 312, body: 'lost' });
       await confirmed;
     });
 
     test('publisher confirms: acks in order; overflow reject-publish → nack', async () => {
       const ch = await confirmChannel(await connect(url));
-      const { queue } = await ch.assertQueue('', { exclusive: true, maxLength: 1, overflow: 'reject-publish' } as never);
+      const { queue } = await ch.assertQueue('', {
+        exclusive: true,
+        maxLength: 1,
+        overflow: 'reject-publish',
+      } as never);
       const results = await Promise.all(
-        ['one', 'two'].map((body) => new Promise<string>((resolve) => ch.sendToQueue(queue, Buffer.from(body), {}, (err) => resolve(err ? 'nack' : 'ack')))),
+        ['one', 'two'].map(
+          (body) =>
+            new Promise<string>((resolve) =>
+              ch.sendToQueue(queue, Buffer.from(body), {}, (err) => resolve(err ? 'nack' : 'ack')),
+            ),
+        ),
       );
       expect(results).toEqual(['ack', 'nack']);
       await ch.waitForConfirms().catch(() => undefined);
@@ -227,8 +286,17 @@ export function amqpFeatureSuite(target: TargetName): void {
     test('x-message-ttl and per-message expiration dead-letter with reason expired', async () => {
       const ch = await channel(await connect(url));
       const dead = (await ch.assertQueue('', { exclusive: true })).queue;
-      const ttlQueue = (await ch.assertQueue('', { exclusive: true, messageTtl: 50, deadLetterExchange: '', deadLetterRoutingKey: dead })).queue;
-      const plain = (await ch.assertQueue('', { exclusive: true, deadLetterExchange: '', deadLetterRoutingKey: dead })).queue;
+      const ttlQueue = (
+        await ch.assertQueue('', {
+          exclusive: true,
+          messageTtl: 50,
+          deadLetterExchange: '',
+          deadLetterRoutingKey: dead,
+        })
+      ).queue;
+      const plain = (
+        await ch.assertQueue('', { exclusive: true, deadLetterExchange: '', deadLetterRoutingKey: dead })
+      ).queue;
       ch.sendToQueue(ttlQueue, Buffer.from('queue-ttl'));
       ch.sendToQueue(plain, Buffer.from('msg-ttl'), { expiration: '50' });
       const got = await take(ch, dead, 2);
@@ -240,7 +308,12 @@ export function amqpFeatureSuite(target: TargetName): void {
     test('x-max-length drops the head (dead-lettered as maxlen)', async () => {
       const ch = await channel(await connect(url));
       const dead = (await ch.assertQueue('', { exclusive: true })).queue;
-      const { queue } = await ch.assertQueue('', { exclusive: true, maxLength: 2, deadLetterExchange: '', deadLetterRoutingKey: dead });
+      const { queue } = await ch.assertQueue('', {
+        exclusive: true,
+        maxLength: 2,
+        deadLetterExchange: '',
+        deadLetterRoutingKey: dead,
+      });
       for (const body of ['1', '2', '3']) ch.sendToQueue(queue, Buffer.from(body));
       expect((await take(ch, dead, 1))[0]!.content.toString()).toBe('1');
       expect((await take(ch, queue, 2)).map((m) => m.content.toString())).toEqual(['2', '3']);
@@ -250,7 +323,15 @@ export function amqpFeatureSuite(target: TargetName): void {
       const ch = await channel(await connect(url));
       const dead = (await ch.assertQueue('', { exclusive: true })).queue;
       const q = unique('limit');
-      await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dead } });
+      await ch.assertQueue(q, {
+        durable: true,
+        arguments: {
+          'x-queue-type': 'quorum',
+          'x-delivery-limit': 1,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': dead,
+        },
+      });
       try {
         ch.sendToQueue(q, Buffer.from('twice'));
         const [a] = await take(ch, q, 1, { ack: false });
@@ -387,7 +468,9 @@ export function amqpFeatureSuite(target: TargetName): void {
       const ch = await channel(conn);
       const q = unique('cancel');
       await ch.assertQueue(q, { durable: false });
-      const cancelled = new Promise<null>((resolve) => void ch.consume(q, (m) => m === null && resolve(null)));
+      const cancelled = new Promise<null>(
+        (resolve) => void ch.consume(q, (m) => m === null && resolve(null)),
+      );
       await (await channel(conn)).deleteQueue(q);
       expect(await cancelled).toBeNull();
     });
@@ -396,7 +479,14 @@ export function amqpFeatureSuite(target: TargetName): void {
       const ch = await channel(await connect(url));
       const { queue } = await ch.assertQueue('', { exclusive: true });
       // amqplib has no public tx API: drive it through its raw RPC.
-      const call = (name: string, expect: string): Promise<unknown> => new Promise((resolve, reject) => (ch as unknown as { _rpc: (m: number, f: object, e: number, cb: (err: unknown, ok: unknown) => void) => void })._rpc(TX[name]!, {}, TX[expect]!, (err, ok) => (err ? reject(err) : resolve(ok))));
+      const call = (name: string, expect: string): Promise<unknown> =>
+        new Promise((resolve, reject) =>
+          (
+            ch as unknown as {
+              _rpc: (m: number, f: object, e: number, cb: (err: unknown, ok: unknown) => void) => void;
+            }
+          )._rpc(TX[name]!, {}, TX[expect]!, (err, ok) => (err ? reject(err) : resolve(ok))),
+        );
       await call('select', 'selectOk');
       ch.sendToQueue(queue, Buffer.from('rolled back'));
       await call('rollback', 'rollbackOk');
@@ -414,14 +504,24 @@ export function amqpFeatureSuite(target: TargetName): void {
       const { queue } = await server.assertQueue('', { exclusive: true });
       await server.consume(queue, (m) => {
         if (!m) return;
-        server.sendToQueue(m.properties.replyTo as string, Buffer.from(`re: ${m.content.toString()}`), { correlationId: m.properties.correlationId });
+        server.sendToQueue(m.properties.replyTo as string, Buffer.from(`re: ${m.content.toString()}`), {
+          correlationId: m.properties.correlationId,
+        });
         server.ack(m);
       });
       const reply = new Promise<{ body: string; correlationId: string }>((resolve) => {
-        void client.consume('amq.rabbitmq.reply-to', (m) => m && resolve({ body: m.content.toString(), correlationId: m.properties.correlationId as string }), { noAck: true });
+        void client.consume(
+          'amq.rabbitmq.reply-to',
+          (m) =>
+            m && resolve({ body: m.content.toString(), correlationId: m.properties.correlationId as string }),
+          { noAck: true },
+        );
       });
       await sleep(20);
-      client.sendToQueue(queue, Buffer.from('ping'), { replyTo: 'amq.rabbitmq.reply-to', correlationId: 'c-1' });
+      client.sendToQueue(queue, Buffer.from('ping'), {
+        replyTo: 'amq.rabbitmq.reply-to',
+        correlationId: 'c-1',
+      });
       expect(await reply).toEqual({ body: 're: ping', correlationId: 'c-1' });
     });
 
@@ -431,12 +531,18 @@ export function amqpFeatureSuite(target: TargetName): void {
       const { queue } = await ch.assertQueue('', { exclusive: true });
       await ch.consume(queue, () => undefined, { exclusive: true });
       const ch2 = await channel(conn);
-      await expectCode(ch2.consume(queue, () => undefined), 403);
+      await expectCode(
+        ch2.consume(queue, () => undefined),
+        403,
+      );
     });
 
     test('consuming from or binding a missing queue/exchange → 404; exchange.delete if-unused → 406', async () => {
       const conn = await connect(url);
-      await expectCode((await channel(conn)).consume(unique('none'), () => undefined), 404);
+      await expectCode(
+        (await channel(conn)).consume(unique('none'), () => undefined),
+        404,
+      );
       const ch = await channel(conn);
       const { queue } = await ch.assertQueue('', { exclusive: true });
       await expectCode(ch.bindQueue(queue, unique('nox'), 'rk'), 404);
@@ -467,7 +573,9 @@ export function amqpFeatureSuite(target: TargetName): void {
       bad.password = 'wrong';
       await expect(connect(bad.toString())).rejects.toThrow(/ACCESS_REFUSED|403/);
       // amqplib hides the code of a close during the handshake: speak the bytes ourselves.
-      const { client, last } = await rawHandshake(Number(new URL(url).port || 5672), { vhost: unique('vhost') });
+      const { client, last } = await rawHandshake(Number(new URL(url).port || 5672), {
+        vhost: unique('vhost'),
+      });
       expect(closeCode(last)).toBe(530);
       client.sendMethod(0, createMethod('connection.close-ok', {}));
       await client.closed;

@@ -35,21 +35,43 @@ function mulberry32(seed: number): () => number {
 const FRAME_MAX = 8192;
 const handshake = Buffer.concat([
   PROTOCOL_HEADER,
-  encodeMethodFrame(0, createMethod('connection.start-ok', { clientProperties: {}, mechanism: 'PLAIN', response: Buffer.from('\u0000guest\u0000guest'), locale: 'en_US' })),
-  encodeMethodFrame(0, createMethod('connection.tune-ok', { channelMax: 16, frameMax: FRAME_MAX, heartbeat: 0 })),
+  encodeMethodFrame(
+    0,
+    createMethod('connection.start-ok', {
+      clientProperties: {},
+      mechanism: 'PLAIN',
+      response: Buffer.from('\u0000guest\u0000guest'),
+      locale: 'en_US',
+    }),
+  ),
+  encodeMethodFrame(
+    0,
+    createMethod('connection.tune-ok', { channelMax: 16, frameMax: FRAME_MAX, heartbeat: 0 }),
+  ),
   encodeMethodFrame(0, createMethod('connection.open', { virtualHost: '/' })),
   encodeMethodFrame(1, createMethod('channel.open', {})),
 ]);
 
 const valid: Buffer[] = [
   encodeMethodFrame(1, createMethod('basic.qos', { prefetchCount: 3 })),
-  encodeMethodFrame(1, createMethod('queue.declare', { queue: 'fz', arguments: { 'x-message-ttl': 1000, 'x-max-length': 5 } })),
+  encodeMethodFrame(
+    1,
+    createMethod('queue.declare', { queue: 'fz', arguments: { 'x-message-ttl': 1000, 'x-max-length': 5 } }),
+  ),
   encodeMethodFrame(1, createMethod('queue.declare', { queue: '', exclusive: true })),
   encodeMethodFrame(1, createMethod('exchange.declare', { exchange: 'fzx', type: 'topic' })),
   encodeMethodFrame(1, createMethod('queue.bind', { queue: 'fz', exchange: 'fzx', routingKey: 'a.#' })),
   Buffer.concat([
-    encodeMethodFrame(1, createMethod('basic.publish', { exchange: 'fzx', routingKey: 'a.b', mandatory: true })),
-    encodeFrame({ type: 'header', channel: 1, bodySize: 5, properties: { headers: { k: 1 }, expiration: '100', replyTo: 'amq.rabbitmq.reply-to' } }),
+    encodeMethodFrame(
+      1,
+      createMethod('basic.publish', { exchange: 'fzx', routingKey: 'a.b', mandatory: true }),
+    ),
+    encodeFrame({
+      type: 'header',
+      channel: 1,
+      bodySize: 5,
+      properties: { headers: { k: 1 }, expiration: '100', replyTo: 'amq.rabbitmq.reply-to' },
+    }),
     encodeFrame({ type: 'body', channel: 1, payload: Buffer.from('hello') }),
   ]),
   encodeMethodFrame(1, createMethod('basic.consume', { queue: 'fz', consumerTag: 'c' })),
@@ -67,11 +89,20 @@ const valid: Buffer[] = [
   encodeMethodFrame(1, createMethod('queue.purge', { queue: 'fz' })),
   encodeMethodFrame(1, createMethod('queue.delete', { queue: 'fz', ifUnused: true })),
   encodeMethodFrame(1, createMethod('exchange.delete', { exchange: 'fzx' })),
-  encodeMethodFrame(1, createMethod('exchange.bind', { destination: 'fzx', source: 'amq.topic', routingKey: '#' })),
+  encodeMethodFrame(
+    1,
+    createMethod('exchange.bind', { destination: 'fzx', source: 'amq.topic', routingKey: '#' }),
+  ),
   encodeMethodFrame(1, createMethod('channel.flow', { active: true })),
-  encodeMethodFrame(1, createMethod('channel.close', { replyCode: 200, replyText: '', classId: 0, methodId: 0 })),
+  encodeMethodFrame(
+    1,
+    createMethod('channel.close', { replyCode: 200, replyText: '', classId: 0, methodId: 0 }),
+  ),
   encodeMethodFrame(2, createMethod('channel.open', {})),
-  encodeMethodFrame(0, createMethod('connection.close', { replyCode: 200, replyText: '', classId: 0, methodId: 0 })),
+  encodeMethodFrame(
+    0,
+    createMethod('connection.close', { replyCode: 200, replyText: '', classId: 0, methodId: 0 }),
+  ),
   HEARTBEAT_FRAME,
 ];
 
@@ -181,11 +212,21 @@ describe('fuzzing after a correct handshake', () => {
       await tick();
       const replies: AmqpFrame[] = [];
       const parser = new FrameParser({ expectProtocolHeader: false, frameMax: 0 });
-      for (const ev of parser.push(Buffer.concat(transport.out.slice(before)))) if ('channel' in ev) replies.push(ev);
-      const codes = replies.flatMap((f) => (f.type === 'method' && (f.method.name === 'connection.close' || f.method.name === 'channel.close') ? [f.method.args.replyCode] : []));
-      expect(codes.filter((c) => c === 541), `case ${i}`).toEqual([]);
-      for (const code of codes) expect([200, 311, 312, 320, 403, 404, 405, 406, 501, 502, 503, 504, 505, 530, 540]).toContain(code);
-      if (replies.some((f) => f.type === 'method' && f.method.name === 'connection.close')) outcomes.connectionClose++;
+      for (const ev of parser.push(Buffer.concat(transport.out.slice(before))))
+        if ('channel' in ev) replies.push(ev);
+      const codes = replies.flatMap((f) =>
+        f.type === 'method' && (f.method.name === 'connection.close' || f.method.name === 'channel.close')
+          ? [f.method.args.replyCode]
+          : [],
+      );
+      expect(
+        codes.filter((c) => c === 541),
+        `case ${i}`,
+      ).toEqual([]);
+      for (const code of codes)
+        expect([200, 311, 312, 320, 403, 404, 405, 406, 501, 502, 503, 504, 505, 530, 540]).toContain(code);
+      if (replies.some((f) => f.type === 'method' && f.method.name === 'connection.close'))
+        outcomes.connectionClose++;
       else if (transport.ended) outcomes.socketClosed++;
       else if (codes.length > 0) outcomes.channelClose++;
       else outcomes.alive++;

@@ -11,7 +11,12 @@ import { startConveyor, type ConveyorTarget } from './helpers/targets.js';
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const PYTHON = '/usr/bin/python3';
-const hasPika = existsSync(PYTHON) && (await run(PYTHON, ['-c', 'import pika']).then(() => true, () => false));
+const hasPika =
+  existsSync(PYTHON) &&
+  (await run(PYTHON, ['-c', 'import pika']).then(
+    () => true,
+    () => false,
+  ));
 const hasAmqpTools = existsSync('/usr/bin/amqp-publish');
 if (!hasPika) console.warn('[amqp interop] skipping pika: install python3-pika for /usr/bin/python3');
 if (!hasAmqpTools) console.warn('[amqp interop] skipping amqp-tools: install amqp-tools');
@@ -26,16 +31,21 @@ afterAll(async () => {
 });
 
 describe('interop', () => {
-  it.skipIf(!hasPika)('pika: confirms, get, topic consume, mandatory return, 404, direct reply-to', async () => {
-    const { stdout } = await run(PYTHON, [join(here, 'interop', 'pika_client.py'), String(t.port)], { timeout: 15_000 });
-    expect(JSON.parse(stdout)).toEqual({
-      get: { body: 'from pika', content_type: 'text/plain', headers: { n: 1 } },
-      topic: ['a.one', 'a.three'],
-      unroutable: 'returned',
-      passive_missing: 404,
-      reply_to: ['pong'],
-    });
-  });
+  it.skipIf(!hasPika)(
+    'pika: confirms, get, topic consume, mandatory return, 404, direct reply-to',
+    async () => {
+      const { stdout } = await run(PYTHON, [join(here, 'interop', 'pika_client.py'), String(t.port)], {
+        timeout: 15_000,
+      });
+      expect(JSON.parse(stdout)).toEqual({
+        get: { body: 'from pika', content_type: 'text/plain', headers: { n: 1 } },
+        topic: ['a.one', 'a.three'],
+        unroutable: 'returned',
+        passive_missing: 404,
+        reply_to: ['pong'],
+      });
+    },
+  );
 
   it.skipIf(!hasAmqpTools)('amqp-tools: amqp-publish, amqp-get and amqp-consume', async () => {
     const url = `amqp://guest:guest@127.0.0.1:${t.port}`;
@@ -45,7 +55,9 @@ describe('interop', () => {
     await run('amqp-publish', ['-u', url, '-r', 'tools-q', '-b', 'two']);
     const got = await run('amqp-get', ['-u', url, '-q', 'tools-q']);
     expect(got.stdout).toBe('one');
-    const consumed = await run('amqp-consume', ['-u', url, '-q', 'tools-q', '-c', '1', 'cat'], { timeout: 10_000 });
+    const consumed = await run('amqp-consume', ['-u', url, '-q', 'tools-q', '-c', '1', 'cat'], {
+      timeout: 10_000,
+    });
     expect(consumed.stdout).toBe('two');
     expect((await ch.checkQueue('tools-q')).messageCount).toBe(0);
   });

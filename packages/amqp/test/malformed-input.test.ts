@@ -24,7 +24,8 @@ async function connectionCloseFor(bytes: Buffer): Promise<{ code: number | undef
   return { code: closeCode(close), client };
 }
 
-const qos = (channel: number): Buffer => encodeMethodFrame(channel, createMethod('basic.qos', { prefetchCount: 1 }));
+const qos = (channel: number): Buffer =>
+  encodeMethodFrame(channel, createMethod('basic.qos', { prefetchCount: 1 }));
 
 describe('malformed frames close the connection with the spec reply code', () => {
   it('bad frame-end octet → 501 FRAME_ERROR', async () => {
@@ -57,7 +58,10 @@ describe('malformed frames close the connection with the spec reply code', () =>
   });
 
   it('method on a channel after it was closed → 504 CHANNEL_ERROR', async () => {
-    const close = encodeMethodFrame(1, createMethod('channel.close', { replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 }));
+    const close = encodeMethodFrame(
+      1,
+      createMethod('channel.close', { replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 }),
+    );
     const client = await rawChannel(t.port);
     client.send(close);
     await client.next(isMethod('channel.close-ok'));
@@ -72,12 +76,20 @@ describe('malformed frames close the connection with the spec reply code', () =>
 
   it('a channel method on channel 0 → 503; a connection method on channel 1 → 503', async () => {
     expect((await connectionCloseFor(qos(0))).code).toBe(503);
-    expect((await connectionCloseFor(encodeMethodFrame(1, createMethod('connection.open', { virtualHost: '/' })))).code).toBe(503);
+    expect(
+      (await connectionCloseFor(encodeMethodFrame(1, createMethod('connection.open', { virtualHost: '/' }))))
+        .code,
+    ).toBe(503);
   });
 
   it('content body with no header, or content on channel 0 → 505 UNEXPECTED_FRAME', async () => {
-    expect((await connectionCloseFor(encodeFrame({ type: 'body', channel: 1, payload: Buffer.from('x') }))).code).toBe(505);
-    expect((await connectionCloseFor(encodeFrame({ type: 'header', channel: 0, bodySize: 1, properties: {} }))).code).toBe(505);
+    expect(
+      (await connectionCloseFor(encodeFrame({ type: 'body', channel: 1, payload: Buffer.from('x') }))).code,
+    ).toBe(505);
+    expect(
+      (await connectionCloseFor(encodeFrame({ type: 'header', channel: 0, bodySize: 1, properties: {} })))
+        .code,
+    ).toBe(505);
   });
 
   it('a method where content was due → 505 UNEXPECTED_FRAME', async () => {

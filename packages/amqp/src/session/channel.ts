@@ -118,8 +118,16 @@ export class AmqpChannel {
     if (!noAck) this.unacked.set(tag, delivery);
     if (this.state.kind !== 'open') return;
     const { message } = delivery;
-    const args = { consumerTag, deliveryTag: tag, redelivered: delivery.redelivered, exchange: message.exchange, routingKey: message.routingKey };
-    this.host.send(encodeDeliver(this.number, args, deliveryProperties(delivery), message.body, this.host.frameMax));
+    const args = {
+      consumerTag,
+      deliveryTag: tag,
+      redelivered: delivery.redelivered,
+      exchange: message.exchange,
+      routingKey: message.routingKey,
+    };
+    this.host.send(
+      encodeDeliver(this.number, args, deliveryProperties(delivery), message.body, this.host.frameMax),
+    );
   }
 
   /** The engine ended a consumer: tell the client (consumer_cancel_notify), or close the channel on a timeout. */
@@ -128,7 +136,10 @@ export class AmqpChannel {
     this.consumers.delete(tag);
     if (this.state.kind !== 'open') return;
     if (reason === 'timeout') {
-      this.closeWith(toReply(new AmqpProtocolError(406, `delivery acknowledgement on channel ${this.number} timed out`)), { classId: 0, methodId: 0 });
+      this.closeWith(
+        toReply(new AmqpProtocolError(406, `delivery acknowledgement on channel ${this.number} timed out`)),
+        { classId: 0, methodId: 0 },
+      );
     } else if (this.host.capabilities.consumerCancelNotify) {
       this.sendMethod(createMethod('basic.cancel', { consumerTag: tag, nowait: true }));
     }
@@ -146,7 +157,14 @@ export class AmqpChannel {
   closeWith(reply: Reply, ref: MethodRef): void {
     if (this.state.kind === 'closing' || this.state.kind === 'closed') return;
     this.state = { kind: 'closing' };
-    this.sendMethod(createMethod('channel.close', { replyCode: reply.replyCode, replyText: reply.replyText, classId: ref.classId, methodId: ref.methodId }));
+    this.sendMethod(
+      createMethod('channel.close', {
+        replyCode: reply.replyCode,
+        replyText: reply.replyText,
+        classId: ref.classId,
+        methodId: ref.methodId,
+      }),
+    );
     this.teardown().catch((err: unknown) => this.host.backgroundError(err));
   }
 
@@ -196,7 +214,8 @@ export class AmqpChannel {
     if (this.replyQueue !== undefined) {
       const name = this.replyQueue;
       this.replyQueue = undefined;
-      if (vhost.hasQueue(name)) await vhost.deleteQueue(name, { owner: this.host.owner }).catch(() => undefined);
+      if (vhost.hasQueue(name))
+        await vhost.deleteQueue(name, { owner: this.host.owner }).catch(() => undefined);
     }
   }
 
@@ -209,6 +228,7 @@ export class AmqpChannel {
 /** Properties as delivered; redeliveries carry `x-delivery-count` as RabbitMQ quorum queues do. */
 export function deliveryProperties(delivery: Delivery): BasicProperties {
   const props = fromMessageProperties(delivery.message.properties);
-  if (delivery.deliveryCount > 1) props.headers = { ...(props.headers ?? {}), 'x-delivery-count': delivery.deliveryCount - 1 };
+  if (delivery.deliveryCount > 1)
+    props.headers = { ...(props.headers ?? {}), 'x-delivery-count': delivery.deliveryCount - 1 };
   return props;
 }

@@ -21,8 +21,10 @@ import {
 import { AmqpChannel, type ChannelHost } from './channel.js';
 import type { ConnectionState, Transport } from './connection-state.js';
 import { AmqpProtocolError, replyText, toReply, type MethodRef, type Reply } from './protocol-error.js';
-import { checkUser, MECHANISMS, parseSaslResponse, type AmqpUser } from './sasl.js';
-import { clientCapabilities, serverProperties, type ClientCapabilities } from './server-properties.js';
+import { negotiate, startMethod, type Tuning } from './handshake.js';
+import { Heartbeat } from './heartbeat.js';
+import { checkUser, parseSaslResponse, type AmqpUser } from './sasl.js';
+import { clientCapabilities, type ClientCapabilities } from './server-properties.js';
 
 export interface ConnectionSettings {
   broker: Broker;
@@ -51,9 +53,10 @@ export class AmqpConnection implements ChannelHost {
   frameMax = FRAME_MIN_SIZE;
   channelMax: number;
   capabilities: ClientCapabilities = { consumerCancelNotify: false, connectionBlocked: false };
-  #lastReceived = Date.now();
-  #lastSent = Date.now();
-  #heartbeat: NodeJS.Timeout | undefined;
+  readonly #heartbeat = new Heartbeat(
+    () => this.#write(HEARTBEAT_FRAME),
+    () => this.#abort(),
+  );
   #deadline: NodeJS.Timeout | undefined;
   #pendingPublishes = 0;
   #publisher = false;
@@ -88,7 +91,7 @@ export class AmqpConnection implements ChannelHost {
   // ---------------------------------------------------------------- input
 
   receive(chunk: Buffer): void {
-    this.#lastReceived = Date.now();
+    this.#heartbeat.received();
     for (const event of this.#parser.push(chunk)) {
       if (this.#state.kind === 'closed') return;
       try {
@@ -102,7 +105,7 @@ export class AmqpConnection implements ChannelHost {
   #onEvent(event: ParserEvent): void {
     switch (event.type) {
       case 'protocol-header':
-        this.#write(encodeMethodFrame(0, createMethod('connection.start', { versionMajor: 0, versionMinor: 9, serverProperties: serverProperties(), mechanisms: Buffer.from(MECHANISMS.join(' ')), locales: Buffer.from('en_US') })));
+        this.#write(encodeMethodFrame(0, startMethod()));
         this.#state = { kind: 'awaiting-start-ok' };
         return;
       case 'bad-protocol-header':
@@ -123,7 +126,10 @@ export class AmqpConnection implements ChannelHost {
   /** The one dispatch: connection state first, then channel 0 or the frame's channel. */
   #onFrame(frame: AmqpFrame): void {
     const state = this.#state;
-    this.#ref = frame.type === 'method' ? { classId: frame.method.classId, methodId: frame.method.methodId } : NO_METHOD;
+    this.#ref =
+      frame.type === 'method'
+        ? { classId: frame.method.classId, methodId: frame.method.methodId }
+        : NO_METHOD;
     if (state.kind === 'closed') return;
     if (state.kind === 'closing') {
       if (frame.type === 'method' && frame.channel === 0) {
@@ -137,11 +143,13 @@ export class AmqpConnection implements ChannelHost {
     }
     if (frame.type === 'heartbeat') return;
     if (frame.channel === 0) {
-      if (frame.type !== 'method') throw new AmqpProtocolError(505, `unexpected ${frame.type} frame on channel 0`);
+      if (frame.type !== 'method')
+        throw new AmqpProtocolError(505, `unexpected ${frame.type} frame on channel 0`);
       this.#connectionMethod(frame.method);
       return;
     }
-    if (state.kind !== 'open') throw new AmqpProtocolError(504, `frame on channel ${frame.channel} before connection.open`);
+    if (state.kind !== 'open')
+      throw new AmqpProtocolError(504, `frame on channel ${frame.channel} before connection.open`);
     this.#channelFrame(frame);
   }
 
@@ -172,13 +180,15 @@ export class AmqpConnection implements ChannelHost {
         }
         break;
     }
-    if (method.classId === ClassId.connection) throw new AmqpProtocolError(503, `unexpected ${method.name} in state ${state.kind}`);
+    if (method.classId === ClassId.connection)
+      throw new AmqpProtocolError(503, `unexpected ${method.name} in state ${state.kind}`);
     throw new AmqpProtocolError(503, `${method.name} is not allowed on channel 0`);
   }
 
   #channelFrame(frame: AmqpFrame): void {
     const n = frame.channel;
-    if (n > this.channelMax) throw new AmqpProtocolError(530, `channel ${n} is above channel_max ${this.channelMax}`);
+    if (n > this.channelMax)
+      throw new AmqpProtocolError(530, `channel ${n} is above channel_max ${this.channelMax}`);
     const ch = this.#channels.get(n);
     if (!ch) {
       if (frame.type === 'method' && frame.method.name === 'channel.open') return this.#openChannel(n);
@@ -192,7 +202,12 @@ export class AmqpConnection implements ChannelHost {
     }
     if (frame.type === 'header' && frame.bodySize > this.settings.maxMessageBytes) {
       this.#assembler.resetChannel(n);
-      const reply = toReply(new AmqpProtocolError(406, `message size ${frame.bodySize} is larger than configured max size ${this.settings.maxMessageBytes}`));
+      const reply = toReply(
+        new AmqpProtocolError(
+          406,
+          `message size ${frame.bodySize} is larger than configured max size ${this.settings.maxMessageBytes}`,
+        ),
+      );
       ch.closeWith(reply, { classId: ClassId.basic, methodId: 40 });
       return;
     }
@@ -207,7 +222,8 @@ export class AmqpConnection implements ChannelHost {
         case 'channel.close-ok':
           return ch.closeOk();
       }
-      if (cmd.method.classId === ClassId.connection) throw new AmqpProtocolError(503, `${cmd.method.name} on channel ${n}`);
+      if (cmd.method.classId === ClassId.connection)
+        throw new AmqpProtocolError(503, `${cmd.method.name} on channel ${n}`);
     } else {
       this.#notePublisher();
     }
@@ -216,24 +232,36 @@ export class AmqpConnection implements ChannelHost {
 
   // ---------------------------------------------------------------- handshake
 
-  #startOk(mechanism: string, response: Buffer, clientProperties: Parameters<typeof clientCapabilities>[0]): void {
+  #startOk(
+    mechanism: string,
+    response: Buffer,
+    clientProperties: Parameters<typeof clientCapabilities>[0],
+  ): void {
     const credentials = parseSaslResponse(mechanism, response);
-    if (!credentials) return this.closeConnection(refusal(`unknown or malformed ${mechanism} response`), { classId: 10, methodId: 11 });
+    if (!credentials)
+      return this.closeConnection(refusal(`unknown or malformed ${mechanism} response`), {
+        classId: 10,
+        methodId: 11,
+      });
     const refused = checkUser(this.settings.users, credentials, this.transport.remoteAddress);
     if (refused !== undefined) return this.closeConnection(refusal(refused), { classId: 10, methodId: 11 });
     this.capabilities = clientCapabilities(clientProperties);
     this.#state = { kind: 'awaiting-tune-ok', username: credentials.username };
     const { channelMax, frameMax, heartbeatSeconds } = this.settings;
-    this.#write(encodeMethodFrame(0, createMethod('connection.tune', { channelMax, frameMax, heartbeat: heartbeatSeconds })));
+    this.#write(
+      encodeMethodFrame(
+        0,
+        createMethod('connection.tune', { channelMax, frameMax, heartbeat: heartbeatSeconds }),
+      ),
+    );
   }
 
-  #tuneOk(username: string, args: { channelMax: number; frameMax: number; heartbeat: number }): void {
-    const ours = this.settings;
-    if (args.frameMax !== 0 && args.frameMax < FRAME_MIN_SIZE) throw new AmqpProtocolError(530, `frame_max=${args.frameMax} < ${FRAME_MIN_SIZE} min size`);
-    this.frameMax = args.frameMax === 0 ? ours.frameMax : Math.min(args.frameMax, ours.frameMax);
-    this.channelMax = args.channelMax === 0 ? ours.channelMax : Math.min(args.channelMax, ours.channelMax);
+  #tuneOk(username: string, args: Tuning): void {
+    const tuning = negotiate(this.settings, args);
+    this.frameMax = tuning.frameMax;
+    this.channelMax = tuning.channelMax;
     this.#parser.setFrameMax(this.frameMax);
-    this.#startHeartbeat(args.heartbeat);
+    this.#heartbeat.start(tuning.heartbeat);
     this.#state = { kind: 'awaiting-open', username };
   }
 
@@ -252,22 +280,18 @@ export class AmqpConnection implements ChannelHost {
 
   // ---------------------------------------------------------------- heartbeats and flow
 
-  #startHeartbeat(seconds: number): void {
-    if (seconds <= 0) return;
-    const ms = seconds * 1000;
-    this.#heartbeat = setInterval(() => {
-      const now = Date.now();
-      // Two missed intervals: the peer is gone.
-      if (now - this.#lastReceived > 2 * ms) return this.#abort();
-      if (now - this.#lastSent >= ms / 2) this.#write(HEARTBEAT_FRAME);
-    }, ms / 2).unref();
-  }
-
   /** The broker's memory watermark: tell clients that asked, and stop reading from publishers. */
   setBlocked(blocked: boolean): void {
     if (this.#state.kind !== 'open') return;
     if (this.capabilities.connectionBlocked) {
-      this.#write(encodeMethodFrame(0, blocked ? createMethod('connection.blocked', { reason: 'low on memory' }) : createMethod('connection.unblocked', {})));
+      this.#write(
+        encodeMethodFrame(
+          0,
+          blocked
+            ? createMethod('connection.blocked', { reason: 'low on memory' })
+            : createMethod('connection.unblocked', {}),
+        ),
+      );
     }
     if (!blocked) this.transport.resumeReading('blocked');
     else if (this.#publisher) this.transport.pauseReading('blocked');
@@ -279,16 +303,18 @@ export class AmqpConnection implements ChannelHost {
   }
 
   trackPublish(done: Promise<unknown>): void {
-    if (++this.#pendingPublishes === this.settings.maxPendingPublishes) this.transport.pauseReading('publishes');
+    if (++this.#pendingPublishes === this.settings.maxPendingPublishes)
+      this.transport.pauseReading('publishes');
     void done.finally(() => {
-      if (--this.#pendingPublishes === Math.floor(this.settings.maxPendingPublishes / 2)) this.transport.resumeReading('publishes');
+      if (--this.#pendingPublishes === Math.floor(this.settings.maxPendingPublishes / 2))
+        this.transport.resumeReading('publishes');
     });
   }
 
   // ---------------------------------------------------------------- output
 
   #write(bytes: Buffer): void {
-    this.#lastSent = Date.now();
+    this.#heartbeat.sent();
     this.transport.write(bytes);
   }
 
@@ -323,8 +349,22 @@ export class AmqpConnection implements ChannelHost {
   closeConnection(reply: Reply, ref: MethodRef): void {
     const s = this.#state;
     if (s.kind === 'closing' || s.kind === 'closed') return;
-    this.#state = { kind: 'closing', username: 'username' in s ? s.username : '', vhost: s.kind === 'open' ? s.vhost : undefined };
-    this.#write(encodeMethodFrame(0, createMethod('connection.close', { replyCode: reply.replyCode, replyText: reply.replyText, classId: ref.classId, methodId: ref.methodId })));
+    this.#state = {
+      kind: 'closing',
+      username: 'username' in s ? s.username : '',
+      vhost: s.kind === 'open' ? s.vhost : undefined,
+    };
+    this.#write(
+      encodeMethodFrame(
+        0,
+        createMethod('connection.close', {
+          replyCode: reply.replyCode,
+          replyText: reply.replyText,
+          classId: ref.classId,
+          methodId: ref.methodId,
+        }),
+      ),
+    );
     void this.#release();
     if (this.#deadline) clearTimeout(this.#deadline);
     this.#deadline = setTimeout(() => this.#abort(), this.settings.closeTimeoutMs).unref();
@@ -335,7 +375,14 @@ export class AmqpConnection implements ChannelHost {
     if (this.#state.kind === 'closed') return Promise.resolve();
     const done = new Promise<void>((resolve) => this.#closedWaiters.push(resolve));
     if (this.#state.kind === 'open' || this.#state.kind === 'closing') {
-      this.closeConnection({ scope: 'connection', replyCode: 320, replyText: replyText(320, "broker forced connection closure with reason 'shutdown'") }, NO_METHOD);
+      this.closeConnection(
+        {
+          scope: 'connection',
+          replyCode: 320,
+          replyText: replyText(320, "broker forced connection closure with reason 'shutdown'"),
+        },
+        NO_METHOD,
+      );
     } else {
       this.#abort();
     }
@@ -354,11 +401,16 @@ export class AmqpConnection implements ChannelHost {
 
   #finish(endTransport = true): void {
     if (this.#state.kind === 'closed') return;
-    const vhost = this.#state.kind === 'open' ? this.#state.vhost : this.#state.kind === 'closing' ? this.#state.vhost : undefined;
+    const vhost =
+      this.#state.kind === 'open'
+        ? this.#state.vhost
+        : this.#state.kind === 'closing'
+          ? this.#state.vhost
+          : undefined;
     if (this.#state.kind === 'open') this.#state = { kind: 'closing', username: this.#state.username, vhost };
     const released = this.#release();
     this.#state = { kind: 'closed' };
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat.stop();
     if (this.#deadline) clearTimeout(this.#deadline);
     if (endTransport) this.transport.end();
     void released.finally(() => {

@@ -33,7 +33,12 @@ const NAMES = new Map<number, string>(Object.entries(ReplyCode).map(([name, code
 export function replyText(code: number, message: string): string {
   const text = `${NAMES.get(code) ?? 'INTERNAL_ERROR'} - ${message}`;
   // reply-text is a shortstr: at most 255 bytes.
-  return Buffer.byteLength(text) <= 255 ? text : Buffer.from(text).subarray(0, 255).toString('utf8').replace(/\uFFFD$/, '');
+  return Buffer.byteLength(text) <= 255
+    ? text
+    : Buffer.from(text)
+        .subarray(0, 255)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
 }
 
 /** Maps any failure to the close it causes. Unknown errors are 541 INTERNAL_ERROR on the connection. */
@@ -42,7 +47,12 @@ export function toReply(err: unknown): Reply {
   let message = err instanceof Error ? err.message : String(err);
   if (err instanceof MessageTooLargeError) {
     code = ReplyCode.PRECONDITION_FAILED; // RabbitMQ refuses oversized messages with 406
-  } else if (isConveyorError(err) || err instanceof AmqpProtocolError || err instanceof AmqpPropertyError || isAmqpFrameError(err)) {
+  } else if (
+    isConveyorError(err) ||
+    err instanceof AmqpProtocolError ||
+    err instanceof AmqpPropertyError ||
+    isAmqpFrameError(err)
+  ) {
     code = err.amqpReplyCode;
   } else {
     message = 'internal error';
@@ -51,4 +61,5 @@ export function toReply(err: unknown): Reply {
   return { scope, replyCode: code, replyText: replyText(code, message) };
 }
 
-export const channelError = (code: number, message: string): AmqpProtocolError => new AmqpProtocolError(code, message);
+export const channelError = (code: number, message: string): AmqpProtocolError =>
+  new AmqpProtocolError(code, message);

@@ -2,7 +2,13 @@
  * queue.declare `x-*` arguments → the engine's QueueOptions. Every argument is validated the way RabbitMQ
  * does (406 PRECONDITION_FAILED "invalid arg"), then the raw table is kept for redeclare comparison.
  */
-import { PreconditionFailedError, type HeaderValue, type Headers, type OverflowPolicy, type QueueOptions } from '@conveyor/core';
+import {
+  PreconditionFailedError,
+  type HeaderValue,
+  type Headers,
+  type OverflowPolicy,
+  type QueueOptions,
+} from '@conveyor/core';
 
 export interface DeclareFlags {
   durable: boolean;
@@ -14,7 +20,9 @@ const QUEUE_TYPES = new Set(['classic', 'quorum']);
 const OVERFLOWS: readonly OverflowPolicy[] = ['drop-head', 'reject-publish', 'reject-publish-dlx'];
 
 function invalid(name: string, value: HeaderValue, why: string): PreconditionFailedError {
-  return new PreconditionFailedError(`invalid arg '${name}' for queue: ${why} (got ${JSON.stringify(typeof value === 'bigint' ? String(value) : value)})`);
+  return new PreconditionFailedError(
+    `invalid arg '${name}' for queue: ${why} (got ${JSON.stringify(typeof value === 'bigint' ? String(value) : value)})`,
+  );
 }
 
 function integer(args: Headers, name: string, min: number): number | undefined {
@@ -35,7 +43,11 @@ function text(args: Headers, name: string): string | undefined {
 }
 
 export function queueOptionsFromArguments(args: Headers, flags: DeclareFlags): QueueOptions {
-  const options: QueueOptions = { durable: flags.durable, exclusive: flags.exclusive, autoDelete: flags.autoDelete };
+  const options: QueueOptions = {
+    durable: flags.durable,
+    exclusive: flags.exclusive,
+    autoDelete: flags.autoDelete,
+  };
   const queueType = text(args, 'x-queue-type');
   if (queueType !== undefined && !QUEUE_TYPES.has(queueType)) {
     throw invalid('x-queue-type', queueType, "only 'classic' and 'quorum' are supported");
@@ -51,7 +63,8 @@ export function queueOptionsFromArguments(args: Headers, flags: DeclareFlags): Q
   if (maxBytes !== undefined) options.maxBytes = maxBytes;
   const overflow = text(args, 'x-overflow');
   if (overflow !== undefined) {
-    if (!(OVERFLOWS as readonly string[]).includes(overflow)) throw invalid('x-overflow', overflow, `expected one of ${OVERFLOWS.join(', ')}`);
+    if (!(OVERFLOWS as readonly string[]).includes(overflow))
+      throw invalid('x-overflow', overflow, `expected one of ${OVERFLOWS.join(', ')}`);
     options.overflow = overflow as OverflowPolicy;
   }
   const dlx = text(args, 'x-dead-letter-exchange');
@@ -59,7 +72,8 @@ export function queueOptionsFromArguments(args: Headers, flags: DeclareFlags): Q
   if (dlk !== undefined && dlx === undefined) {
     throw invalid('x-dead-letter-routing-key', dlk, 'x-dead-letter-exchange is required with it');
   }
-  if (dlx !== undefined) options.deadLetter = dlk === undefined ? { exchange: dlx } : { exchange: dlx, routingKey: dlk };
+  if (dlx !== undefined)
+    options.deadLetter = dlk === undefined ? { exchange: dlx } : { exchange: dlx, routingKey: dlk };
   // RabbitMQ's limit counts redeliveries; the engine counts deliveries, the first one included.
   const deliveryLimit = integer(args, 'x-delivery-limit', 0);
   if (deliveryLimit !== undefined) options.maxDeliveries = deliveryLimit + 1;

@@ -8,7 +8,9 @@ export interface AmqpUser {
   loopbackOnly?: boolean;
 }
 
-export const DEFAULT_USERS: readonly AmqpUser[] = [{ username: 'guest', password: 'guest', loopbackOnly: true }];
+export const DEFAULT_USERS: readonly AmqpUser[] = [
+  { username: 'guest', password: 'guest', loopbackOnly: true },
+];
 export const MECHANISMS = ['PLAIN', 'AMQPLAIN'] as const;
 
 export interface Credentials {
@@ -48,11 +50,16 @@ export function isLoopback(address: string | undefined): boolean {
 }
 
 /** Returns the reason for refusal, or undefined when the user may log in. */
-export function checkUser(users: readonly AmqpUser[], creds: Credentials, remoteAddress: string | undefined): string | undefined {
+export function checkUser(
+  users: readonly AmqpUser[],
+  creds: Credentials,
+  remoteAddress: string | undefined,
+): string | undefined {
   const user = users.find((u) => u.username === creds.username);
   if (!user || user.password !== creds.password) {
     return `Login was refused using authentication mechanism. For details see the broker logfile.`;
   }
-  if (user.loopbackOnly && !isLoopback(remoteAddress)) return `user '${user.username}' can only connect via localhost`;
+  if (user.loopbackOnly && !isLoopback(remoteAddress))
+    return `user '${user.username}' can only connect via localhost`;
   return undefined;
 }

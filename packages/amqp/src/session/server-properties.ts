@@ -31,7 +31,14 @@ export interface ClientCapabilities {
 
 export function clientCapabilities(clientProperties: Headers): ClientCapabilities {
   const caps = clientProperties['capabilities'];
-  const table = typeof caps === 'object' && caps !== null && !Array.isArray(caps) && !(caps instanceof Date) && !(caps instanceof Uint8Array) ? caps : {};
+  const table =
+    typeof caps === 'object' &&
+    caps !== null &&
+    !Array.isArray(caps) &&
+    !(caps instanceof Date) &&
+    !(caps instanceof Uint8Array)
+      ? caps
+      : {};
   return {
     consumerCancelNotify: table['consumer_cancel_notify'] === true,
     connectionBlocked: table['connection.blocked'] === true,

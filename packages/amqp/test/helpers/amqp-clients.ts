@@ -5,7 +5,10 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Consum
 const opened: ChannelModel[] = [];
 
 /** A connection closed by `closeClients`; its error events are observed so none goes unhandled. */
-export async function connect(url: string, options: Parameters<typeof amqp.connect>[1] = {}): Promise<ChannelModel> {
+export async function connect(
+  url: string,
+  options: Parameters<typeof amqp.connect>[1] = {},
+): Promise<ChannelModel> {
   const conn = await amqp.connect(url, options);
   conn.on('error', () => undefined);
   opened.push(conn);
@@ -30,7 +33,9 @@ export async function closeClients(): Promise<void> {
 
 /** The AMQP reply code amqplib attached to a channel or connection error. */
 export function replyCode(err: unknown): number | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? (err as { code: number }).code : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err
+    ? (err as { code: number }).code
+    : undefined;
 }
 
 export async function expectCode(promise: Promise<unknown>, code: number): Promise<void> {
@@ -41,7 +46,8 @@ export async function expectCode(promise: Promise<unknown>, code: number): Promi
     caught = err;
   }
   if (caught === undefined) throw new Error(`expected an error with reply code ${code}, got success`);
-  if (replyCode(caught) !== code) throw new Error(`expected reply code ${code}, got ${String(replyCode(caught))}: ${String(caught)}`);
+  if (replyCode(caught) !== code)
+    throw new Error(`expected reply code ${code}, got ${String(replyCode(caught))}: ${String(caught)}`);
 }
 
 /** Resolves with the channel's close error (its reply code), for errors raised by async methods like publish. */
@@ -58,11 +64,19 @@ export const unique = (prefix: string): string => `cv-test-${prefix}-${randomByt
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The next `n` messages a fresh consumer gets from `queue` (acked unless noAck). */
-export async function take(ch: Channel, queue: string, n: number, options: { ack?: boolean; timeoutMs?: number } = {}): Promise<ConsumeMessage[]> {
+export async function take(
+  ch: Channel,
+  queue: string,
+  n: number,
+  options: { ack?: boolean; timeoutMs?: number } = {},
+): Promise<ConsumeMessage[]> {
   const got: ConsumeMessage[] = [];
   let tag = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} message(s) on ${queue}, got ${got.length}`)), options.timeoutMs ?? 3000);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${n} message(s) on ${queue}, got ${got.length}`)),
+      options.timeoutMs ?? 3000,
+    );
     void ch
       .consume(queue, (msg) => {
         if (!msg) return;

@@ -1,6 +1,13 @@
 /** A byte-level AMQP client for tests that must send what no library would: handshake, then anything. */
 import { connect as netConnect, type Socket } from 'node:net';
-import { createMethod, encodeMethodFrame, FrameParser, PROTOCOL_HEADER, type AmqpFrame, type AmqpMethod } from '../../src/index.js';
+import {
+  createMethod,
+  encodeMethodFrame,
+  FrameParser,
+  PROTOCOL_HEADER,
+  type AmqpFrame,
+  type AmqpMethod,
+} from '../../src/index.js';
 
 export interface RawClient {
   socket: Socket;
@@ -22,7 +29,9 @@ export function rawConnect(port: number, host = '127.0.0.1'): Promise<RawClient>
     const frames: AmqpFrame[] = [];
     const waiters = new Set<() => void>();
     let closed = false;
-    const closedPromise = new Promise<void>((r) => socket.once('close', () => ((closed = true), r(), waiters.forEach((w) => w()))));
+    const closedPromise = new Promise<void>((r) =>
+      socket.once('close', () => ((closed = true), r(), waiters.forEach((w) => w()))),
+    );
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
       for (const ev of parser.push(chunk)) if ('channel' in ev) frames.push(ev);
@@ -50,7 +59,10 @@ export function rawConnect(port: number, host = '127.0.0.1'): Promise<RawClient>
               return true;
             };
             if (check()) return;
-            const timer = setTimeout(() => (waiters.delete(waiter), rej(new Error('no matching frame in time'))), timeoutMs);
+            const timer = setTimeout(
+              () => (waiters.delete(waiter), rej(new Error('no matching frame in time'))),
+              timeoutMs,
+            );
             const waiter = (): void => {
               if (check()) {
                 clearTimeout(timer);
@@ -88,27 +100,55 @@ export interface HandshakeOptions {
 }
 
 /** Protocol header, start-ok, tune-ok, open; returns the client and the last frame the server sent. */
-export async function rawHandshake(port: number, options: HandshakeOptions = {}): Promise<{ client: RawClient; last: AmqpFrame }> {
+export async function rawHandshake(
+  port: number,
+  options: HandshakeOptions = {},
+): Promise<{ client: RawClient; last: AmqpFrame }> {
   const client = await rawConnect(port);
   client.send(PROTOCOL_HEADER);
   await client.next(isMethod('connection.start'));
-  const response = options.response ?? Buffer.from(`\u0000${options.username ?? 'guest'}\u0000${options.password ?? 'guest'}`);
-  client.sendMethod(0, createMethod('connection.start-ok', { clientProperties: { capabilities: { consumer_cancel_notify: true, 'connection.blocked': true } }, mechanism: options.mechanism ?? 'PLAIN', response, locale: 'en_US' }));
-  const tune = await client.next((f) => f.type === 'method' && (f.method.name === 'connection.tune' || f.method.name === 'connection.close'));
+  const response =
+    options.response ??
+    Buffer.from(`\u0000${options.username ?? 'guest'}\u0000${options.password ?? 'guest'}`);
+  client.sendMethod(
+    0,
+    createMethod('connection.start-ok', {
+      clientProperties: { capabilities: { consumer_cancel_notify: true, 'connection.blocked': true } },
+      mechanism: options.mechanism ?? 'PLAIN',
+      response,
+      locale: 'en_US',
+    }),
+  );
+  const tune = await client.next(
+    (f) =>
+      f.type === 'method' && (f.method.name === 'connection.tune' || f.method.name === 'connection.close'),
+  );
   if (tune.type === 'method' && tune.method.name === 'connection.close') return { client, last: tune };
   // Echo the server's channel_max: RabbitMQ stalls on 0 ("no limit") when its own limit is lower.
-  const channelMax = tune.type === 'method' && tune.method.name === 'connection.tune' ? tune.method.args.channelMax : 2047;
-  client.sendMethod(0, createMethod('connection.tune-ok', { channelMax, frameMax: options.frameMax ?? 131072, heartbeat: options.heartbeat ?? 0 }));
+  const channelMax =
+    tune.type === 'method' && tune.method.name === 'connection.tune' ? tune.method.args.channelMax : 2047;
+  client.sendMethod(
+    0,
+    createMethod('connection.tune-ok', {
+      channelMax,
+      frameMax: options.frameMax ?? 131072,
+      heartbeat: options.heartbeat ?? 0,
+    }),
+  );
   if (options.skipOpen) return { client, last: tune };
   client.sendMethod(0, createMethod('connection.open', { virtualHost: options.vhost ?? '/' }));
-  const last = await client.next((f) => f.type === 'method' && (f.method.name === 'connection.open-ok' || f.method.name === 'connection.close'));
+  const last = await client.next(
+    (f) =>
+      f.type === 'method' && (f.method.name === 'connection.open-ok' || f.method.name === 'connection.close'),
+  );
   return { client, last };
 }
 
 /** Handshake plus channel.open on channel 1. */
 export async function rawChannel(port: number, options: HandshakeOptions = {}): Promise<RawClient> {
   const { client, last } = await rawHandshake(port, options);
-  if (last.type !== 'method' || last.method.name !== 'connection.open-ok') throw new Error('handshake refused');
+  if (last.type !== 'method' || last.method.name !== 'connection.open-ok')
+    throw new Error('handshake refused');
   client.sendMethod(1, createMethod('channel.open', {}));
   await client.next(isMethod('channel.open-ok'));
   return client;
@@ -117,6 +157,7 @@ export async function rawChannel(port: number, options: HandshakeOptions = {}): 
 /** The reply code of a close frame. */
 export function closeCode(f: AmqpFrame): number | undefined {
   if (f.type !== 'method') return undefined;
-  if (f.method.name === 'connection.close' || f.method.name === 'channel.close') return f.method.args.replyCode;
+  if (f.method.name === 'connection.close' || f.method.name === 'channel.close')
+    return f.method.args.replyCode;
   return undefined;
 }

@@ -13,7 +13,10 @@ export interface ConveyorTarget {
   close(): Promise<void>;
 }
 
-export async function startConveyor(options: AmqpServerOptions = {}, brokerOptions: BrokerOptions = {}): Promise<ConveyorTarget> {
+export async function startConveyor(
+  options: AmqpServerOptions = {},
+  brokerOptions: BrokerOptions = {},
+): Promise<ConveyorTarget> {
   const broker = await Broker.open(brokerOptions);
   const server = new AmqpServer(broker, { onError: () => undefined, ...options });
   const { port } = await server.listen(0, '127.0.0.1');

@@ -1,7 +1,18 @@
 /** basic.* methods from clients: qos, consume, cancel, get, and the settlements. */
 import { randomBytes } from 'node:crypto';
-import { AccessRefusedError, PreconditionFailedError, ResourceLockedError, type ConsumerHandle } from '@conveyor/core';
-import { createMethod, encodeContent, type AmqpMethod, type BasicConsumeArgs, type BasicGetArgs } from '../../codec/index.js';
+import {
+  AccessRefusedError,
+  PreconditionFailedError,
+  ResourceLockedError,
+  type ConsumerHandle,
+} from '@conveyor/core';
+import {
+  createMethod,
+  encodeContent,
+  type AmqpMethod,
+  type BasicConsumeArgs,
+  type BasicGetArgs,
+} from '../../codec/index.js';
 import { deliveryProperties, DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 import { queueName } from './queue-methods.js';
@@ -69,16 +80,18 @@ async function consume(ch: AmqpChannel, a: BasicConsumeArgs): Promise<void> {
   }
   // Exclusive-queue ownership is 405; checked first so that a lock left over is an exclusive consumer.
   await vhost.declareQueue(queue, {}, { passive: true, owner });
-  const handle = consumeOrRefuse(() => vhost.consume(queue, (delivery) => ch.deliver(tag, delivery, a.noAck), {
-    prefetch: ch.prefetch,
-    window: ch.window,
-    exclusive: a.exclusive,
-    // Engine tags are unique per queue, AMQP tags per channel.
-    tag: `${owner}/${ch.number}/${tag}`,
-    owner,
-    autoAck: a.noAck,
-    onCancel: (reason) => ch.consumerEnded(tag, reason),
-  }));
+  const handle = consumeOrRefuse(() =>
+    vhost.consume(queue, (delivery) => ch.deliver(tag, delivery, a.noAck), {
+      prefetch: ch.prefetch,
+      window: ch.window,
+      exclusive: a.exclusive,
+      // Engine tags are unique per queue, AMQP tags per channel.
+      tag: `${owner}/${ch.number}/${tag}`,
+      owner,
+      autoAck: a.noAck,
+      onCancel: (reason) => ch.consumerEnded(tag, reason),
+    }),
+  );
   ch.consumers.set(tag, { tag, handle, noAck: a.noAck });
   // Sent before any delivery: the engine dispatches asynchronously.
   if (!a.nowait) ch.sendMethod(createMethod('basic.consume-ok', { consumerTag: tag }));
@@ -125,6 +138,14 @@ async function get(ch: AmqpChannel, a: BasicGetArgs): Promise<void> {
   const deliveryTag = ch.nextDeliveryTag();
   if (!a.noAck) ch.unacked.set(deliveryTag, delivery);
   const { message } = delivery;
-  const method = createMethod('basic.get-ok', { deliveryTag, redelivered: delivery.redelivered, exchange: message.exchange, routingKey: message.routingKey, messageCount });
-  ch.host.send(encodeContent(ch.number, method, deliveryProperties(delivery), message.body, ch.host.frameMax));
+  const method = createMethod('basic.get-ok', {
+    deliveryTag,
+    redelivered: delivery.redelivered,
+    exchange: message.exchange,
+    routingKey: message.routingKey,
+    messageCount,
+  });
+  ch.host.send(
+    encodeContent(ch.number, method, deliveryProperties(delivery), message.body, ch.host.frameMax),
+  );
 }

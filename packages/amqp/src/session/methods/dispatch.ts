@@ -9,7 +9,10 @@ import { publish } from './publish.js';
 import { queueMethod } from './queue-methods.js';
 import { confirmMethod, txMethod } from './tx-confirm-methods.js';
 
-export async function dispatchChannelCommand(ch: AmqpChannel, cmd: MethodCommand | ContentCommand): Promise<void> {
+export async function dispatchChannelCommand(
+  ch: AmqpChannel,
+  cmd: MethodCommand | ContentCommand,
+): Promise<void> {
   const { method } = cmd;
   if (cmd.type === 'content') {
     if (method.name === 'basic.publish') return publish(ch, method.args, cmd);
@@ -19,7 +22,8 @@ export async function dispatchChannelCommand(ch: AmqpChannel, cmd: MethodCommand
     case ClassId.channel:
       return channelMethod(ch, method);
     case ClassId.access:
-      if (method.name === 'access.request') return ch.sendMethod({ name: 'access.request-ok', classId: 30, methodId: 11, args: { ticket: 1 } });
+      if (method.name === 'access.request')
+        return ch.sendMethod({ name: 'access.request-ok', classId: 30, methodId: 11, args: { ticket: 1 } });
       break;
     case ClassId.exchange:
       return exchangeMethod(ch, method);

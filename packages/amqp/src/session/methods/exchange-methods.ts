@@ -14,8 +14,14 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
       } else {
         // RabbitMQ treats an unknown exchange type as a connection error.
         if (!isExchangeKind(a.type)) throw new AmqpProtocolError(503, `invalid exchange type '${a.type}'`);
-        if (a.exchange === '') throw new AmqpProtocolError(403, 'operation not permitted on the default exchange');
-        await vhost.declareExchange(a.exchange, a.type, { durable: a.durable, autoDelete: a.autoDelete, internal: a.internal, arguments: a.arguments });
+        if (a.exchange === '')
+          throw new AmqpProtocolError(403, 'operation not permitted on the default exchange');
+        await vhost.declareExchange(a.exchange, a.type, {
+          durable: a.durable,
+          autoDelete: a.autoDelete,
+          internal: a.internal,
+          arguments: a.arguments,
+        });
       }
       if (!a.nowait) ch.sendMethod(createMethod('exchange.declare-ok', {}));
       return;
@@ -23,7 +29,8 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
     case 'exchange.delete': {
       const a = method.args;
       // Deleting an exchange that does not exist succeeds, as in RabbitMQ 3.x.
-      if (a.exchange === '' || vhost.routing.hasExchange(a.exchange)) await vhost.deleteExchange(a.exchange, { ifUnused: a.ifUnused });
+      if (a.exchange === '' || vhost.routing.hasExchange(a.exchange))
+        await vhost.deleteExchange(a.exchange, { ifUnused: a.ifUnused });
       if (!a.nowait) ch.sendMethod(createMethod('exchange.delete-ok', {}));
       return;
     }
@@ -47,7 +54,8 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
 }
 
 function requireExchanges(vhost: VirtualHost, ...names: string[]): void {
-  for (const name of names) if (!vhost.routing.hasExchange(name)) throw new ExchangeNotFoundError(name, vhost.vhost);
+  for (const name of names)
+    if (!vhost.routing.hasExchange(name)) throw new ExchangeNotFoundError(name, vhost.vhost);
 }
 
 const KINDS: readonly string[] = ['direct', 'fanout', 'topic', 'headers'] satisfies ExchangeKind[];

@@ -4,8 +4,20 @@
  * confirm-mode publisher gets its basic.ack (basic.nack when a queue refused it by overflow), after any
  * basic.return of an unroutable mandatory message.
  */
-import { AccessRefusedError, ExchangeNotFoundError, PreconditionFailedError, type OutgoingMessage, type PublishResult } from '@conveyor/core';
-import { createMethod, encodeContent, toMessageProperties, type BasicPublishArgs, type ContentCommand } from '../../codec/index.js';
+import {
+  AccessRefusedError,
+  ExchangeNotFoundError,
+  PreconditionFailedError,
+  type OutgoingMessage,
+  type PublishResult,
+} from '@conveyor/core';
+import {
+  createMethod,
+  encodeContent,
+  toMessageProperties,
+  type BasicPublishArgs,
+  type ContentCommand,
+} from '../../codec/index.js';
 import { DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 
@@ -14,17 +26,23 @@ export function publish(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCom
   if (args.immediate) throw new AmqpProtocolError(540, 'immediate=true');
   const exchange = vhost.routing.getExchange(args.exchange);
   if (!exchange) throw new ExchangeNotFoundError(args.exchange, vhost.vhost);
-  if (exchange.options.internal) throw new AccessRefusedError(`cannot publish to internal exchange '${args.exchange}' in vhost '${vhost.vhost}'`);
+  if (exchange.options.internal)
+    throw new AccessRefusedError(
+      `cannot publish to internal exchange '${args.exchange}' in vhost '${vhost.vhost}'`,
+    );
   const properties = toMessageProperties(cmd.properties);
   if (properties.userId !== undefined && properties.userId !== host.username) {
-    throw new PreconditionFailedError(`user_id property set to '${properties.userId}' but authenticated user was '${host.username}'`);
+    throw new PreconditionFailedError(
+      `user_id property set to '${properties.userId}' but authenticated user was '${host.username}'`,
+    );
   }
   if (properties.replyTo === DIRECT_REPLY_TO) {
     if (ch.replyQueue === undefined) throw new PreconditionFailedError('fast reply consumer does not exist');
     properties.replyTo = ch.replyQueue;
   }
   const outgoing: OutgoingMessage = { body: cmd.body, properties };
-  const run = (): Promise<PublishResult> => vhost.publish(args.exchange, args.routingKey, outgoing, { mandatory: args.mandatory });
+  const run = (): Promise<PublishResult> =>
+    vhost.publish(args.exchange, args.routingKey, outgoing, { mandatory: args.mandatory });
 
   if (ch.mode.kind === 'tx') {
     ch.mode.ops.push(async () => {
@@ -47,8 +65,18 @@ export function publish(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCom
   host.trackPublish(done);
 }
 
-function returnIfUnroutable(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCommand, result: PublishResult): void {
+function returnIfUnroutable(
+  ch: AmqpChannel,
+  args: BasicPublishArgs,
+  cmd: ContentCommand,
+  result: PublishResult,
+): void {
   if (!args.mandatory || !result.unroutable || ch.state.kind !== 'open') return;
-  const method = createMethod('basic.return', { replyCode: 312, replyText: 'NO_ROUTE', exchange: args.exchange, routingKey: args.routingKey });
+  const method = createMethod('basic.return', {
+    replyCode: 312,
+    replyText: 'NO_ROUTE',
+    exchange: args.exchange,
+    routingKey: args.routingKey,
+  });
   ch.host.send(encodeContent(ch.number, method, cmd.properties, cmd.body, ch.host.frameMax));
 }

@@ -21,17 +21,35 @@ export async function queueMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
       let info: QueueInfo;
       if (a.passive) {
         if (a.queue === DIRECT_REPLY_TO) {
-          info = { vhost: vhost.vhost, name: DIRECT_REPLY_TO, options: { durable: false, exclusive: false, autoDelete: false, overflow: 'drop-head' }, messageCount: 0, consumerCount: 0 };
+          info = {
+            vhost: vhost.vhost,
+            name: DIRECT_REPLY_TO,
+            options: { durable: false, exclusive: false, autoDelete: false, overflow: 'drop-head' },
+            messageCount: 0,
+            consumerCount: 0,
+          };
         } else {
           info = await vhost.declareQueue(queueName(ch, a.queue), {}, { passive: true, owner });
         }
       } else {
-        if (a.queue.startsWith('amq.')) throw new AccessRefusedError(`queue name '${a.queue}' contains reserved prefix 'amq.*'`);
-        const options = queueOptionsFromArguments(a.arguments, { durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete });
+        if (a.queue.startsWith('amq.'))
+          throw new AccessRefusedError(`queue name '${a.queue}' contains reserved prefix 'amq.*'`);
+        const options = queueOptionsFromArguments(a.arguments, {
+          durable: a.durable,
+          exclusive: a.exclusive,
+          autoDelete: a.autoDelete,
+        });
         info = await vhost.declareQueue(a.queue, options, { owner });
       }
       ch.lastQueue = info.name;
-      if (!a.nowait) ch.sendMethod(createMethod('queue.declare-ok', { queue: info.name, messageCount: info.messageCount, consumerCount: info.consumerCount }));
+      if (!a.nowait)
+        ch.sendMethod(
+          createMethod('queue.declare-ok', {
+            queue: info.name,
+            messageCount: info.messageCount,
+            consumerCount: info.consumerCount,
+          }),
+        );
       return;
     }
     case 'queue.bind': {
@@ -56,7 +74,9 @@ export async function queueMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
       const a = method.args;
       const name = queueName(ch, a.queue);
       // Deleting a queue that does not exist succeeds with 0 messages, as in RabbitMQ 3.x.
-      const messageCount = vhost.hasQueue(name) ? await vhost.deleteQueue(name, { ifUnused: a.ifUnused, ifEmpty: a.ifEmpty, owner }) : 0;
+      const messageCount = vhost.hasQueue(name)
+        ? await vhost.deleteQueue(name, { ifUnused: a.ifUnused, ifEmpty: a.ifEmpty, owner })
+        : 0;
       if (!a.nowait) ch.sendMethod(createMethod('queue.delete-ok', { messageCount }));
       return;
     }

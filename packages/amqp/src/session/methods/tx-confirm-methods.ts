@@ -8,7 +8,8 @@ import { AmqpProtocolError } from '../protocol-error.js';
 export async function txMethod(ch: AmqpChannel, method: AmqpMethod): Promise<void> {
   switch (method.name) {
     case 'tx.select':
-      if (ch.mode.kind === 'confirm') throw new PreconditionFailedError('cannot switch from confirm to tx mode');
+      if (ch.mode.kind === 'confirm')
+        throw new PreconditionFailedError('cannot switch from confirm to tx mode');
       if (ch.mode.kind === 'plain') ch.mode = { kind: 'tx', ops: [], settled: new Map() };
       ch.sendMethod(createMethod('tx.select-ok', {}));
       return;
@@ -36,12 +37,17 @@ export async function txMethod(ch: AmqpChannel, method: AmqpMethod): Promise<voi
 }
 
 export function confirmMethod(ch: AmqpChannel, method: AmqpMethod): void {
-  if (method.name !== 'confirm.select') throw new AmqpProtocolError(503, `${method.name} may not be sent by a client`);
+  if (method.name !== 'confirm.select')
+    throw new AmqpProtocolError(503, `${method.name} may not be sent by a client`);
   if (ch.mode.kind === 'tx') throw new PreconditionFailedError('cannot switch from tx to confirm mode');
   if (ch.mode.kind === 'plain') {
     const tracker = new ConfirmTracker((outcome, seq, multiple) => {
       if (ch.state.kind !== 'open' && ch.state.kind !== 'peer-closing') return;
-      ch.sendMethod(outcome === 'ack' ? createMethod('basic.ack', { deliveryTag: seq, multiple }) : createMethod('basic.nack', { deliveryTag: seq, multiple, requeue: false }));
+      ch.sendMethod(
+        outcome === 'ack'
+          ? createMethod('basic.ack', { deliveryTag: seq, multiple })
+          : createMethod('basic.nack', { deliveryTag: seq, multiple, requeue: false }),
+      );
     });
     ch.mode = { kind: 'confirm', tracker };
   }
