@@ -164,9 +164,14 @@ export class MqttSession {
     const matches = [...this.subscriptions.values()].filter(
       (s) => s.queue === delivery.queue && mqttTopicMatches(s.parsed.filter, topic) && !(s.noLocal && fromSelf),
     );
+    if (!link) {
+      // Arrived while the connection was going: back to the queue for the session's next connection.
+      if (!autoAcked) this.vhost.nack(delivery, { requeue: true }).catch(() => undefined);
+      return;
+    }
     const now = Date.now();
-    const properties = link?.version === 5 ? toPublishProperties(message, now) : {};
-    if (!link || matches.length === 0 || properties === undefined) return settle();
+    const properties = link.version === 5 ? toPublishProperties(message, now) : {};
+    if (matches.length === 0 || properties === undefined) return settle();
     const qos = Math.min(publishedQos(message), Math.max(...matches.map((s) => s.qos))) as QoS;
     const retained = message.properties.headers?.[H.retain] === true;
     const packet: IPublishPacket = {
