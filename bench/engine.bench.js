@@ -32,7 +32,8 @@ const scenarios = [
 ].filter((s) => args.only === undefined || args.only.split(',').includes(s.name));
 
 async function openBroker(kind) {
-  if (kind === 'memory') return { broker: await Broker.open({ store: new MemoryStore() }), cleanup: () => undefined };
+  if (kind === 'memory')
+    return { broker: await Broker.open({ store: new MemoryStore() }), cleanup: () => undefined };
   const dir = mkdtempSync(join(tmpdir(), 'conveyor-bench-'));
   const broker = await Broker.open({ store: new LmdbStore({ path: dir }) });
   return { broker, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
@@ -40,7 +41,8 @@ async function openBroker(kind) {
 
 function sendBatch(vhost) {
   const sends = new Array(BATCH);
-  for (let i = 0; i < BATCH; i++) sends[i] = vhost.send('bench', { body: BODY, properties: { persistent: true } });
+  for (let i = 0; i < BATCH; i++)
+    sends[i] = vhost.send('bench', { body: BODY, properties: { persistent: true } });
   return Promise.all(sends);
 }
 
@@ -48,7 +50,10 @@ async function pullBatch(vhost) {
   await sendBatch(vhost);
   let deliveries = await vhost.receive('bench', { max: BATCH });
   // With several loops on one queue another may have taken some of ours: wait for as many others.
-  while (deliveries.length < BATCH) deliveries = deliveries.concat(await vhost.receive('bench', { max: BATCH - deliveries.length, waitMs: 5000 }));
+  while (deliveries.length < BATCH)
+    deliveries = deliveries.concat(
+      await vhost.receive('bench', { max: BATCH - deliveries.length, waitMs: 5000 }),
+    );
   await vhost.ack(deliveries);
 }
 
@@ -83,7 +88,7 @@ async function runOnce(scenario, seconds) {
     const start = performance.now();
     const deadline = start + seconds * 1000;
     const loop = async () => {
-      for (let now = performance.now(); now < deadline; ) {
+      for (let now = performance.now(); now < deadline;) {
         const t0 = now;
         await batch();
         now = performance.now();
@@ -107,7 +112,9 @@ async function runOnce(scenario, seconds) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-console.log(`node ${process.version}, ${RUNS} run(s) of ${SECONDS}s per scenario, batches of ${BATCH} × ${BODY.length} B, medians\n`);
+console.log(
+  `node ${process.version}, ${RUNS} run(s) of ${SECONDS}s per scenario, batches of ${BATCH} × ${BODY.length} B, medians\n`,
+);
 for (const scenario of scenarios) await runOnce(scenario, 0.3); // warm-up (JIT, LMDB files)
 
 const rows = [];

@@ -20,7 +20,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Runs the publisher until it has confirmed at least `atLeast` messages, then SIGKILLs it. */
 function publishThenKill(dataDir: string, prefix: string, atLeast: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FIXTURE, 'publish', dataDir, prefix], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [FIXTURE, 'publish', dataDir, prefix], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const confirmed: string[] = [];
     let stderr = '';
     let pending = '';
@@ -46,7 +48,11 @@ function listIds(dataDir: string): Promise<string[]> {
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('close', (code) => (code === 0 ? resolve(stdout.split('\n').filter(Boolean)) : reject(new Error(`list exited with ${code}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(stdout.split('\n').filter(Boolean))
+        : reject(new Error(`list exited with ${code}: ${stderr}`)),
+    );
   });
 }
 

@@ -55,7 +55,8 @@ async function start(flags: RawStartOptions): Promise<void> {
   const config = resolveConfig(withEnvironment(flags, process.env));
   const running = await startBroker(config);
   stopOnSignals(running);
-  for (const listener of running.listeners) process.stdout.write(`${listener.name} listening on ${formatAddress(listener.host, listener.port)}\n`);
+  for (const listener of running.listeners)
+    process.stdout.write(`${listener.name} listening on ${formatAddress(listener.host, listener.port)}\n`);
   process.stdout.write('conveyor ready\n');
 }
 
@@ -66,13 +67,30 @@ program
   .option('--data-dir <dir>', `durable store directory (LMDB) [default: ./data] (${ENV_VARS.dataDir})`)
   .option('--memory', `keep everything in memory, nothing on disk (${ENV_VARS.memory}=1)`)
   .option('--store <url>', `shared store URL: reserved, not supported yet (${ENV_VARS.store})`)
-  .option('--amqp-port <port>', `AMQP 0-9-1 port, 0 = any free port, "off" = none [default: 5672] (${ENV_VARS.amqpPort})`)
-  .option('--mqtt-port <port>', `MQTT port, 0 = any free port, "off" = none [default: 1883] (${ENV_VARS.mqttPort})`)
-  .option('--mqtt-ws-port <port>', `MQTT over WebSocket port, 0 = any free port, "off" = none [default: 15675] (${ENV_VARS.mqttWsPort})`)
+  .option(
+    '--amqp-port <port>',
+    `AMQP 0-9-1 port, 0 = any free port, "off" = none [default: 5672] (${ENV_VARS.amqpPort})`,
+  )
+  .option(
+    '--mqtt-port <port>',
+    `MQTT port, 0 = any free port, "off" = none [default: 1883] (${ENV_VARS.mqttPort})`,
+  )
+  .option(
+    '--mqtt-ws-port <port>',
+    `MQTT over WebSocket port, 0 = any free port, "off" = none [default: 15675] (${ENV_VARS.mqttWsPort})`,
+  )
   .option('--bind <host>', `interface to listen on [default: 0.0.0.0, all interfaces] (${ENV_VARS.bind})`)
-  .option('--max-message-bytes <size>', `largest message body, e.g. 16MiB [default: 128MiB] (${ENV_VARS.maxMessageBytes})`)
-  .option('--memory-high-watermark <size>', `message bytes held before publishers are blocked [default: 40% of RAM] (${ENV_VARS.memoryHighWatermark})`)
-  .addOption(new Option('--log-level <level>', `log level [default: info] (${ENV_VARS.logLevel})`).choices(LOG_LEVELS))
+  .option(
+    '--max-message-bytes <size>',
+    `largest message body, e.g. 16MiB [default: 128MiB] (${ENV_VARS.maxMessageBytes})`,
+  )
+  .option(
+    '--memory-high-watermark <size>',
+    `message bytes held before publishers are blocked [default: 40% of RAM] (${ENV_VARS.memoryHighWatermark})`,
+  )
+  .addOption(
+    new Option('--log-level <level>', `log level [default: info] (${ENV_VARS.logLevel})`).choices(LOG_LEVELS),
+  )
   .action((flags: RawStartOptions) => start(flags).catch(fail));
 
 await program.parseAsync(process.argv);

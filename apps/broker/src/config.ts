@@ -56,17 +56,28 @@ function invalid(message: string): StartError {
 export function parsePort(value: string, flag: string): number | false {
   if (value === 'off') return false;
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw invalid(`${flag} must be a port number (0-65535, 0 = any free port) or "off", got "${value}"`);
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw invalid(`${flag} must be a port number (0-65535, 0 = any free port) or "off", got "${value}"`);
   return port;
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
 
 /** A byte size such as `1048576`, `128MiB` or `2GB`. */
 export function parseBytes(value: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
   const unit = match ? SIZE_UNITS[(match[2] ?? '').toLowerCase()] : undefined;
-  if (!match || unit === undefined) throw invalid(`${flag} must be a byte size such as 1048576, 128MiB or 2GB, got "${value}"`);
+  if (!match || unit === undefined)
+    throw invalid(`${flag} must be a byte size such as 1048576, 128MiB or 2GB, got "${value}"`);
   const bytes = Math.floor(Number(match[1]) * unit);
   if (bytes < 1) throw invalid(`${flag} must be at least 1 byte, got "${value}"`);
   return bytes;
@@ -78,7 +89,10 @@ function parseStore(raw: RawStartOptions): StoreConfig {
     raw.dataDir !== undefined ? '--data-dir' : undefined,
     raw.store !== undefined ? '--store' : undefined,
   ].filter((flag): flag is string => flag !== undefined);
-  if (chosen.length > 1) throw invalid(`${chosen.join(' and ')} cannot be used together: pick one store (--data-dir DIR, --memory or --store URL)`);
+  if (chosen.length > 1)
+    throw invalid(
+      `${chosen.join(' and ')} cannot be used together: pick one store (--data-dir DIR, --memory or --store URL)`,
+    );
   if (raw.memory) return { kind: 'memory' };
   if (raw.store !== undefined) return { kind: 'shared', url: raw.store };
   return { kind: 'lmdb', dataDir: raw.dataDir ?? DEFAULT_DATA_DIR };
@@ -87,7 +101,8 @@ function parseStore(raw: RawStartOptions): StoreConfig {
 /** Validates raw option values into a config; throws StartError('INVALID_OPTIONS') with a one-line message. */
 export function resolveConfig(raw: RawStartOptions): BrokerConfig {
   const logLevel = (raw.logLevel ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${raw.logLevel}"`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${raw.logLevel}"`);
   const config: BrokerConfig = {
     store: parseStore(raw),
     bind: raw.bind ?? '0.0.0.0',
@@ -98,8 +113,10 @@ export function resolveConfig(raw: RawStartOptions): BrokerConfig {
     },
     logLevel,
   };
-  if (raw.maxMessageBytes !== undefined) config.maxMessageBytes = parseBytes(raw.maxMessageBytes, '--max-message-bytes');
-  if (raw.memoryHighWatermark !== undefined) config.memoryHighWatermarkBytes = parseBytes(raw.memoryHighWatermark, '--memory-high-watermark');
+  if (raw.maxMessageBytes !== undefined)
+    config.maxMessageBytes = parseBytes(raw.maxMessageBytes, '--max-message-bytes');
+  if (raw.memoryHighWatermark !== undefined)
+    config.memoryHighWatermarkBytes = parseBytes(raw.memoryHighWatermark, '--memory-high-watermark');
   return config;
 }
 

@@ -50,7 +50,8 @@ export class ProtocolServers {
   /** Closes every server created, last first; reports the first failure after trying them all. */
   async close(): Promise<void> {
     const failures: unknown[] = [];
-    for (const server of this.#created.reverse()) await server.close().catch((err: unknown) => failures.push(err));
+    for (const server of this.#created.reverse())
+      await server.close().catch((err: unknown) => failures.push(err));
     this.#created.length = 0;
     if (failures.length > 0) throw failures[0];
   }

@@ -35,7 +35,10 @@ function createStore(config: StoreConfig): MessageStore {
     case 'lmdb':
       return new LmdbStore({ path: config.dataDir });
     case 'shared':
-      throw new StartError('STORE_NOT_SUPPORTED', `--store ${config.url}: shared stores are not supported yet; use --data-dir DIR (durable) or --memory`);
+      throw new StartError(
+        'STORE_NOT_SUPPORTED',
+        `--store ${config.url}: shared stores are not supported yet; use --data-dir DIR (durable) or --memory`,
+      );
   }
 }
 
@@ -50,10 +53,16 @@ function listenError(listener: ListenerModule, host: string, port: number, err: 
     );
   }
   if (code === 'EACCES') {
-    return new StartError('LISTEN_FAILED', `${listener.name}: not allowed to listen on ${where}; choose a port above 1023 with ${listener.portFlag} PORT`, { cause: err });
+    return new StartError(
+      'LISTEN_FAILED',
+      `${listener.name}: not allowed to listen on ${where}; choose a port above 1023 with ${listener.portFlag} PORT`,
+      { cause: err },
+    );
   }
   const reason = err instanceof Error ? err.message : String(err);
-  return new StartError('LISTEN_FAILED', `${listener.name}: cannot listen on ${where}: ${reason}`, { cause: err });
+  return new StartError('LISTEN_FAILED', `${listener.name}: cannot listen on ${where}: ${reason}`, {
+    cause: err,
+  });
 }
 
 /** Opens the engine on its store and starts every configured listener. Used by `conveyor start` and by tests. */
@@ -66,11 +75,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const broker = await Broker.open({
     store,
     ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
-    ...(options.memoryHighWatermarkBytes === undefined ? {} : { memoryHighWatermarkBytes: options.memoryHighWatermarkBytes }),
+    ...(options.memoryHighWatermarkBytes === undefined
+      ? {}
+      : { memoryHighWatermarkBytes: options.memoryHighWatermarkBytes }),
     onError: (err) => logger.error({ err }, 'engine background error'),
   });
   logger.info({ store: storeConfig }, 'engine open');
-  broker.on('blocked', (bytes) => logger.warn({ bytes }, 'memory high watermark reached: publishers blocked'));
+  broker.on('blocked', (bytes) =>
+    logger.warn({ bytes }, 'memory high watermark reached: publishers blocked'),
+  );
   broker.on('unblocked', (bytes) => logger.info({ bytes }, 'memory below watermark: publishers unblocked'));
 
   const servers = new ProtocolServers(broker, {
@@ -100,7 +113,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       logger.info({ listener: listener.name, address: address.address, port: address.port }, 'listening');
     }
   } catch (err) {
-    await shutdown().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'cleanup after a failed start failed'));
+    await shutdown().catch((closeErr: unknown) =>
+      logger.error({ err: closeErr }, 'cleanup after a failed start failed'),
+    );
     throw err;
   }
 

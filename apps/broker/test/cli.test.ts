@@ -26,7 +26,8 @@ describe('conveyor start', () => {
     expect(lines).toHaveLength(4);
     expect(lines.at(-1)).toBe('conveyor ready');
     expect(lines.slice(0, -1).map((line) => line.split(' ')[0])).toEqual(['amqp', 'mqtt', 'mqtt-ws']);
-    for (const line of lines.slice(0, -1)) expect(line).toMatch(/^(amqp|mqtt|mqtt-ws) listening on 127\.0\.0\.1:[1-9]\d*$/);
+    for (const line of lines.slice(0, -1))
+      expect(line).toMatch(/^(amqp|mqtt|mqtt-ws) listening on 127\.0\.0\.1:[1-9]\d*$/);
     for (const port of cli.ports.values()) expect([5672, 1883, 15675]).not.toContain(port);
   });
 
@@ -49,9 +50,14 @@ describe('conveyor start', () => {
   it('serves MQTT to mqtt.js on the printed port', async () => {
     const port = cli.ports.get('mqtt');
     const mqtt = await import('mqtt');
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: 'guest', password: 'guest' });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      username: 'guest',
+      password: 'guest',
+    });
     try {
-      const received = new Promise<string>((resolve) => client.on('message', (_topic, payload) => resolve(payload.toString())));
+      const received = new Promise<string>((resolve) =>
+        client.on('message', (_topic, payload) => resolve(payload.toString())),
+      );
       await client.subscribeAsync('cli/test', { qos: 1 });
       await client.publishAsync('cli/test', 'hi', { qos: 1 });
       expect(await received).toBe('hi');
@@ -63,9 +69,14 @@ describe('conveyor start', () => {
   it('serves MQTT over WebSocket (path /ws) to mqtt.js on the printed port', async () => {
     const port = cli.ports.get('mqtt-ws');
     const mqtt = await import('mqtt');
-    const client = await mqtt.connectAsync(`ws://127.0.0.1:${port}/ws`, { username: 'guest', password: 'guest' });
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${port}/ws`, {
+      username: 'guest',
+      password: 'guest',
+    });
     try {
-      const received = new Promise<string>((resolve) => client.on('message', (_topic, payload) => resolve(payload.toString())));
+      const received = new Promise<string>((resolve) =>
+        client.on('message', (_topic, payload) => resolve(payload.toString())),
+      );
       await client.subscribeAsync('cli/ws', { qos: 1 });
       await client.publishAsync('cli/ws', 'over ws', { qos: 1 });
       expect(await received).toBe('over ws');
@@ -84,31 +95,44 @@ describe('conveyor start refuses to run', () => {
   it('with two stores: a clear one-line error and exit code 2', async () => {
     const exit = await runCli(['start', '--memory', '--data-dir', 'x', ...EPHEMERAL_PORTS], dir);
     expect(exit.code).toBe(2);
-    expect(exit.stderr).toBe('conveyor: --memory and --data-dir cannot be used together: pick one store (--data-dir DIR, --memory or --store URL)\n');
+    expect(exit.stderr).toBe(
+      'conveyor: --memory and --data-dir cannot be used together: pick one store (--data-dir DIR, --memory or --store URL)\n',
+    );
     expect(exit.stdout).toBe('');
   });
 
   it('with a shared store URL: not supported yet', async () => {
     const exit = await runCli(['start', '--store', 'redis://localhost:6379', ...EPHEMERAL_PORTS], dir);
     expect(exit.code).toBe(1);
-    expect(exit.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^conveyor: --store redis:\/\/localhost:6379: shared stores are not supported yet/)]);
+    expect(exit.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^conveyor: --store redis:\/\/localhost:6379: shared stores are not supported yet/,
+      ),
+    ]);
   });
 
   it.each([
     ['amqp', '--amqp-port', 'another AMQP broker such as RabbitMQ'],
     ['mqtt', '--mqtt-port', 'another MQTT broker such as Mosquitto'],
-  ])('on a taken %s port: one line naming the port, its likely holder and the flag', async (name, flag, holderHint) => {
-    const holder: Server = createServer();
-    const port = await new Promise<number>((resolve) => holder.listen(0, '127.0.0.1', () => resolve((holder.address() as AddressInfo).port)));
-    try {
-      const args = ['start', '--memory', ...EPHEMERAL_PORTS, flag, String(port), '--log-level', 'silent'];
-      const exit = await runCli(args, dir);
-      expect(exit.code).toBe(1);
-      const lines = exit.stderr.trim().split('\n');
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toBe(`conveyor: ${name}: port ${port} on 127.0.0.1 is already in use (${holderHint}?); choose another with ${flag} PORT (0 = any free port)`);
-    } finally {
-      holder.close();
-    }
-  });
+  ])(
+    'on a taken %s port: one line naming the port, its likely holder and the flag',
+    async (name, flag, holderHint) => {
+      const holder: Server = createServer();
+      const port = await new Promise<number>((resolve) =>
+        holder.listen(0, '127.0.0.1', () => resolve((holder.address() as AddressInfo).port)),
+      );
+      try {
+        const args = ['start', '--memory', ...EPHEMERAL_PORTS, flag, String(port), '--log-level', 'silent'];
+        const exit = await runCli(args, dir);
+        expect(exit.code).toBe(1);
+        const lines = exit.stderr.trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toBe(
+          `conveyor: ${name}: port ${port} on 127.0.0.1 is already in use (${holderHint}?); choose another with ${flag} PORT (0 = any free port)`,
+        );
+      } finally {
+        holder.close();
+      }
+    },
+  );
 });

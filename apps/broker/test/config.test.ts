@@ -10,12 +10,17 @@ describe('resolveConfig', () => {
   });
 
   it('refuses two stores at once with one line naming both flags', () => {
-    expect(() => resolveConfig({ memory: true, dataDir: 'x' })).toThrow(/--memory and --data-dir cannot be used together/);
+    expect(() => resolveConfig({ memory: true, dataDir: 'x' })).toThrow(
+      /--memory and --data-dir cannot be used together/,
+    );
     expect(() => resolveConfig({ store: 'redis://h', dataDir: 'x' })).toThrow(StartError);
   });
 
   it('keeps a shared store URL (refused later, when the broker starts)', () => {
-    expect(resolveConfig({ store: 'redis://h:6379' }).store).toEqual({ kind: 'shared', url: 'redis://h:6379' });
+    expect(resolveConfig({ store: 'redis://h:6379' }).store).toEqual({
+      kind: 'shared',
+      url: 'redis://h:6379',
+    });
   });
 
   it('parses ports, 0 and off', () => {
@@ -29,7 +34,9 @@ describe('resolveConfig', () => {
     expect(parseBytes('1048576', '--max-message-bytes')).toBe(1048576);
     expect(parseBytes('16MiB', '--max-message-bytes')).toBe(16 * 1024 * 1024);
     expect(parseBytes('2GB', '--memory-high-watermark')).toBe(2e9);
-    expect(() => parseBytes('lots', '--max-message-bytes')).toThrow(/--max-message-bytes must be a byte size/);
+    expect(() => parseBytes('lots', '--max-message-bytes')).toThrow(
+      /--max-message-bytes must be a byte size/,
+    );
   });
 
   it('refuses an unknown log level', () => {

@@ -33,7 +33,13 @@ function tcpListener(name: string): ListenerModule {
 
 describe('startBroker', () => {
   it('opens the engine and reports the ports each listener actually bound', async () => {
-    running = await startBroker({ store: { kind: 'memory' }, bind: '127.0.0.1', ports: { a: 0, b: 0 }, logger: silent, listeners: [tcpListener('a'), tcpListener('b')] });
+    running = await startBroker({
+      store: { kind: 'memory' },
+      bind: '127.0.0.1',
+      ports: { a: 0, b: 0 },
+      logger: silent,
+      listeners: [tcpListener('a'), tcpListener('b')],
+    });
     expect(running.listeners.map((l) => l.name)).toEqual(['a', 'b']);
     for (const listener of running.listeners) expect(listener.port).toBeGreaterThan(0);
     await running.broker.vhost().declareQueue('q');
@@ -43,8 +49,16 @@ describe('startBroker', () => {
   it('names the port, its likely holder and the flag when the port is taken, and closes the engine', async () => {
     const holder = createServer();
     servers.push(holder);
-    const port = await new Promise<number>((resolve) => holder.listen(0, '127.0.0.1', () => resolve((holder.address() as AddressInfo).port)));
-    const error = await startBroker({ store: { kind: 'memory' }, bind: '127.0.0.1', ports: { a: port }, logger: silent, listeners: [tcpListener('a')] }).catch((err: unknown) => err);
+    const port = await new Promise<number>((resolve) =>
+      holder.listen(0, '127.0.0.1', () => resolve((holder.address() as AddressInfo).port)),
+    );
+    const error = await startBroker({
+      store: { kind: 'memory' },
+      bind: '127.0.0.1',
+      ports: { a: port },
+      logger: silent,
+      listeners: [tcpListener('a')],
+    }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(StartError);
     expect((error as StartError).code).toBe('PORT_IN_USE');
     expect((error as StartError).message).toBe(
@@ -53,11 +67,18 @@ describe('startBroker', () => {
   });
 
   it('refuses a shared store URL for now', async () => {
-    await expect(startBroker({ store: { kind: 'shared', url: 'redis://localhost' }, logger: silent, listeners: [] })).rejects.toThrow(/not supported yet/);
+    await expect(
+      startBroker({ store: { kind: 'shared', url: 'redis://localhost' }, logger: silent, listeners: [] }),
+    ).rejects.toThrow(/not supported yet/);
   });
 
   it('skips a listener that is switched off', async () => {
-    running = await startBroker({ store: { kind: 'memory' }, ports: { a: false }, logger: silent, listeners: [tcpListener('a')] });
+    running = await startBroker({
+      store: { kind: 'memory' },
+      ports: { a: false },
+      logger: silent,
+      listeners: [tcpListener('a')],
+    });
     expect(running.listeners).toEqual([]);
   });
 });

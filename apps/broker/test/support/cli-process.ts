@@ -5,7 +5,16 @@ import { fileURLToPath } from 'node:url';
 export const CLI_PATH = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 /** Never the defaults: a real RabbitMQ / Mosquitto may hold 5672 / 1883 / 15675. */
-export const EPHEMERAL_PORTS = ['--amqp-port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--bind', '127.0.0.1'];
+export const EPHEMERAL_PORTS = [
+  '--amqp-port',
+  '0',
+  '--mqtt-port',
+  '0',
+  '--mqtt-ws-port',
+  '0',
+  '--bind',
+  '127.0.0.1',
+];
 
 export interface Exit {
   code: number | null;
@@ -25,14 +34,24 @@ export interface RunningCli {
   stop(signal?: NodeJS.Signals): Promise<Exit>;
 }
 
-function launch(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; out: string[]; err: string[]; exited: Promise<Exit> } {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; out: string[]; err: string[]; exited: Promise<Exit> } {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out: string[] = [];
   const err: string[] = [];
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => out.push(chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => err.push(chunk));
   const exited = new Promise<Exit>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: out.join(''), stderr: err.join('') })),
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout: out.join(''), stderr: err.join('') }),
+    ),
   );
   return { child, out, err, exited };
 }
@@ -43,7 +62,11 @@ export function runCli(args: readonly string[], cwd: string, env?: NodeJS.Proces
 }
 
 /** Starts `conveyor start …` and resolves once it printed "conveyor ready"; rejects if it exits first. */
-export async function startCli(args: readonly string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<RunningCli> {
+export async function startCli(
+  args: readonly string[],
+  cwd: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<RunningCli> {
   const { child, out, err, exited } = launch(['start', ...args], cwd, env);
   await new Promise<void>((resolve, reject) => {
     const onData = (): void => {
@@ -53,10 +76,13 @@ export async function startCli(args: readonly string[], cwd: string, env?: NodeJ
       }
     };
     child.stdout?.on('data', onData);
-    void exited.then((exit) => reject(new Error(`conveyor exited before ready (code ${exit.code}): ${exit.stderr.trim()}`)));
+    void exited.then((exit) =>
+      reject(new Error(`conveyor exited before ready (code ${exit.code}): ${exit.stderr.trim()}`)),
+    );
   });
   const ports = new Map<string, number>();
-  for (const match of out.join('').matchAll(/^(\S+) listening on (?:\[[^\]]+\]|[^:\s]+):(\d+)$/gm)) ports.set(match[1] as string, Number(match[2]));
+  for (const match of out.join('').matchAll(/^(\S+) listening on (?:\[[^\]]+\]|[^:\s]+):(\d+)$/gm))
+    ports.set(match[1] as string, Number(match[2]));
   return {
     child,
     ports,
