@@ -4,7 +4,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AmqpServer, createMethod, encodeFieldTable } from '../src/index.js';
+import { AmqpServer, createMethod, encodeFieldTable, encodeFrame, encodeMethodFrame } from '../src/index.js';
 import {
   channel,
   channelClosed,
@@ -137,6 +137,26 @@ describe('closing', () => {
     expect(String(await closed)).toMatch(/320|CONNECTION_FORCED/);
     expect(t.server.connectionCount).toBe(0);
     await t.broker.close();
+  });
+
+  it('a publish pipelined with connection.close (same TCP write) still takes effect before close-ok', async () => {
+    const t = await server();
+    const raw = await rawChannel(t.port);
+    raw.send(
+      Buffer.concat([
+        encodeMethodFrame(1, createMethod('queue.declare', { queue: 'pipelined', durable: true })),
+        encodeMethodFrame(1, createMethod('basic.publish', { exchange: '', routingKey: 'pipelined' })),
+        encodeFrame({ type: 'header', channel: 1, bodySize: 2, properties: {} }),
+        encodeFrame({ type: 'body', channel: 1, payload: Buffer.from('ok') }),
+        encodeMethodFrame(
+          0,
+          createMethod('connection.close', { replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 }),
+        ),
+      ]),
+    );
+    await raw.next(isMethod('connection.close-ok'));
+    await raw.closed;
+    expect((await t.broker.vhost('/').count('pipelined')).ready).toBe(1);
   });
 
   it('a socket that dies abruptly releases its consumers, unacked messages and exclusive queues', async () => {

@@ -168,9 +168,7 @@ export class AmqpConnection implements ChannelHost {
       case 'open':
         switch (method.name) {
           case 'connection.close':
-            this.#write(encodeMethodFrame(0, createMethod('connection.close-ok', {})));
-            this.#finish();
-            return;
+            return this.#peerClose(state.username, state.vhost);
           case 'connection.update-secret':
             this.#write(encodeMethodFrame(0, createMethod('connection.update-secret-ok', {})));
             return;
@@ -368,6 +366,21 @@ export class AmqpConnection implements ChannelHost {
     void this.#release();
     if (this.#deadline) clearTimeout(this.#deadline);
     this.#deadline = setTimeout(() => this.#abort(), this.settings.closeTimeoutMs).unref();
+  }
+
+  /**
+   * The client's connection.close: what its channels already received (a publish pipelined with the close,
+   * say) still takes effect, then close-ok and the socket goes.
+   */
+  #peerClose(username: string, vhost: VirtualHost): void {
+    this.#state = { kind: 'closing', username, vhost };
+    const pending = Promise.all([...this.#channels.values()].map((ch) => ch.settled()));
+    const timeout = new Promise((resolve) => setTimeout(resolve, this.settings.closeTimeoutMs).unref());
+    void Promise.race([pending, timeout]).then(() => {
+      if (this.#state.kind !== 'closing') return;
+      this.#write(encodeMethodFrame(0, createMethod('connection.close-ok', {})));
+      this.#finish();
+    });
   }
 
   /** Closes with 320 CONNECTION_FORCED (server shutdown); resolves once the connection is gone. */
