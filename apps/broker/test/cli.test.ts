@@ -1,5 +1,5 @@
 // `conveyor start` as users run it: the built CLI in a child process, ports always ephemeral.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +88,28 @@ describe('conveyor start', () => {
   it('closes and exits 0 on SIGTERM', async () => {
     const exit = await cli.stop('SIGTERM');
     expect(exit.code).toBe(0);
+  });
+});
+
+describe('conveyor start configured by CONVEYOR_* variables', () => {
+  it('takes ports from the environment ("off" = no listener), and flags win over variables', async () => {
+    const env = {
+      CONVEYOR_AMQP_PORT: '0',
+      CONVEYOR_MQTT_PORT: '0',
+      CONVEYOR_MQTT_WS_PORT: 'off',
+      CONVEYOR_BIND: '127.0.0.1',
+    };
+    const cli = await startCli(['--memory', '--log-level', 'silent'], dir, {
+      ...env,
+      CONVEYOR_DATA_DIR: join(dir, 'ignored'),
+    });
+    try {
+      expect([...cli.ports.keys()]).toEqual(['amqp', 'mqtt']);
+      expect(cli.stdout()).toMatch(/^amqp listening on 127\.0\.0\.1:\d+$/m);
+      expect(existsSync(join(dir, 'ignored'))).toBe(false); // --memory won over CONVEYOR_DATA_DIR
+    } finally {
+      expect((await cli.stop()).code).toBe(0);
+    }
   });
 });
 
