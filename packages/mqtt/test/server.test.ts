@@ -134,6 +134,23 @@ describe('MqttServer', () => {
     expect((await twice.next('disconnect')).reasonCode).toBe(0x82);
   });
 
+  test('bad input: invalid filter → SUBACK 0x8F; wildcard topic → DISCONNECT 0x90; garbage → DISCONNECT 0x81', async () => {
+    const a = await RawClient.open(target.port);
+    await a.connect(uid());
+    a.send({ cmd: 'subscribe', messageId: 9, subscriptions: [{ topic: 'a/#/b', qos: 1 }, { topic: 'ok/+', qos: 1 }] });
+    expect((await a.next('suback')).granted).toEqual([0x8f, 1]);
+    a.send({ cmd: 'publish', topic: 'a/+', payload: Buffer.from('x'), qos: 0, dup: false, retain: false });
+    expect((await a.next('disconnect')).reasonCode).toBe(0x90);
+    await a.untilClosed();
+    const b = await RawClient.open(target.port);
+    await b.connect(uid());
+    b.sendBytes(Buffer.from([0x30, 0x02, 0xff, 0xff])); // PUBLISH whose topic length runs past the packet
+    expect((await b.next('disconnect')).reasonCode).toBe(0x81);
+    await b.untilClosed();
+    // The server still serves others.
+    (await connect(target.url, { protocolVersion: 5 })).end();
+  });
+
   test('authentication: users, wrong password (0x86 / 3.1.1 code 4) and anonymous guest from loopback', async () => {
     await expect(connect(target.url, { protocolVersion: 5, username: 'alice', password: 'nope' })).rejects.toThrow();
     const v4 = await RawClient.open(target.port, 4);
