@@ -235,3 +235,33 @@ describe('Conveyor-only behaviour (differences from RabbitMQ, see docs/amqp.md)'
     expect((await t.broker.vhost('/').queueInfo('dl')).options.maxDeliveries).toBe(3);
   });
 });
+
+describe('durability through AMQP', () => {
+  it('a durable queue and its persistent messages survive a broker restart on LMDB; transient ones do not', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { LmdbStore } = await import('@conveyor/core');
+    const path = await mkdtemp(join(tmpdir(), 'conveyor-amqp-'));
+    try {
+      const first = await startConveyor({}, { store: new LmdbStore({ path }) });
+      const ch = await confirmChannel(await connect(first.url));
+      await ch.assertQueue('durable-q', { durable: true });
+      ch.sendToQueue('durable-q', Buffer.from('persistent'), { persistent: true });
+      ch.sendToQueue('durable-q', Buffer.from('transient'), { persistent: false });
+      await ch.waitForConfirms();
+      await closeClients();
+      await first.close();
+      const second = await server({}, { store: new LmdbStore({ path }) });
+      const ch2 = await channel(await connect(second.url));
+      expect((await ch2.checkQueue('durable-q')).messageCount).toBe(1);
+      const [m] = await take(ch2, 'durable-q', 1);
+      expect(m!.content.toString()).toBe('persistent');
+      expect(m!.properties.deliveryMode).toBe(2);
+    } finally {
+      await closeClients();
+      for (const t of targets.splice(0)) await t.close();
+      await rm(path, { recursive: true, force: true });
+    }
+  });
+});

@@ -568,6 +568,68 @@ export function amqpFeatureSuite(target: TargetName): void {
       expect(check).toMatchObject({ messageCount: 0, consumerCount: 0 });
     });
 
+    test('publishing to an internal exchange closes the channel with 403', async () => {
+      const conn = await connect(url);
+      const ch = await channel(conn);
+      const x = unique('internal');
+      await ch.assertExchange(x, 'fanout', { durable: false, internal: true });
+      const closed = channelClosed(ch);
+      ch.publish(x, '', Buffer.from('no'));
+      expect(await closed).toBe(403);
+      await (await channel(conn)).deleteExchange(x);
+    });
+
+    test('auto-delete: a queue goes with its last consumer, an exchange with its last binding', async () => {
+      const conn = await connect(url);
+      const ch = await channel(conn);
+      const q = unique('ad-q');
+      const x = unique('ad-x');
+      await ch.assertQueue(q, { durable: false, autoDelete: true });
+      await ch.assertExchange(x, 'fanout', { durable: false, autoDelete: true });
+      await ch.bindQueue(q, x, '');
+      const { consumerTag } = await ch.consume(q, () => undefined);
+      await ch.cancel(consumerTag);
+      await until(async () => {
+        const probe = await channel(conn);
+        return probe.checkQueue(q).then(
+          () => false,
+          () => true,
+        );
+      });
+      await expectCode((await channel(conn)).checkExchange(x), 404);
+    });
+
+    test('x-expires deletes a queue left unused', async () => {
+      const conn = await connect(url);
+      const q = unique('expires');
+      await (await channel(conn)).assertQueue(q, { durable: false, expires: 100 });
+      await sleep(400);
+      await expectCode((await channel(conn)).checkQueue(q), 404);
+    });
+
+    test('x-max-length-bytes with x-overflow reject-publish-dlx: refused copies are nacked and dead-lettered', async () => {
+      const ch = await confirmChannel(await connect(url));
+      const dead = (await ch.assertQueue('', { exclusive: true })).queue;
+      const { queue } = await ch.assertQueue('', {
+        exclusive: true,
+        arguments: {
+          'x-max-length-bytes': 10,
+          'x-overflow': 'reject-publish-dlx',
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': dead,
+        },
+      });
+      const outcome = (body: string): Promise<string> =>
+        new Promise((resolve) =>
+          ch.sendToQueue(queue, Buffer.from(body), {}, (err) => resolve(err ? 'nack' : 'ack')),
+        );
+      expect(await outcome('12345678')).toBe('ack');
+      expect(await outcome('too long now')).toBe('nack');
+      const [dl] = await take(ch, dead, 1);
+      expect(dl!.content.toString()).toBe('too long now');
+      expect(dl!.properties.headers?.['x-first-death-reason']).toBe('maxlen');
+    });
+
     test('wrong credentials → 403 ACCESS_REFUSED; unknown vhost → 530 NOT_ALLOWED', async () => {
       const bad = new URL(url);
       bad.password = 'wrong';
