@@ -10,6 +10,8 @@ export interface ConveyorTarget {
   server: AmqpServer;
   port: number;
   url: string;
+  /** Background and internal errors the server reported; `close()` fails when there are any. */
+  errors: unknown[];
   close(): Promise<void>;
 }
 
@@ -18,16 +20,20 @@ export async function startConveyor(
   brokerOptions: BrokerOptions = {},
 ): Promise<ConveyorTarget> {
   const broker = await Broker.open(brokerOptions);
-  const server = new AmqpServer(broker, { onError: () => undefined, ...options });
+  const errors: unknown[] = [];
+  const server = new AmqpServer(broker, { onError: (err) => errors.push(err), ...options });
   const { port } = await server.listen(0, '127.0.0.1');
   return {
     broker,
     server,
     port,
     url: `amqp://guest:guest@127.0.0.1:${port}`,
+    errors,
     close: async () => {
       await server.close();
       await broker.close();
+      if (errors.length > 0)
+        throw new Error(`the server reported ${errors.length} error(s): ${errors.map(String).join('; ')}`);
     },
   };
 }
