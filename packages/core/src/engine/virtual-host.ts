@@ -76,7 +76,14 @@ export interface PublishResult {
 }
 
 const NONE: readonly string[] = Object.freeze([]);
-const UNROUTABLE: PublishResult = Object.freeze({ queues: NONE, unroutable: true, rejected: NONE, duplicates: NONE });
+/** Publishers may not publish to internal exchanges (AMQP 403); dead-lettering may. */
+const CLIENT_ROUTE = Object.freeze({ rejectInternal: true });
+const UNROUTABLE: PublishResult = Object.freeze({
+  queues: NONE,
+  unroutable: true,
+  rejected: NONE,
+  duplicates: NONE,
+});
 
 function singleQueueResult(queue: string, outcome: AcceptOutcome): PublishResult {
   const queues = outcome === 'rejected' ? NONE : [queue];
@@ -455,7 +462,8 @@ export class VirtualHost implements QueueHost {
     try {
       this.settings.assertOpen();
       const message = this.#messageData(exchange, routingKey, outgoing);
-      const { queues } = this.routing.route(exchange, routingKey, message.properties.headers ?? {});
+      const headers = message.properties.headers ?? {};
+      const { queues } = this.routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
       return this.#deliverTo(queues, message, outgoing);
     } catch (err) {
       return Promise.reject(err);
@@ -481,7 +489,11 @@ export class VirtualHost implements QueueHost {
   }
 
   // Publishing is the hottest path: no async function, no spreads, one promise per copy batch.
-  #deliverTo(names: readonly string[], message: MessageData, outgoing: OutgoingMessage): Promise<PublishResult> {
+  #deliverTo(
+    names: readonly string[],
+    message: MessageData,
+    outgoing: OutgoingMessage,
+  ): Promise<PublishResult> {
     const now = Date.now();
     const request: AcceptRequest = {
       message,
@@ -504,7 +516,12 @@ export class VirtualHost implements QueueHost {
     }
     if (tickets.length === 0) return Promise.resolve(UNROUTABLE);
     return Promise.all(tickets.map((t) => t.done)).then((all) => {
-      const result = { queues: [] as string[], unroutable: false, rejected: [] as string[], duplicates: [] as string[] };
+      const result = {
+        queues: [] as string[],
+        unroutable: false,
+        rejected: [] as string[],
+        duplicates: [] as string[],
+      };
       tickets.forEach((ticket, i) => {
         const outcome = all[i]![ticket.index];
         if (outcome === 'rejected') result.rejected.push(ticket.queue);

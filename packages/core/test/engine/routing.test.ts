@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ExchangeNotFoundError, MessageTooLargeError, QueueNotFoundError } from '../../src/index.js';
+import {
+  AccessRefusedError,
+  ExchangeNotFoundError,
+  MessageTooLargeError,
+  QueueNotFoundError,
+} from '../../src/index.js';
 import { openBroker, text } from './broker-fixture.js';
 
 describe('publishing through the routing model', () => {
@@ -49,6 +54,17 @@ describe('publishing through the routing model', () => {
     await vh.bindQueue('q', 'inner', 'k');
     expect((await vh.publish('main', 'k', { body: 'matched' })).queues).toEqual(['q']);
     expect((await vh.publish('main', 'other', { body: 'unmatched' })).queues).toEqual(['lost']);
+  });
+
+  it('publishers cannot publish to an internal exchange, which is reached only through bindings', async () => {
+    const { vh } = await openBroker();
+    await vh.declareExchange('inner', 'fanout', { internal: true });
+    await vh.declareExchange('outer', 'fanout');
+    await vh.bindExchange('inner', 'outer', '');
+    await vh.declareQueue('q');
+    await vh.bindQueue('q', 'inner', '');
+    await expect(vh.publish('inner', '', { body: 'x' })).rejects.toBeInstanceOf(AccessRefusedError);
+    expect((await vh.publish('outer', '', { body: 'x' })).queues).toEqual(['q']);
   });
 
   it('headers exchanges match on headers', async () => {
