@@ -7,7 +7,15 @@ export async function startServer() {
   const broker = await Broker.open();
   const server = new MqttServer(broker);
   const { port } = await server.listen(0);
-  return { broker, server, port, close: async () => { await server.close(); await broker.close(); } };
+  return {
+    broker,
+    server,
+    port,
+    close: async () => {
+      await server.close();
+      await broker.close();
+    },
+  };
 }
 
 /** Interop tools are required in CI; elsewhere a missing one skips with its name. */
@@ -19,6 +27,8 @@ export function missing(path: string): string | undefined {
 
 export function run(file: string, args: string[], timeoutMs = 15_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs }, (err, stdout, stderr) => (err ? reject(new Error(`${file} failed: ${err.message}\n${stderr}`)) : resolve(stdout)));
+    execFile(file, args, { timeout: timeoutMs }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${file} failed: ${err.message}\n${stderr}`)) : resolve(stdout),
+    );
   });
 }

@@ -6,17 +6,27 @@ const PUB = '/usr/bin/mosquitto_pub';
 const SUB = '/usr/bin/mosquitto_sub';
 const skip = missing(PUB) ?? missing(SUB);
 
-/** Starts mosquitto_sub and resolves with its output once it printed `count` lines and exited. */
-function subscribe(args: string[]): { ready: Promise<void>; output: Promise<string> } {
+/** Starts mosquitto_sub (-C n: it exits after n messages); `output` is what it printed. */
+function subscribe(args: string[]): { output: Promise<string> } {
   const child = spawn(SUB, args);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const output = new Promise<string>((resolve, reject) => {
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`mosquitto_sub exited ${code}: ${out}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`mosquitto_sub exited ${code}: ${out}`)),
+    );
   });
-  // mosquitto_sub has no "subscribed" signal on stdout: give it a moment to send SUBSCRIBE.
-  const ready = new Promise<void>((r) => setTimeout(r, 300));
-  return { ready, output };
+  return { output };
+}
+
+/** mosquitto_sub prints nothing when subscribed: wait until the server has bound its queue. */
+async function bound(server: Awaited<ReturnType<typeof startServer>>, queue: string): Promise<void> {
+  const routing = server.broker.vhost('/').routing;
+  for (let i = 0; i < 200; i++) {
+    if (routing.bindings().some((b) => b.destination.name === queue)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`mosquitto_sub never subscribed (${queue})`);
 }
 
 describe.skipIf(skip !== undefined)(`interop: mosquitto_pub / mosquitto_sub ${skip ?? ''}`, () => {
@@ -29,12 +39,47 @@ describe.skipIf(skip !== undefined)(`interop: mosquitto_pub / mosquitto_sub ${sk
   for (const version of ['mqttv311', 'mqttv5']) {
     test(`${version}: mosquitto_sub receives what mosquitto_pub sends at QoS 0, 1 and 2`, async () => {
       const port = String(server.port);
-      const sub = subscribe(['-h', '127.0.0.1', '-p', port, '-V', version, '-t', `mosq/${version}/#`, '-q', '2', '-C', '3', '-v', '-W', '10']);
-      await sub.ready;
+      const sub = subscribe([
+        '-h',
+        '127.0.0.1',
+        '-p',
+        port,
+        '-V',
+        version,
+        '-i',
+        `mosq-sub-${version}`,
+        '-t',
+        `mosq/${version}/#`,
+        '-q',
+        '2',
+        '-C',
+        '3',
+        '-v',
+        '-W',
+        '10',
+      ]);
+      await bound(server, `mqtt-subscription-mosq-sub-${version}qos1`);
       for (const qos of ['0', '1', '2']) {
-        await run(PUB, ['-h', '127.0.0.1', '-p', port, '-V', version, '-t', `mosq/${version}/q${qos}`, '-m', `m${qos}`, '-q', qos]);
+        await run(PUB, [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          port,
+          '-V',
+          version,
+          '-t',
+          `mosq/${version}/q${qos}`,
+          '-m',
+          `m${qos}`,
+          '-q',
+          qos,
+        ]);
       }
-      expect((await sub.output).trim().split('\n')).toEqual([`mosq/${version}/q0 m0`, `mosq/${version}/q1 m1`, `mosq/${version}/q2 m2`]);
+      expect((await sub.output).trim().split('\n')).toEqual([
+        `mosq/${version}/q0 m0`,
+        `mosq/${version}/q1 m1`,
+        `mosq/${version}/q2 m2`,
+      ]);
     });
   }
 

@@ -13,7 +13,8 @@ function pahoMissing(): string | undefined {
     execFileSync(PYTHON, ['-c', 'import paho.mqtt.client']);
     return undefined;
   } catch {
-    if (process.env.CI === 'true') throw new Error('python3-paho-mqtt is required for the MQTT interop tests in CI');
+    if (process.env.CI === 'true')
+      throw new Error('python3-paho-mqtt is required for the MQTT interop tests in CI');
     return 'python3-paho-mqtt not installed (apt-get install -y python3-paho-mqtt)';
   }
 }

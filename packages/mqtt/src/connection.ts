@@ -3,7 +3,13 @@ import type { MqttContext } from './context.js';
 import { FrameGuard } from './frame-guard.js';
 import { handleConnect } from './handlers/connect.js';
 import { handleDisconnect, handlePingreq } from './handlers/control.js';
-import { handlePuback, handlePubcomp, handlePublish, handlePubrec, handlePubrel } from './handlers/publish.js';
+import {
+  handlePuback,
+  handlePubcomp,
+  handlePublish,
+  handlePubrec,
+  handlePubrel,
+} from './handlers/publish.js';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { RC } from './reason-codes.js';
 import type { MqttSession, SessionLink } from './session.js';
@@ -122,7 +128,11 @@ export class MqttConnection implements SessionLink {
   send(packet: Packet): boolean {
     if (this.transport.closed) return true;
     // mqtt-packet writes a 4-byte ack for an absent 5.0 reason code; 0 gives the short form clients expect.
-    if (this.version === 5 && ACKS.has(packet.cmd) && (packet as { reasonCode?: number }).reasonCode === undefined) {
+    if (
+      this.version === 5 &&
+      ACKS.has(packet.cmd) &&
+      (packet as { reasonCode?: number }).reasonCode === undefined
+    ) {
       packet = { ...packet, reasonCode: 0 } as Packet;
     }
     const bytes = generate(packet, { protocolVersion: this.version });

@@ -28,7 +28,8 @@ export class FrameGuard {
         continue;
       }
       let remaining = 0;
-      for (let k = this.#header.length - 1; k >= 1; k--) remaining = remaining * 128 + (this.#header[k]! & 0x7f);
+      for (let k = this.#header.length - 1; k >= 1; k--)
+        remaining = remaining * 128 + (this.#header[k]! & 0x7f);
       const total = this.#header.length + remaining;
       this.#header = [];
       if (total > this.maxPacketBytes) return total;

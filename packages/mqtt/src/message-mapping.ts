@@ -73,7 +73,10 @@ export function toPublishProperties(message: MessageData, now = Date.now()): Pub
   if (p.replyTo !== undefined) out.responseTopic = p.replyTo;
   if (p.contentType !== undefined) out.contentType = p.contentType;
   if (p.correlationId !== undefined) {
-    out.correlationData = headers[H.correlationBase64] === true ? Buffer.from(p.correlationId, 'base64') : Buffer.from(p.correlationId, 'utf8');
+    out.correlationData =
+      headers[H.correlationBase64] === true
+        ? Buffer.from(p.correlationId, 'base64')
+        : Buffer.from(p.correlationId, 'utf8');
   }
   if (headers[H.payloadFormat] === 1) out.payloadFormatIndicator = true;
   const user: UserProperties = {};

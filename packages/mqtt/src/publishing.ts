@@ -20,7 +20,11 @@ export async function publishMessage(
   const now = Date.now();
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
   // The engine call starts synchronously, so a client's publishes keep their order.
-  const published = ctx.vhost.publish(TOPIC_EXCHANGE, topicToRoutingKey(topic), toOutgoing(body, qos, retain, clientId, props, now));
+  const published = ctx.vhost.publish(
+    TOPIC_EXCHANGE,
+    topicToRoutingKey(topic),
+    toOutgoing(body, qos, retain, clientId, props, now),
+  );
   if (retain) {
     const { messageExpiryInterval, topicAlias: _a, subscriptionIdentifier: _s, ...kept } = props ?? {};
     const retained = ctx.retained.set({

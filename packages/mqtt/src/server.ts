@@ -78,7 +78,9 @@ export class MqttServer {
 
   async listenWebSocket(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     const ctx = await this.#ctx();
-    const http = createHttpServer((_req, res) => res.writeHead(426).end('MQTT over WebSocket: connect to /ws\n'));
+    const http = createHttpServer((_req, res) =>
+      res.writeHead(426).end('MQTT over WebSocket: connect to /ws\n'),
+    );
     const wss = new WebSocketServer({
       server: http,
       path: '/ws',

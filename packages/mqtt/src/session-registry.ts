@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError, type MqttSessionRecord, type MqttSessionStore, type MqttSubscriptionRecord, type RetainedStore, type VirtualHost } from '@conveyor/core';
+import {
+  InvalidArgumentError,
+  type MqttSessionRecord,
+  type MqttSessionStore,
+  type MqttSubscriptionRecord,
+  type RetainedStore,
+  type VirtualHost,
+} from '@conveyor/core';
 import { MqttSession, type Subscription } from './session.js';
 import { TOPIC_EXCHANGE, filterToBindingKey, parseFilter } from './topics.js';
 
@@ -37,7 +44,10 @@ export class SessionRegistry {
       const session = this.#create(record.clientId, record.expiryIntervalSec);
       for (const sub of record.subscriptions) await this.subscribe(session, sub).catch(() => undefined);
       const since = record.disconnectedAt ?? now;
-      const left = record.expiryIntervalSec === NEVER_EXPIRES ? Number.POSITIVE_INFINITY : since + record.expiryIntervalSec * 1000 - now;
+      const left =
+        record.expiryIntervalSec === NEVER_EXPIRES
+          ? Number.POSITIVE_INFINITY
+          : since + record.expiryIntervalSec * 1000 - now;
       if (left <= 0) await this.end(session);
       else this.#scheduleExpiry(session, left);
     }
@@ -51,7 +61,11 @@ export class SessionRegistry {
   }
 
   /** CONNECT: a fresh session, or the existing one when `cleanStart` is false. The caller attaches it. */
-  async open(clientId: string, cleanStart: boolean, expiryIntervalSec: number): Promise<{ session: MqttSession; present: boolean }> {
+  async open(
+    clientId: string,
+    cleanStart: boolean,
+    expiryIntervalSec: number,
+  ): Promise<{ session: MqttSession; present: boolean }> {
     const existing = this.#sessions.get(clientId);
     if (existing) {
       existing.link?.takeover();
@@ -75,16 +89,20 @@ export class SessionRegistry {
     await session.detach();
     if (!session.persistent) return this.end(session);
     await this.store.put({ ...session.record(), disconnectedAt: Date.now() });
-    if (session.expiryIntervalSec !== NEVER_EXPIRES) this.#scheduleExpiry(session, session.expiryIntervalSec * 1000);
+    if (session.expiryIntervalSec !== NEVER_EXPIRES)
+      this.#scheduleExpiry(session, session.expiryIntervalSec * 1000);
   }
 
   #scheduleExpiry(session: MqttSession, ms: number): void {
     if (!Number.isFinite(ms)) return;
     this.#cancelExpiry(session.clientId);
-    const timer = setTimeout(() => {
-      this.#expiryTimers.delete(session.clientId);
-      if (!session.link) this.end(session).catch(() => undefined);
-    }, Math.min(ms, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        this.#expiryTimers.delete(session.clientId);
+        if (!session.link) this.end(session).catch(() => undefined);
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
     timer.unref();
     this.#expiryTimers.set(session.clientId, timer);
   }
@@ -100,10 +118,12 @@ export class SessionRegistry {
     if (this.#sessions.get(session.clientId) === session) this.#sessions.delete(session.clientId);
     this.#cancelExpiry(session.clientId);
     session.fireWillNow();
-    for (const raw of [...session.subscriptions.keys()]) await this.unsubscribe(session, raw).catch(() => undefined);
+    for (const raw of [...session.subscriptions.keys()])
+      await this.unsubscribe(session, raw).catch(() => undefined);
     await session.end();
     for (const q of [session.ownQueue(0), session.ownQueue(1)]) {
-      if (this.vhost.hasQueue(q)) await this.vhost.deleteQueue(q, { owner: session.holder }).catch(() => undefined);
+      if (this.vhost.hasQueue(q))
+        await this.vhost.deleteQueue(q, { owner: session.holder }).catch(() => undefined);
     }
     await this.store.delete(session.clientId);
   }
@@ -111,10 +131,14 @@ export class SessionRegistry {
   // ---------------------------------------------------------------- subscriptions
 
   /** Adds or replaces a subscription; returns the previous one (retain handling 1 needs to know). */
-  async subscribe(session: MqttSession, record: MqttSubscriptionRecord): Promise<{ sub: Subscription; existed: boolean }> {
+  async subscribe(
+    session: MqttSession,
+    record: MqttSubscriptionRecord,
+  ): Promise<{ sub: Subscription; existed: boolean }> {
     const parsed = parseFilter(record.filter);
     if (!parsed) throw new InvalidArgumentError(`invalid filter ${record.filter}`);
-    const queue = parsed.group === undefined ? session.ownQueue(record.qos) : sharedQueue(parsed.group, parsed.filter);
+    const queue =
+      parsed.group === undefined ? session.ownQueue(record.qos) : sharedQueue(parsed.group, parsed.filter);
     const previous = session.subscriptions.get(record.filter);
     if (previous && previous.queue !== queue) await this.#unbind(session, previous);
     await this.#declare(session, queue, parsed.group !== undefined);
@@ -151,7 +175,14 @@ export class SessionRegistry {
 
   async #unbind(session: MqttSession, sub: Subscription): Promise<void> {
     if (sub.parsed.group === undefined) {
-      if (this.vhost.hasQueue(sub.queue)) await this.vhost.unbindQueue(sub.queue, TOPIC_EXCHANGE, filterToBindingKey(sub.parsed.filter), {}, session.holder);
+      if (this.vhost.hasQueue(sub.queue))
+        await this.vhost.unbindQueue(
+          sub.queue,
+          TOPIC_EXCHANGE,
+          filterToBindingKey(sub.parsed.filter),
+          {},
+          session.holder,
+        );
       return;
     }
     // A shared queue stays while the group has members; its last member takes it away.

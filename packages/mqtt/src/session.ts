@@ -114,7 +114,8 @@ export class MqttSession {
       if (entry.state === 'released') link.send({ cmd: 'pubrel', messageId: entry.packet.messageId! });
       else link.send({ ...entry.packet, dup: true });
     }
-    for (const queue of new Set([...this.subscriptions.values()].map((s) => s.queue))) this.startConsumer(queue);
+    for (const queue of new Set([...this.subscriptions.values()].map((s) => s.queue)))
+      this.startConsumer(queue);
   }
 
   /** The connection went: stop consuming; a persistent session keeps what it holds for the next one. */
@@ -162,7 +163,8 @@ export class MqttSession {
     const topic = routingKeyToTopic(message.routingKey);
     const fromSelf = publisherOf(message) === this.clientId;
     const matches = [...this.subscriptions.values()].filter(
-      (s) => s.queue === delivery.queue && mqttTopicMatches(s.parsed.filter, topic) && !(s.noLocal && fromSelf),
+      (s) =>
+        s.queue === delivery.queue && mqttTopicMatches(s.parsed.filter, topic) && !(s.noLocal && fromSelf),
     );
     if (!link) {
       // Arrived while the connection was going: back to the queue for the session's next connection.
@@ -203,15 +205,26 @@ export class MqttSession {
     if (!link) return;
     for (const m of messages) {
       const qos = Math.min(m.qos, sub.qos) as QoS;
-      const packet: IPublishPacket = { cmd: 'publish', topic: m.topic, payload: Buffer.from(m.payload), qos, dup: false, retain: true };
+      const packet: IPublishPacket = {
+        cmd: 'publish',
+        topic: m.topic,
+        payload: Buffer.from(m.payload),
+        qos,
+        dup: false,
+        retain: true,
+      };
       if (link.version === 5) {
-        const props: NonNullable<IPublishPacket['properties']> = { ...(m.properties as IPublishPacket['properties']) };
-        if (m.expiresAt !== undefined) props.messageExpiryInterval = Math.max(1, Math.ceil((m.expiresAt - Date.now()) / 1000));
+        const props: NonNullable<IPublishPacket['properties']> = {
+          ...(m.properties as IPublishPacket['properties']),
+        };
+        if (m.expiresAt !== undefined)
+          props.messageExpiryInterval = Math.max(1, Math.ceil((m.expiresAt - Date.now()) / 1000));
         if (sub.subscriptionId !== undefined) props.subscriptionIdentifier = sub.subscriptionId;
         if (Object.keys(props).length > 0) packet.properties = props;
       }
       if (qos > 0) packet.messageId = this.#allocateId();
-      if (link.send(packet) && qos > 0) this.#outbound.set(packet.messageId!, { packet, state: 'published', carried: false });
+      if (link.send(packet) && qos > 0)
+        this.#outbound.set(packet.messageId!, { packet, state: 'published', carried: false });
     }
   }
 

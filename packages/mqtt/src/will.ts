@@ -17,8 +17,17 @@ export interface Will {
 /** Publishes a will now, or after its delay when the session outlives the connection. */
 export function publishWill(ctx: MqttContext, session: MqttSession, will: Will): void {
   const fire = (): void => {
-    publishMessage(ctx, session.clientId, will.topic, will.payload, will.qos, will.retain, will.properties).catch(() => undefined);
+    publishMessage(
+      ctx,
+      session.clientId,
+      will.topic,
+      will.payload,
+      will.qos,
+      will.retain,
+      will.properties,
+    ).catch(() => undefined);
   };
-  if (will.delaySec > 0 && session.persistent) session.deferWill(Math.min(will.delaySec, session.expiryIntervalSec, 2_000_000) * 1000, fire);
+  if (will.delaySec > 0 && session.persistent)
+    session.deferWill(Math.min(will.delaySec, session.expiryIntervalSec, 2_000_000) * 1000, fire);
   else fire();
 }

@@ -10,7 +10,10 @@ afterAll(() => target.close());
 for (const protocolVersion of [4, 5] as const) {
   test(`v${protocolVersion}: an absent client gets all 5,000 queued QoS 1 messages, in order`, async () => {
     const clientId = uid();
-    const opts = protocolVersion === 5 ? { protocolVersion, clientId, clean: false, properties: { sessionExpiryInterval: 300 } } : { protocolVersion, clientId, clean: false };
+    const opts =
+      protocolVersion === 5
+        ? { protocolVersion, clientId, clean: false, properties: { sessionExpiryInterval: 300 } }
+        : { protocolVersion, clientId, clean: false };
     const first = await connect(target.url, opts);
     await first.subscribeAsync('absent/+', { qos: 1 });
     await first.endAsync();

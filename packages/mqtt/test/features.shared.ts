@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { MOSQUITTO_URL, collect, connect, connectCollecting, kill, prefix, reachable, sleep, startConveyor, uid } from './helpers.js';
+import {
+  MOSQUITTO_URL,
+  collect,
+  connect,
+  connectCollecting,
+  kill,
+  prefix,
+  reachable,
+  sleep,
+  startConveyor,
+  uid,
+} from './helpers.js';
 
 /**
  * Feature tests that run unchanged against Conveyor and against the real Mosquitto (MQTT_URL).
@@ -21,7 +32,8 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
     }
     url = MOSQUITTO_URL;
     if (!(await reachable(url))) {
-      if (process.env.CI === 'true') throw new Error(`Mosquitto is not reachable at ${url} (CI=true: the parity run is required)`);
+      if (process.env.CI === 'true')
+        throw new Error(`Mosquitto is not reachable at ${url} (CI=true: the parity run is required)`);
       skipReason = `Mosquitto not reachable at ${url}; parity tests skipped (set MQTT_URL or start mosquitto)`;
       console.warn(skipReason);
     }
@@ -64,7 +76,8 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
         const got = collect(sub);
         await sub.subscribeAsync([`${p}/+/c`, `${p}/x/#`, '#'].slice(0, 2), { qos: 1 });
         const pub = await client({ protocolVersion });
-        for (const t of [`${p}/b/c`, `${p}/b/d`, `${p}/x`, `${p}/x/y/z`, `${p}/b/c/d`]) await pub.publishAsync(t, t, { qos: 1 });
+        for (const t of [`${p}/b/c`, `${p}/b/d`, `${p}/x`, `${p}/x/y/z`, `${p}/b/c/d`])
+          await pub.publishAsync(t, t, { qos: 1 });
         await sleep(150);
         expect(got.all.map((m) => m.topic).sort()).toEqual([`${p}/b/c`, `${p}/x`, `${p}/x/y/z`].sort());
       });
@@ -90,7 +103,10 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
       it(`[MQTT-3.1.2-4] v${protocolVersion} a persistent session gets the QoS 1 messages sent while it was away`, async () => {
         const p = prefix();
         const clientId = uid();
-        const opts = protocolVersion === 5 ? { protocolVersion, clientId, clean: false, properties: { sessionExpiryInterval: 60 } } : { protocolVersion, clientId, clean: false };
+        const opts =
+          protocolVersion === 5
+            ? { protocolVersion, clientId, clean: false, properties: { sessionExpiryInterval: 60 } }
+            : { protocolVersion, clientId, clean: false };
         const first = await client(opts);
         await first.subscribeAsync(`${p}/s`, { qos: 1 });
         await first.endAsync();
@@ -111,8 +127,14 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
         const watcher = await client({ protocolVersion });
         const got = collect(watcher);
         await watcher.subscribeAsync(`${p}/will/#`, { qos: 1 });
-        const dying = await client({ protocolVersion, will: { topic: `${p}/will/a`, payload: Buffer.from('gone'), qos: 1, retain: false } });
-        const polite = await client({ protocolVersion, will: { topic: `${p}/will/b`, payload: Buffer.from('never'), qos: 1, retain: false } });
+        const dying = await client({
+          protocolVersion,
+          will: { topic: `${p}/will/a`, payload: Buffer.from('gone'), qos: 1, retain: false },
+        });
+        const polite = await client({
+          protocolVersion,
+          will: { topic: `${p}/will/b`, payload: Buffer.from('never'), qos: 1, retain: false },
+        });
         await polite.endAsync();
         kill(dying);
         const [m] = await got.next(1);
@@ -135,7 +157,11 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
     });
 
     it('[MQTT-3.2.2-16] v5 an empty client id gets an assigned one', async () => {
-      const { client: c, connack } = connectCollecting(url, { protocolVersion: 5, clientId: '', clean: true });
+      const { client: c, connack } = connectCollecting(url, {
+        protocolVersion: 5,
+        clientId: '',
+        clean: true,
+      });
       clients.push(c);
       const assigned = (await connack).properties?.assignedClientIdentifier;
       expect(assigned).toMatch(/.+/);
@@ -165,7 +191,10 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
       await pub.publishAsync(`${p}/rap`, 'a', { qos: 1, retain: true });
       await pub.publishAsync(`${p}/plain`, 'b', { qos: 1, retain: true });
       const msgs = await got.next(2);
-      expect(Object.fromEntries(msgs.map((m) => [m.payload, m.packet.retain]))).toEqual({ a: true, b: false });
+      expect(Object.fromEntries(msgs.map((m) => [m.payload, m.packet.retain]))).toEqual({
+        a: true,
+        b: false,
+      });
       await pub.publishAsync(`${p}/rap`, '', { qos: 1, retain: true });
       await pub.publishAsync(`${p}/plain`, '', { qos: 1, retain: true });
     });
@@ -222,7 +251,10 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
       const pub = await client({ protocolVersion: 5, properties: { topicAliasMaximum: 0 } });
       await pub.publishAsync(`${p}/alias`, 'first', { qos: 1, properties: { topicAlias: 3 } });
       await pub.publishAsync('', 'second', { qos: 1, properties: { topicAlias: 3 } });
-      expect((await got.next(2)).map((m) => `${m.topic}:${m.payload}`)).toEqual([`${p}/alias:first`, `${p}/alias:second`]);
+      expect((await got.next(2)).map((m) => `${m.topic}:${m.payload}`)).toEqual([
+        `${p}/alias:first`,
+        `${p}/alias:second`,
+      ]);
     });
 
     it('[MQTT-3.3.2] v5 properties pass through: user properties, content type, response topic, binary correlation data', async () => {
@@ -234,7 +266,13 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
       const correlationData = Buffer.from([0xff, 0x00, 0xfe, 0x41]);
       await pub.publishAsync(`${p}/props`, '{}', {
         qos: 1,
-        properties: { userProperties: { k: 'v' }, contentType: 'application/json', responseTopic: `${p}/reply`, correlationData, payloadFormatIndicator: true },
+        properties: {
+          userProperties: { k: 'v' },
+          contentType: 'application/json',
+          responseTopic: `${p}/reply`,
+          correlationData,
+          payloadFormatIndicator: true,
+        },
       });
       const [m] = await got.next(1);
       const props = m!.packet.properties!;
@@ -248,7 +286,12 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
     it('[MQTT-3.3.2-5] v5 an expired message is not delivered to a session that was away', async () => {
       const p = prefix();
       const clientId = uid();
-      const opts = { protocolVersion: 5 as const, clientId, clean: false, properties: { sessionExpiryInterval: 30 } };
+      const opts = {
+        protocolVersion: 5 as const,
+        clientId,
+        clean: false,
+        properties: { sessionExpiryInterval: 30 },
+      };
       const first = await client(opts);
       await first.subscribeAsync(`${p}/exp`, { qos: 1 });
       await first.endAsync();
@@ -271,8 +314,12 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
       const p = prefix();
       const c = await client({ protocolVersion: 5 });
       const unsuback = await c.unsubscribeAsync(`${p}/never`);
-      expect((unsuback as { reasonCode?: number; granted?: number[] } | undefined)?.granted ?? []).toEqual([0x11]);
-      const puback = new Promise<number | undefined>((r) => c.on('packetreceive', (pk) => pk.cmd === 'puback' && r(pk.reasonCode)));
+      expect((unsuback as { reasonCode?: number; granted?: number[] } | undefined)?.granted ?? []).toEqual([
+        0x11,
+      ]);
+      const puback = new Promise<number | undefined>((r) =>
+        c.on('packetreceive', (pk) => pk.cmd === 'puback' && r(pk.reasonCode)),
+      );
       await c.publishAsync(`${p}/nobody`, 'x', { qos: 1 });
       expect(await puback).toBe(0x10);
     });
@@ -288,7 +335,13 @@ export function sharedFeatureSuite(targetName: 'conveyor' | 'mosquitto'): void {
         clientId,
         clean: false,
         properties: { sessionExpiryInterval: 30 },
-        will: { topic: `${p}/wd`, payload: Buffer.from('late'), qos: 1 as const, retain: false, properties: { willDelayInterval: 2 } },
+        will: {
+          topic: `${p}/wd`,
+          payload: Buffer.from('late'),
+          qos: 1 as const,
+          retain: false,
+          properties: { willDelayInterval: 2 },
+        },
       };
       kill(await client(opts));
       await sleep(300);

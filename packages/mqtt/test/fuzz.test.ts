@@ -16,9 +16,31 @@ function rng(seed: number): () => number {
 }
 
 const VALID: Packet[] = [
-  { cmd: 'publish', topic: 'f/a', payload: Buffer.from('x'), qos: 1, messageId: 1, dup: false, retain: false },
-  { cmd: 'publish', topic: 'f/b', payload: Buffer.from('yy'), qos: 2, messageId: 2, dup: false, retain: true, properties: { topicAlias: 1, userProperties: { a: 'b' } } },
-  { cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'f/#', qos: 1, nl: true, rap: true, rh: 1 }], properties: { subscriptionIdentifier: 5 } },
+  {
+    cmd: 'publish',
+    topic: 'f/a',
+    payload: Buffer.from('x'),
+    qos: 1,
+    messageId: 1,
+    dup: false,
+    retain: false,
+  },
+  {
+    cmd: 'publish',
+    topic: 'f/b',
+    payload: Buffer.from('yy'),
+    qos: 2,
+    messageId: 2,
+    dup: false,
+    retain: true,
+    properties: { topicAlias: 1, userProperties: { a: 'b' } },
+  },
+  {
+    cmd: 'subscribe',
+    messageId: 3,
+    subscriptions: [{ topic: 'f/#', qos: 1, nl: true, rap: true, rh: 1 }],
+    properties: { subscriptionIdentifier: 5 },
+  },
   { cmd: 'unsubscribe', messageId: 4, unsubscriptions: ['f/#'] },
   { cmd: 'puback', messageId: 1, reasonCode: 0 },
   { cmd: 'pubrec', messageId: 2, reasonCode: 0 },
@@ -27,7 +49,10 @@ const VALID: Packet[] = [
   { cmd: 'pingreq' },
   { cmd: 'disconnect', reasonCode: 0 },
 ];
-const CONNECT = generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'fuzz', clean: true, keepalive: 5 }, { protocolVersion: 5 });
+const CONNECT = generate(
+  { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'fuzz', clean: true, keepalive: 5 },
+  { protocolVersion: 5 },
+);
 
 function mutate(bytes: Buffer, r: () => number): Buffer {
   const out = Buffer.from(bytes);

@@ -65,15 +65,19 @@ export interface Received {
 }
 
 /** Collects messages; `next(n)` resolves once n have arrived. */
-export function collect(client: MqttClient): { all: Received[]; next(n: number, timeoutMs?: number): Promise<Received[]> } {
+export function collect(client: MqttClient): {
+  all: Received[];
+  next(n: number, timeoutMs?: number): Promise<Received[]>;
+} {
   const all: Received[] = [];
   const waiters: { n: number; resolve: (r: Received[]) => void }[] = [];
   client.on('message', (topic, payload, packet) => {
     all.push({ topic, payload: payload.toString(), packet });
-    for (const w of [...waiters]) if (all.length >= w.n) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(all.slice(0, w.n));
-    }
+    for (const w of [...waiters])
+      if (all.length >= w.n) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(all.slice(0, w.n));
+      }
   });
   return {
     all,

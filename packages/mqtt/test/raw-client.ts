@@ -15,10 +15,11 @@ export class RawClient {
     const parser = createParser({ protocolVersion: version });
     parser.on('packet', (p: Packet) => {
       this.packets.push(p);
-      for (const w of [...this.#waiters]) if (w.match(p)) {
-        this.#waiters.splice(this.#waiters.indexOf(w), 1);
-        w.resolve(p);
-      }
+      for (const w of [...this.#waiters])
+        if (w.match(p)) {
+          this.#waiters.splice(this.#waiters.indexOf(w), 1);
+          w.resolve(p);
+        }
     });
     socket.on('data', (d) => parser.parse(d));
     socket.on('close', () => {
@@ -67,8 +68,19 @@ export class RawClient {
     });
   }
 
-  async connect(clientId: string, extra: Partial<Extract<Packet, { cmd: 'connect' }>> = {}): Promise<Extract<Packet, { cmd: 'connack' }>> {
-    this.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: this.version, clientId, clean: true, keepalive: 30, ...extra });
+  async connect(
+    clientId: string,
+    extra: Partial<Extract<Packet, { cmd: 'connect' }>> = {},
+  ): Promise<Extract<Packet, { cmd: 'connack' }>> {
+    this.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: this.version,
+      clientId,
+      clean: true,
+      keepalive: 30,
+      ...extra,
+    });
     return this.next('connack');
   }
 

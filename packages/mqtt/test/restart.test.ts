@@ -10,7 +10,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('a broker restart keeps retained messages, persistent sessions and their queued QoS 1 messages', async () => {
   const clientId = uid();
-  const opts = { protocolVersion: 5 as const, clientId, clean: false, properties: { sessionExpiryInterval: 600 } };
+  const opts = {
+    protocolVersion: 5 as const,
+    clientId,
+    clean: false,
+    properties: { sessionExpiryInterval: 600 },
+  };
   const before = await startConveyor({}, { store: new LmdbStore({ path: dir }) });
   const first = await connect(before.url, opts);
   await first.subscribeAsync('restart/+', { qos: 1 });

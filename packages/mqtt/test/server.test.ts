@@ -7,11 +7,15 @@ import { RawClient } from './raw-client.js';
 describe('MqttServer', () => {
   let target: Awaited<ReturnType<typeof startConveyor>>;
   beforeAll(async () => {
-    target = await startConveyor({ maxPacketBytes: 4096, keepAliveMaxSeconds: 60, users: [
-      { username: 'guest', password: 'guest', loopbackOnly: true },
-      { username: 'alice', password: 'secret' },
-      { username: 'remote', password: 'pw', loopbackOnly: false },
-    ] });
+    target = await startConveyor({
+      maxPacketBytes: 4096,
+      keepAliveMaxSeconds: 60,
+      users: [
+        { username: 'guest', password: 'guest', loopbackOnly: true },
+        { username: 'alice', password: 'secret' },
+        { username: 'remote', password: 'pw', loopbackOnly: false },
+      ],
+    });
   });
   afterAll(() => target.close());
 
@@ -37,7 +41,14 @@ describe('MqttServer', () => {
     const opts = { clean: false, properties: { sessionExpiryInterval: 60 } };
     const first = await RawClient.open(target.port);
     await first.connect(clientId, opts);
-    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'rs/1', qos: 1 }, { topic: 'rs/2', qos: 2 }] });
+    first.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 'rs/1', qos: 1 },
+        { topic: 'rs/2', qos: 2 },
+      ],
+    });
     await first.next('suback');
     const pub = await connect(target.url, { protocolVersion: 5 });
     await pub.publishAsync('rs/1', 'one', { qos: 1 });
@@ -73,7 +84,15 @@ describe('MqttServer', () => {
     await sub.subscribeAsync('q2/once', { qos: 2 });
     const raw = await RawClient.open(target.port);
     await raw.connect(uid());
-    const publish = { cmd: 'publish' as const, topic: 'q2/once', payload: Buffer.from('x'), qos: 2 as const, messageId: 7, dup: false, retain: false };
+    const publish = {
+      cmd: 'publish' as const,
+      topic: 'q2/once',
+      payload: Buffer.from('x'),
+      qos: 2 as const,
+      messageId: 7,
+      dup: false,
+      retain: false,
+    };
     raw.send(publish);
     await raw.next('pubrec');
     raw.send({ ...publish, dup: true });
@@ -92,7 +111,16 @@ describe('MqttServer', () => {
     const small = await startConveyor({ receiveMaximum: 2 });
     const raw = await RawClient.open(small.port);
     expect((await raw.connect(uid())).properties?.receiveMaximum).toBe(2);
-    const publish = (messageId: number) => raw.send({ cmd: 'publish', topic: 'rx/q2', payload: Buffer.from('x'), qos: 2, messageId, dup: false, retain: false });
+    const publish = (messageId: number) =>
+      raw.send({
+        cmd: 'publish',
+        topic: 'rx/q2',
+        payload: Buffer.from('x'),
+        qos: 2,
+        messageId,
+        dup: false,
+        retain: false,
+      });
     publish(1);
     publish(2);
     await raw.next('pubrec');
@@ -110,7 +138,14 @@ describe('MqttServer', () => {
     const raw = await RawClient.open(target.port);
     const connack = await raw.connect(uid());
     expect(connack.properties?.maximumPacketSize).toBe(4096);
-    raw.send({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(5000), qos: 0, dup: false, retain: false });
+    raw.send({
+      cmd: 'publish',
+      topic: 'big',
+      payload: Buffer.alloc(5000),
+      qos: 0,
+      dup: false,
+      retain: false,
+    });
     expect((await raw.next('disconnect')).reasonCode).toBe(0x95);
     await raw.untilClosed();
   });
@@ -130,14 +165,28 @@ describe('MqttServer', () => {
     await early.untilClosed();
     const twice = await RawClient.open(target.port);
     await twice.connect(uid());
-    twice.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'x', clean: true, keepalive: 0 });
+    twice.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clientId: 'x',
+      clean: true,
+      keepalive: 0,
+    });
     expect((await twice.next('disconnect')).reasonCode).toBe(0x82);
   });
 
   test('bad input: invalid filter → SUBACK 0x8F; wildcard topic → DISCONNECT 0x90; garbage → DISCONNECT 0x81', async () => {
     const a = await RawClient.open(target.port);
     await a.connect(uid());
-    a.send({ cmd: 'subscribe', messageId: 9, subscriptions: [{ topic: 'a/#/b', qos: 1 }, { topic: 'ok/+', qos: 1 }] });
+    a.send({
+      cmd: 'subscribe',
+      messageId: 9,
+      subscriptions: [
+        { topic: 'a/#/b', qos: 1 },
+        { topic: 'ok/+', qos: 1 },
+      ],
+    });
     expect((await a.next('suback')).granted).toEqual([0x8f, 1]);
     a.send({ cmd: 'publish', topic: 'a/+', payload: Buffer.from('x'), qos: 0, dup: false, retain: false });
     expect((await a.next('disconnect')).reasonCode).toBe(0x90);
@@ -152,11 +201,17 @@ describe('MqttServer', () => {
   });
 
   test('authentication: users, wrong password (0x86 / 3.1.1 code 4) and anonymous guest from loopback', async () => {
-    await expect(connect(target.url, { protocolVersion: 5, username: 'alice', password: 'nope' })).rejects.toThrow();
+    await expect(
+      connect(target.url, { protocolVersion: 5, username: 'alice', password: 'nope' }),
+    ).rejects.toThrow();
     const v4 = await RawClient.open(target.port, 4);
-    expect((await v4.connect(uid(), { username: 'alice', password: Buffer.from('nope') })).returnCode).toBe(4);
+    expect((await v4.connect(uid(), { username: 'alice', password: Buffer.from('nope') })).returnCode).toBe(
+      4,
+    );
     const v5 = await RawClient.open(target.port, 5);
-    expect((await v5.connect(uid(), { username: 'alice', password: Buffer.from('nope') })).reasonCode).toBe(0x86);
+    expect((await v5.connect(uid(), { username: 'alice', password: Buffer.from('nope') })).reasonCode).toBe(
+      0x86,
+    );
     (await connect(target.url, { protocolVersion: 5, username: 'alice', password: 'secret' })).end();
     (await connect(target.url, { protocolVersion: 4 })).end();
   });
@@ -173,7 +228,10 @@ describe('MqttServer', () => {
 
   test('WebSocket listener on /ws with subprotocol mqtt', async () => {
     const { port } = await target.server.listenWebSocket(0);
-    const c = await mqtt.connectAsync(`ws://127.0.0.1:${port}/ws`, { protocolVersion: 5, reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(`ws://127.0.0.1:${port}/ws`, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
     const got = collect(c);
     await c.subscribeAsync('ws/t', { qos: 1 });
     await c.publishAsync('ws/t', 'over ws', { qos: 1 });

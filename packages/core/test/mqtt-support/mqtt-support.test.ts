@@ -24,8 +24,19 @@ describe('RetainedStore', () => {
     const retained = await RetainedStore.open(store, '/');
     await retained.set({ topic: 'a/b', payload: Buffer.from('one'), qos: 1, storedAt: 1 });
     await retained.set({ topic: 'a/b', payload: Buffer.from('two'), qos: 0, storedAt: 2 });
-    await retained.set({ topic: 'a/c', payload: Buffer.from([0, 255]), qos: 2, storedAt: 3, properties: { contentType: 'x' } });
-    expect(retained.match('a/+').map((m) => m.topic).sort()).toEqual(['a/b', 'a/c']);
+    await retained.set({
+      topic: 'a/c',
+      payload: Buffer.from([0, 255]),
+      qos: 2,
+      storedAt: 3,
+      properties: { contentType: 'x' },
+    });
+    expect(
+      retained
+        .match('a/+')
+        .map((m) => m.topic)
+        .sort(),
+    ).toEqual(['a/b', 'a/c']);
     const reopened = await RetainedStore.open(store, '/');
     expect(Buffer.from(reopened.get('a/b')!.payload).toString()).toBe('two');
     expect([...reopened.get('a/c')!.payload]).toEqual([0, 255]);

@@ -13,11 +13,17 @@ function isLoopback(address: string): boolean {
 }
 
 /** No username = guest. A user marked loopbackOnly may only connect from this machine. */
-export function authenticate(users: readonly MqttUser[], username: string | undefined, password: Buffer | undefined, address: string): AuthResult {
+export function authenticate(
+  users: readonly MqttUser[],
+  username: string | undefined,
+  password: Buffer | undefined,
+  address: string,
+): AuthResult {
   const name = username ?? 'guest';
   const user = users.find((u) => u.username === name);
   if (!user) return 'bad-credentials';
-  if (username !== undefined && (password === undefined || password.toString('utf8') !== user.password)) return 'bad-credentials';
+  if (username !== undefined && (password === undefined || password.toString('utf8') !== user.password))
+    return 'bad-credentials';
   if (user.loopbackOnly && !isLoopback(address)) return 'not-authorized';
   return 'ok';
 }
@@ -30,7 +36,11 @@ export async function handleConnect(conn: MqttConnection, packet: IConnectPacket
   conn.version = version;
   const v5 = version === 5;
   const refuse = (code5: number, code4: number): void => {
-    conn.send(v5 ? { cmd: 'connack', sessionPresent: false, reasonCode: code5 } : { cmd: 'connack', sessionPresent: false, returnCode: code4 });
+    conn.send(
+      v5
+        ? { cmd: 'connack', sessionPresent: false, reasonCode: code5 }
+        : { cmd: 'connack', sessionPresent: false, returnCode: code4 },
+    );
     conn.close(undefined);
   };
 
@@ -47,7 +57,8 @@ export async function handleConnect(conn: MqttConnection, packet: IConnectPacket
     clientId = `conveyor-${randomBytes(9).toString('base64url')}`;
     assigned = true;
   }
-  if (packet.will && !isValidTopicName(packet.will.topic)) return refuse(RC.topicNameInvalid, CONNACK_V4.identifierRejected);
+  if (packet.will && !isValidTopicName(packet.will.topic))
+    return refuse(RC.topicNameInvalid, CONNACK_V4.identifierRejected);
 
   const props = packet.properties;
   const expiry = v5 ? (props?.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;

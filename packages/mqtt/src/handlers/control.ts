@@ -9,7 +9,11 @@ export function handlePingreq(conn: MqttConnection): void {
 }
 
 /** DISCONNECT: normal close drops the will; 5.0 reason 0x04 keeps it; a new session expiry may be set. */
-export function handleDisconnect(conn: MqttConnection, session: MqttSession, packet: IDisconnectPacket): void {
+export function handleDisconnect(
+  conn: MqttConnection,
+  session: MqttSession,
+  packet: IDisconnectPacket,
+): void {
   const expiry = packet.properties?.sessionExpiryInterval;
   if (conn.version === 5 && expiry !== undefined) {
     // A session created with expiry 0 may not be given one at DISCONNECT [MQTT-3.14.2-2].

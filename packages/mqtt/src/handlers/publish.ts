@@ -1,5 +1,11 @@
 import { isConveyorError, type PublishResult } from '@conveyor/core';
-import type { IPubackPacket, IPubcompPacket, IPublishPacket, IPubrecPacket, IPubrelPacket } from 'mqtt-packet';
+import type {
+  IPubackPacket,
+  IPubcompPacket,
+  IPublishPacket,
+  IPubrecPacket,
+  IPubrelPacket,
+} from 'mqtt-packet';
 import type { MqttConnection } from '../connection.js';
 import { RC } from '../reason-codes.js';
 import { publishMessage } from '../publishing.js';
@@ -29,8 +35,17 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
     conn.ackChain = conn.ackChain.then(() => void conn.send({ cmd: 'pubrec', messageId: id! }));
     return;
   }
-  if (packet.qos > 0 && v5 && ++conn.inboundInFlight > conn.ctx.receiveMaximum) return conn.close(RC.receiveMaximumExceeded); // [MQTT-3.3.4-8]
-  const done = publishMessage(conn.ctx, session.clientId, topic, packet.payload, packet.qos, packet.retain, v5 ? props : undefined);
+  if (packet.qos > 0 && v5 && ++conn.inboundInFlight > conn.ctx.receiveMaximum)
+    return conn.close(RC.receiveMaximumExceeded); // [MQTT-3.3.4-8]
+  const done = publishMessage(
+    conn.ctx,
+    session.clientId,
+    topic,
+    packet.payload,
+    packet.qos,
+    packet.retain,
+    v5 ? props : undefined,
+  );
   if (packet.qos === 0) {
     done.catch(() => undefined);
     return;
@@ -53,7 +68,11 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
         if (packet.qos === 2) session.inboundQos2.delete(id!);
         // 3.1.1 has no negative acknowledgement: the connection closes [MQTT-3.3.5-2].
         if (!v5) return conn.close(undefined);
-        conn.send({ cmd, messageId: id!, reasonCode: isConveyorError(err) ? err.mqttReasonCode : RC.unspecifiedError });
+        conn.send({
+          cmd,
+          messageId: id!,
+          reasonCode: isConveyorError(err) ? err.mqttReasonCode : RC.unspecifiedError,
+        });
       },
     ),
   );

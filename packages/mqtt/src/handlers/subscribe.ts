@@ -6,7 +6,11 @@ import type { MqttSession, Subscription } from '../session.js';
 import { parseFilter } from '../topics.js';
 
 /** SUBSCRIBE [MQTT-3.8]: bind the session's queue (or the group's shared queue), SUBACK, then retained messages. */
-export async function handleSubscribe(conn: MqttConnection, session: MqttSession, packet: ISubscribePacket): Promise<void> {
+export async function handleSubscribe(
+  conn: MqttConnection,
+  session: MqttSession,
+  packet: ISubscribePacket,
+): Promise<void> {
   const v5 = conn.version === 5;
   const subscriptionId = v5 ? packet.properties?.subscriptionIdentifier : undefined;
   const granted: number[] = [];
@@ -29,7 +33,8 @@ export async function handleSubscribe(conn: MqttConnection, session: MqttSession
       });
       granted.push(s.qos);
       // Retained messages: not for shared subscriptions [MQTT-3.8.4-?], rh 1 only for a new one, rh 2 never.
-      if (parsed.group === undefined && (retainHandling === 0 || (retainHandling === 1 && !existed))) withRetained.push(sub);
+      if (parsed.group === undefined && (retainHandling === 0 || (retainHandling === 1 && !existed)))
+        withRetained.push(sub);
     } catch (err) {
       granted.push(v5 && isConveyorError(err) ? err.mqttReasonCode : 0x80);
     }
@@ -39,11 +44,19 @@ export async function handleSubscribe(conn: MqttConnection, session: MqttSession
 }
 
 /** UNSUBSCRIBE [MQTT-3.10]: unbind; 5.0 says per filter whether there was a subscription. */
-export async function handleUnsubscribe(conn: MqttConnection, session: MqttSession, packet: IUnsubscribePacket): Promise<void> {
+export async function handleUnsubscribe(
+  conn: MqttConnection,
+  session: MqttSession,
+  packet: IUnsubscribePacket,
+): Promise<void> {
   const codes: number[] = [];
   for (const filter of packet.unsubscriptions) {
     const removed = await conn.ctx.sessions.unsubscribe(session, filter).catch(() => false);
     codes.push(removed ? RC.success : RC.noSubscriptionExisted);
   }
-  conn.send(conn.version === 5 ? { cmd: 'unsuback', messageId: packet.messageId!, granted: codes } : { cmd: 'unsuback', messageId: packet.messageId!, granted: [] });
+  conn.send(
+    conn.version === 5
+      ? { cmd: 'unsuback', messageId: packet.messageId!, granted: codes }
+      : { cmd: 'unsuback', messageId: packet.messageId!, granted: [] },
+  );
 }
