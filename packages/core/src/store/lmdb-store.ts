@@ -5,6 +5,7 @@ import { EmbeddedStore } from './embedded-store.js';
 import type { MetaEntry } from './message-store.js';
 import type { QueueEntry } from './queue-entry.js';
 import type { InMemoryQueueState } from './queue-state.js';
+import { LmdbWriteBatch } from './lmdb-write-batch.js';
 
 export interface LmdbStoreOptions {
   /** Directory of the LMDB environment (created if missing). */
@@ -13,6 +14,8 @@ export interface LmdbStoreOptions {
 
 /** A message record as written once at enqueue (short names: msgpack stores them per record). */
 interface PersistedMessage {
+  /** queue key */
+  q: string;
   /** exchange */
   e: string;
   /** routing key */
@@ -30,7 +33,8 @@ interface PersistedMessage {
 /** What changes after enqueue, kept apart so a count bump does not rewrite the body. */
 type PersistedState = [deliveryCount: number, readyAt?: number];
 
-type MessageKey = [queue: string, seq: number];
+/** Messages and their states are keyed by seq alone: seqs are unique across queues, and a number key is cheap. */
+type MessageKey = number;
 type DedupeKey = [queue: string, key: string];
 
 const NEXT_SEQ = 'nextSeq';
@@ -85,16 +89,12 @@ export class LmdbStore extends EmbeddedStore {
   /** Rebuilds every queue from disk: all messages ready (or delayed), counts and deadlines kept. */
   private recover(): void {
     const now = Date.now();
-    const states = new Map<string, Map<number, PersistedState>>();
-    for (const { key, value } of this.states.getRange()) {
-      let perQueue = states.get(key[0]);
-      if (perQueue === undefined) states.set(key[0], (perQueue = new Map()));
-      perQueue.set(key[1], value);
-    }
+    const states = new Map<number, PersistedState>();
+    for (const { key, value } of this.states.getRange()) states.set(key, value);
     let maxSeq = 0;
-    for (const { key, value } of this.messages.getRange()) {
-      const [queue, seq] = key;
-      const update = states.get(queue)?.get(seq);
+    for (const { key: seq, value } of this.messages.getRange()) {
+      const update = states.get(seq);
+      states.delete(seq);
       const record: StoredMessage = {
         id: String(seq),
         message: { exchange: value.e, routingKey: value.k, properties: value.p, body: value.b },
@@ -104,9 +104,13 @@ export class LmdbStore extends EmbeddedStore {
         deliveryCount: update !== undefined ? update[0] : value.c,
         durable: true,
       };
-      this.ensureQueue(queue).restore(seq, record, now);
+      const entry = this.ensureQueue(value.q).restore(seq, record, now);
+      entry.stateOnDisk = update !== undefined;
       if (seq > maxSeq) maxSeq = seq;
     }
+    // States whose message is gone (a crash between the two deletes cannot happen: they share a
+    // transaction, but be tidy about older data).
+    for (const seq of states.keys()) this.states.remove(seq).catch(this.onWriteError);
     for (const { key, value } of this.dedupe.getRange()) {
       if (value > now) this.ensureQueue(key[0]).dedupe.restore(key[1], value);
       else this.dedupe.remove(key).catch(this.onWriteError);
@@ -115,6 +119,7 @@ export class LmdbStore extends EmbeddedStore {
   }
 
   protected async closeStorage(): Promise<void> {
+    if (this.flushScheduled) this.flush(); // the window's writes go out before the close
     const root = this.root;
     this.root = undefined;
     this.queues.clear();
@@ -127,22 +132,67 @@ export class LmdbStore extends EmbeddedStore {
     }
   }
 
-  protected persistAdded(queue: InMemoryQueueState, entries: readonly QueueEntry[]): Promise<void> | undefined {
+  private batch = new LmdbWriteBatch<PersistedMessage>();
+  private flushScheduled = false;
+
+  private pending(): LmdbWriteBatch<PersistedMessage> {
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return this.batch;
+  }
+
+  /** Writes the window's surviving operations in one LMDB transaction and settles its waiters after the sync. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.batch;
+    this.batch = new LmdbWriteBatch<PersistedMessage>();
+    if (batch.empty) return;
+    if (this.root === undefined) {
+      for (const w of batch.waiters) w.reject(storeError('write', new Error('store closed')));
+      return;
+    }
     let last: Promise<boolean> | undefined;
+    for (const [seq, value] of batch.adds) last = this.messages.put(seq, value);
+    for (const entry of batch.removes) {
+      last = this.messages.remove(entry.seq);
+      if (entry.stateOnDisk) last = this.states.remove(entry.seq);
+    }
+    for (const [seq, entry] of batch.states) {
+      const r = entry.record;
+      last = this.states.put(seq, r.readyAt === undefined ? [r.deliveryCount] : [r.deliveryCount, r.readyAt]);
+      entry.stateOnDisk = true;
+    }
+    if (batch.adds.size > 0) last = this.sys.put(NEXT_SEQ, this.nextSeq);
+    const done = last ?? Promise.resolve(true);
+    done.then(
+      () => {
+        for (const w of batch.waiters) w.resolve();
+      },
+      (err: unknown) => {
+        this.onWriteError(err);
+        for (const w of batch.waiters) w.reject(storeError('write', err));
+      },
+    );
+  }
+
+  protected persistAdded(queue: InMemoryQueueState, entries: readonly QueueEntry[]): Promise<void> | undefined {
+    let batch: LmdbWriteBatch<PersistedMessage> | undefined;
     const q = queue.key;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as QueueEntry;
       const r = entry.record;
       if (!r.durable) continue;
       const m = r.message;
-      const value: PersistedMessage = { e: m.exchange, k: m.routingKey, p: m.properties, b: m.body, t: r.enqueuedAt, c: r.deliveryCount };
+      const value: PersistedMessage = { q, e: m.exchange, k: m.routingKey, p: m.properties, b: m.body, t: r.enqueuedAt, c: r.deliveryCount };
       if (r.expiresAt !== undefined) value.x = r.expiresAt;
       if (r.readyAt !== undefined) value.r = r.readyAt;
-      last = this.messages.put([q, entry.seq], value);
+      batch ??= this.pending();
+      batch.add(entry.seq, value);
     }
-    if (last === undefined) return undefined;
-    // Same transaction as the records: ids never repeat after a restart.
-    return this.synced(this.sys.put(NEXT_SEQ, this.nextSeq));
+    // Resolves after the sync of the transaction that holds these records (or their removal).
+    return batch?.committed();
   }
 
   protected persistDelivered(queue: InMemoryQueueState, entries: readonly QueueEntry[]): void {
@@ -153,29 +203,24 @@ export class LmdbStore extends EmbeddedStore {
     this.persistStates(queue, entries);
   }
 
-  private persistStates(queue: InMemoryQueueState, entries: readonly QueueEntry[]): void {
-    const q = queue.key;
-    let last: Promise<boolean> | undefined;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i] as QueueEntry;
-      const r = entry.record;
-      if (!r.durable) continue;
-      last = this.states.put([q, entry.seq], r.readyAt === undefined ? [r.deliveryCount] : [r.deliveryCount, r.readyAt]);
-    }
-    last?.catch(this.onWriteError);
-  }
-
-  protected persistRemoved(queue: InMemoryQueueState, entries: readonly QueueEntry[]): void {
-    const q = queue.key;
-    let last: Promise<boolean> | undefined;
+  private persistStates(_queue: InMemoryQueueState, entries: readonly QueueEntry[]): void {
+    let batch: LmdbWriteBatch<PersistedMessage> | undefined;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as QueueEntry;
       if (!entry.record.durable) continue;
-      const key: MessageKey = [q, entry.seq];
-      this.messages.remove(key);
-      last = this.states.remove(key);
+      batch ??= this.pending();
+      batch.state(entry);
     }
-    last?.catch(this.onWriteError);
+  }
+
+  protected persistRemoved(_queue: InMemoryQueueState, entries: readonly QueueEntry[]): void {
+    let batch: LmdbWriteBatch<PersistedMessage> | undefined;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as QueueEntry;
+      if (!entry.record.durable) continue;
+      batch ??= this.pending();
+      batch.remove(entry);
+    }
   }
 
   protected persistQueueDeleted(queue: InMemoryQueueState, entries: readonly QueueEntry[]): void {

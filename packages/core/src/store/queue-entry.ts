@@ -24,6 +24,8 @@ export class QueueEntry {
   /** Sort key in whichever heap holds the entry (seq, readyAt or leaseUntil); ties by seq. */
   heapKey = 0;
   heapIndex = -1;
+  /** A durable store wrote a delivery state for it (so removing it must remove that too). */
+  stateOnDisk = false;
   /** Intrusive list of the entries one holder holds in this queue. */
   holderPrev: QueueEntry | undefined = undefined;
   holderNext: QueueEntry | undefined = undefined;
