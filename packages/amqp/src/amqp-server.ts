@@ -7,6 +7,21 @@ import { SocketTransport } from './transport/socket-transport.js';
 
 export type { AmqpUser } from './session/sasl.js';
 
+/** A connection as the management API lists it (a read-only snapshot). */
+export interface AmqpConnectionInfo {
+  /** The connection's owner id (what its exclusive queues and consumers are tied to). */
+  id: string;
+  protocol: 'amqp';
+  remoteAddress: string | undefined;
+  /** Empty until the client has authenticated. */
+  user: string;
+  /** Set once connection.open succeeded. */
+  vhost: string | undefined;
+  state: string;
+  /** ms since the epoch. */
+  connectedAt: number;
+}
+
 export interface AmqpServerOptions {
   /** Who may log in. Default guest/guest from loopback only, as RabbitMQ. */
   users?: AmqpUser[];
@@ -20,12 +35,18 @@ export interface AmqpServerOptions {
   maxMessageBytes?: number;
   /** Background failures. Default: printed to stderr. */
   onError?: (err: unknown) => void;
+  /** Connections beyond this are closed at once, before the handshake. Default: no limit. */
+  maxConnections?: number;
 }
 
 export class AmqpServer {
   readonly #server: Server;
-  readonly #connections = new Set<AmqpConnection>();
+  readonly #connections = new Map<
+    AmqpConnection,
+    { remoteAddress: string | undefined; connectedAt: number }
+  >();
   readonly #settings: ConnectionSettings;
+  readonly #maxConnections: number;
   readonly #onBlocked = (): void => this.#setBlocked(true);
   readonly #onUnblocked = (): void => this.#setBlocked(false);
 
@@ -46,6 +67,7 @@ export class AmqpServer {
       onClosed: (c) => this.#connections.delete(c),
       onError: options.onError ?? ((err: unknown) => console.error('[conveyor amqp]', err)),
     };
+    this.#maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
     this.#server = createServer((socket) => this.#accept(socket));
     broker.on('blocked', this.#onBlocked);
     broker.on('unblocked', this.#onUnblocked);
@@ -53,6 +75,19 @@ export class AmqpServer {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** What each open connection is: who, from where, since when. */
+  connections(): AmqpConnectionInfo[] {
+    return [...this.#connections].map(([c, meta]) => ({
+      id: c.owner,
+      protocol: 'amqp' as const,
+      remoteAddress: meta.remoteAddress,
+      user: c.username,
+      vhost: c.state === 'open' ? c.vhost.vhost : undefined,
+      state: c.state,
+      connectedAt: meta.connectedAt,
+    }));
   }
 
   listen(port: number, host?: string): Promise<AddressInfo> {
@@ -70,20 +105,26 @@ export class AmqpServer {
     this.broker.off('blocked', this.#onBlocked);
     this.broker.off('unblocked', this.#onUnblocked);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    await Promise.all([...this.#connections].map((c) => c.forceClose()));
+    await Promise.all([...this.#connections.keys()].map((c) => c.forceClose()));
     await closed;
   }
 
   #accept(socket: Socket): void {
+    if (this.#connections.size >= this.#maxConnections) {
+      // Refused before the protocol header: a plain TCP close the client reports as such.
+      socket.on('error', () => socket.destroy());
+      socket.end();
+      return;
+    }
     const transport = new SocketTransport(socket);
     const connection = new AmqpConnection(transport, this.#settings);
-    this.#connections.add(connection);
+    this.#connections.set(connection, { remoteAddress: socket.remoteAddress, connectedAt: Date.now() });
     socket.on('data', (chunk: Buffer) => connection.receive(chunk));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => connection.transportClosed());
   }
 
   #setBlocked(blocked: boolean): void {
-    for (const c of this.#connections) c.setBlocked(blocked);
+    for (const c of this.#connections.keys()) c.setBlocked(blocked);
   }
 }

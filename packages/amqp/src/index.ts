@@ -1,5 +1,5 @@
 export * from './codec/index.js';
-export { AmqpServer, type AmqpServerOptions, type AmqpUser } from './amqp-server.js';
+export { AmqpServer, type AmqpConnectionInfo, type AmqpServerOptions, type AmqpUser } from './amqp-server.js';
 // The session layer over any byte stream (the TCP server uses it; embedders may put it on WebSocket).
 export { AmqpConnection, type ConnectionSettings } from './session/connection.js';
 export type { ConnectionState, Transport } from './session/connection-state.js';

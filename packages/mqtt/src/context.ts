@@ -23,6 +23,8 @@ export interface MqttServerOptions {
   receiveMaximum?: number;
   /** Receive Maximum assumed for MQTT 3.1.1 clients (in-flight QoS 1/2 to them). Default 100. */
   defaultInflight?: number;
+  /** Connections (TCP and WebSocket together) beyond this are closed before CONNECT. Default: no limit. */
+  maxConnections?: number;
 }
 
 /** What every connection of one server shares. */

@@ -9,6 +9,24 @@ import { RC } from './reason-codes.js';
 import { SessionRegistry } from './session-registry.js';
 import { Transport } from './transport.js';
 
+/** A connection as the management API lists it (a read-only snapshot). */
+export interface MqttConnectionInfo {
+  /** The client id once connected; before CONNECT, a placeholder with the remote address. */
+  id: string;
+  protocol: 'mqtt';
+  transport: 'tcp' | 'websocket';
+  remoteAddress: string;
+  clientId: string | undefined;
+  vhost: string;
+  /** MQTT protocol level: 3 (3.1), 4 (3.1.1) or 5. */
+  protocolVersion: number;
+  /** Topic filters of its session. */
+  subscriptions: string[];
+  state: string;
+  /** ms since the epoch. */
+  connectedAt: number;
+}
+
 const DEFAULT_USERS: MqttUser[] = [{ username: 'guest', password: 'guest', loopbackOnly: true }];
 
 /**
@@ -19,6 +37,7 @@ export class MqttServer {
   readonly #broker: Broker;
   readonly #options: MqttServerOptions;
   readonly #connections = new Set<MqttConnection>();
+  readonly #accepted = new WeakMap<MqttConnection, { transport: 'tcp' | 'websocket'; connectedAt: number }>();
   readonly #servers: (Server | HttpServer)[] = [];
   #wss: WebSocketServer[] = [];
   #context: Promise<MqttContext> | undefined;
@@ -38,6 +57,27 @@ export class MqttServer {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** What each open connection is: client id, from where, since when, its subscriptions. */
+  connections(): MqttConnectionInfo[] {
+    const vhost = this.#options.vhost ?? '/';
+    return [...this.#connections].map((c) => {
+      const meta = this.#accepted.get(c);
+      const connected = c.state.kind === 'connected' ? c.state : undefined;
+      return {
+        id: connected?.clientId ?? `(connecting ${c.transport.remoteAddress})`,
+        protocol: 'mqtt' as const,
+        transport: meta?.transport ?? 'tcp',
+        remoteAddress: c.transport.remoteAddress,
+        clientId: connected?.clientId,
+        vhost,
+        protocolVersion: c.version,
+        subscriptions: connected ? [...connected.session.subscriptions.keys()] : [],
+        state: c.state.kind,
+        connectedAt: meta?.connectedAt ?? 0,
+      };
+    });
   }
 
   #ctx(): Promise<MqttContext> {
@@ -63,16 +103,23 @@ export class MqttServer {
     return this.#context;
   }
 
-  #accept(ctx: MqttContext, stream: Duplex, remoteAddress: string): void {
+  #accept(ctx: MqttContext, stream: Duplex, remoteAddress: string, kind: 'tcp' | 'websocket'): void {
+    if (this.#connections.size >= (this.#options.maxConnections ?? Number.POSITIVE_INFINITY)) {
+      // Refused before CONNECT: the stream is closed, no session is touched.
+      stream.on('error', () => stream.destroy());
+      stream.end();
+      return;
+    }
     const transport = new Transport(stream, remoteAddress);
     const conn = new MqttConnection(ctx, transport, (c) => this.#connections.delete(c));
     this.#connections.add(conn);
+    this.#accepted.set(conn, { transport: kind, connectedAt: Date.now() });
     if (this.#broker.blocked) transport.pause('blocked');
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     const ctx = await this.#ctx();
-    const server = createServer((socket) => this.#accept(ctx, socket, socket.remoteAddress ?? ''));
+    const server = createServer((socket) => this.#accept(ctx, socket, socket.remoteAddress ?? '', 'tcp'));
     return this.#listen(server, port, host);
   }
 
@@ -89,7 +136,7 @@ export class MqttServer {
     });
     wss.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
-      this.#accept(ctx, stream, req.socket.remoteAddress ?? '');
+      this.#accept(ctx, stream, req.socket.remoteAddress ?? '', 'websocket');
     });
     this.#wss.push(wss);
     return this.#listen(http, port, host);
