@@ -1,0 +1,18 @@
+// Child process: Conveyor's MqttServer on the in-memory store, on an ephemeral port.
+// Tells the parent { port } over IPC; closes on 'stop' (so `node --cpu-prof` writes its profile).
+import { Broker, MemoryStore } from '../../packages/core/dist/index.js';
+import { MqttServer } from '../../packages/mqtt/dist/index.js';
+
+const broker = await Broker.open({ store: new MemoryStore() });
+const server = new MqttServer(broker, {
+  users: [{ username: 'guest', password: 'guest', loopbackOnly: true }],
+});
+const { port } = await server.listen(0, '127.0.0.1');
+process.on('message', async (m) => {
+  if (m === 'stop') {
+    await server.close();
+    await broker.close();
+    process.exit(0);
+  }
+});
+process.send({ port });

@@ -1,0 +1,122 @@
+// MQTT benchmark: the same load against Conveyor (child process, memory store), Aedes (child
+// process) and the real Mosquitto at MQTT_URL, in one run; medians of --runs runs; ratios.
+//   npm run build && npm run bench:mqtt
+//   node bench/mqtt/run.js --runs 1 --only raw-fan-in --brokers conveyor --cpu-prof
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { startChild } from './children.js';
+import { mqttjsScenario, rawScenario } from './scenarios.js';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    only: { type: 'string' },
+    brokers: { type: 'string', default: 'conveyor,aedes,mosquitto' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'prof-dir': { type: 'string', default: 'bench/mqtt/profiles' },
+  },
+});
+const RUNS = Number(args.runs);
+const MOSQUITTO_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+const MAX_MS = 20_000;
+
+// Mosquitto defaults: max_inflight_messages 20, max_queued_messages 1000 per client; the mqtt.js
+// scenarios keep at most WINDOW messages not yet received by the slowest subscriber, for all brokers.
+const WINDOW = 500;
+const scenarios = [
+  { name: 'mqttjs-qos0-fan-in', kind: 'mqttjs', qos: 0, publishers: 4, subscribers: 1, perPublisher: 5000 },
+  { name: 'mqttjs-qos0-fan-out', kind: 'mqttjs', qos: 0, publishers: 1, subscribers: 4, perPublisher: 5000 },
+  { name: 'mqttjs-qos1-fan-in', kind: 'mqttjs', qos: 1, publishers: 4, subscribers: 1, perPublisher: 2500 },
+  { name: 'mqttjs-qos1-fan-out', kind: 'mqttjs', qos: 1, publishers: 1, subscribers: 4, perPublisher: 2500 },
+  { name: 'raw-qos0-fan-in', kind: 'raw', publishers: 2, subscribers: 1, perPublisher: 100_000 },
+  { name: 'raw-qos0-fan-out', kind: 'raw', publishers: 1, subscribers: 4, perPublisher: 50_000 },
+].filter((s) => args.only === undefined || args.only.split(',').some((o) => s.name.includes(o)));
+
+async function startBrokers() {
+  const wanted = args.brokers.split(',');
+  const brokers = [];
+  if (wanted.includes('conveyor')) {
+    const execArgv = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['prof-dir']}`] : [];
+    const c = await startChild('./conveyor-server.js', { execArgv });
+    brokers.push({ name: 'conveyor', url: `mqtt://127.0.0.1:${c.port}`, stop: c.stop });
+  }
+  if (wanted.includes('aedes')) {
+    const a = await startChild('./aedes-server.js');
+    brokers.push({ name: 'aedes', url: `mqtt://127.0.0.1:${a.port}`, stop: a.stop });
+  }
+  if (wanted.includes('mosquitto'))
+    brokers.push({ name: 'mosquitto', url: MOSQUITTO_URL, stop: async () => undefined });
+  return brokers;
+}
+
+function runOne(scenario, url) {
+  if (scenario.kind === 'mqttjs')
+    return mqttjsScenario(url, { ...scenario, window: WINDOW, payloadBytes: 64, maxMs: MAX_MS });
+  return rawScenario(url, { ...scenario, batch: 2000, payloadBytes: 64, maxMs: MAX_MS });
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
+};
+const fmt = (x, d = 0) =>
+  Number.isFinite(x)
+    ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+    : '-';
+
+console.log(
+  `node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  `${RUNS} run(s) per scenario and broker, medians; mqtt.js window ${WINDOW}; Mosquitto at ${MOSQUITTO_URL}\n`,
+);
+const brokers = await startBrokers();
+const results = {}; // scenario → broker → runs
+try {
+  for (const scenario of scenarios) {
+    results[scenario.name] = {};
+    for (let r = 0; r < RUNS; r++)
+      for (const broker of brokers) {
+        const res = await runOne(scenario, broker.url);
+        (results[scenario.name][broker.name] ??= []).push(res);
+        console.error(
+          `  ${scenario.name} ${broker.name} run ${r + 1}: ${fmt(res.msgPerSec)} msg/s, lost ${res.lost}`,
+        );
+      }
+  }
+} finally {
+  await Promise.all(brokers.map((b) => b.stop()));
+}
+
+const names = brokers.map((b) => b.name);
+const has = (n) => names.includes(n);
+const header = [
+  'scenario',
+  ...names.flatMap((n) => [`${n} msg/s`]),
+  ...(has('mosquitto') ? ['C/Mosq'] : []),
+  ...(has('aedes') ? ['C/Aedes'] : []),
+  'lost (C/A/M, all runs)',
+  'p50 ms (C/A/M)',
+  'p99 ms (C/A/M)',
+];
+const rows = [];
+const summary = {};
+for (const [scenario, byBroker] of Object.entries(results)) {
+  const m = Object.fromEntries(names.map((n) => [n, median(byBroker[n].map((x) => x.msgPerSec))]));
+  const lost = names.map((n) => byBroker[n].reduce((a, x) => a + x.lost, 0)).join('/');
+  const p50 = names.map((n) => fmt(median(byBroker[n].map((x) => x.p50)), 1)).join('/');
+  const p99 = names.map((n) => fmt(median(byBroker[n].map((x) => x.p99)), 1)).join('/');
+  const row = [scenario, ...names.map((n) => fmt(m[n]))];
+  if (has('mosquitto')) row.push(fmt(m.conveyor / m.mosquitto, 2));
+  if (has('aedes')) row.push(fmt(m.conveyor / m.aedes, 2));
+  row.push(lost, p50, p99);
+  rows.push(row);
+  summary[scenario] = { medians: m, lost, p50, p99 };
+}
+console.log(`| ${header.join(' | ')} |`);
+console.log(`|${header.map(() => ' --- ').join('|')}|`);
+for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+console.log(`\nJSON ${JSON.stringify(summary)}`);
+process.exit(0);

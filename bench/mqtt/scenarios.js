@@ -1,0 +1,174 @@
+// The scenarios run against every broker: mqtt.js fan-in / fan-out at QoS 0 and 1, and the raw load.
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import mqtt from 'mqtt';
+import { rawSubscriber } from './raw.js';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function connectClient(url, clientId) {
+  return mqtt.connectAsync(url, {
+    clientId,
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    protocolVersion: 4,
+  });
+}
+
+/**
+ * mqtt.js: `publishers` clients each publish `perPublisher` messages to one topic that
+ * `subscribers` clients subscribe to. The payload starts with performance.now() (same process).
+ * End-to-end window: a publisher waits while more than `window` of its messages are not yet
+ * received by the slowest subscriber, so Mosquitto's max_queued_messages (1000) never drops.
+ */
+export async function mqttjsScenario(
+  url,
+  { qos, publishers, subscribers, perPublisher, window, payloadBytes, maxMs },
+) {
+  const run = randomBytes(4).toString('hex');
+  const topic = `bench/${run}/t`;
+  const total = publishers * perPublisher;
+  const latencies = [];
+  const received = new Array(subscribers).fill(0);
+  let waiters = [];
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const r of w) r();
+  };
+  const subs = [];
+  for (let s = 0; s < subscribers; s++) {
+    const c = await connectClient(url, `bsub-${run}-${s}`);
+    c.on('message', (_t, payload) => {
+      received[s]++;
+      latencies.push(performance.now() - payload.readDoubleLE(0));
+      wake();
+    });
+    await c.subscribeAsync(topic, { qos });
+    subs.push(c);
+  }
+  const pubs = [];
+  for (let p = 0; p < publishers; p++) pubs.push(await connectClient(url, `bpub-${run}-${p}`));
+  let sentTotal = 0;
+  const minReceived = () => Math.min(...received);
+  const start = performance.now();
+  const deadline = start + maxMs;
+  await Promise.all(
+    pubs.map(async (client) => {
+      for (let i = 0; i < perPublisher && performance.now() < deadline; i++) {
+        while (sentTotal - minReceived() >= window && performance.now() < deadline)
+          await new Promise((r) => {
+            waiters.push(r);
+            setTimeout(r, 50);
+          });
+        const payload = Buffer.alloc(payloadBytes, 0x61);
+        payload.writeDoubleLE(performance.now(), 0);
+        sentTotal++;
+        if (qos === 0) client.publish(topic, payload, { qos: 0 });
+        else client.publish(topic, payload, { qos: 1 }, () => undefined);
+        if (i % 64 === 63) await new Promise((r) => setImmediate(r)); // let replies in
+      }
+    }),
+  );
+  let last = performance.now();
+  let lastSeen = -1;
+  while (minReceived() < sentTotal && performance.now() < deadline) {
+    const seen = received.reduce((a, b) => a + b, 0);
+    if (seen !== lastSeen) {
+      lastSeen = seen;
+      last = performance.now();
+    } else if (performance.now() - last > 2000) break; // nothing more is coming
+    await sleep(5);
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  const delivered = received.reduce((a, b) => a + b, 0);
+  await Promise.all([...pubs, ...subs].map((c) => c.endAsync().catch(() => undefined)));
+  latencies.sort((a, b) => a - b);
+  return {
+    sent: sentTotal,
+    expected: sentTotal * subscribers,
+    delivered,
+    lost: sentTotal * subscribers - delivered,
+    msgPerSec: delivered / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+function startPublisher(job) {
+  const child = fork(new URL('./raw-publisher.js', import.meta.url), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  child.send(job);
+  const next = () => new Promise((resolve) => child.once('message', resolve));
+  return { child, next };
+}
+
+/**
+ * Raw: `publishers` child processes each write `perPublisher` pre-encoded QoS 0 PUBLISH packets in
+ * batches of `batch`; `subscribers` raw sockets count PUBLISH packets. Throughput = deliveries
+ * counted / time from 'go' to the last one counted.
+ */
+export async function rawScenario(
+  url,
+  { publishers, subscribers, perPublisher, batch, payloadBytes, maxMs },
+) {
+  const { hostname, port } = new URL(url);
+  const run = randomBytes(4).toString('hex');
+  const topic = `braw/${run}/t`;
+  const subs = [];
+  for (let s = 0; s < subscribers; s++)
+    subs.push(await rawSubscriber(Number(port), `rsub-${run}-${s}`, topic, hostname));
+  const pubs = [];
+  for (let p = 0; p < publishers; p++) {
+    const pub = startPublisher({
+      port: Number(port),
+      host: hostname,
+      topic,
+      count: perPublisher,
+      batch,
+      payloadBytes,
+      clientId: `rpub-${run}-${p}`,
+      maxMs,
+    });
+    await pub.next(); // ready
+    pubs.push(pub);
+  }
+  const start = performance.now();
+  const sentReplies = pubs.map((p) => p.next());
+  for (const p of pubs) p.child.send('go');
+  const deadline = start + maxMs + 2000;
+  const expected = publishers * perPublisher * subscribers;
+  const total = () => subs.reduce((a, s) => a + s.received, 0);
+  let lastCount = -1;
+  let lastChange = performance.now();
+  while (total() < expected && performance.now() < deadline) {
+    const n = total();
+    if (n !== lastCount) {
+      lastCount = n;
+      lastChange = performance.now();
+    } else if (performance.now() - lastChange > 2000) break;
+    await sleep(5);
+  }
+  const sent = (await Promise.all(sentReplies)).reduce((a, m) => a + m.sent, 0);
+  const lastAt = Math.max(...subs.map((s) => s.lastAt));
+  const delivered = total();
+  for (const p of pubs) p.child.send('stop');
+  await Promise.all(
+    pubs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r() : p.child.once('exit', r)))),
+  );
+  for (const s of subs) s.close();
+  return {
+    sent,
+    expected: sent * subscribers,
+    delivered,
+    lost: sent * subscribers - delivered,
+    msgPerSec: delivered / ((lastAt - start) / 1000),
+  };
+}
