@@ -1,4 +1,5 @@
 // The raw load: pre-encoded packets written in large batches, and a subscriber that only counts
+import { performance } from 'node:perf_hooks';
 // PUBLISH packets in the byte stream (no decoding of topic or payload).
 import { connect as netConnect } from 'node:net';
 import mqttPacket from 'mqtt-packet';

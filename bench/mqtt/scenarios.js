@@ -1,6 +1,7 @@
 // The scenarios run against every broker: mqtt.js fan-in / fan-out at QoS 0 and 1, and the raw load.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import { rawSubscriber } from './raw.js';
 
@@ -33,7 +34,6 @@ export async function mqttjsScenario(
 ) {
   const run = randomBytes(4).toString('hex');
   const topic = `bench/${run}/t`;
-  const total = publishers * perPublisher;
   const latencies = [];
   const received = new Array(subscribers).fill(0);
   let waiters = [];
