@@ -30,6 +30,7 @@ export {
   type ResolvedQueueOptions,
 } from './engine/queue-options.js';
 export type { DeadLetterReason } from './engine/dead-letter.js';
+export type { EngineObserver } from './engine/engine-observer.js';
 export { MemoryMonitor, type MemoryMonitorOptions } from './engine/memory-monitor.js';
 export {
   Requester,

@@ -4,6 +4,7 @@ import { BrokerClosedError, VhostNotFoundError } from '../errors.js';
 import type { ExchangeKind } from '../routing/index.js';
 import type { MessageStore } from '../store/message-store.js';
 import { MemoryStore } from '../store/index.js';
+import type { EngineObserver } from './engine-observer.js';
 import { MemoryMonitor } from './memory-monitor.js';
 import {
   metaKeys,
@@ -25,6 +26,8 @@ export interface BrokerOptions {
   defaultLeaseMs?: number;
   /** Background failures (timers, store writes nobody awaits). Default: printed to stderr. */
   onError?: (err: unknown) => void;
+  /** Metrics hooks (publish, deliver, ack with latency, dead-letter). */
+  observer?: EngineObserver;
 }
 
 type BrokerEvents = {
@@ -56,6 +59,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       maxMessageBytes: options.maxMessageBytes ?? 128 * 1024 * 1024,
       defaultLeaseMs: options.defaultLeaseMs ?? 30_000,
       onError: options.onError ?? ((err: unknown) => console.error('[conveyor]', err)),
+      observer: options.observer ?? {},
     };
     this.memory.on('blocked', (bytes) => this.emit('blocked', bytes));
     this.memory.on('unblocked', (bytes) => this.emit('unblocked', bytes));
@@ -106,6 +110,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       defaultLeaseMs: this.#options.defaultLeaseMs,
       onError: this.#options.onError,
       assertOpen: () => this.#assertOpen(),
+      observer: this.#options.observer,
     });
     this.#vhosts.set(name, vhost);
     return vhost;

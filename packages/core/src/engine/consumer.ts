@@ -31,6 +31,8 @@ export class ConsumerState {
   /** Held delivery id → time it was handed out, in hand-out order (oldest first). */
   readonly held = new Map<string, number>();
   active = true;
+  /** Paused by its owner (e.g. its socket's write buffer is full): takes nothing until resumed. */
+  paused = false;
 
   constructor(
     readonly tag: string,
@@ -45,7 +47,7 @@ export class ConsumerState {
 
   /** How many more deliveries it may take now. */
   credit(): number {
-    if (!this.active) return 0;
+    if (!this.active || this.paused) return 0;
     const prefetch = this.options.prefetch ?? 0;
     const own = prefetch === 0 ? Number.POSITIVE_INFINITY : prefetch - this.held.size - this.#reserved;
     const shared = this.options.window ? this.options.window.available() : Number.POSITIVE_INFINITY;
@@ -86,4 +88,9 @@ export interface ConsumerHandle {
   /** Deliveries handed out and not yet settled. */
   readonly inFlight: number;
   cancel(options?: CancelOptions): Promise<void>;
+  /** Stops deliveries to this consumer (flow control) until `resume`. What it holds stays held. */
+  pause(): void;
+  resume(): void;
+  /** Changes the prefetch window (AMQP basic.qos on a live consumer); takes effect at once. */
+  setPrefetch(prefetch: number): void;
 }

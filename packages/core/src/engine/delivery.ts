@@ -13,6 +13,8 @@ export interface Delivery {
   readonly deliveryCount: number;
   /** True when it was handed out before. */
   readonly redelivered: boolean;
+  /** When it entered the queue (ms since the epoch): publish→ack latency starts here. */
+  readonly enqueuedAt: number;
   /** Lease deadline of a pull delivery (ms since the epoch); push deliveries have none. */
   readonly leaseUntil?: number;
   /** The push consumer it went to. */

@@ -1,4 +1,4 @@
-import { LeaseNotHeldError, MessageGoneError, ResourceLockedError } from '../errors.js';
+import { AccessRefusedError, LeaseNotHeldError, MessageGoneError, ResourceLockedError } from '../errors.js';
 import { messageSize, type MessageData, type QueueRecordInput, type StoredMessage } from '../message.js';
 import type { QueueCounts } from '../store/message-store.js';
 import { ConsumerState, type ConsumerCancelReason } from './consumer.js';
@@ -45,7 +45,11 @@ let holderSeq = 0;
 /** One queue of the engine: accepts copies, dispatches to waiters and consumers, applies TTL, limits and dead-lettering. */
 export class EngineQueue {
   readonly consumers: ConsumerState[] = [];
+  /** Cumulative counters since start (metrics, management). */
   deadLettered = 0;
+  published = 0;
+  delivered = 0;
+  acked = 0;
   deleted = false;
   #hadConsumer = false;
   #rr = 0;
@@ -167,6 +171,8 @@ export class EngineQueue {
       this.host.memory.remove(bytes);
       throw err;
     }
+    this.published += records.length;
+    this.host.observer.published?.(this.host.vhost, this.name, records.length);
     if (earliestExpiry !== Number.POSITIVE_INFINITY) this.#expiryTimer.at(earliestExpiry, false);
     if (earliestReady !== Number.POSITIVE_INFINITY) this.#wakeTimer.at(earliestReady, false);
     if (this.options.overflow === 'drop-head' && this.#hasLimits()) await this.#dropHead();
@@ -241,7 +247,13 @@ export class EngineQueue {
     );
     const targets = this.host.deadLetterQueues(target, message).filter((q) => q !== this);
     await Promise.all(targets.map((q) => q.accept({ message, now: request.now }).done));
-    this.deadLettered++;
+    this.#countDeadLettered(reason, 1);
+  }
+
+  #countDeadLettered(reason: DeadLetterReason, count: number): void {
+    if (count === 0) return;
+    this.deadLettered += count;
+    this.host.observer.deadLettered?.(this.host.vhost, this.name, reason, count);
   }
 
   /** drop-head: the oldest ready messages leave (dead-lettered with `maxlen` when there is a target). */
@@ -361,7 +373,8 @@ export class EngineQueue {
     const { store } = this.host;
     for (;;) {
       const now = this.host.now();
-      const leaseUntil = leaseMs === undefined ? undefined : now + leaseMs;
+      // An infinite lease is no lease: held until settled or its holder is released.
+      const leaseUntil = leaseMs === undefined || !Number.isFinite(leaseMs) ? undefined : now + leaseMs;
       const taken = await store.take(
         this.key,
         max,
@@ -392,6 +405,10 @@ export class EngineQueue {
     }
     if (expired) await this.deadLetter(expired, holder, 'expired');
     if (poisoned) await this.deadLetter(poisoned, holder, 'delivery_limit');
+    if (deliveries.length > 0) {
+      this.delivered += deliveries.length;
+      this.host.observer.delivered?.(this.host.vhost, this.name, deliveries.length);
+    }
     return deliveries;
   }
 
@@ -411,6 +428,7 @@ export class EngineQueue {
       message: stored.message,
       deliveryCount: stored.deliveryCount,
       redelivered: stored.deliveryCount > 1,
+      enqueuedAt: stored.enqueuedAt,
     };
     if (leaseUntil !== undefined) delivery.leaseUntil = leaseUntil;
     if (consumer) delivery.consumerTag = consumer.tag;
@@ -420,9 +438,13 @@ export class EngineQueue {
   // ---------------------------------------------------------------- pull
 
   /** Pull up to `max`; with `waitMs` > 0, waits (in arrival order with other receivers) for a message. */
-  receive(max: number, leaseMs: number, waitMs: number): Promise<Delivery[]> {
+  receive(
+    max: number,
+    leaseMs: number,
+    waitMs: number,
+    holder = EngineQueue.nextHolder('pull'),
+  ): Promise<Delivery[]> {
     this.touch();
-    const holder = EngineQueue.nextHolder('pull');
     return new Promise<Delivery[]>((resolve, reject) => {
       const waiter: Waiter = { max, leaseMs, holder, resolve, reject, serving: false, timedOut: false };
       if (waitMs > 0) {
@@ -446,17 +468,24 @@ export class EngineQueue {
   }
 
   /** Leases one peeked message by id. */
-  async take(id: string, leaseMs: number): Promise<Delivery> {
+  async take(id: string, leaseMs: number, holder = EngineQueue.nextHolder('take')): Promise<Delivery> {
     this.touch();
-    const holder = EngineQueue.nextHolder('take');
     const now = this.host.now();
-    const leaseUntil = now + leaseMs;
-    const stored = await this.host.store.takeById(this.key, id, { holder, now, leaseUntil });
+    const leaseUntil = Number.isFinite(leaseMs) ? now + leaseMs : undefined;
+    const options = leaseUntil === undefined ? { holder, now } : { holder, now, leaseUntil };
+    const stored = await this.host.store.takeById(this.key, id, options);
     if (!stored) throw new MessageGoneError(this.name, id);
-    this.#wakeTimer.at(leaseUntil, false);
+    if (leaseUntil !== undefined) this.#wakeTimer.at(leaseUntil, false);
     const [delivery] = await this.#screen([stored], holder, now, leaseUntil, undefined);
     if (!delivery) throw new MessageGoneError(this.name, id);
     return delivery;
+  }
+
+  /** A holder went away (e.g. an AMQP channel that held basic.get deliveries): forget it in consumers' windows. */
+  forgetHolder(holder: string): void {
+    const consumer = this.#consumerFor(holder);
+    if (consumer) consumer.settle([...consumer.held.keys()]);
+    this.pump();
   }
 
   // ---------------------------------------------------------------- settling
@@ -487,7 +516,20 @@ export class EngineQueue {
     consumer?.settle(ids);
     const acked = await this.#settle(ids, holder, deliveries);
     if (consumer) this.pump();
+    this.#countAcked(acked, deliveries);
     if (acked.length !== ids.length) throw notHeld(this.name, ids, acked);
+  }
+
+  #countAcked(acked: readonly string[], deliveries: readonly Delivery[]): void {
+    if (acked.length === 0) return;
+    this.acked += acked.length;
+    const observe = this.host.observer.acked;
+    if (!observe) return;
+    const now = this.host.now();
+    const set = acked.length === deliveries.length ? undefined : new Set(acked);
+    const latencies: number[] = [];
+    for (const d of deliveries) if (!set || set.has(d.id)) latencies.push(now - d.enqueuedAt);
+    observe.call(this.host.observer, this.host.vhost, this.name, latencies);
   }
 
   async nack(
@@ -498,12 +540,29 @@ export class EngineQueue {
   ): Promise<void> {
     const ids = deliveries.map((d) => d.id);
     this.#consumerFor(holder)?.settle(ids);
-    if (!requeue) {
-      const stored = deliveries.map((d) => storedOf(d));
-      const moved = await this.deadLetter(stored, holder, 'rejected');
-      this.pump();
-      if (moved.length !== ids.length) throw notHeld(this.name, ids, moved);
-      return;
+    // A requeued message that already had its last delivery goes to the dead-letter target now
+    // (as RabbitMQ does) rather than waiting for a next delivery that will never be allowed.
+    const limit = this.options.maxDeliveries;
+    const spent = requeue && limit !== undefined ? deliveries.filter((d) => d.deliveryCount >= limit) : [];
+    if (!requeue || spent.length > 0) {
+      const dying = requeue ? spent : deliveries;
+      const moved = await this.deadLetter(
+        dying.map(storedOf),
+        holder,
+        requeue ? 'delivery_limit' : 'rejected',
+      );
+      if (moved.length !== dying.length)
+        throw notHeld(
+          this.name,
+          dying.map((d) => d.id),
+          moved,
+        );
+      if (!requeue || spent.length === deliveries.length) {
+        this.pump();
+        return;
+      }
+      const gone = new Set(moved);
+      ids.splice(0, ids.length, ...ids.filter((id) => !gone.has(id)));
     }
     const readyAt = delayMs !== undefined && delayMs > 0 ? this.host.now() + delayMs : undefined;
     const released = await this.host.store.release(
@@ -521,7 +580,7 @@ export class EngineQueue {
     const ids = deliveries.map((d) => d.id);
     const leaseUntil = this.host.now() + leaseMs;
     const renewed = await this.host.store.renew(this.key, ids, holder, leaseUntil);
-    this.#wakeTimer.at(leaseUntil, false);
+    if (Number.isFinite(leaseUntil)) this.#wakeTimer.at(leaseUntil, false);
     if (renewed.length !== ids.length) throw notHeld(this.name, ids, renewed);
     return leaseUntil;
   }
@@ -570,7 +629,7 @@ export class EngineQueue {
       const moved = await store.move(this.key, [s.id], holder, first.key, [record]);
       if (moved.length > 0) {
         done.push(s.id);
-        this.deadLettered++;
+        this.#countDeadLettered(reason, 1);
         this.host.memory.add(messageSize(message) * others.length);
         first.pump();
         if (record.expiresAt !== undefined) first.#expiryTimer.at(record.expiresAt, false);
@@ -586,7 +645,7 @@ export class EngineQueue {
       let bytes = 0;
       for (const s of dropped) if (set.has(s.id)) bytes += messageSize(s.message);
       this.host.memory.remove(bytes);
-      if (target) this.deadLettered += acked.length;
+      if (target) this.#countDeadLettered(reason, acked.length);
       done.push(...acked);
     }
     return done;
@@ -596,10 +655,10 @@ export class EngineQueue {
 
   addConsumer(consumer: ConsumerState): void {
     if (this.consumers.some((c) => c.options.exclusive)) {
-      throw new ResourceLockedError(`queue '${this.name}' has an exclusive consumer`);
+      throw new AccessRefusedError(`queue '${this.name}' has an exclusive consumer`);
     }
     if (consumer.options.exclusive && this.consumers.length > 0) {
-      throw new ResourceLockedError(`queue '${this.name}' already has consumers; cannot consume exclusively`);
+      throw new AccessRefusedError(`queue '${this.name}' already has consumers; cannot consume exclusively`);
     }
     this.consumers.push(consumer);
     this.#hadConsumer = true;
@@ -714,7 +773,7 @@ function storedOf(d: Delivery): StoredMessage {
   return {
     id: d.id,
     message: d.message,
-    enqueuedAt: 0,
+    enqueuedAt: d.enqueuedAt,
     deliveryCount: d.deliveryCount,
     durable: d.message.properties.persistent === true,
   };

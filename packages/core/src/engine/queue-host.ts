@@ -1,5 +1,6 @@
 import type { MessageData } from '../message.js';
 import type { MessageStore } from '../store/message-store.js';
+import type { EngineObserver } from './engine-observer.js';
 import type { EngineQueue } from './engine-queue.js';
 import type { MemoryMonitor } from './memory-monitor.js';
 import type { DeadLetterTarget } from './queue-options.js';
@@ -9,6 +10,7 @@ export interface QueueHost {
   readonly vhost: string;
   readonly store: MessageStore;
   readonly memory: MemoryMonitor;
+  readonly observer: EngineObserver;
   now(): number;
   /** The queues a dead-lettered message goes to (routing through the target exchange). */
   deadLetterQueues(target: DeadLetterTarget, message: MessageData): EngineQueue[];

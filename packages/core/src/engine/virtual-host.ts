@@ -25,6 +25,7 @@ import { ConsumerState, type CancelOptions, type ConsumeOptions, type ConsumerHa
 import { lastDeathQueue, redrivenMessage } from './dead-letter.js';
 import type { Delivery, DeliveryHandler } from './delivery.js';
 import { EngineQueue, type AcceptOutcome, type AcceptRequest } from './engine-queue.js';
+import type { EngineObserver } from './engine-observer.js';
 import type { MemoryMonitor } from './memory-monitor.js';
 import { metaKeys, queueKey, type BindingRecord } from './meta-keys.js';
 import type { QueueHost } from './queue-host.js';
@@ -53,6 +54,10 @@ export interface QueueInfo {
 }
 
 export interface QueueStats extends QueueCounts {
+  /** Cumulative since the broker started: copies enqueued, handed out, acked, dead-lettered. */
+  published: number;
+  delivered: number;
+  acked: number;
   deadLettered: number;
   consumers: number;
   /** Pull receivers waiting for a message. */
@@ -100,8 +105,10 @@ export interface ReceiveOptions {
   max?: number;
   /** Wait up to this long for a message when none is ready. Default 0: answer at once. */
   waitMs?: number;
-  /** Lease (visibility timeout); default the queue's `leaseMs`, else the broker's. */
+  /** Lease (visibility timeout); default the queue's `leaseMs`, else the broker's. `Infinity`: held until settled or released. */
   leaseMs?: number;
+  /** Hold for this holder id (e.g. an AMQP channel's basic.get), released with `releaseHolder`; default a fresh one. */
+  holder?: string;
 }
 
 export interface NackOptions {
@@ -134,6 +141,7 @@ export interface VirtualHostSettings {
   defaultLeaseMs: number;
   onError: (err: unknown) => void;
   assertOpen: () => void;
+  observer: EngineObserver;
 }
 
 let consumerSeq = 0;
@@ -157,6 +165,10 @@ export class VirtualHost implements QueueHost {
 
   get memory(): MemoryMonitor {
     return this.settings.memory;
+  }
+
+  get observer(): EngineObserver {
+    return this.settings.observer;
   }
 
   now(): number {
@@ -407,6 +419,9 @@ export class VirtualHost implements QueueHost {
     const counts = await this.store.counts(queue.key);
     return {
       ...counts,
+      published: queue.published,
+      delivered: queue.delivered,
+      acked: queue.acked,
       deadLettered: queue.deadLettered,
       consumers: queue.consumers.length,
       waiting: queue.waiting,
@@ -559,7 +574,7 @@ export class VirtualHost implements QueueHost {
     const max = options.max ?? 1;
     if (!Number.isInteger(max) || max < 1)
       throw new InvalidArgumentError(`receive max must be a positive integer, got ${max}`);
-    return queue.receive(max, this.#leaseMs(queue, options.leaseMs), options.waitMs ?? 0);
+    return queue.receive(max, this.#leaseMs(queue, options.leaseMs), options.waitMs ?? 0, options.holder);
   }
 
   /** Non-destructive look at the next messages. */
@@ -569,10 +584,22 @@ export class VirtualHost implements QueueHost {
   }
 
   /** Leases one peeked message by id, or throws MessageGoneError. */
-  async take(name: string, id: string, options: { leaseMs?: number } = {}): Promise<Delivery> {
+  async take(
+    name: string,
+    id: string,
+    options: { leaseMs?: number; holder?: string } = {},
+  ): Promise<Delivery> {
     this.settings.assertOpen();
     const queue = this.#queue(name);
-    return queue.take(id, this.#leaseMs(queue, options.leaseMs));
+    return queue.take(id, this.#leaseMs(queue, options.leaseMs), options.holder);
+  }
+
+  /** Everything `holder` holds, in every queue, is ready again (delivery counts stay raised). */
+  async releaseHolder(holder: string): Promise<number> {
+    this.settings.assertOpen();
+    const released = await this.store.releaseHolder(holder);
+    for (const queue of this.#queues.values()) queue.forgetHolder(holder);
+    return released;
   }
 
   #leaseMs(queue: EngineQueue, requested: number | undefined): number {
@@ -605,6 +632,19 @@ export class VirtualHost implements QueueHost {
       holder: state.holder,
       get inFlight() {
         return state.held.size;
+      },
+      pause: () => {
+        state.paused = true;
+      },
+      resume: () => {
+        state.paused = false;
+        queue.pump();
+      },
+      setPrefetch: (prefetch: number) => {
+        if (!Number.isInteger(prefetch) || prefetch < 0)
+          throw new InvalidArgumentError(`prefetch must be a non-negative integer, got ${prefetch}`);
+        state.options.prefetch = prefetch;
+        queue.pump();
       },
       cancel: (cancelOptions: CancelOptions = {}) =>
         this.#cancel(queue, state, cancelOptions.release ?? true, 'cancelled'),

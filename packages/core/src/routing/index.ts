@@ -1,4 +1,5 @@
 export { RoutingTable } from './routing-table.js';
+export { EXCHANGE_KINDS } from './types.js';
 export { TopicTrie, splitTopicKey } from './topic-trie.js';
 export { headerValuesEqual } from './header-values.js';
 export type { XMatch } from './headers-match.js';

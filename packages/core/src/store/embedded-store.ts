@@ -36,7 +36,10 @@ export abstract class EmbeddedStore implements MessageStore, HolderIndex {
 
   // ---- hooks for persistence (no-ops in memory) ----
   /** New entries; returns a promise when some must reach stable storage first. */
-  protected abstract persistAdded(queue: InMemoryQueueState, entries: readonly QueueEntry[]): Promise<void> | undefined;
+  protected abstract persistAdded(
+    queue: InMemoryQueueState,
+    entries: readonly QueueEntry[],
+  ): Promise<void> | undefined;
   protected abstract persistDelivered(queue: InMemoryQueueState, entries: readonly QueueEntry[]): void;
   protected abstract persistDelayed(queue: InMemoryQueueState, entries: readonly QueueEntry[]): void;
   protected abstract persistRemoved(queue: InMemoryQueueState, entries: readonly QueueEntry[]): void;
@@ -138,7 +141,8 @@ export abstract class EmbeddedStore implements MessageStore, HolderIndex {
   private append(state: InMemoryQueueState, records: readonly QueueRecordInput[]): QueueEntry[] {
     const now = Date.now();
     const added = new Array<QueueEntry>(records.length);
-    for (let i = 0; i < records.length; i++) added[i] = state.add(this.nextSeq++, records[i] as QueueRecordInput, now);
+    for (let i = 0; i < records.length; i++)
+      added[i] = state.add(this.nextSeq++, records[i] as QueueRecordInput, now);
     return added;
   }
 
@@ -169,7 +173,12 @@ export abstract class EmbeddedStore implements MessageStore, HolderIndex {
     return ids(removed);
   }
 
-  async release(queue: QueueKey, idList: string[], holder: HolderId, options?: ReleaseOptions): Promise<string[]> {
+  async release(
+    queue: QueueKey,
+    idList: string[],
+    holder: HolderId,
+    options?: ReleaseOptions,
+  ): Promise<string[]> {
     this.check();
     const state = this.state(queue);
     const released = state.release(idList, holder, options?.readyAt);

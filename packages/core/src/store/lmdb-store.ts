@@ -40,7 +40,9 @@ type DedupeKey = [queue: string, key: string];
 const NEXT_SEQ = 'nextSeq';
 
 function storeError(what: string, cause: unknown): StoreError {
-  return new StoreError(`lmdb: ${what} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  return new StoreError(`lmdb: ${what} failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    cause,
+  });
 }
 
 /**
@@ -73,7 +75,13 @@ export class LmdbStore extends EmbeddedStore {
     try {
       // overlappingSync off: a commit's promise resolves only after LMDB synced it (checked by
       // the strace test); on, it would resolve before the flush.
-      const root = open({ path: this.options.path, overlappingSync: false, noSync: false, noSubdir: false, maxDbs: 8 });
+      const root = open({
+        path: this.options.path,
+        overlappingSync: false,
+        noSync: false,
+        noSubdir: false,
+        maxDbs: 8,
+      });
       this.root = root;
       this.messages = root.openDB<PersistedMessage, MessageKey>({ name: 'messages' });
       this.states = root.openDB<PersistedState, MessageKey>({ name: 'states' });
@@ -177,7 +185,10 @@ export class LmdbStore extends EmbeddedStore {
     );
   }
 
-  protected persistAdded(queue: InMemoryQueueState, entries: readonly QueueEntry[]): Promise<void> | undefined {
+  protected persistAdded(
+    queue: InMemoryQueueState,
+    entries: readonly QueueEntry[],
+  ): Promise<void> | undefined {
     let batch: LmdbWriteBatch<PersistedMessage> | undefined;
     const q = queue.key;
     for (let i = 0; i < entries.length; i++) {
@@ -185,7 +196,15 @@ export class LmdbStore extends EmbeddedStore {
       const r = entry.record;
       if (!r.durable) continue;
       const m = r.message;
-      const value: PersistedMessage = { q, e: m.exchange, k: m.routingKey, p: m.properties, b: m.body, t: r.enqueuedAt, c: r.deliveryCount };
+      const value: PersistedMessage = {
+        q,
+        e: m.exchange,
+        k: m.routingKey,
+        p: m.properties,
+        b: m.body,
+        t: r.enqueuedAt,
+        c: r.deliveryCount,
+      };
       if (r.expiresAt !== undefined) value.x = r.expiresAt;
       if (r.readyAt !== undefined) value.r = r.readyAt;
       batch ??= this.pending();

@@ -37,7 +37,8 @@ export class LmdbWriteBatch<M> {
   }
 
   get empty(): boolean {
-    return this.adds.size === 0 && this.states.size === 0 && this.removes.length === 0 && this.waiters.length === 0;
+    return (
+      this.adds.size === 0 && this.states.size === 0 && this.removes.length === 0 && this.waiters.length === 0
+    );
   }
-
 }

@@ -121,7 +121,12 @@ export class InMemoryQueueState {
     return out;
   }
 
-  takeById(id: string, holder: HolderId, leaseUntil: number | undefined, now: number): QueueEntry | undefined {
+  takeById(
+    id: string,
+    holder: HolderId,
+    leaseUntil: number | undefined,
+    now: number,
+  ): QueueEntry | undefined {
     this.promote(now);
     const entry = this.entries.get(idToSeq(id));
     if (entry === undefined) return undefined;
@@ -289,7 +294,12 @@ export class InMemoryQueueState {
     return entry !== undefined && entry.state === IN_FLIGHT && entry.holder === holder ? entry : undefined;
   }
 
-  private deliver(entry: QueueEntry, holder: HolderId, list: HolderList, leaseUntil: number | undefined): void {
+  private deliver(
+    entry: QueueEntry,
+    holder: HolderId,
+    list: HolderList,
+    leaseUntil: number | undefined,
+  ): void {
     entry.state = IN_FLIGHT;
     entry.holder = holder;
     entry.record.deliveryCount++;

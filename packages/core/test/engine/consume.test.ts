@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CreditWindow, ResourceLockedError, type Delivery } from '../../src/index.js';
+import { AccessRefusedError, CreditWindow, type Delivery } from '../../src/index.js';
 import { openBroker, sleep, text } from './broker-fixture.js';
 
 describe('push consumers', () => {
@@ -86,7 +86,7 @@ describe('push consumers', () => {
     const { vh } = await openBroker();
     await vh.declareQueue('q');
     vh.consume('q', () => undefined, { exclusive: true });
-    expect(() => vh.consume('q', () => undefined)).toThrow(ResourceLockedError);
+    expect(() => vh.consume('q', () => undefined)).toThrow(AccessRefusedError);
   });
 
   it('a consumer holding a delivery past the consumer timeout loses it and is cancelled', async () => {

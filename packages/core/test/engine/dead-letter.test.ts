@@ -9,7 +9,7 @@ function death(headers: Headers | undefined): Headers {
 }
 
 describe('poison messages', () => {
-  it('a message past its delivery limit goes to the dead-letter queue with reason, queue, time and count', async () => {
+  it('a message that used its last delivery goes to the dead-letter queue with reason, queue, time and count', async () => {
     const { vh } = await openBroker();
     await vh.declareQueue('dlq');
     await vh.declareQueue('work', { maxDeliveries: 3, deadLetter: deadLetterToQueue('dlq') });
@@ -20,7 +20,7 @@ describe('poison messages', () => {
       expect(text(d!.message.body)).toBe('poison');
       await vh.nack(d!);
     }
-    // The fourth delivery would exceed the limit: the poison message is moved, the next one is served.
+    // The third nack used up the limit: the poison message moved, the next one is served.
     const [next] = await vh.receive('work');
     expect(text(next!.message.body)).toBe('fine');
     const [dead] = await vh.receive('dlq');
@@ -30,12 +30,32 @@ describe('poison messages', () => {
       reason: 'delivery_limit',
       queue: 'work',
       count: 1,
-      'delivery-count': 4,
+      'delivery-count': 3,
     });
     expect(death(headers)['time']).toBeInstanceOf(Date);
     expect(headers?.['x-first-death-reason']).toBe('delivery_limit');
     expect(headers?.['x-first-death-queue']).toBe('work');
     expect((await vh.count('work')).deadLettered).toBe(1);
+  });
+
+  it('a message whose holders keep vanishing is dead-lettered at the delivery past the limit', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('dlq');
+    await vh.declareQueue('work', { maxDeliveries: 2, deadLetter: deadLetterToQueue('dlq') });
+    await vh.send('work', { body: 'crasher' });
+    await vh.send('work', { body: 'fine' });
+    for (let i = 0; i < 2; i++) {
+      const [d] = await vh.receive('work', { leaseMs: 20 }); // the receiver dies: its lease runs out
+      expect(text(d!.message.body)).toBe('crasher');
+      await sleep(40);
+    }
+    const [next] = await vh.receive('work');
+    expect(text(next!.message.body)).toBe('fine');
+    const [dead] = await vh.receive('dlq');
+    expect(death(dead!.message.properties.headers)).toMatchObject({
+      reason: 'delivery_limit',
+      'delivery-count': 3,
+    });
   });
 
   it('a receiver can dead-letter explicitly (reason rejected, with detail)', async () => {
