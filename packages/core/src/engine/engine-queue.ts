@@ -340,15 +340,26 @@ export class EngineQueue {
         this.#rr = turn;
         return false;
       }
-      if (consumer.options.autoAck)
-        await this.#settle(
+      if (!consumer.active) {
+        // Cancelled while the take was under way: these were never handed to it.
+        if (!consumer.options.autoAck) await this.#releaseUndelivered(deliveries, consumer.holder);
+        return true;
+      }
+      if (consumer.options.autoAck) {
+        const acked = await this.#settle(
           deliveries.map((d) => d.id),
           consumer.holder,
           deliveries,
         );
+        this.#countAcked(acked, deliveries);
+      }
       const now = this.host.now();
-      for (const delivery of deliveries) {
-        if (!consumer.active) break;
+      for (let i = 0; i < deliveries.length; i++) {
+        const delivery = deliveries[i]!;
+        if (!consumer.active) {
+          if (!consumer.options.autoAck) await this.#releaseUndelivered(deliveries.slice(i), consumer.holder);
+          break;
+        }
         consumer.hold(delivery, now);
         try {
           consumer.handler(delivery);
@@ -361,6 +372,15 @@ export class EngineQueue {
       return true;
     }
     return false;
+  }
+
+  async #releaseUndelivered(deliveries: readonly Delivery[], holder: string): Promise<void> {
+    if (deliveries.length > 0 && !this.deleted)
+      await this.host.store.release(
+        this.key,
+        deliveries.map((d) => d.id),
+        holder,
+      );
   }
 
   /** Takes up to `max`, screening out expired and poisoned messages (which are dead-lettered or dropped). */

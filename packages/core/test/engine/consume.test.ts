@@ -127,3 +127,19 @@ describe('push consumers', () => {
     expect(seen.b).toBeGreaterThan(20);
   });
 });
+
+describe('consumers that go away mid-batch', () => {
+  it('what a consumer had not yet been handed when it was cancelled goes back to the queue', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    for (let i = 0; i < 5; i++) await vh.send('q', { body: String(i) });
+    const got: string[] = [];
+    const handle = vh.consume('q', (d) => {
+      got.push(text(d.message.body));
+      if (got.length === 2) void handle.cancel(); // leaves in the middle of a batch
+    });
+    await sleep(20);
+    expect(got).toEqual(['0', '1']);
+    expect(await vh.count('q')).toMatchObject({ ready: 5, inFlight: 0 });
+  });
+});
