@@ -1,1 +1,3 @@
-export {};
+export { RedisStore, type RedisStoreOptions, type RedisWaitOption } from './redis-store.js';
+export type { RedisPersistence } from './redis-persistence.js';
+export { keyLayout, type KeyLayout } from './keys.js';

@@ -1,0 +1,42 @@
+/**
+ * Where everything lives in Redis. Each queue's keys share one base (`<prefix>{q:<queue>}:`), so
+ * with per-queue hash tags they land in one Redis Cluster slot. In `singleSlot` mode every key
+ * of the store shares the tag `{<prefix>}` instead: scripts that touch two queues (move) and the
+ * global id counter are then legal in Cluster too, at the price of one slot per store.
+ */
+export interface KeyLayout {
+  /** Keys shared by the whole store: id counter, queue set, metadata, node liveness. */
+  readonly global: string;
+  /** Base of one queue's keys. */
+  queueBase(queue: string): string;
+  /** The seven keys every queue script declares, in the order the scripts expect. */
+  queueKeys(queue: string): string[];
+}
+
+/** Suffixes of the declared per-queue keys, in the order of the scripts' KEYS. */
+const QUEUE_KEY_SUFFIXES = ['counts', 'ready', 'delayed', 'inflight', 'leases', 'holders', 'dedupe'] as const;
+
+export function keyLayout(prefix: string, singleSlot: boolean): KeyLayout {
+  const global = singleSlot ? `{${prefix}}` : prefix;
+  const queueBase = singleSlot
+    ? (queue: string) => `${global}q:${queue}:`
+    : (queue: string) => `${prefix}{q:${queue}}:`;
+  return {
+    global,
+    queueBase,
+    queueKeys(queue) {
+      const base = queueBase(queue);
+      return QUEUE_KEY_SUFFIXES.map((s) => base + s);
+    },
+  };
+}
+
+export const globalKeys = {
+  seq: (g: string) => `${g}seq`,
+  queues: (g: string) => `${g}queues`,
+  meta: (g: string) => `${g}meta`,
+  nodes: (g: string) => `${g}nodes`,
+  node: (g: string, node: string) => `${g}node:${node}`,
+  holderQueues: (g: string, holder: string) => `${g}hq:${holder}`,
+  nodeQueues: (g: string, node: string) => `${g}nq:${node}`,
+};

@@ -1,0 +1,84 @@
+import { globalKeys } from './keys.js';
+
+/** What the liveness loop needs from its store. */
+export interface LivenessHost {
+  readonly nodeId: string;
+  readonly globalPrefix: string;
+  /** The store's connection, for plain commands. */
+  command(
+    name: 'set' | 'sadd' | 'srem' | 'del' | 'exists' | 'smembers',
+    ...args: (string | number)[]
+  ): Promise<unknown>;
+  /** Returns to ready what `node` held in `queue`; returns how many. */
+  releaseNode(queue: string, node: string): Promise<number>;
+  onError(err: unknown): void;
+}
+
+/**
+ * A node proves it is alive by renewing `node:<id>` (PX ttl) every ttl/3. Every node also sweeps:
+ * any registered node whose key has lapsed is dead, and whatever its holders held returns to
+ * ready (counts stay raised). Sweeping twice is harmless: the scripts find nothing the second time.
+ */
+export class NodeLiveness {
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> | undefined;
+
+  constructor(
+    private readonly host: LivenessHost,
+    private readonly ttlMs: number,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.#beat();
+    this.#timer = setInterval(
+      () => {
+        if (this.#ticking) return;
+        this.#ticking = this.#tick().finally(() => (this.#ticking = undefined));
+      },
+      Math.max(10, Math.floor(this.ttlMs / 3)),
+    );
+    this.#timer.unref();
+  }
+
+  /** Stops renewing (close, or a crash drill); the key lapses by itself unless `forget`. */
+  async stop(forget: boolean): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#ticking;
+    if (!forget) return;
+    const { host } = this;
+    await host.command('del', globalKeys.node(host.globalPrefix, host.nodeId));
+    await host.command('srem', globalKeys.nodes(host.globalPrefix), host.nodeId);
+    await host.command('del', globalKeys.nodeQueues(host.globalPrefix, host.nodeId));
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      await this.#beat();
+      await this.sweep();
+    } catch (err) {
+      this.host.onError(err);
+    }
+  }
+
+  async #beat(): Promise<void> {
+    const { host } = this;
+    await host.command('set', globalKeys.node(host.globalPrefix, host.nodeId), '1', 'PX', this.ttlMs);
+    await host.command('sadd', globalKeys.nodes(host.globalPrefix), host.nodeId);
+  }
+
+  /** Returns what dead nodes held; returns how many deliveries came back. */
+  async sweep(): Promise<number> {
+    const { host } = this;
+    const g = host.globalPrefix;
+    let n = 0;
+    for (const node of (await host.command('smembers', globalKeys.nodes(g))) as string[]) {
+      if (node === host.nodeId || (await host.command('exists', globalKeys.node(g, node))) === 1) continue;
+      for (const queue of (await host.command('smembers', globalKeys.nodeQueues(g, node))) as string[])
+        n += await host.releaseNode(queue, node);
+      await host.command('del', globalKeys.nodeQueues(g, node));
+      await host.command('srem', globalKeys.nodes(g), node);
+    }
+    return n;
+  }
+}

@@ -1,0 +1,373 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BrokerClosedError,
+  QueueNotFoundError,
+  StoreError,
+  type HolderId,
+  type MessageStore,
+  type MetaEntry,
+  type PeekedMessage,
+  type PeekOptions,
+  type QueueCounts,
+  type QueueKey,
+  type QueueRecordInput,
+  type ReleaseOptions,
+  type StoredMessage,
+  type TakeOptions,
+} from '@conveyor/core';
+import { Redis } from 'ioredis';
+import { globalKeys, keyLayout, type KeyLayout } from './keys.js';
+import { NodeLiveness } from './node-liveness.js';
+import { recordArgs, rowToMessage, rowToPeeked, type Row } from './record-codec.js';
+import { readPersistence, versionAtLeast, type RedisPersistence } from './redis-persistence.js';
+import { SCRIPTS, type ScriptName } from './scripts/queue-scripts.js';
+import { decodeValue, encodeValue } from './value-codec.js';
+
+export type RedisWaitOption = { replicas: number; timeoutMs: number } | { aof: true; timeoutMs?: number };
+
+export interface RedisStoreOptions {
+  /** Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Namespace of every key, so several stores (or tests) share one Redis. Default `conveyor:`. */
+  prefix?: string;
+  /** How long a node's liveness key lives without renewal; its deliveries return after that. Default 10 s. */
+  holderTtlMs?: number;
+  /** After durable writes, wait for replicas (`WAIT`) or the local AOF fsync (`WAITAOF`, Redis ≥ 7.2). */
+  wait?: RedisWaitOption;
+  /** Every key under one hash tag `{prefix}` (Redis Cluster: atomic moves between any queues). */
+  singleSlot?: boolean;
+  /** Errors of the background liveness loop. Default: printed to stderr. */
+  onError?: (err: unknown) => void;
+}
+
+type ScriptArg = string | number | Buffer;
+type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
+
+/**
+ * A `MessageStore` in Redis, shared by every Conveyor node that opens it with the same prefix.
+ * Each queue operation is one Lua script (see scripts/queue-scripts.ts). Holders are qualified
+ * with this store's node id, so holder ids of different processes never collide and a dead node's
+ * deliveries can be found and returned by any other node.
+ */
+export class RedisStore implements MessageStore {
+  readonly kind = 'redis';
+  /** Posted = accepted by Redis (and by `wait` when set): it outlives this process; see `persistence`. */
+  readonly durable = true;
+  /** This process's node id (holders are `<nodeId>/<holder>`). */
+  readonly nodeId = randomUUID().slice(0, 8);
+  /** Redis's durability settings, read at open; undefined when CONFIG is refused. */
+  persistence: RedisPersistence | undefined;
+
+  readonly #redis: Redis;
+  readonly #keys: KeyLayout;
+  readonly #wait: RedisWaitOption | undefined;
+  readonly #liveness: NodeLiveness;
+  readonly #onError: (err: unknown) => void;
+  #status: 'new' | 'open' | 'closed' = 'new';
+
+  constructor(options: RedisStoreOptions = {}) {
+    const url = options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const prefix = options.prefix ?? 'conveyor:';
+    if (!options.singleSlot && /[{}]/.test(prefix))
+      throw new StoreError(`redis prefix '${prefix}' may not contain braces`);
+    this.#redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    this.#keys = keyLayout(prefix, options.singleSlot === true);
+    this.#wait = options.wait;
+    this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
+    for (const [name, def] of Object.entries(SCRIPTS)) this.#redis.defineCommand(name, def);
+    const host = {
+      nodeId: this.nodeId,
+      globalPrefix: this.#keys.global,
+      command: (name: string, ...args: (string | number)[]) => this.#redis.call(name, ...args),
+      releaseNode: (queue: string, node: string) => this.#count('releaseNode', queue, [node]),
+      onError: this.#onError,
+    };
+    this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? 10_000);
+  }
+
+  async open(): Promise<void> {
+    if (this.#status === 'open') return;
+    if (this.#status === 'closed') throw new BrokerClosedError();
+    try {
+      await this.#redis.connect();
+      this.persistence = await readPersistence(this.#redis);
+    } catch (err) {
+      this.#redis.disconnect();
+      throw new StoreError(`cannot open the redis store: ${String(err)}`, { cause: err });
+    }
+    const wait = this.#wait;
+    if (wait && 'aof' in wait && this.persistence && !versionAtLeast(this.persistence.version, 7, 2)) {
+      this.#redis.disconnect();
+      throw new StoreError(`WAITAOF needs Redis 7.2 or later (this one is ${this.persistence.version})`);
+    }
+    await this.#liveness.start();
+    this.#status = 'open';
+  }
+
+  /** Returns what this node's holders hold, stops the liveness key and disconnects. */
+  async close(): Promise<void> {
+    if (this.#status !== 'open') {
+      this.#status = 'closed';
+      return;
+    }
+    this.#status = 'closed';
+    try {
+      const g = this.#keys.global;
+      for (const queue of (await this.#redis.smembers(globalKeys.nodeQueues(g, this.nodeId))) as string[])
+        await this.#count('releaseNode', queue, [this.nodeId]);
+      await this.#liveness.stop(true);
+    } finally {
+      await this.#redis.quit().catch(() => this.#redis.disconnect());
+    }
+  }
+
+  /**
+   * Disconnects without returning what this node holds and without removing its liveness key,
+   * as a crash would: other nodes return its deliveries once the key lapses (tests, drills).
+   */
+  async abandon(): Promise<void> {
+    this.#status = 'closed';
+    await this.#liveness.stop(false);
+    this.#redis.disconnect();
+  }
+
+  /** Returns what dead nodes held (every node also does this on its liveness timer). */
+  async sweepDeadNodes(): Promise<number> {
+    this.#check();
+    return this.#liveness.sweep();
+  }
+
+  // ---- metadata ----
+
+  async loadMeta(prefix: string): Promise<MetaEntry[]> {
+    this.#check();
+    const key = globalKeys.meta(this.#keys.global);
+    const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    const found = new Map<string, string>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#redis.hscan(key, cursor, 'MATCH', match, 'COUNT', 1000);
+      for (let i = 0; i + 1 < flat.length; i += 2) found.set(flat[i] as string, flat[i + 1] as string);
+      cursor = next;
+    } while (cursor !== '0');
+    return [...found.keys()].sort().map((k) => ({ key: k, value: decodeValue(found.get(k) as string) }));
+  }
+
+  async putMeta(key: string, value: unknown): Promise<void> {
+    this.#check();
+    await this.#guard(this.#redis.hset(globalKeys.meta(this.#keys.global), key, encodeValue(value)));
+    await this.#waitDurable();
+  }
+
+  async deleteMeta(key: string): Promise<void> {
+    this.#check();
+    await this.#guard(this.#redis.hdel(globalKeys.meta(this.#keys.global), key));
+    await this.#waitDurable();
+  }
+
+  // ---- queues ----
+
+  async createQueue(queue: QueueKey): Promise<void> {
+    this.#check();
+    await this.#script('createQueue', queue, []);
+  }
+
+  async deleteQueue(queue: QueueKey): Promise<void> {
+    this.#check();
+    await this.#script('deleteQueue', queue, []);
+  }
+
+  async listQueues(): Promise<QueueKey[]> {
+    this.#check();
+    return this.#guard(this.#redis.smembers(globalKeys.queues(this.#keys.global)));
+  }
+
+  async enqueue(queue: QueueKey, records: QueueRecordInput[]): Promise<string[]> {
+    this.#check();
+    const args: ScriptArg[] = [Date.now()];
+    for (const r of records) args.push(...recordArgs(r));
+    const ids = (await this.#script('enqueue', queue, args, [globalKeys.seq(this.#keys.global)])) as string[];
+    if (records.some((r) => r.durable)) await this.#waitDurable();
+    return ids;
+  }
+
+  async take(queue: QueueKey, max: number, options: TakeOptions): Promise<StoredMessage[]> {
+    this.#check();
+    const rows = (await this.#script(
+      'take',
+      queue,
+      [max, this.#holder(options.holder), options.leaseUntil ?? '', options.now],
+      [],
+      true,
+    )) as Row[];
+    return rows.map(rowToMessage);
+  }
+
+  async takeById(queue: QueueKey, id: string, options: TakeOptions): Promise<StoredMessage | undefined> {
+    this.#check();
+    const row = (await this.#script(
+      'takeById',
+      queue,
+      [id, this.#holder(options.holder), options.leaseUntil ?? '', options.now],
+      [],
+      true,
+    )) as Row | null;
+    return row === null ? undefined : rowToMessage(row);
+  }
+
+  async ack(queue: QueueKey, ids: string[], holder: HolderId): Promise<string[]> {
+    this.#check();
+    return (await this.#script('ack', queue, [this.#holder(holder), ...ids])) as string[];
+  }
+
+  async release(
+    queue: QueueKey,
+    ids: string[],
+    holder: HolderId,
+    options?: ReleaseOptions,
+  ): Promise<string[]> {
+    this.#check();
+    const readyAt = options?.readyAt ?? '';
+    return (await this.#script('release', queue, [this.#holder(holder), readyAt, ...ids])) as string[];
+  }
+
+  async renew(queue: QueueKey, ids: string[], holder: HolderId, leaseUntil: number): Promise<string[]> {
+    this.#check();
+    return (await this.#script('renew', queue, [this.#holder(holder), leaseUntil, ...ids])) as string[];
+  }
+
+  async releaseHolder(holder: HolderId): Promise<number> {
+    this.#check();
+    const qualified = this.#holder(holder);
+    const queues = await this.#guard(
+      this.#redis.smembers(globalKeys.holderQueues(this.#keys.global, qualified)),
+    );
+    let n = 0;
+    for (const queue of queues) n += await this.#count('releaseHolder', queue, [qualified]);
+    return n;
+  }
+
+  async expireLeases(queue: QueueKey, now: number): Promise<number> {
+    this.#check();
+    return this.#count('expireLeases', queue, [now]);
+  }
+
+  async move(
+    from: QueueKey,
+    ids: string[],
+    holder: HolderId,
+    to: QueueKey,
+    records: QueueRecordInput[],
+  ): Promise<string[]> {
+    this.#check();
+    const k = this.#keys;
+    const keys = [...k.queueKeys(from), ...k.queueKeys(to), globalKeys.seq(k.global)];
+    const args: ScriptArg[] = [k.global, k.queueBase(from), from, k.queueBase(to), to, this.#holder(holder)];
+    args.push(ids.length, Date.now(), ...ids);
+    for (let i = 0; i < ids.length; i++) {
+      const record = records[i];
+      if (record === undefined) throw new StoreError(`move: no record for id ${ids[i]}`);
+      args.push(...recordArgs(record));
+    }
+    const moved = (await this.#call('move', [...keys, ...args], false)) as string[];
+    if (moved.length > 0 && records.some((r) => r.durable)) await this.#waitDurable();
+    return moved;
+  }
+
+  async peek(queue: QueueKey, max: number, options?: PeekOptions): Promise<PeekedMessage[]> {
+    this.#check();
+    const args = [max, options?.includeInFlight ? '1' : '0', options?.includeDelayed ? '1' : '0', Date.now()];
+    return ((await this.#script('peek', queue, args, [], true)) as Row[]).map(rowToPeeked);
+  }
+
+  async counts(queue: QueueKey): Promise<QueueCounts> {
+    this.#check();
+    const [ready, inFlight, delayed, bytes] = (
+      (await this.#script('counts', queue, [Date.now()])) as string[]
+    ).map(Number);
+    return { ready: ready ?? 0, inFlight: inFlight ?? 0, delayed: delayed ?? 0, bytes: bytes ?? 0 };
+  }
+
+  async purge(queue: QueueKey): Promise<number> {
+    this.#check();
+    return this.#count('purge', queue, []);
+  }
+
+  async remember(queue: QueueKey, key: string, windowMs: number, now: number): Promise<boolean> {
+    this.#check();
+    return (await this.#count('remember', queue, [key, windowMs, now])) === 1;
+  }
+
+  async nextWakeAt(queue: QueueKey): Promise<number | undefined> {
+    this.#check();
+    const at = (await this.#script('nextWakeAt', queue, [])) as string | null;
+    return at === null ? undefined : Number(at);
+  }
+
+  // ---- internals ----
+
+  #check(): void {
+    if (this.#status === 'open') return;
+    if (this.#status === 'new') throw new StoreError('redis store is not open');
+    throw new BrokerClosedError();
+  }
+
+  #holder(holder: HolderId): string {
+    return `${this.nodeId}/${holder}`;
+  }
+
+  async #count(name: ScriptName, queue: QueueKey, args: ScriptArg[]): Promise<number> {
+    return Number(await this.#script(name, queue, args));
+  }
+
+  /** Runs a single-queue script: its keys, then [global prefix, queue base, queue name, ...args]. */
+  #script(name: ScriptName, queue: QueueKey, args: ScriptArg[], extraKeys: string[] = [], buffers = false) {
+    const k = this.#keys;
+    return this.#call(
+      name,
+      [...k.queueKeys(queue), ...extraKeys, k.global, k.queueBase(queue), queue, ...args],
+      buffers,
+    );
+  }
+
+  async #call(name: ScriptName, args: ScriptArg[], buffers: boolean): Promise<unknown> {
+    const commands = this.#redis as unknown as Record<string, ScriptFn>;
+    const fn = commands[buffers ? `${name}Buffer` : name] as ScriptFn;
+    try {
+      return await fn.apply(this.#redis, args);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : '';
+      if (message.startsWith('QNF ')) throw new QueueNotFoundError(message.slice(4));
+      throw this.#storeError(err);
+    }
+  }
+
+  async #guard<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      throw this.#storeError(err);
+    }
+  }
+
+  #storeError(err: unknown): Error {
+    if (this.#status === 'closed') return new BrokerClosedError();
+    return new StoreError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+
+  /** `wait`: the writes so far on this connection reached the replicas / the local AOF. */
+  async #waitDurable(): Promise<void> {
+    const wait = this.#wait;
+    if (!wait) return;
+    if ('aof' in wait) {
+      const [local] = (await this.#guard(this.#redis.call('WAITAOF', 1, 0, wait.timeoutMs ?? 0))) as number[];
+      if ((local ?? 0) < 1) throw new StoreError('WAITAOF: the write did not reach the append-only file');
+      return;
+    }
+    const acked = Number(await this.#guard(this.#redis.call('WAIT', wait.replicas, wait.timeoutMs)));
+    if (acked < wait.replicas)
+      throw new StoreError(
+        `WAIT: ${acked} of ${wait.replicas} replicas acknowledged within ${wait.timeoutMs} ms`,
+      );
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Lua shared by every queue script. A queue is a table of its declared keys (seven KEYS from
+ * `k`, see `keyLayout`) plus its base for per-message and per-holder keys, which are derived
+ * inside the script and share the queue's hash tag. ARGV[1] is always the store's global prefix.
+ *
+ * Per queue: `counts` hash (ready, inFlight, delayed, bytes; also the queue's existence marker),
+ * `ready` zset (score = id, so a returned message regains its position), `delayed` zset
+ * (score = readyAt), `inflight` hash (id → holder), `leases` zset (score = deadline),
+ * `holders` set, `h:<holder>` set of held ids, `dedupe` zset (score = expiry), `m:<id>` hash per
+ * message (e exchange, k routing key, p properties, b body, t enqueuedAt, x expiresAt,
+ * r readyAt, c deliveryCount, d durable, s body size).
+ */
+export const PRELUDE = `
+local G = ARGV[1]
+local function Q(k, base, name)
+  return { c = KEYS[k], ready = KEYS[k + 1], delayed = KEYS[k + 2], infl = KEYS[k + 3],
+           leases = KEYS[k + 4], holders = KEYS[k + 5], dd = KEYS[k + 6], b = base, name = name }
+end
+local function missing(q) return redis.call('EXISTS', q.c) == 0 end
+local function qnf(q) return redis.error_reply('QNF ' .. q.name) end
+local function count(q, field, n) if n ~= 0 then redis.call('HINCRBY', q.c, field, n) end end
+local function promote(q, now)
+  local n = 0
+  while true do
+    local due = redis.call('ZRANGEBYSCORE', q.delayed, '-inf', now, 'LIMIT', 0, 512)
+    if #due == 0 then break end
+    for _, id in ipairs(due) do
+      redis.call('ZREM', q.delayed, id)
+      redis.call('ZADD', q.ready, id, id)
+    end
+    n = n + #due
+  end
+  count(q, 'delayed', -n)
+  count(q, 'ready', n)
+end
+local FIELDS = { 'e', 'k', 'p', 'b', 't', 'x', 'r', 'c', 'd' }
+local function fetch(q, id)
+  local row = redis.call('HMGET', q.b .. 'm:' .. id, unpack(FIELDS))
+  table.insert(row, 1, id)
+  return row
+end
+local function nodeOf(holder) return string.match(holder, '^([^/]*)/') or holder end
+local function deliver(q, id, holder, lease)
+  redis.call('HSET', q.infl, id, holder)
+  redis.call('SADD', q.b .. 'h:' .. holder, id)
+  if redis.call('SADD', q.holders, holder) == 1 then
+    redis.call('SADD', G .. 'hq:' .. holder, q.name)
+    redis.call('SADD', G .. 'nq:' .. nodeOf(holder), q.name)
+  end
+  if lease ~= '' then redis.call('ZADD', q.leases, lease, id) end
+  redis.call('HINCRBY', q.b .. 'm:' .. id, 'c', 1)
+end
+local function held(q, id, holder) return redis.call('HGET', q.infl, id) == holder end
+local function unhold(q, id, holder)
+  redis.call('HDEL', q.infl, id)
+  redis.call('ZREM', q.leases, id)
+  local hk = q.b .. 'h:' .. holder
+  redis.call('SREM', hk, id)
+  if redis.call('SCARD', hk) == 0 then
+    redis.call('SREM', q.holders, holder)
+    redis.call('SREM', G .. 'hq:' .. holder, q.name)
+  end
+end
+-- Deletes a message's record; returns its body size.
+local function drop(q, id)
+  local mk = q.b .. 'm:' .. id
+  local s = tonumber(redis.call('HGET', mk, 's') or '0')
+  redis.call('DEL', mk)
+  return s
+end
+-- Held messages back to ready at their id position; returns how many (counts stay raised).
+local function returnAll(q, ids, holderOf)
+  for _, id in ipairs(ids) do
+    unhold(q, id, holderOf(id))
+    redis.call('ZADD', q.ready, id, id)
+  end
+  count(q, 'inFlight', -#ids)
+  count(q, 'ready', #ids)
+  return #ids
+end
+-- Appends the record in a[i .. i+8] (e k p b t x r c d) with a fresh id from seq; returns the id.
+local function append(q, seq, now, a, i)
+  local id = string.format('%d', redis.call('INCR', seq))
+  local body = a[i + 3]
+  local mk = q.b .. 'm:' .. id
+  redis.call('HSET', mk, 'e', a[i], 'k', a[i + 1], 'p', a[i + 2], 'b', body, 't', a[i + 4],
+    'c', a[i + 7], 'd', a[i + 8], 's', #body)
+  if a[i + 5] ~= '' then redis.call('HSET', mk, 'x', a[i + 5]) end
+  local r = a[i + 6]
+  if r ~= '' then redis.call('HSET', mk, 'r', r) end
+  if r ~= '' and tonumber(r) > now then
+    redis.call('ZADD', q.delayed, r, id)
+    count(q, 'delayed', 1)
+  else
+    redis.call('ZADD', q.ready, id, id)
+    count(q, 'ready', 1)
+  end
+  count(q, 'bytes', #body)
+  return id
+end
+`;
+
+/** Fields of one record in a script's ARGV (see `append`). */
+export const RECORD_ARGS = 9;

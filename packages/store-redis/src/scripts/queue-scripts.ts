@@ -1,0 +1,259 @@
+import { PRELUDE, RECORD_ARGS } from './prelude.js';
+
+/**
+ * Every multi-step change is one of these scripts, so it is atomic in Redis whichever node runs
+ * it. Single-queue scripts declare the queue's seven keys (KEYS[1..7]) and take
+ * ARGV = [global prefix, queue base, queue name, ...own arguments from ARGV[4]].
+ */
+export interface ScriptDef {
+  readonly numberOfKeys: number;
+  readonly lua: string;
+}
+
+const ONE_QUEUE = `${PRELUDE}
+local q = Q(1, ARGV[2], ARGV[3])
+`;
+
+function queueScript(body: string, extraKeys = 0): ScriptDef {
+  return { numberOfKeys: 7 + extraKeys, lua: ONE_QUEUE + body };
+}
+
+export const SCRIPTS = {
+  createQueue: queueScript(`
+if missing(q) then redis.call('HSET', q.c, 'ready', 0, 'inFlight', 0, 'delayed', 0, 'bytes', 0) end
+redis.call('SADD', G .. 'queues', q.name)
+return 1
+`),
+
+  deleteQueue: queueScript(`
+if missing(q) then return 0 end
+for _, id in ipairs(redis.call('ZRANGE', q.ready, 0, -1)) do redis.call('DEL', q.b .. 'm:' .. id) end
+for _, id in ipairs(redis.call('ZRANGE', q.delayed, 0, -1)) do redis.call('DEL', q.b .. 'm:' .. id) end
+for _, id in ipairs(redis.call('HKEYS', q.infl)) do redis.call('DEL', q.b .. 'm:' .. id) end
+for _, holder in ipairs(redis.call('SMEMBERS', q.holders)) do
+  redis.call('DEL', q.b .. 'h:' .. holder)
+  redis.call('SREM', G .. 'hq:' .. holder, q.name)
+end
+redis.call('DEL', q.c, q.ready, q.delayed, q.infl, q.leases, q.holders, q.dd)
+redis.call('SREM', G .. 'queues', q.name)
+return 1
+`),
+
+  // KEYS[8] = id counter; ARGV[4] = now; records from ARGV[5].
+  enqueue: queueScript(
+    `
+if missing(q) then return qnf(q) end
+local now = tonumber(ARGV[4])
+local ids = {}
+for i = 5, #ARGV, ${RECORD_ARGS} do ids[#ids + 1] = append(q, KEYS[8], now, ARGV, i) end
+return ids
+`,
+    1,
+  ),
+
+  // ARGV[4] = max, [5] = holder, [6] = lease deadline or '', [7] = now.
+  take: queueScript(`
+if missing(q) then return qnf(q) end
+promote(q, tonumber(ARGV[7]))
+local max = tonumber(ARGV[4])
+if max <= 0 then return {} end
+local popped = redis.call('ZPOPMIN', q.ready, max)
+local out = {}
+for i = 1, #popped, 2 do
+  local id = popped[i]
+  deliver(q, id, ARGV[5], ARGV[6])
+  out[#out + 1] = fetch(q, id)
+end
+count(q, 'ready', -#out)
+count(q, 'inFlight', #out)
+return out
+`),
+
+  // ARGV[4] = id, [5] = holder, [6] = lease deadline or '', [7] = now.
+  takeById: queueScript(`
+if missing(q) then return qnf(q) end
+promote(q, tonumber(ARGV[7]))
+local id = ARGV[4]
+if redis.call('ZREM', q.ready, id) == 0 then return false end
+deliver(q, id, ARGV[5], ARGV[6])
+count(q, 'ready', -1)
+count(q, 'inFlight', 1)
+return fetch(q, id)
+`),
+
+  // ARGV[4] = holder; ids from ARGV[5].
+  ack: queueScript(`
+if missing(q) then return qnf(q) end
+local holder, out, bytes = ARGV[4], {}, 0
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  if held(q, id, holder) then
+    unhold(q, id, holder)
+    bytes = bytes + drop(q, id)
+    out[#out + 1] = id
+  end
+end
+count(q, 'inFlight', -#out)
+count(q, 'bytes', -bytes)
+return out
+`),
+
+  // ARGV[4] = holder, [5] = readyAt or ''; ids from ARGV[6].
+  release: queueScript(`
+if missing(q) then return qnf(q) end
+local holder, readyAt, out = ARGV[4], ARGV[5], {}
+for i = 6, #ARGV do
+  local id = ARGV[i]
+  if held(q, id, holder) then
+    unhold(q, id, holder)
+    if readyAt == '' then
+      redis.call('ZADD', q.ready, id, id)
+    else
+      redis.call('HSET', q.b .. 'm:' .. id, 'r', readyAt)
+      redis.call('ZADD', q.delayed, readyAt, id)
+    end
+    out[#out + 1] = id
+  end
+end
+count(q, 'inFlight', -#out)
+count(q, readyAt == '' and 'ready' or 'delayed', #out)
+return out
+`),
+
+  // ARGV[4] = holder, [5] = lease deadline; ids from ARGV[6].
+  renew: queueScript(`
+if missing(q) then return qnf(q) end
+local holder, out = ARGV[4], {}
+for i = 6, #ARGV do
+  if held(q, ARGV[i], holder) then
+    redis.call('ZADD', q.leases, ARGV[5], ARGV[i])
+    out[#out + 1] = ARGV[i]
+  end
+end
+return out
+`),
+
+  // ARGV[4] = now.
+  expireLeases: queueScript(`
+if missing(q) then return qnf(q) end
+local due = redis.call('ZRANGEBYSCORE', q.leases, '-inf', ARGV[4])
+return returnAll(q, due, function(id) return redis.call('HGET', q.infl, id) end)
+`),
+
+  // ARGV[4] = holder. A queue that is gone holds nothing.
+  releaseHolder: queueScript(`
+if missing(q) then return 0 end
+local holder = ARGV[4]
+return returnAll(q, redis.call('SMEMBERS', q.b .. 'h:' .. holder), function() return holder end)
+`),
+
+  // ARGV[4] = node id: everything held by that node's holders (a dead or closing node).
+  releaseNode: queueScript(`
+if missing(q) then return 0 end
+local p = ARGV[4] .. '/'
+local n = 0
+for _, holder in ipairs(redis.call('SMEMBERS', q.holders)) do
+  if string.sub(holder, 1, #p) == p then
+    n = n + returnAll(q, redis.call('SMEMBERS', q.b .. 'h:' .. holder), function() return holder end)
+  end
+end
+return n
+`),
+
+  // ARGV[4] = max, [5] = '1' with in-flight, [6] = '1' with delayed, [7] = now.
+  peek: queueScript(`
+if missing(q) then return qnf(q) end
+promote(q, tonumber(ARGV[7]))
+local max = tonumber(ARGV[4])
+if max <= 0 then return {} end
+local found = {}
+for _, id in ipairs(redis.call('ZRANGE', q.ready, 0, max - 1)) do found[#found + 1] = { tonumber(id), id, 'ready' } end
+if ARGV[5] == '1' then
+  for _, id in ipairs(redis.call('HKEYS', q.infl)) do found[#found + 1] = { tonumber(id), id, 'in-flight' } end
+end
+if ARGV[6] == '1' then
+  for _, id in ipairs(redis.call('ZRANGE', q.delayed, 0, -1)) do found[#found + 1] = { tonumber(id), id, 'delayed' } end
+end
+table.sort(found, function(a, b) return a[1] < b[1] end)
+local out = {}
+for i = 1, math.min(max, #found) do
+  local row = fetch(q, found[i][2])
+  row[#row + 1] = found[i][3]
+  out[i] = row
+end
+return out
+`),
+
+  // ARGV[4] = now.
+  counts: queueScript(`
+if missing(q) then return qnf(q) end
+promote(q, tonumber(ARGV[4]))
+return redis.call('HMGET', q.c, 'ready', 'inFlight', 'delayed', 'bytes')
+`),
+
+  purge: queueScript(`
+if missing(q) then return qnf(q) end
+local n, bytes = 0, 0
+for _, set in ipairs({ q.ready, q.delayed }) do
+  for _, id in ipairs(redis.call('ZRANGE', set, 0, -1)) do
+    bytes = bytes + drop(q, id)
+    n = n + 1
+  end
+end
+redis.call('DEL', q.ready, q.delayed)
+redis.call('HSET', q.c, 'ready', 0, 'delayed', 0)
+count(q, 'bytes', -bytes)
+return n
+`),
+
+  // ARGV[4] = key, [5] = window (ms), [6] = now. Expired keys are pruned first.
+  remember: queueScript(`
+if missing(q) then return qnf(q) end
+local now = tonumber(ARGV[6])
+redis.call('ZREMRANGEBYSCORE', q.dd, '-inf', now)
+if redis.call('ZSCORE', q.dd, ARGV[4]) then return 0 end
+redis.call('ZADD', q.dd, now + tonumber(ARGV[5]), ARGV[4])
+return 1
+`),
+
+  nextWakeAt: queueScript(`
+if missing(q) then return qnf(q) end
+local d = redis.call('ZRANGE', q.delayed, 0, 0, 'WITHSCORES')
+local l = redis.call('ZRANGE', q.leases, 0, 0, 'WITHSCORES')
+if #d == 0 and #l == 0 then return false end
+if #d == 0 then return l[2] end
+if #l == 0 then return d[2] end
+if tonumber(d[2]) <= tonumber(l[2]) then return d[2] end
+return l[2]
+`),
+
+  /**
+   * KEYS[1..7] source, KEYS[8..14] target, KEYS[15] id counter.
+   * ARGV[2] source base, [3] source name, [4] target base, [5] target name, [6] holder,
+   * [7] number of ids n, [8] now, ids from ARGV[9], then n records.
+   */
+  move: {
+    numberOfKeys: 15,
+    lua: `${PRELUDE}
+local src, dst = Q(1, ARGV[2], ARGV[3]), Q(8, ARGV[4], ARGV[5])
+if missing(src) then return qnf(src) end
+if missing(dst) then return qnf(dst) end
+local holder, n, now = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+local out, bytes = {}, 0
+for j = 1, n do
+  local id = ARGV[8 + j]
+  if held(src, id, holder) then
+    unhold(src, id, holder)
+    bytes = bytes + drop(src, id)
+    out[#out + 1] = id
+    append(dst, KEYS[15], now, ARGV, 9 + n + (j - 1) * ${RECORD_ARGS})
+  end
+end
+count(src, 'inFlight', -#out)
+count(src, 'bytes', -bytes)
+return out
+`,
+  },
+} satisfies Record<string, ScriptDef>;
+
+export type ScriptName = keyof typeof SCRIPTS;
