@@ -1,0 +1,51 @@
+/**
+ * The engine's own behaviour tests, unchanged, over RedisStore: the core's broker fixture is
+ * swapped for one that opens each broker on a fresh Redis prefix.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BrokerOptions } from '@conveyor/core';
+import { deletePrefix, redisStore, redisUnavailable, uniquePrefix } from './redis-fixture.js';
+
+const opened: { close(): Promise<void>; prefix: string }[] = [];
+
+vi.mock(import('../../core/test/engine/broker-fixture.js'), async (importOriginal) => {
+  const original = await importOriginal();
+  const { Broker } = await import('@conveyor/core');
+  return {
+    ...original,
+    async openBroker(options: BrokerOptions = {}) {
+      const prefix = uniquePrefix();
+      const broker = await Broker.open({ ...options, store: options.store ?? redisStore(prefix) });
+      opened.push({ close: () => broker.close(), prefix });
+      return { broker, vh: broker.vhost() };
+    },
+  };
+});
+
+afterEach(async () => {
+  for (const b of opened.splice(0)) {
+    await b.close();
+    await deletePrefix(b.prefix);
+  }
+});
+
+const skip = await redisUnavailable();
+
+describe.skipIf(skip !== undefined)(
+  `engine behaviour over RedisStore${skip ? ` (skipped: ${skip})` : ''}`,
+  async () => {
+    it('runs the engine tests on a RedisStore (the fixture is swapped)', async () => {
+      const { openBroker } = await import('../../core/test/engine/broker-fixture.js');
+      const { broker } = await openBroker();
+      expect(broker.store.kind).toBe('redis');
+    });
+    await import('../../core/test/engine/receive.test.js');
+    await import('../../core/test/engine/dead-letter.test.js');
+    await import('../../core/test/engine/peek-take.test.js');
+    await import('../../core/test/engine/consume.test.js');
+    await import('../../core/test/engine/competing-consumers.test.js');
+    await import('../../core/test/engine/queues.test.js');
+    await import('../../core/test/engine/routing.test.js');
+    await import('../../core/test/engine/request-reply.test.js');
+  },
+);
