@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AmqpSink, AmqpSource, Bridge, ConveyorSink, ConveyorSource } from '@conveyor/bridge';
+import { EmbeddedConveyor, Rabbit, RABBITMQ_URL, rabbitMissing, unique, waitFor } from './support.js';
+
+describe.skipIf(rabbitMissing !== undefined)('bridge ↔ RabbitMQ', () => {
+  let rabbit: Rabbit;
+  let conveyor: EmbeddedConveyor;
+  beforeAll(async () => {
+    rabbit = await Rabbit.open();
+    conveyor = await EmbeddedConveyor.open();
+  });
+  afterAll(async () => {
+    await rabbit?.close();
+    await conveyor?.dispose();
+  });
+
+  it('RabbitMQ queue → Conveyor queue, with properties and an ack only after the durable send', async () => {
+    const source = await rabbit.queue(unique('bridge-in'));
+    await conveyor.current.vhost().declareQueue('orders', { dedupeWindowMs: 60_000 });
+    const bridge = new Bridge({
+      name: 'in',
+      source: new AmqpSource({ url: RABBITMQ_URL, queue: source }),
+      sink: new ConveyorSink({ broker: conveyor.ref, queue: 'orders' }),
+    });
+    await bridge.start();
+    rabbit.channel.sendToQueue(source, Buffer.from('hello'), {
+      messageId: 'm-1',
+      correlationId: 'c-1',
+      replyTo: 'answers',
+      contentType: 'text/plain',
+      expiration: '60000',
+      headers: { tenant: 'acme', n: 7 },
+      persistent: true,
+    });
+    const vhost = conveyor.current.vhost();
+    await waitFor(async () => (await vhost.count('orders')).ready === 1, 'the message in Conveyor');
+    const [delivery] = await vhost.receive('orders');
+    expect(Buffer.from(delivery!.message.body).toString()).toBe('hello');
+    expect(delivery!.message.properties).toMatchObject({
+      messageId: 'm-1',
+      correlationId: 'c-1',
+      replyTo: 'answers',
+      contentType: 'text/plain',
+      expiration: 60_000,
+      persistent: true,
+      headers: { tenant: 'acme', n: 7 },
+    });
+    await vhost.ack(delivery!);
+    await waitFor(() => bridge.status().moved === 1, 'moved = 1');
+    expect((await rabbit.channel.checkQueue(source)).messageCount).toBe(0);
+    expect(bridge.status()).toMatchObject({ connected: true, moved: 1, failed: 0, inFlight: 0 });
+    await bridge.stop();
+    expect(bridge.status().state).toBe('stopped');
+  });
+
+  it('Conveyor exchange → RabbitMQ exchange, routing key kept, with publisher confirms', async () => {
+    const vhost = conveyor.current.vhost();
+    await vhost.declareExchange('events', 'topic');
+    const exchange = await rabbit.exchange(unique('bridge-ex'));
+    const target = await rabbit.queue(unique('bridge-out'));
+    await rabbit.channel.bindQueue(target, exchange, 'orders.#');
+    const own = unique('bridge-own');
+    const bridge = new Bridge({
+      name: 'out',
+      source: new ConveyorSource({ broker: conveyor.ref, exchange: 'events', routingKey: 'orders.#', ownQueue: own }),
+      sink: new AmqpSink({ url: RABBITMQ_URL, exchange }),
+    });
+    await bridge.start();
+    for (let i = 0; i < 50; i++) {
+      await vhost.publish('events', 'orders.created', {
+        body: `order ${i}`,
+        properties: { messageId: `o-${i}`, headers: { i }, persistent: true, type: 'created' },
+      });
+    }
+    await vhost.publish('events', 'payments.done', { body: 'not bridged' });
+    const got = await rabbit.drain(target, 50);
+    expect(got.map((m) => m.content.toString())).toEqual(Array.from({ length: 50 }, (_, i) => `order ${i}`));
+    expect(got[3]!.fields.routingKey).toBe('orders.created');
+    expect(got[3]!.properties).toMatchObject({ messageId: 'o-3', type: 'created', deliveryMode: 2, headers: { i: 3 } });
+    await waitFor(() => bridge.status().inFlight === 0, 'acks');
+    expect((await vhost.count(own)).ready + (await vhost.count(own)).inFlight).toBe(0);
+    await bridge.stop();
+  });
+});

@@ -1,0 +1,153 @@
+// Shared helpers of the bridge tests: real RabbitMQ and Mosquitto (skipped when unreachable,
+// required when CI=true), unique names per run, an embedded Conveyor broker over LMDB in a temp dir.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Broker, LmdbStore } from '@conveyor/core';
+import { connect, type Channel, type ChannelModel } from 'amqplib';
+
+export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+
+function reachable(url: string, defaultPort: number): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port || defaultPort) });
+    socket.setTimeout(1_000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** Undefined when the service is up; a skip reason when it is not (and not CI, where it throws). */
+export async function serviceMissing(name: string, url: string, port: number): Promise<string | undefined> {
+  if (await reachable(url, port)) return undefined;
+  const reason = `${name} unreachable at ${url}`;
+  if (process.env.CI === 'true') throw new Error(`${reason} and CI=true: the bridge tests must run`);
+  console.warn(`[bridge tests] skipping: ${reason}`);
+  return reason;
+}
+
+export const rabbitMissing = await serviceMissing('RabbitMQ', RABBITMQ_URL, 5672);
+export const mqttMissing = await serviceMissing('Mosquitto', MQTT_URL, 1883);
+
+export function unique(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A RabbitMQ connection for the test's own publishing and checking; deletes what it declared. */
+export class Rabbit {
+  readonly #queues = new Set<string>();
+  readonly #exchanges = new Set<string>();
+  private constructor(
+    readonly model: ChannelModel,
+    readonly channel: Channel,
+  ) {}
+
+  static async open(): Promise<Rabbit> {
+    const model = await connect(RABBITMQ_URL);
+    return new Rabbit(model, await model.createConfirmChannel());
+  }
+
+  async queue(name: string): Promise<string> {
+    await this.channel.assertQueue(name, { durable: true });
+    this.#queues.add(name);
+    return name;
+  }
+
+  /** Remembers a queue the bridge declared, so it is deleted too. */
+  owns(queue: string): void {
+    this.#queues.add(queue);
+  }
+
+  async exchange(name: string, kind = 'topic'): Promise<string> {
+    await this.channel.assertExchange(name, kind, { durable: false, autoDelete: false });
+    this.#exchanges.add(name);
+    return name;
+  }
+
+  /** Reads up to `count` messages (waiting up to `timeoutMs` for them), acking each. */
+  async drain(queue: string, count: number, timeoutMs = 20_000): Promise<import('amqplib').GetMessage[]> {
+    const got: import('amqplib').GetMessage[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (got.length < count && Date.now() < deadline) {
+      const message = await this.channel.get(queue, { noAck: true });
+      if (message === false) await new Promise((r) => setTimeout(r, 20));
+      else got.push(message);
+    }
+    return got;
+  }
+
+  async close(): Promise<void> {
+    for (const q of this.#queues) await this.channel.deleteQueue(q).catch(() => undefined);
+    for (const e of this.#exchanges) await this.channel.deleteExchange(e).catch(() => undefined);
+    await this.model.close().catch(() => undefined);
+  }
+}
+
+/** An embedded Conveyor broker over LMDB in a temp dir, which can be closed and reopened. */
+export class EmbeddedConveyor {
+  broker: Broker | undefined;
+  private constructor(readonly dir: string) {}
+
+  static async open(): Promise<EmbeddedConveyor> {
+    const conveyor = new EmbeddedConveyor(await mkdtemp(join(tmpdir(), 'conveyor-bridge-')));
+    await conveyor.reopen();
+    return conveyor;
+  }
+
+  get current(): Broker {
+    if (!this.broker) throw new Error('broker closed');
+    return this.broker;
+  }
+
+  /** For endpoints: the broker of the moment (undefined while closed). */
+  readonly ref = (): Broker | undefined => this.broker;
+
+  async reopen(): Promise<Broker> {
+    this.broker = await Broker.open({ store: new LmdbStore({ path: join(this.dir, 'store') }), onError: () => undefined });
+    return this.broker;
+  }
+
+  async closeBroker(): Promise<void> {
+    const broker = this.broker;
+    this.broker = undefined;
+    await broker?.close();
+  }
+
+  async dispose(): Promise<void> {
+    await this.closeBroker();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits until `check` is true (polling), or throws with `what` after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (bound on port 0 and released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
