@@ -1,6 +1,6 @@
 // Dead-letter queues: which queues they are, a peek panel with each message's death, and redrive.
 import { api, queuePath } from './api.js';
-import { $, compact, h, setText, timeText } from './dom.js';
+import { $, compact, h, placeRows, setText, timeText } from './dom.js';
 import { queueKey, queueLabel } from './queues.js';
 
 const PEEK_COUNT = 50;
@@ -92,11 +92,12 @@ export class DeadLetterPanel {
   /** @param {any[]} queues @param {any[]} bindings */
   update(queues, bindings) {
     const seen = new Set();
+    const order = [];
     for (const { queue, sources } of deadLetterQueues(queues, bindings, this.#known)) {
       const key = queueKey(queue);
       seen.add(key);
       const entry = this.#rows.get(key) ?? this.#addRow(queue, key);
-      this.body.append(entry.row);
+      order.push(entry.row);
       setText(entry.count, compact((queue.ready ?? 0) + (queue.inFlight ?? 0) + (queue.delayed ?? 0)));
       setText(entry.sources, sources.length ? sources.join(', ') : '–');
       entry.redrive.disabled = (queue.ready ?? 0) === 0;
@@ -107,6 +108,7 @@ export class DeadLetterPanel {
       this.#rows.delete(key);
       if (this.#peeked && queueKey(this.#peeked) === key) this.#closePeek();
     }
+    placeRows(this.body, order);
     this.empty.hidden = this.#rows.size > 0;
   }
 

@@ -27,6 +27,14 @@ export function $(selector) {
   return el;
 }
 
+/** Puts `rows` in this order, moving only those out of place: a moved node loses keyboard focus. */
+export function placeRows(body, rows) {
+  rows.forEach((row, i) => {
+    const current = body.children[i];
+    if (current !== row) body.insertBefore(row, current ?? null);
+  });
+}
+
 /** Sets text only when it changed, so screen readers and selections are not disturbed every second. */
 export function setText(el, text) {
   const value = String(text);

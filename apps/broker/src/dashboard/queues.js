@@ -1,6 +1,6 @@
 // The queue table: one row per queue, updated in place each poll so buttons and focus stay put.
 import { api, queuePath } from './api.js';
-import { $, compact, h, setText, sparkline } from './dom.js';
+import { $, compact, h, placeRows, setText, sparkline } from './dom.js';
 import { Rate, Series, rateOf } from './history.js';
 
 export function queueKey(queue) {
@@ -31,11 +31,12 @@ export class QueueTable {
   /** @param {any[]} queues @param {number} now */
   update(queues, now) {
     const seen = new Set();
+    const order = [];
     for (const queue of [...queues].sort((a, b) => queueLabel(a).localeCompare(queueLabel(b)))) {
       const key = queueKey(queue);
       seen.add(key);
       const entry = this.#rows.get(key) ?? this.#addRow(queue, key);
-      this.body.append(entry.row); // keeps sorted order; a no-op move when already in place
+      order.push(entry.row);
       const inPerSecond = rateOf(queue.rates, 'published', entry.inR, queue.published, now);
       const outPerSecond = rateOf(queue.rates, 'delivered', entry.outR, queue.delivered, now);
       entry.depth.push(depthOf(queue));
@@ -60,6 +61,7 @@ export class QueueTable {
       entry.row.remove();
       this.#rows.delete(key);
     }
+    placeRows(this.body, order);
     this.empty.hidden = this.#rows.size > 0;
   }
 
