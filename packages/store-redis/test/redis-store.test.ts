@@ -1,0 +1,214 @@
+import { QueueNotFoundError, StoreError, type QueueRecordInput } from '@conveyor/core';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RedisStore } from '../src/index.js';
+import { keySlot } from './key-slot.js';
+import {
+  deletePrefix,
+  keysUnder,
+  REDIS_URL,
+  redisStore,
+  redisUnavailable,
+  uniquePrefix,
+} from './redis-fixture.js';
+
+const skip = await redisUnavailable();
+
+const record = (body: string, extra: Partial<QueueRecordInput> = {}): QueueRecordInput => ({
+  message: { exchange: 'ex', routingKey: 'rk', properties: {}, body: Buffer.from(body) },
+  enqueuedAt: 1,
+  durable: true,
+  ...extra,
+});
+
+describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const stores: RedisStore[] = [];
+  const prefixes: string[] = [];
+  const open = async (prefix: string, options: Parameters<typeof redisStore>[1] = {}) => {
+    const store = redisStore(prefix, options);
+    stores.push(store);
+    await store.open();
+    return store;
+  };
+  const fresh = () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    return prefix;
+  };
+
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+    for (const p of prefixes.splice(0)) await deletePrefix(p);
+  });
+
+  /** Leaves keys of every kind in q1 and q2: messages, ready, delayed, in flight, leases, holders, dedupe. */
+  async function exercise(store: RedisStore): Promise<void> {
+    for (const q of ['q1', 'q2']) await store.createQueue(q);
+    await store.enqueue('q1', [record('a'), record('b'), record('c', { readyAt: Date.now() + 60_000 })]);
+    const [a] = await store.take('q1', 1, { holder: 'h', now: Date.now(), leaseUntil: Date.now() + 60_000 });
+    await store.remember('q1', 'dup', 60_000, Date.now());
+    await store.take('q1', 1, { holder: 'h2', now: Date.now() });
+    await store.move('q1', [a?.id ?? ''], 'h', 'q2', [record('A')]);
+    await store.take('q2', 1, { holder: 'h', now: Date.now() });
+  }
+
+  it('keeps every key of a queue in one Cluster slot (per-queue hash tags)', async () => {
+    const prefix = fresh();
+    await exercise(await open(prefix));
+    for (const q of ['q1', 'q2']) {
+      const keys = await keysUnder(`${prefix}{q:${q}}:*`);
+      expect(keys.length).toBeGreaterThanOrEqual(5);
+      expect(new Set(keys.map(keySlot)).size).toBe(1);
+    }
+    // The two queues are spread over different slots: move between them is cross-slot.
+    expect(keySlot(`${prefix}{q:q1}:ready`)).not.toBe(keySlot(`${prefix}{q:q2}:ready`));
+  });
+
+  it('singleSlot: every key of the store, both queues and the id counter, in one slot (atomic moves in Cluster)', async () => {
+    const prefix = fresh();
+    const store = await open(prefix, { singleSlot: true });
+    await exercise(store);
+    const keys = await keysUnder(`{${prefix}}*`);
+    expect(keys.some((k) => k.includes('q:q1:')) && keys.some((k) => k.includes('q:q2:'))).toBe(true);
+    expect(keys).toContain(`{${prefix}}seq`);
+    expect(new Set(keys.map(keySlot)).size).toBe(1);
+    expect(await keysUnder(`${prefix}*`)).toEqual([]);
+    expect(await store.counts('q2')).toMatchObject({ inFlight: 1 });
+  });
+
+  it('round-trips headers with bytes, bigints, dates, nesting and tag-like objects', async () => {
+    const store = await open(fresh());
+    await store.createQueue('q');
+    const headers = {
+      bytes: new Uint8Array([0, 255, 7]),
+      big: 12345678901234567890n,
+      when: new Date('2026-01-02T03:04:05.678Z'),
+      list: [1, 'two', null, { deep: Buffer.from('x') }],
+      looksTagged: { $b: 'not base64 data' },
+      flag: false,
+    };
+    await store.enqueue('q', [
+      record('x', {
+        message: {
+          exchange: '',
+          routingKey: 'q',
+          properties: { headers, priority: 3 },
+          body: Buffer.alloc(0),
+        },
+      }),
+    ]);
+    const [m] = await store.take('q', 1, { holder: 'h', now: Date.now() });
+    const got = m?.message.properties.headers ?? {};
+    expect(Buffer.from(got.bytes as Uint8Array)).toEqual(Buffer.from([0, 255, 7]));
+    expect(got.big).toBe(12345678901234567890n);
+    expect(got.when).toEqual(new Date('2026-01-02T03:04:05.678Z'));
+    expect((got.list as unknown[])[3]).toEqual({ deep: Buffer.from('x') });
+    expect(got.looksTagged).toEqual({ $b: 'not base64 data' });
+    expect(got.flag).toBe(false);
+    expect(m?.message.properties.priority).toBe(3);
+    expect(m?.message.body.byteLength).toBe(0);
+  });
+
+  it('reports what Redis keeps on disk, with a warning when it keeps nothing', async () => {
+    const store = await open(fresh());
+    const probe = new Redis(REDIS_URL);
+    const [, appendonly] = (await probe.config('GET', 'appendonly')) as string[];
+    const [, save] = (await probe.config('GET', 'save')) as string[];
+    probe.disconnect();
+    expect(store.persistence?.appendonly).toBe(appendonly === 'yes');
+    expect(store.persistence?.save).toBe(save);
+    if (appendonly !== 'yes' && save === '')
+      expect(store.persistence?.warning).toMatch(/keeps nothing on disk/);
+    if (appendonly === 'yes') expect(store.persistence?.warning).toBeUndefined();
+  });
+
+  it('wait: a durable enqueue fails with StoreError when the replicas do not confirm; transient ones do not wait', async () => {
+    const probe = new Redis(REDIS_URL);
+    const replicas = Number(/connected_slaves:(\d+)/.exec(await probe.info('replication'))?.[1] ?? 0);
+    probe.disconnect();
+    const store = await open(fresh(), { wait: { replicas: replicas + 1, timeoutMs: 20 } });
+    await store.createQueue('q');
+    await expect(store.enqueue('q', [record('a')])).rejects.toBeInstanceOf(StoreError);
+    expect(await store.enqueue('q', [record('t', { durable: false })])).toHaveLength(1);
+    const ok = await open(fresh(), { wait: { replicas, timeoutMs: 20 } });
+    await ok.createQueue('q');
+    expect(await ok.enqueue('q', [record('a')])).toHaveLength(1);
+  });
+
+  it('wait for the AOF needs Redis 7.2 (WAITAOF); older servers refuse at open', async () => {
+    const probe = redisStore(fresh());
+    await probe.open();
+    const version = probe.persistence?.version ?? '0';
+    await probe.close();
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    const store = redisStore(fresh(), { wait: { aof: true, timeoutMs: 50 } });
+    if (major < 7 || (major === 7 && minor < 2)) {
+      await expect(store.open()).rejects.toThrow(/WAITAOF needs Redis 7.2/);
+    } else {
+      stores.push(store);
+      await store.open();
+    }
+  });
+
+  it('holders are per node: the same holder id on another node cannot ack, renew or release', async () => {
+    const prefix = fresh();
+    const a = await open(prefix);
+    const b = await open(prefix);
+    await a.createQueue('q');
+    const [id] = await a.enqueue('q', [record('x')]);
+    await a.take('q', 1, { holder: 'pull:1', now: Date.now() });
+    expect(await b.ack('q', [id as string], 'pull:1')).toEqual([]);
+    expect(await b.renew('q', [id as string], 'pull:1', Date.now() + 10)).toEqual([]);
+    expect(await b.release('q', [id as string], 'pull:1')).toEqual([]);
+    expect(await b.releaseHolder('pull:1')).toBe(0);
+    expect(await a.ack('q', [id as string], 'pull:1')).toEqual([id]);
+  });
+
+  it("a dead node's deliveries come back, count raised, once its liveness key lapses", async () => {
+    const prefix = fresh();
+    const dying = await open(prefix, { holderTtlMs: 300 });
+    const survivor = await open(prefix, { holderTtlMs: 300 });
+    await survivor.createQueue('q');
+    await survivor.createQueue('other');
+    await survivor.enqueue('q', [record('a'), record('b'), record('c')]);
+    await survivor.enqueue('other', [record('d')]);
+    await dying.take('q', 2, { holder: 'consumer:1', now: Date.now() }); // push: no lease deadline
+    await dying.take('other', 1, { holder: 'consumer:2', now: Date.now() });
+    await dying.abandon();
+    expect(await survivor.sweepDeadNodes()).toBe(0); // its key has not lapsed yet
+    expect(await survivor.counts('q')).toMatchObject({ ready: 1, inFlight: 2 });
+    // The survivor's own liveness timer sweeps (every ttl/3) once the key has lapsed.
+    const deadline = Date.now() + 3_000;
+    while ((await survivor.counts('q')).inFlight > 0 && Date.now() < deadline) await sleep(50);
+    expect(await survivor.counts('q')).toMatchObject({ ready: 3, inFlight: 0 });
+    expect(await survivor.counts('other')).toMatchObject({ ready: 1, inFlight: 0 });
+    const again = await survivor.take('q', 3, { holder: 'h', now: Date.now() });
+    expect(again.map((m) => [m.message.body.toString(), m.deliveryCount])).toEqual([
+      ['a', 2],
+      ['b', 2],
+      ['c', 1],
+    ]);
+  });
+
+  it('a closing node returns what it holds at once', async () => {
+    const prefix = fresh();
+    const a = redisStore(prefix);
+    await a.open();
+    const b = await open(prefix);
+    await b.createQueue('q');
+    await b.enqueue('q', [record('a')]);
+    await a.take('q', 1, { holder: 'consumer:1', now: Date.now(), leaseUntil: Date.now() + 60_000 });
+    await a.close();
+    expect(await b.counts('q')).toMatchObject({ ready: 1, inFlight: 0 });
+    expect(await b.nextWakeAt('q')).toBeUndefined();
+  });
+
+  it('maps a missing queue to QueueNotFoundError with its name', async () => {
+    const store = await open(fresh());
+    const err = await store.counts('nope').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QueueNotFoundError);
+    expect((err as QueueNotFoundError).queue).toBe('nope');
+  });
+});
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
