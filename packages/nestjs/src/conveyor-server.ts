@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import { CONVEYOR_TRANSPORT, specOf, type HandlerSpec } from './decorators.js';
+import { keepOriginalExceptions } from './error-reply.js';
+import type { MessageLink, QueueSetup, Subscription } from './link/link.js';
+import { openLink, type ConveyorConnectionOptions } from './link/open-link.js';
+import { MessageRunner } from './message-runner.js';
+import { ReplyCache } from './reply-cache.js';
+import { resolveRetry } from './retry.js';
+import { JsonSerializer, type Serializer } from './serializer.js';
+
+export interface ConveyorServerOptions {
+  /** Names durable broadcast subscriptions (`<appName>.<topic>`). */
+  appName: string;
+  connection?: ConveyorConnectionOptions;
+  serializer?: Serializer;
+  /** How long close() lets handlers in flight finish before giving their messages back. Default 10 s. */
+  shutdownTimeoutMs?: number;
+}
+
+export type ConveyorStatus = 'connecting' | 'connected' | 'disconnected' | 'closing';
+
+export type ConveyorServerEvents = {
+  error: (err: unknown) => void;
+};
+
+/**
+ * The Nest transport: `app.connectMicroservice({ strategy: new ConveyorServer({ appName }) })`.
+ * Every `@OneWay`, `@Request` and `@Broadcast` handler becomes a consumer on its queue.
+ */
+export class ConveyorServer
+  extends Server<ConveyorServerEvents, ConveyorStatus>
+  implements CustomTransportStrategy
+{
+  override readonly transportId = CONVEYOR_TRANSPORT;
+  readonly #options: ConveyorServerOptions;
+  readonly #serializer: Serializer;
+  readonly #errorListeners: ((err: unknown) => void)[] = [];
+  readonly #subscriptions: Subscription[] = [];
+  readonly #instanceId = randomUUID().slice(0, 8);
+  #link: MessageLink | undefined;
+  #runner: MessageRunner | undefined;
+  #closing = false;
+
+  constructor(options: ConveyorServerOptions) {
+    super();
+    keepOriginalExceptions();
+    this.#options = options;
+    this.#serializer = options.serializer ?? new JsonSerializer();
+  }
+
+  on<K extends keyof ConveyorServerEvents>(event: K, callback: ConveyorServerEvents[K]): void {
+    if (event === 'error') this.#errorListeners.push(callback);
+  }
+
+  unwrap<T>(): T {
+    if (!this.#link) throw new Error('ConveyorServer is not listening yet; call listen() first');
+    return this.#link.unwrap() as T;
+  }
+
+  /** Handlers running now. */
+  get inFlight(): number {
+    return this.#runner?.inFlight ?? 0;
+  }
+
+  /** The link the handlers use (for health checks). */
+  get link(): MessageLink | undefined {
+    return this.#link;
+  }
+
+  listen(callback: (err?: unknown) => void): void {
+    this.#start().then(
+      () => callback(),
+      (err: unknown) => callback(err),
+    );
+  }
+
+  async #start(): Promise<void> {
+    this._status$.next('connecting');
+    const link = await openLink(this.#options.connection);
+    this.#link = link;
+    link.onError((err) => {
+      this._status$.next('disconnected');
+      this.#errorListeners.forEach((l) => l(err));
+    });
+    const runner = new MessageRunner({
+      link,
+      serializer: this.#serializer,
+      logger: this.logger,
+      toObservable: (result) => this.transformToObservable(result),
+    });
+    this.#runner = runner;
+    for (const [pattern, handler] of this.messageHandlers) {
+      const spec = specOf(handler.extras);
+      if (!spec) continue;
+      this.#subscriptions.push(await this.#bind(link, runner, pattern, handler, spec));
+    }
+    this._status$.next('connected');
+  }
+
+  async #bind(
+    link: MessageLink,
+    runner: MessageRunner,
+    pattern: string,
+    handler: MessageHandler,
+    spec: HandlerSpec,
+  ): Promise<Subscription> {
+    const concurrency = spec.options.concurrency ?? 10;
+    if (spec.kind === 'request') {
+      const setup: QueueSetup = { deadLetterQueue: spec.options.deadLetterQueue ?? `${spec.queue}.dlq` };
+      await link.setupQueue(spec.queue, setup);
+      const cache = new ReplyCache(spec.options.windowMs ?? 60_000);
+      return link.consume(spec.queue, { prefetch: concurrency }, (m) => {
+        if (this.#closing) void m.nack();
+        else runner.runRequest(m, pattern, handler, cache);
+      });
+    }
+    const retry = resolveRetry(spec.options.retry);
+    const durable = spec.options.durable ?? true;
+    let queue: string;
+    if (spec.kind === 'one-way') {
+      queue = spec.queue;
+      await link.setupQueue(queue, {
+        durable,
+        deadLetterQueue: spec.options.deadLetterQueue ?? `${queue}.dlq`,
+        maxDeliveries: retry.maxAttempts,
+      });
+    } else {
+      const group = spec.options.group ?? this.#options.appName;
+      const perInstance = spec.options.perInstance ?? false;
+      const name = perInstance ? undefined : `${group}.${spec.topic}`;
+      const deadLetterQueue =
+        spec.options.deadLetterQueue ??
+        `${group}.${spec.topic}${perInstance ? `.${this.#instanceId}` : ''}.dlq`;
+      queue = await link.setupSubscription(spec.topic, name, {
+        durable: perInstance ? false : durable,
+        autoDelete: perInstance,
+        exclusive: perInstance && link.mode !== 'embedded',
+        deadLetterQueue,
+        maxDeliveries: retry.maxAttempts,
+      });
+    }
+    return link.consume(
+      queue,
+      {
+        prefetch: concurrency,
+        ...(spec.options.leaseMs === undefined ? {} : { leaseMs: spec.options.leaseMs }),
+      },
+      (m) => {
+        if (this.#closing) void m.nack();
+        else runner.runEvent(m, pattern, handler, spec.options);
+      },
+    );
+  }
+
+  /** Stop taking, let handlers in flight finish (up to `shutdownTimeoutMs`), give back the rest, close. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this._status$.next('closing');
+    for (const s of this.#subscriptions.splice(0)) await s.stop().catch(() => undefined);
+    await this.#runner?.drain(this.#options.shutdownTimeoutMs ?? 10_000);
+    await this.#link?.close();
+    this._status$.next('disconnected');
+  }
+}

@@ -1,0 +1,342 @@
+import { randomUUID } from 'node:crypto';
+import { RequestTimeoutError, type Headers } from '@conveyor/core';
+import amqp, {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type Message,
+  type Options,
+} from 'amqplib';
+import { UnsupportedOperationError } from '../errors.js';
+import { fromAmqpMessage, toPublishOptions } from './amqp-properties.js';
+import type {
+  ConsumeSetup,
+  InboundMessage,
+  MessageLink,
+  OutboundMessage,
+  PeekedInfo,
+  QueueCount,
+  QueueSetup,
+  ReceiveSetup,
+  RequestSetup,
+  Subscription,
+} from './link.js';
+
+/** Header counting the transport's own redeliveries through the retry queue. */
+export const RETRY_COUNT_HEADER = 'x-retry-count';
+/** Header carrying why a message was dead-lettered (the handler's error). */
+export const DEATH_DETAIL_HEADER = 'x-death-detail';
+const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+const GET_POLL_MS = 50;
+
+/** The retry queue of a queue: messages wait there for their delay, then dead-letter back. */
+export function retryQueueOf(queue: string): string {
+  return `${queue}.retry`;
+}
+
+/**
+ * Over AMQP 0-9-1 with amqplib, to RabbitMQ or to a Conveyor broker. AMQP has no "dead-letter
+ * with a reason" and no "retry after a delay", so both are done without loss: a copy is published
+ * with confirms (to the dead-letter queue, or to the retry queue with a per-message TTL that
+ * dead-letters back), and only then is the original acked.
+ */
+export class AmqpLink implements MessageLink {
+  #connected = true;
+  #pub: Promise<ConfirmChannel> | undefined;
+  #getChannel: Promise<Channel> | undefined;
+  #replies: Promise<ConfirmChannel> | undefined;
+  readonly #pending = new Map<string, (m: InboundMessage) => void>();
+  readonly #errorListeners: ((err: unknown) => void)[] = [];
+  readonly #consumerChannels = new Set<Channel>();
+  readonly #deadLetterQueues = new Map<string, string>();
+
+  private constructor(
+    private readonly connection: ChannelModel,
+    readonly mode: 'rabbitmq' | 'conveyor',
+  ) {
+    connection.on('error', (err: Error) => this.#errorListeners.forEach((l) => l(err)));
+    connection.on('close', () => {
+      this.#connected = false;
+    });
+  }
+
+  static async open(url: string, mode: 'rabbitmq' | 'conveyor'): Promise<AmqpLink> {
+    return new AmqpLink(await amqp.connect(url), mode);
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** A confirm channel for declares and publishes, reopened if a failed declare closed it. */
+  #channel(): Promise<ConfirmChannel> {
+    if (!this.#pub) {
+      const opening = this.connection.createConfirmChannel();
+      this.#pub = opening;
+      opening.then(
+        (ch) => {
+          ch.on('error', () => undefined);
+          ch.on('close', () => {
+            if (this.#pub === opening) this.#pub = undefined;
+          });
+        },
+        () => {
+          if (this.#pub === opening) this.#pub = undefined;
+        },
+      );
+    }
+    return this.#pub;
+  }
+
+  #queueArgs(setup: QueueSetup): Options.AssertQueue {
+    const args: Record<string, unknown> = {};
+    // Conveyor honours x-delivery-limit on any queue (RabbitMQ only on quorum queues).
+    if (this.mode === 'conveyor' && setup.maxDeliveries !== undefined)
+      args['x-delivery-limit'] = setup.maxDeliveries - 1;
+    return {
+      durable: setup.durable ?? true,
+      exclusive: setup.exclusive ?? false,
+      autoDelete: setup.autoDelete ?? false,
+      deadLetterExchange: '',
+      deadLetterRoutingKey: setup.deadLetterQueue,
+      arguments: args,
+    };
+  }
+
+  async #declareAround(queue: string, setup: QueueSetup): Promise<string> {
+    const ch = await this.#channel();
+    await ch.assertQueue(setup.deadLetterQueue, { durable: setup.durable ?? true });
+    const { queue: name } = await ch.assertQueue(queue, this.#queueArgs(setup));
+    this.#deadLetterQueues.set(name, setup.deadLetterQueue);
+    await ch.assertQueue(retryQueueOf(name), {
+      durable: setup.durable ?? true,
+      exclusive: setup.exclusive ?? false,
+      deadLetterExchange: '',
+      deadLetterRoutingKey: name,
+    });
+    return name;
+  }
+
+  async setupQueue(queue: string, setup: QueueSetup): Promise<void> {
+    await this.#declareAround(queue, setup);
+  }
+
+  async setupSubscription(topic: string, queue: string | undefined, setup: QueueSetup): Promise<string> {
+    const name = await this.#declareAround(queue ?? '', setup);
+    await (await this.#channel()).bindQueue(name, 'amq.topic', topic);
+    return name;
+  }
+
+  async consume(
+    queue: string,
+    setup: ConsumeSetup,
+    handler: (m: InboundMessage) => void,
+  ): Promise<Subscription> {
+    const ch = await this.connection.createChannel();
+    ch.on('error', () => undefined);
+    this.#consumerChannels.add(ch);
+    ch.on('close', () => this.#consumerChannels.delete(ch));
+    await ch.prefetch(setup.prefetch);
+    const { consumerTag } = await ch.consume(queue, (m) => {
+      if (m) handler(this.#inbound(ch, queue, m));
+    });
+    return {
+      stop: async () => {
+        await ch.cancel(consumerTag).catch(() => undefined);
+      },
+    };
+  }
+
+  #inbound(ch: Channel, queue: string, m: Message): InboundMessage {
+    const properties = fromAmqpMessage(m);
+    const headers = properties.headers ?? {};
+    const retries = Number(headers[RETRY_COUNT_HEADER] ?? 0);
+    const brokerCount = headers['x-delivery-count'];
+    const earlier = typeof brokerCount === 'number' ? brokerCount : m.fields.redelivered ? 1 : 0;
+    const settle = (fn: () => void): Promise<void> => {
+      try {
+        fn();
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+    return {
+      queue,
+      id: properties.messageId ?? String(m.fields.deliveryTag),
+      body: m.content,
+      properties,
+      headers,
+      deliveryCount: retries + earlier + 1,
+      ack: () => settle(() => ch.ack(m)),
+      nack: async (options = {}) => {
+        if (!options.delayMs) return settle(() => ch.nack(m, false, true));
+        const copy = { ...headers, [RETRY_COUNT_HEADER]: retries + 1 };
+        await this.#confirmedPublish('', retryQueueOf(queue), m.content, {
+          ...toPublishOptions({ ...properties, headers: copy }),
+          expiration: String(Math.max(1, Math.round(options.delayMs))),
+        });
+        ch.ack(m);
+      },
+      deadLetter: async (reason) => {
+        const deadLetterQueue = this.#deadLetterQueueOf(queue);
+        const copy: Headers = {
+          ...headers,
+          [DEATH_DETAIL_HEADER]: reason,
+          'x-first-death-reason': headers['x-first-death-reason'] ?? 'rejected',
+          'x-first-death-queue': headers['x-first-death-queue'] ?? queue,
+          'x-last-death-reason': 'rejected',
+          'x-last-death-queue': queue,
+        };
+        await this.#confirmedPublish(
+          '',
+          deadLetterQueue,
+          m.content,
+          toPublishOptions({ ...properties, headers: copy }),
+        );
+        ch.ack(m);
+      },
+      renewLease: () => Promise.reject(new UnsupportedOperationError('renewLease', this.mode)),
+    };
+  }
+
+  /** Remembered from setup; a queue set up elsewhere falls back to `<queue>.dlq`. */
+  #deadLetterQueueOf(queue: string): string {
+    return this.#deadLetterQueues.get(queue) ?? `${queue}.dlq`;
+  }
+
+  async #confirmedPublish(
+    exchange: string,
+    key: string,
+    body: Buffer,
+    options: Options.Publish,
+  ): Promise<void> {
+    const ch = await this.#channel();
+    await new Promise<void>((resolve, reject) => {
+      ch.publish(exchange, key, body, options, (err: unknown) => (err ? reject(toError(err)) : resolve()));
+    });
+  }
+
+  async sendToQueue(queue: string, message: OutboundMessage): Promise<void> {
+    await this.#confirmedPublish('', queue, message.body, toPublishOptions(message.properties));
+  }
+
+  async publishTopic(topic: string, message: OutboundMessage): Promise<void> {
+    await this.#confirmedPublish('amq.topic', topic, message.body, toPublishOptions(message.properties));
+  }
+
+  /** Direct reply-to: the requests are published on the channel that consumes the replies. */
+  #replyChannel(): Promise<ConfirmChannel> {
+    this.#replies ??= (async () => {
+      const ch = await this.connection.createConfirmChannel();
+      ch.on('error', () => undefined);
+      await ch.consume(
+        DIRECT_REPLY_TO,
+        (m) => {
+          const id = m?.properties.correlationId as string | undefined;
+          const resolve = id === undefined ? undefined : this.#pending.get(id);
+          if (!m || !resolve || id === undefined) return; // late or duplicate reply
+          this.#pending.delete(id);
+          resolve(this.#inbound(ch, DIRECT_REPLY_TO, m));
+        },
+        { noAck: true },
+      );
+      return ch;
+    })();
+    return this.#replies;
+  }
+
+  async request(queue: string, message: OutboundMessage, setup: RequestSetup): Promise<InboundMessage> {
+    const ch = await this.#replyChannel();
+    const correlationId = setup.correlationId ?? randomUUID();
+    const attempts = setup.retries + 1;
+    const reply = new Promise<InboundMessage>((resolve) => this.#pending.set(correlationId, resolve));
+    try {
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const options = toPublishOptions({
+          ...message.properties,
+          correlationId,
+          replyTo: DIRECT_REPLY_TO,
+          messageId: randomUUID(),
+        });
+        await new Promise<void>((resolve, reject) =>
+          ch.sendToQueue(queue, message.body, options, (err: unknown) =>
+            err ? reject(toError(err)) : resolve(),
+          ),
+        );
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<undefined>(
+          (resolve) => (timer = setTimeout(resolve, setup.timeoutMs, undefined)),
+        );
+        const result = await Promise.race([reply, timeout]);
+        clearTimeout(timer);
+        if (result) return result;
+      }
+      throw new RequestTimeoutError(correlationId, attempts, setup.timeoutMs);
+    } finally {
+      this.#pending.delete(correlationId);
+    }
+  }
+
+  async reply(replyTo: string, message: OutboundMessage): Promise<void> {
+    // Direct reply-to addresses are not queues: publish without waiting for a confirm routing.
+    await this.#confirmedPublish('', replyTo, message.body, toPublishOptions(message.properties));
+  }
+
+  async count(queue: string): Promise<QueueCount> {
+    const ch = await this.connection.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      const ok = await ch.checkQueue(queue);
+      return { ready: ok.messageCount, consumers: ok.consumerCount };
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  peek(): Promise<PeekedInfo[]> {
+    return Promise.reject(new UnsupportedOperationError('peek', this.mode));
+  }
+
+  take(): Promise<InboundMessage> {
+    return Promise.reject(new UnsupportedOperationError('take', this.mode));
+  }
+
+  /** basic.get, polled while `waitMs` lasts; what it returns is held until acked or nacked. */
+  async receive(queue: string, setup: ReceiveSetup): Promise<InboundMessage[]> {
+    this.#getChannel ??= this.connection.createChannel().then((ch) => {
+      ch.on('error', () => undefined);
+      return ch;
+    });
+    const ch = await this.#getChannel;
+    const deadline = Date.now() + setup.waitMs;
+    const out: InboundMessage[] = [];
+    for (;;) {
+      while (out.length < setup.max) {
+        const m = await ch.get(queue);
+        if (m === false) break;
+        out.push(this.#inbound(ch, queue, m));
+      }
+      if (out.length > 0 || Date.now() >= deadline) return out;
+      await new Promise((resolve) => setTimeout(resolve, GET_POLL_MS));
+    }
+  }
+
+  onError(listener: (err: unknown) => void): void {
+    this.#errorListeners.push(listener);
+  }
+
+  unwrap(): ChannelModel {
+    return this.connection;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#connected) return;
+    this.#connected = false;
+    await this.connection.close().catch(() => undefined);
+  }
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
