@@ -6,9 +6,13 @@ export async function connectAmqp(url: string, what: string): Promise<ChannelMod
   try {
     return await connect(url, { timeout: 5_000, clientProperties: { connection_name: what } });
   } catch (err) {
-    throw new BridgeError('UNREACHABLE', `${what}: cannot connect to ${redactUrl(url)}: ${describeError(err)}`, {
-      cause: err,
-    });
+    throw new BridgeError(
+      'UNREACHABLE',
+      `${what}: cannot connect to ${redactUrl(url)}: ${describeError(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

@@ -27,7 +27,8 @@ export class AmqpSink implements SinkEndpoint {
     if ((options.queue === undefined) === (options.exchange === undefined)) {
       throw new BridgeError('INVALID_CONFIG', 'amqp sink needs exactly one of queue or exchange');
     }
-    const target = options.queue !== undefined ? `queue '${options.queue}'` : `exchange '${options.exchange}'`;
+    const target =
+      options.queue !== undefined ? `queue '${options.queue}'` : `exchange '${options.exchange}'`;
     this.description = `${redactUrl(options.url)} ${target}`;
   }
 
@@ -68,17 +69,25 @@ export class AmqpSink implements SinkEndpoint {
 
   send(message: BridgeMessage): Promise<SinkOutcome> {
     const channel = this.#channel;
-    if (channel === undefined) return Promise.reject(new BridgeError('ENDPOINT_LOST', 'amqp sink is not open'));
+    if (channel === undefined)
+      return Promise.reject(new BridgeError('ENDPOINT_LOST', 'amqp sink is not open'));
     const { queue, exchange, routingKey } = this.options;
     const key = queue ?? routingKey ?? message.subject.join('.');
     const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
     return new Promise((resolve, reject) => {
       const confirmed = (err: unknown): void => {
-        if (err) reject(new BridgeError('REJECTED', `amqp sink: publish to ${this.description} was not confirmed`));
+        if (err)
+          reject(new BridgeError('REJECTED', `amqp sink: publish to ${this.description} was not confirmed`));
         else resolve('stored');
       };
       try {
-        channel.publish(queue !== undefined ? '' : exchange!, key, body, toAmqpOptions(message.properties), confirmed);
+        channel.publish(
+          queue !== undefined ? '' : exchange!,
+          key,
+          body,
+          toAmqpOptions(message.properties),
+          confirmed,
+        );
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
       }

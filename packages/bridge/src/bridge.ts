@@ -198,7 +198,9 @@ export class Bridge {
         throw err;
       },
     );
-    const tracked = work.catch((err: unknown) => this.#fail(err, session)).finally(() => this.#inFlight.delete(tracked));
+    const tracked = work
+      .catch((err: unknown) => this.#fail(err, session))
+      .finally(() => this.#inFlight.delete(tracked));
     this.#inFlight.add(tracked);
   }
 

@@ -135,7 +135,11 @@ export function parseBridgeConfigs(raw: unknown): BridgeConfig[] {
       });
     }
     if (record.requestReply !== undefined) {
-      if (schemeOf(config.from.url, where) !== 'conveyor' || schemeOf(config.to.url, where) !== 'amqp' || config.to.queue === undefined)
+      if (
+        schemeOf(config.from.url, where) !== 'conveyor' ||
+        schemeOf(config.to.url, where) !== 'amqp' ||
+        config.to.queue === undefined
+      )
         throw invalid(`${where}: requestReply needs a conveyor source and an amqp queue as sink`);
       const rr = (record.requestReply ?? {}) as Record<string, unknown>;
       config.requestReply = typeof rr.replyQueue === 'string' ? { replyQueue: rr.replyQueue } : {};
@@ -150,7 +154,9 @@ function words(text: string, scheme: Scheme): string[] {
 
 function brokerOf(context: BridgeContext, where: string): BrokerRef {
   if (context.broker === undefined)
-    throw invalid(`${where}: a conveyor: endpoint needs the embedded broker (run it inside 'conveyor start', or give the bridge command a --data-dir)`);
+    throw invalid(
+      `${where}: a conveyor: endpoint needs the embedded broker (run it inside 'conveyor start', or give the bridge command a --data-dir)`,
+    );
   return context.broker;
 }
 
@@ -179,7 +185,9 @@ function createSource(c: BridgeConfig, context: BridgeContext): SourceEndpoint {
         clientId,
         receiveMaximum: c.window ?? 256,
         ...(e.protocolVersion === undefined ? {} : { protocolVersion: e.protocolVersion }),
-        ...(context.stateDir === undefined ? {} : { stateFile: join(context.stateDir, `${clientId}.mqtt-sequence.json`) }),
+        ...(context.stateDir === undefined
+          ? {}
+          : { stateFile: join(context.stateDir, `${clientId}.mqtt-sequence.json`) }),
       });
     }
     case 'conveyor':
@@ -230,9 +238,18 @@ export function createBridges(configs: readonly BridgeConfig[], context: BridgeC
     }
     const fromScheme = schemeOf(c.from.url, c.name);
     const toScheme = schemeOf(c.to.url, c.name);
-    const rewrite: SubjectRewrite[] = (c.rewrite ?? []).map((r) => ({ from: words(r.from, fromScheme), to: words(r.to, toScheme) }));
+    const rewrite: SubjectRewrite[] = (c.rewrite ?? []).map((r) => ({
+      from: words(r.from, fromScheme),
+      to: words(r.to, toScheme),
+    }));
     bridges.push(
-      new Bridge({ ...common, name: c.name, source: createSource(c, context), sink: createSink(c, context), rewrite }),
+      new Bridge({
+        ...common,
+        name: c.name,
+        source: createSource(c, context),
+        sink: createSink(c, context),
+        rewrite,
+      }),
     );
   }
   return bridges;

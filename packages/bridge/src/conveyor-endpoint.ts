@@ -24,7 +24,8 @@ function currentBroker(ref: BrokerRef): Broker | undefined {
 
 function openVhost(target: ConveyorTarget, what: string): VirtualHost {
   const broker = currentBroker(target.broker);
-  if (broker === undefined || broker.closed) throw new BridgeError('UNREACHABLE', `${what}: the broker is closed`);
+  if (broker === undefined || broker.closed)
+    throw new BridgeError('UNREACHABLE', `${what}: the broker is closed`);
   try {
     return broker.vhost(target.vhost ?? '/');
   } catch (err) {
@@ -33,7 +34,8 @@ function openVhost(target: ConveyorTarget, what: string): VirtualHost {
 }
 
 function describeTarget(target: ConveyorTarget): string {
-  const where = target.queue !== undefined ? `queue '${target.queue}'` : `exchange '${target.exchange ?? ''}'`;
+  const where =
+    target.queue !== undefined ? `queue '${target.queue}'` : `exchange '${target.exchange ?? ''}'`;
   return `conveyor vhost '${target.vhost ?? '/'}' ${where}`;
 }
 
@@ -50,7 +52,10 @@ export class ConveyorSource implements SourceEndpoint {
   constructor(private readonly target: ConveyorTarget) {
     const queue = target.queue ?? target.ownQueue;
     if (queue === undefined || (target.queue === undefined && target.exchange === undefined)) {
-      throw new BridgeError('INVALID_CONFIG', 'conveyor source needs a queue, or an exchange (and routingKey)');
+      throw new BridgeError(
+        'INVALID_CONFIG',
+        'conveyor source needs a queue, or an exchange (and routingKey)',
+      );
     }
     this.#queue = queue;
     this.description = describeTarget(target);
@@ -83,7 +88,11 @@ export class ConveyorSource implements SourceEndpoint {
         const { message } = delivery;
         const source: SourceMessage = {
           generation,
-          message: { body: message.body, properties: message.properties, subject: routingKeyWords(message.routingKey) },
+          message: {
+            body: message.body,
+            properties: message.properties,
+            subject: routingKeyWords(message.routingKey),
+          },
         };
         this.#deliveries.set(source, delivery);
         onMessage(source);
@@ -93,7 +102,9 @@ export class ConveyorSource implements SourceEndpoint {
         onCancel: (reason) => {
           if (generation !== this.#generation) return;
           this.#generation++;
-          this.#onLost?.(new BridgeError('ENDPOINT_LOST', `conveyor source lost: consumer ended (${reason})`));
+          this.#onLost?.(
+            new BridgeError('ENDPOINT_LOST', `conveyor source lost: consumer ended (${reason})`),
+          );
         },
       },
     );
@@ -165,8 +176,13 @@ export class ConveyorSink implements SinkEndpoint {
         ? await vhost.send(queue, outgoing)
         : await vhost.publish(exchange!, routingKey ?? message.subject.join('.'), outgoing);
     if (result.rejected.length > 0)
-      throw new BridgeError('REJECTED', `conveyor sink: queue '${result.rejected.join("', '")}' refused the message`);
-    return result.duplicates.length > 0 && result.duplicates.length === result.queues.length ? 'duplicate' : 'stored';
+      throw new BridgeError(
+        'REJECTED',
+        `conveyor sink: queue '${result.rejected.join("', '")}' refused the message`,
+      );
+    return result.duplicates.length > 0 && result.duplicates.length === result.queues.length
+      ? 'duplicate'
+      : 'stored';
   }
 
   async close(): Promise<void> {

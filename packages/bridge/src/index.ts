@@ -2,7 +2,13 @@ export { Bridge, type BridgeOptions, type BridgeState, type BridgeStatus } from 
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export type { LostHandler, SinkEndpoint, SinkOutcome, SourceEndpoint, SourceMessage } from './endpoint.js';
 export { BridgeError, type BridgeErrorCode } from './errors.js';
-export { rewriteSubject, routingKeyWords, topicWords, type BridgeMessage, type SubjectRewrite } from './message.js';
+export {
+  rewriteSubject,
+  routingKeyWords,
+  topicWords,
+  type BridgeMessage,
+  type SubjectRewrite,
+} from './message.js';
 export { AmqpSource, type AmqpSourceOptions } from './amqp-source.js';
 export { AmqpSink, type AmqpSinkOptions } from './amqp-sink.js';
 export { fromAmqpProperties, toAmqpOptions } from './amqp-properties.js';

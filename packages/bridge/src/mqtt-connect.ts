@@ -6,8 +6,12 @@ export async function connectMqtt(url: string, options: IClientOptions, what: st
   try {
     return await connectAsync(url, { connectTimeout: 5_000, ...options, reconnectPeriod: 0 });
   } catch (err) {
-    throw new BridgeError('UNREACHABLE', `${what}: cannot connect to ${redactUrl(url)}: ${describeError(err)}`, {
-      cause: err,
-    });
+    throw new BridgeError(
+      'UNREACHABLE',
+      `${what}: cannot connect to ${redactUrl(url)}: ${describeError(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }

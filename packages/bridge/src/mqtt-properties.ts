@@ -34,7 +34,8 @@ export function toMqttPublishOptions(p: MessageProperties, protocolVersion: 4 | 
   if (protocolVersion !== 5) return options;
   const user: UserProperties = {};
   for (const [key, value] of Object.entries(p.headers ?? {})) {
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') user[key] = String(value);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      user[key] = String(value);
     else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) user[key] = value as string[];
   }
   if (p.messageId !== undefined) user[MESSAGE_ID_PROPERTY] = p.messageId;
@@ -43,7 +44,8 @@ export function toMqttPublishOptions(p: MessageProperties, protocolVersion: 4 | 
   if (p.contentType !== undefined) properties.contentType = p.contentType;
   if (p.replyTo !== undefined) properties.responseTopic = p.replyTo;
   if (p.correlationId !== undefined) properties.correlationData = Buffer.from(p.correlationId, 'utf8');
-  if (p.expiration !== undefined) properties.messageExpiryInterval = Math.max(1, Math.ceil(p.expiration / 1000));
+  if (p.expiration !== undefined)
+    properties.messageExpiryInterval = Math.max(1, Math.ceil(p.expiration / 1000));
   options.properties = properties;
   return options;
 }

@@ -35,7 +35,8 @@ export class MqttSequence {
   }
 
   static async load(file: string | undefined): Promise<MqttSequence> {
-    if (file === undefined) return new MqttSequence(undefined, { nonce: randomBytes(8).toString('hex'), committed: 0 });
+    if (file === undefined)
+      return new MqttSequence(undefined, { nonce: randomBytes(8).toString('hex'), committed: 0 });
     try {
       const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<SequenceState>;
       if (typeof parsed.nonce === 'string' && typeof parsed.committed === 'number')

@@ -54,9 +54,15 @@ export class MqttSink implements SinkEndpoint {
     const topic = this.options.topic ?? message.subject.join('/');
     const options = toMqttPublishOptions(message.properties, this.#version);
     try {
-      await client.publishAsync(topic, Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength), options);
+      await client.publishAsync(
+        topic,
+        Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+        options,
+      );
     } catch (err) {
-      throw new BridgeError('REJECTED', `mqtt sink: publish to '${topic}' failed: ${describeError(err)}`, { cause: err });
+      throw new BridgeError('REJECTED', `mqtt sink: publish to '${topic}' failed: ${describeError(err)}`, {
+        cause: err,
+      });
     }
     return 'stored';
   }

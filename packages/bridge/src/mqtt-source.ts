@@ -95,7 +95,9 @@ export class MqttSource implements SourceEndpoint {
         throw new BridgeError('INVALID_CONFIG', `${what}: the broker refused the subscription`);
     } catch (err) {
       this.abort();
-      throw err instanceof BridgeError ? err : new BridgeError('INVALID_CONFIG', `${what}: subscribe failed: ${String(err)}`);
+      throw err instanceof BridgeError
+        ? err
+        : new BridgeError('INVALID_CONFIG', `${what}: subscribe failed: ${String(err)}`);
     }
   }
 
@@ -108,7 +110,10 @@ export class MqttSource implements SourceEndpoint {
     if (properties.messageId === undefined && derived !== undefined) properties.messageId = derived;
     const entry: Pending = { packetId: numbered ? packet.messageId : undefined, acked: !numbered, numbered };
     if (numbered) this.#pending.entries.push(entry);
-    const message: SourceMessage = { generation, message: { body: payload, properties, subject: topicWords(packet.topic) } };
+    const message: SourceMessage = {
+      generation,
+      message: { body: payload, properties, subject: topicWords(packet.topic) },
+    };
     this.#entries.set(message, entry);
     if (this.#onMessage) this.#onMessage(message);
     else this.#early.push(message);

@@ -62,7 +62,12 @@ describe.skipIf(rabbitMissing !== undefined)('bridge ↔ RabbitMQ', () => {
     const own = unique('bridge-own');
     const bridge = new Bridge({
       name: 'out',
-      source: new ConveyorSource({ broker: conveyor.ref, exchange: 'events', routingKey: 'orders.#', ownQueue: own }),
+      source: new ConveyorSource({
+        broker: conveyor.ref,
+        exchange: 'events',
+        routingKey: 'orders.#',
+        ownQueue: own,
+      }),
       sink: new AmqpSink({ url: RABBITMQ_URL, exchange }),
     });
     await bridge.start();
@@ -76,7 +81,12 @@ describe.skipIf(rabbitMissing !== undefined)('bridge ↔ RabbitMQ', () => {
     const got = await rabbit.drain(target, 50);
     expect(got.map((m) => m.content.toString())).toEqual(Array.from({ length: 50 }, (_, i) => `order ${i}`));
     expect(got[3]!.fields.routingKey).toBe('orders.created');
-    expect(got[3]!.properties).toMatchObject({ messageId: 'o-3', type: 'created', deliveryMode: 2, headers: { i: 3 } });
+    expect(got[3]!.properties).toMatchObject({
+      messageId: 'o-3',
+      type: 'created',
+      deliveryMode: 2,
+      headers: { i: 3 },
+    });
     await waitFor(() => bridge.status().inFlight === 0, 'acks');
     expect((await vhost.count(own)).ready + (await vhost.count(own)).inFlight).toBe(0);
     await bridge.stop();

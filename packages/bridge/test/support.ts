@@ -114,7 +114,10 @@ export class EmbeddedConveyor {
   readonly ref = (): Broker | undefined => this.broker;
 
   async reopen(): Promise<Broker> {
-    this.broker = await Broker.open({ store: new LmdbStore({ path: join(this.dir, 'store') }), onError: () => undefined });
+    this.broker = await Broker.open({
+      store: new LmdbStore({ path: join(this.dir, 'store') }),
+      onError: () => undefined,
+    });
     return this.broker;
   }
 
@@ -131,7 +134,11 @@ export class EmbeddedConveyor {
 }
 
 /** Waits until `check` is true (polling), or throws with `what` after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -150,4 +157,13 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Ends a persistent MQTT session on the shared broker (a clean connect drops its state). */
+export async function forgetMqttSession(url: string, clientId: string): Promise<void> {
+  const { connectAsync } = await import('mqtt');
+  const c = await connectAsync(url, { clientId, clean: true, protocolVersion: 4, reconnectPeriod: 0 }).catch(
+    () => undefined,
+  );
+  await c?.endAsync();
 }
