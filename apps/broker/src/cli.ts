@@ -2,26 +2,14 @@
 // `conveyor start`: the engine plus its protocol listeners in one process.
 // stdout carries one plain line per listener ("amqp listening on 127.0.0.1:5672") and a final
 // "conveyor ready"; structured logs go to stderr, so scripts can parse stdout.
+// The other subcommands (queues, peek, send, …) talk to a running broker over its HTTP API.
 import { Command, Option } from 'commander';
-import { ENV_VARS, LOG_LEVELS, resolveConfig, type RawStartOptions } from './config.js';
+import { registerAdminCommands } from './cli/admin-commands.js';
+import { ENV_VARS, LOG_LEVELS, type RawStartOptions } from './config.js';
+import { loadStartConfig } from './config/start-options.js';
 import { StartError } from './errors.js';
+import type { RecoveryProgress } from './recovery-progress.js';
 import { startBroker, type RunningBroker } from './start-broker.js';
-
-const STORE_KEYS: readonly (keyof RawStartOptions)[] = ['dataDir', 'memory', 'store'];
-
-/** Flags win over `CONVEYOR_*` variables; a store chosen by flag ignores the store variables. */
-function withEnvironment(flags: RawStartOptions, env: NodeJS.ProcessEnv): RawStartOptions {
-  const merged: RawStartOptions = { ...flags };
-  const storeFromFlags = STORE_KEYS.some((key) => flags[key] !== undefined);
-  for (const key of Object.keys(ENV_VARS) as (keyof RawStartOptions)[]) {
-    if (merged[key] !== undefined || (storeFromFlags && STORE_KEYS.includes(key))) continue;
-    const value = env[ENV_VARS[key]];
-    if (value === undefined || value === '') continue;
-    if (key === 'memory') merged.memory = value === '1' || value.toLowerCase() === 'true';
-    else merged[key] = value;
-  }
-  return merged;
-}
 
 function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -51,35 +39,48 @@ function stopOnSignals(running: RunningBroker): void {
   process.on('SIGTERM', stop);
 }
 
+function printProgress(progress: RecoveryProgress): void {
+  const seconds = (progress.elapsedMs / 1000).toFixed(1);
+  process.stderr.write(
+    progress.phase === 'recovering'
+      ? `conveyor: recovering the store… ${seconds} s\n`
+      : `conveyor: recovered ${progress.messages} messages in ${progress.queues} queues in ${seconds} s\n`,
+  );
+}
+
 async function start(flags: RawStartOptions): Promise<void> {
-  const config = resolveConfig(withEnvironment(flags, process.env));
-  const running = await startBroker(config);
+  const config = loadStartConfig(flags, process.env);
+  const running = await startBroker({ ...config, onRecoveryProgress: printProgress });
   stopOnSignals(running);
   for (const listener of running.listeners)
     process.stdout.write(`${listener.name} listening on ${formatAddress(listener.host, listener.port)}\n`);
   process.stdout.write('conveyor ready\n');
 }
 
+const port = (what: string, fallback: number, env: string): string =>
+  `${what} port, 0 = any free port, "off" = none [default: ${fallback}] (${env})`;
+
 const program = new Command('conveyor').description('Conveyor message broker').showHelpAfterError();
 program
   .command('start')
-  .description('run the broker: the engine with its AMQP 0-9-1 and MQTT listeners')
+  .description('run the broker: the engine with its AMQP 0-9-1, MQTT and management HTTP listeners')
+  .option('--config <file>', `YAML or JSON config file; flags and variables win over it (${ENV_VARS.config})`)
   .option('--data-dir <dir>', `durable store directory (LMDB) [default: ./data] (${ENV_VARS.dataDir})`)
   .option('--memory', `keep everything in memory, nothing on disk (${ENV_VARS.memory}=1)`)
   .option('--store <url>', `shared store URL: reserved, not supported yet (${ENV_VARS.store})`)
-  .option(
-    '--amqp-port <port>',
-    `AMQP 0-9-1 port, 0 = any free port, "off" = none [default: 5672] (${ENV_VARS.amqpPort})`,
-  )
-  .option(
-    '--mqtt-port <port>',
-    `MQTT port, 0 = any free port, "off" = none [default: 1883] (${ENV_VARS.mqttPort})`,
-  )
-  .option(
-    '--mqtt-ws-port <port>',
-    `MQTT over WebSocket port, 0 = any free port, "off" = none [default: 15675] (${ENV_VARS.mqttWsPort})`,
-  )
+  .option('--amqp-port <port>', port('AMQP 0-9-1', 5672, ENV_VARS.amqpPort))
+  .option('--mqtt-port <port>', port('MQTT', 1883, ENV_VARS.mqttPort))
+  .option('--mqtt-ws-port <port>', port('MQTT over WebSocket', 15675, ENV_VARS.mqttWsPort))
+  .option('--http-port <port>', port('management HTTP API, metrics and dashboard', 15672, ENV_VARS.httpPort))
   .option('--bind <host>', `interface to listen on [default: 0.0.0.0, all interfaces] (${ENV_VARS.bind})`)
+  .option(
+    '--users <file>',
+    `YAML or JSON list of {username, password, loopbackOnly} [default: guest/guest, loopback only] (${ENV_VARS.users})`,
+  )
+  .option(
+    '--max-connections <n>',
+    `connections per protocol (AMQP; MQTT); more are closed at once [default: no limit] (${ENV_VARS.maxConnections})`,
+  )
   .option(
     '--max-message-bytes <size>',
     `largest message body, e.g. 16MiB [default: 128MiB] (${ENV_VARS.maxMessageBytes})`,
@@ -92,5 +93,7 @@ program
     new Option('--log-level <level>', `log level [default: info] (${ENV_VARS.logLevel})`).choices(LOG_LEVELS),
   )
   .action((flags: RawStartOptions) => start(flags).catch(fail));
+
+registerAdminCommands(program);
 
 await program.parseAsync(process.argv);

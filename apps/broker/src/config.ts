@@ -15,10 +15,12 @@ export interface BrokerConfig {
   store: StoreConfig;
   /** Interface to bind every listener to. */
   bind: string;
-  /** Port per listener name (`amqp`, `mqtt`, `mqtt-ws`); 0 = ephemeral, `false` = off. */
+  /** Port per listener name (`amqp`, `mqtt`, `mqtt-ws`, `http`); 0 = ephemeral, `false` = off. */
   ports: Record<string, number | false>;
   maxMessageBytes?: number;
   memoryHighWatermarkBytes?: number;
+  /** Per protocol server (AMQP; MQTT TCP and WebSocket together): connections beyond it are closed at once. */
+  maxConnections?: number;
   logLevel: LogLevel;
   /** Accounts the protocol servers accept; default theirs: `guest`/`guest` from loopback only, as RabbitMQ. */
   users?: BrokerUser[];
@@ -40,10 +42,16 @@ export interface RawStartOptions {
   amqpPort?: string;
   mqttPort?: string;
   mqttWsPort?: string;
+  httpPort?: string;
   bind?: string;
+  maxConnections?: string;
   maxMessageBytes?: string;
   memoryHighWatermark?: string;
   logLevel?: string;
+  /** A YAML or JSON config file (lowest precedence after the defaults). */
+  config?: string;
+  /** A YAML or JSON users file. */
+  users?: string;
 }
 
 export const DEFAULT_DATA_DIR = './data';
@@ -98,8 +106,16 @@ function parseStore(raw: RawStartOptions): StoreConfig {
   return { kind: 'lmdb', dataDir: raw.dataDir ?? DEFAULT_DATA_DIR };
 }
 
+/** A positive whole number such as a connection limit. */
+export function parseCount(value: string, flag: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count < 1)
+    throw invalid(`${flag} must be a positive whole number, got "${value}"`);
+  return count;
+}
+
 /** Validates raw option values into a config; throws StartError('INVALID_OPTIONS') with a one-line message. */
-export function resolveConfig(raw: RawStartOptions): BrokerConfig {
+export function resolveConfig(raw: RawStartOptions, users?: BrokerUser[]): BrokerConfig {
   const logLevel = (raw.logLevel ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     throw invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${raw.logLevel}"`);
@@ -110,9 +126,13 @@ export function resolveConfig(raw: RawStartOptions): BrokerConfig {
       amqp: parsePort(raw.amqpPort ?? '5672', '--amqp-port'),
       mqtt: parsePort(raw.mqttPort ?? '1883', '--mqtt-port'),
       'mqtt-ws': parsePort(raw.mqttWsPort ?? '15675', '--mqtt-ws-port'),
+      http: parsePort(raw.httpPort ?? '15672', '--http-port'),
     },
     logLevel,
   };
+  if (users !== undefined) config.users = users;
+  if (raw.maxConnections !== undefined)
+    config.maxConnections = parseCount(raw.maxConnections, '--max-connections');
   if (raw.maxMessageBytes !== undefined)
     config.maxMessageBytes = parseBytes(raw.maxMessageBytes, '--max-message-bytes');
   if (raw.memoryHighWatermark !== undefined)
@@ -128,8 +148,12 @@ export const ENV_VARS: Readonly<Record<keyof RawStartOptions, string>> = {
   amqpPort: 'CONVEYOR_AMQP_PORT',
   mqttPort: 'CONVEYOR_MQTT_PORT',
   mqttWsPort: 'CONVEYOR_MQTT_WS_PORT',
+  httpPort: 'CONVEYOR_HTTP_PORT',
   bind: 'CONVEYOR_BIND',
+  maxConnections: 'CONVEYOR_MAX_CONNECTIONS',
   maxMessageBytes: 'CONVEYOR_MAX_MESSAGE_BYTES',
   memoryHighWatermark: 'CONVEYOR_MEMORY_HIGH_WATERMARK',
   logLevel: 'CONVEYOR_LOG_LEVEL',
+  config: 'CONVEYOR_CONFIG',
+  users: 'CONVEYOR_USERS',
 };

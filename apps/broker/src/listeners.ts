@@ -32,4 +32,10 @@ export const LISTENERS: readonly ListenerModule[] = [
     likelyHolder: "RabbitMQ's Web MQTT plugin",
     listen: (servers, port, host) => servers.mqtt().listenWebSocket(port, host),
   },
+  {
+    name: 'http',
+    portFlag: '--http-port',
+    likelyHolder: "RabbitMQ's management plugin",
+    listen: (servers, port, host) => servers.management().listen(port, host),
+  },
 ];

@@ -2,12 +2,21 @@ import { AmqpServer } from '@conveyor/amqp';
 import type { Broker } from '@conveyor/core';
 import { MqttServer } from '@conveyor/mqtt';
 import type { BrokerUser } from './config.js';
+import { StartError } from './errors.js';
+import type { ConnectionInfo } from './http/api-context.js';
+import type { ManagementServer } from './http/management-server.js';
 
 export interface ServerOptions {
   /** Default: each door's own (guest/guest from loopback only, as RabbitMQ). */
   users?: BrokerUser[];
+  /** Per protocol server: connections beyond it are closed before the handshake. */
+  maxConnections?: number;
+  /** Largest message body the AMQP server accepts (the engine checks every door too). */
+  maxMessageBytes?: number;
   /** Background failures of a door (a connection that broke badly). */
   onError: (err: unknown) => void;
+  /** Builds the management HTTP server (it lists these servers' connections). */
+  management?: (servers: ProtocolServers) => ManagementServer;
 }
 
 /** Something that listens and can be closed: what the app shuts down on exit. */
@@ -15,24 +24,34 @@ interface Closable {
   close(): Promise<void>;
 }
 
-/** Creates each protocol server once, on first use, and closes the ones it created. */
+/** Creates each server once, on first use, and closes the ones it created. */
 export class ProtocolServers {
   readonly #created: Closable[] = [];
   #amqp: AmqpServer | undefined;
   #mqtt: MqttServer | undefined;
+  #management: ManagementServer | undefined;
 
   constructor(
     private readonly broker: Broker,
     private readonly options: ServerOptions,
   ) {}
 
-  #users(): { users?: BrokerUser[] } {
-    return this.options.users === undefined ? {} : { users: this.options.users };
+  #shared(): { users?: BrokerUser[]; maxConnections?: number } {
+    const { users, maxConnections } = this.options;
+    return {
+      ...(users === undefined ? {} : { users }),
+      ...(maxConnections === undefined ? {} : { maxConnections }),
+    };
   }
 
   amqp(): AmqpServer {
     if (this.#amqp === undefined) {
-      this.#amqp = new AmqpServer(this.broker, { ...this.#users(), onError: this.options.onError });
+      const { maxMessageBytes } = this.options;
+      this.#amqp = new AmqpServer(this.broker, {
+        ...this.#shared(),
+        ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),
+        onError: this.options.onError,
+      });
       this.#created.push(this.#amqp);
     }
     return this.#amqp;
@@ -41,10 +60,29 @@ export class ProtocolServers {
   /** One MQTT server serves both the TCP and the WebSocket listener (sessions are shared). */
   mqtt(): MqttServer {
     if (this.#mqtt === undefined) {
-      this.#mqtt = new MqttServer(this.broker, this.#users());
+      this.#mqtt = new MqttServer(this.broker, this.#shared());
       this.#created.push(this.#mqtt);
     }
     return this.#mqtt;
+  }
+
+  management(): ManagementServer {
+    if (this.#management === undefined) {
+      if (!this.options.management)
+        throw new StartError('LISTEN_FAILED', 'http: no management server configured');
+      this.#management = this.options.management(this);
+      this.#created.push(this.#management);
+    }
+    return this.#management;
+  }
+
+  /** Every open connection of the protocol servers started so far. */
+  connections(): ConnectionInfo[] {
+    return [...(this.#amqp?.connections() ?? []), ...(this.#mqtt?.connections() ?? [])];
+  }
+
+  connectionCounts(): Record<'amqp' | 'mqtt', number> {
+    return { amqp: this.#amqp?.connectionCount ?? 0, mqtt: this.#mqtt?.connectionCount ?? 0 };
   }
 
   /** Closes every server created, last first; reports the first failure after trying them all. */

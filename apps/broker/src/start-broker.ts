@@ -1,15 +1,23 @@
+import { readFileSync } from 'node:fs';
 import { Broker, LmdbStore, MemoryStore, type MessageStore } from '@conveyor/core';
 import { pino, type Logger } from 'pino';
-import { DEFAULT_DATA_DIR, type BrokerConfig, type StoreConfig } from './config.js';
+import { DEFAULT_DATA_DIR, type BrokerConfig, type BrokerUser, type StoreConfig } from './config.js';
 import { StartError } from './errors.js';
+import { DeliveryRegistry } from './http/delivery-registry.js';
+import { ManagementServer } from './http/management-server.js';
 import { LISTENERS, type ListenerModule } from './listeners.js';
+import { BrokerMetrics } from './metrics.js';
 import { ProtocolServers } from './protocol-servers.js';
+import { openWithProgress, type RecoveryProgress } from './recovery-progress.js';
 
 export type StartBrokerOptions = Partial<BrokerConfig> & {
   /** Structured logs; default pino at `logLevel` on stderr. */
   logger?: Logger;
-  /** The listeners to start; default LISTENERS (AMQP, MQTT, MQTT over WebSocket). */
+  /** The listeners to start; default LISTENERS (AMQP, MQTT, MQTT over WebSocket, management HTTP). */
   listeners?: readonly ListenerModule[];
+  /** Told while recovery at start is slow (after `progressAfterMs`, default 1 s), and when it is done. */
+  onRecoveryProgress?: (progress: RecoveryProgress) => void;
+  progressAfterMs?: number;
 };
 
 export interface BoundListener {
@@ -20,13 +28,27 @@ export interface BoundListener {
 
 export interface RunningBroker {
   readonly broker: Broker;
+  /** The Prometheus registry and rates behind /metrics and the API. */
+  readonly metrics: BrokerMetrics;
   /** What each listener actually bound (ephemeral ports resolved). */
   readonly listeners: readonly BoundListener[];
   /** Stops the listeners, then closes the engine (flushing the store). */
   close(): Promise<void>;
 }
 
-const DEFAULT_PORTS: Record<string, number> = { amqp: 5672, mqtt: 1883, 'mqtt-ws': 15675 };
+const DEFAULT_PORTS: Record<string, number> = { amqp: 5672, mqtt: 1883, 'mqtt-ws': 15675, http: 15672 };
+const DEFAULT_USERS: BrokerUser[] = [{ username: 'guest', password: 'guest', loopbackOnly: true }];
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 function createStore(config: StoreConfig): MessageStore {
   switch (config.kind) {
@@ -72,27 +94,62 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const bind = options.bind ?? '0.0.0.0';
   const ports = { ...DEFAULT_PORTS, ...options.ports };
   const store = createStore(storeConfig);
-  const broker = await Broker.open({
-    store,
-    ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
-    ...(options.memoryHighWatermarkBytes === undefined
-      ? {}
-      : { memoryHighWatermarkBytes: options.memoryHighWatermarkBytes }),
-    onError: (err) => logger.error({ err }, 'engine background error'),
+  // Metrics exist before the engine (its recovery already counts) and before the servers.
+  const live: { broker?: Broker; servers?: ProtocolServers } = {};
+  const metrics = new BrokerMetrics({
+    broker: () => live.broker,
+    connections: () => live.servers?.connectionCounts() ?? { amqp: 0, mqtt: 0 },
   });
+  const startedAt = Date.now();
+  const broker = await openWithProgress(
+    {
+      store,
+      observer: metrics.observer,
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+      ...(options.memoryHighWatermarkBytes === undefined
+        ? {}
+        : { memoryHighWatermarkBytes: options.memoryHighWatermarkBytes }),
+      onError: (err) => logger.error({ err }, 'engine background error'),
+    },
+    options.progressAfterMs ?? 1000,
+    options.onRecoveryProgress ?? ((progress) => logger.info(progress, 'recovery')),
+  );
+  live.broker = broker;
   logger.info({ store: storeConfig }, 'engine open');
   broker.on('blocked', (bytes) =>
     logger.warn({ bytes }, 'memory high watermark reached: publishers blocked'),
   );
   broker.on('unblocked', (bytes) => logger.info({ bytes }, 'memory below watermark: publishers unblocked'));
 
-  const servers = new ProtocolServers(broker, {
+  const maxMessageBytes = options.maxMessageBytes ?? 128 * 1024 * 1024;
+  const protocolServers = new ProtocolServers(broker, {
     ...(options.users === undefined ? {} : { users: options.users }),
+    ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+    ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes }),
     onError: (err) => logger.warn({ err }, 'protocol server error'),
+    management: (all) =>
+      new ManagementServer(
+        {
+          broker,
+          metrics,
+          deliveries: new DeliveryRegistry(),
+          connections: () => all.connections(),
+          store: storeConfig.kind,
+          startedAt,
+          version: packageVersion(),
+        },
+        {
+          users: options.users ?? DEFAULT_USERS,
+          // A message as base64 in JSON, plus room for its properties.
+          maxBodyBytes: Math.ceil(maxMessageBytes * 1.4) + 1024 * 1024,
+          onError: (err) => logger.error({ err }, 'management API error'),
+        },
+      ),
   });
+  live.servers = protocolServers;
   const shutdown = async (): Promise<void> => {
     try {
-      await servers.close();
+      await protocolServers.close();
     } finally {
       await broker.close();
     }
@@ -105,7 +162,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       if (port === undefined || port === false) continue;
       let address;
       try {
-        address = await listener.listen(servers, port, bind);
+        address = await listener.listen(protocolServers, port, bind);
       } catch (err) {
         throw listenError(listener, bind, port, err);
       }
@@ -122,6 +179,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   let closing: Promise<void> | undefined;
   return {
     broker,
+    metrics,
     listeners,
     close: () => (closing ??= shutdown()),
   };
