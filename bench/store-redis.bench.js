@@ -1,0 +1,160 @@
+// Shared-store benchmark: send → receive → ack throughput over Redis (1 and 3 nodes) against the
+// embedded stores, with the load of bench/engine.bench.js. From the built dist:
+//   npx tsc -b packages/store-redis && node bench/store-redis.bench.js [--only redis-pull-3n] [--runs 3] [--seconds 2]
+// Each batch: 100 sends of 256-byte persistent bodies issued concurrently, then the 100 deliveries
+// (pull: receive({ max: 100 }); push: a consumer's handler), then one ack call.
+// "3 nodes" = three Brokers in this process, each with its own RedisStore (own connection, own
+// node id) on one prefix, each running the batch loop on the same queue: a delivery may come from
+// another node's sends, so pull loops poll (no cross-node wake-up) and push runs on one node only.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { Broker, LmdbStore, MemoryStore } from '../packages/core/dist/index.js';
+import { RedisStore } from '../packages/store-redis/dist/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '2' },
+  },
+});
+const RUNS = Number(args.runs);
+const SECONDS = Number(args.seconds);
+const BATCH = 100;
+const BODY = Buffer.alloc(256, 0x61);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const scenarios = [
+  { name: 'memory-pull', store: 'memory', mode: 'pull' },
+  { name: 'lmdb-pull', store: 'lmdb', mode: 'pull' },
+  { name: 'redis-pull-1n', store: 'redis', mode: 'pull', nodes: 1 },
+  { name: 'redis-pull-3n', store: 'redis', mode: 'pull', nodes: 3 },
+  { name: 'memory-push', store: 'memory', mode: 'push' },
+  { name: 'lmdb-push', store: 'lmdb', mode: 'push' },
+  { name: 'redis-push-1n', store: 'redis', mode: 'push', nodes: 1 },
+].filter((s) => args.only === undefined || args.only.split(',').includes(s.name));
+
+async function openNodes(scenario) {
+  if (scenario.store === 'memory')
+    return { brokers: [await Broker.open({ store: new MemoryStore() })], cleanup: async () => undefined };
+  if (scenario.store === 'lmdb') {
+    const dir = mkdtempSync(join(tmpdir(), 'conveyor-bench-'));
+    const broker = await Broker.open({ store: new LmdbStore({ path: dir }) });
+    return { brokers: [broker], cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const prefix = `conveyor-bench:${randomUUID().slice(0, 8)}:`;
+  const brokers = [];
+  for (let i = 0; i < scenario.nodes; i++)
+    brokers.push(await Broker.open({ store: new RedisStore({ url: REDIS_URL, prefix }) }));
+  return { brokers, cleanup: () => deletePrefix(prefix) };
+}
+
+async function deletePrefix(prefix) {
+  const redis = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function sendBatch(vhost) {
+  const sends = new Array(BATCH);
+  for (let i = 0; i < BATCH; i++)
+    sends[i] = vhost.send('bench', { body: BODY, properties: { persistent: true } });
+  return Promise.all(sends);
+}
+
+async function pullBatch(vhost) {
+  await sendBatch(vhost);
+  let deliveries = await vhost.receive('bench', { max: BATCH });
+  // Other nodes' loops may have taken some of ours; theirs are ours to take: poll for as many.
+  while (deliveries.length < BATCH) {
+    const more = await vhost.receive('bench', { max: BATCH - deliveries.length });
+    if (more.length === 0) await sleep(1);
+    deliveries = deliveries.concat(more);
+  }
+  await vhost.ack(deliveries);
+}
+
+function pushBatcher(vhost) {
+  let pending = [];
+  let wake;
+  vhost.consume('bench', (delivery) => {
+    pending.push(delivery);
+    if (pending.length === BATCH) wake();
+  });
+  return async () => {
+    const arrived = new Promise((resolve) => (wake = resolve));
+    await sendBatch(vhost);
+    await arrived;
+    const deliveries = pending;
+    pending = [];
+    await vhost.ack(deliveries);
+  };
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function runOnce(scenario, seconds) {
+  const { brokers, cleanup } = await openNodes(scenario);
+  try {
+    for (const b of brokers) await b.vhost().declareQueue('bench', { durable: true });
+    const batches = brokers.map((b) =>
+      scenario.mode === 'pull' ? () => pullBatch(b.vhost()) : pushBatcher(b.vhost()),
+    );
+    const latencies = [];
+    const start = performance.now();
+    const deadline = start + seconds * 1000;
+    const loop = async (batch) => {
+      for (let now = performance.now(); now < deadline;) {
+        const t0 = now;
+        await batch();
+        now = performance.now();
+        latencies.push(now - t0);
+      }
+    };
+    await Promise.all(batches.map(loop));
+    const elapsed = (performance.now() - start) / 1000;
+    latencies.sort((a, b) => a - b);
+    return {
+      rate: (latencies.length * BATCH) / elapsed,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+    };
+  } finally {
+    for (const b of brokers) await b.close();
+    await cleanup();
+  }
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+console.log(
+  `node ${process.version}, ${RUNS} run(s) of ${SECONDS}s per scenario, batches of ${BATCH} × ${BODY.length} B, medians\n`,
+);
+for (const scenario of scenarios) await runOnce(scenario, 0.3); // warm-up
+const rows = [];
+for (const scenario of scenarios) {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await runOnce(scenario, SECONDS));
+  rows.push({
+    scenario: scenario.name,
+    'msg/s': Math.round(median(runs.map((r) => r.rate))).toLocaleString('en-US'),
+    'runs msg/s': runs.map((r) => Math.round(r.rate / 1000) + 'k').join(' / '),
+    'batch p50 ms': median(runs.map((r) => r.p50)).toFixed(3),
+    'batch p99 ms': median(runs.map((r) => r.p99)).toFixed(3),
+  });
+}
+console.table(rows);
