@@ -18,3 +18,8 @@ export {
 export { StartError, type StartErrorCode } from './errors.js';
 export { LISTENERS, type ListenerModule } from './listeners.js';
 export type { ServerOptions } from './protocol-servers.js';
+export { loadStartConfig, mergeLayers } from './config/start-options.js';
+export { validateConfig, loadConfigFile, loadUsersFile, type ConfigFile } from './config/config-file.js';
+export { BrokerMetrics } from './metrics.js';
+export type { RecoveryProgress } from './recovery-progress.js';
+export type { ConnectionInfo } from './http/api-context.js';

@@ -23,12 +23,12 @@ describe('conveyor start', () => {
 
   it('prints one plain "<listener> listening on <host>:<port>" line per listener on stdout, then "conveyor ready"', () => {
     const lines = cli.stdout().trim().split('\n');
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
     expect(lines.at(-1)).toBe('conveyor ready');
-    expect(lines.slice(0, -1).map((line) => line.split(' ')[0])).toEqual(['amqp', 'mqtt', 'mqtt-ws']);
+    expect(lines.slice(0, -1).map((line) => line.split(' ')[0])).toEqual(['amqp', 'mqtt', 'mqtt-ws', 'http']);
     for (const line of lines.slice(0, -1))
-      expect(line).toMatch(/^(amqp|mqtt|mqtt-ws) listening on 127\.0\.0\.1:[1-9]\d*$/);
-    for (const port of cli.ports.values()) expect([5672, 1883, 15675]).not.toContain(port);
+      expect(line).toMatch(/^(amqp|mqtt|mqtt-ws|http) listening on 127\.0\.0\.1:[1-9]\d*$/);
+    for (const port of cli.ports.values()) expect([5672, 1883, 15672, 15675]).not.toContain(port);
   });
 
   it('serves AMQP 0-9-1 to amqplib on the printed port', async () => {
@@ -97,6 +97,7 @@ describe('conveyor start configured by CONVEYOR_* variables', () => {
       CONVEYOR_AMQP_PORT: '0',
       CONVEYOR_MQTT_PORT: '0',
       CONVEYOR_MQTT_WS_PORT: 'off',
+      CONVEYOR_HTTP_PORT: 'off',
       CONVEYOR_BIND: '127.0.0.1',
     };
     const cli = await startCli(['--memory', '--log-level', 'silent'], dir, {

@@ -4,13 +4,15 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI_PATH = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
-/** Never the defaults: a real RabbitMQ / Mosquitto may hold 5672 / 1883 / 15675. */
+/** Never the defaults: a real RabbitMQ / Mosquitto may hold 5672 / 1883 / 15672 / 15675. */
 export const EPHEMERAL_PORTS = [
   '--amqp-port',
   '0',
   '--mqtt-port',
   '0',
   '--mqtt-ws-port',
+  '0',
+  '--http-port',
   '0',
   '--bind',
   '127.0.0.1',
