@@ -22,6 +22,7 @@ import { recordArgs, rowToMessage, rowToPeeked, type Row } from './record-codec.
 import { readPersistence, versionAtLeast, type RedisPersistence } from './redis-persistence.js';
 import { SCRIPTS, type ScriptName } from './scripts/queue-scripts.js';
 import { decodeValue, encodeValue } from './value-codec.js';
+import { WakeSubscriber } from './wake-subscriber.js';
 
 export type RedisWaitOption = { replicas: number; timeoutMs: number } | { aof: true; timeoutMs?: number };
 
@@ -63,6 +64,7 @@ export class RedisStore implements MessageStore {
   readonly #wait: RedisWaitOption | undefined;
   readonly #liveness: NodeLiveness;
   readonly #onError: (err: unknown) => void;
+  readonly #wakes: WakeSubscriber;
   #status: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: RedisStoreOptions = {}) {
@@ -83,6 +85,7 @@ export class RedisStore implements MessageStore {
       onError: this.#onError,
     };
     this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? 10_000);
+    this.#wakes = new WakeSubscriber(this.#redis, `${this.#keys.global}wake:`, this.#onError);
   }
 
   async open(): Promise<void> {
@@ -111,6 +114,7 @@ export class RedisStore implements MessageStore {
       return;
     }
     this.#status = 'closed';
+    this.#wakes.close();
     try {
       const g = this.#keys.global;
       for (const queue of (await this.#redis.smembers(globalKeys.nodeQueues(g, this.nodeId))) as string[])
@@ -127,6 +131,7 @@ export class RedisStore implements MessageStore {
    */
   async abandon(): Promise<void> {
     this.#status = 'closed';
+    this.#wakes.close();
     await this.#liveness.stop(false);
     this.#redis.disconnect();
   }
@@ -135,6 +140,17 @@ export class RedisStore implements MessageStore {
   async sweepDeadNodes(): Promise<number> {
     this.#check();
     return this.#liveness.sweep();
+  }
+
+  /**
+   * Extension, not part of `MessageStore`: `onWake` runs whenever any node adds messages to
+   * `queue` (ready or delayed) or returns held ones to it, so a node can serve its blocked
+   * receivers and consumers at once and re-arm its timer from `nextWakeAt`. Returns the
+   * unsubscribe function. Pub/sub is at most once: keep the `nextWakeAt` timers as the fallback.
+   */
+  subscribe(queue: QueueKey, onWake: () => void): () => void {
+    this.#check();
+    return this.#wakes.subscribe(queue, onWake);
   }
 
   // ---- metadata ----

@@ -203,6 +203,36 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await b.nextWakeAt('q')).toBeUndefined();
   });
 
+  it("subscribe (extension): another node's sends, delayed sends and returns wake this node; unsubscribe stops it", async () => {
+    const prefix = fresh();
+    const a = await open(prefix);
+    const b = await open(prefix);
+    await b.createQueue('q');
+    await b.createQueue('other');
+    let wakes = 0;
+    const stop = a.subscribe('q', () => wakes++);
+    await sleep(50); // SUBSCRIBE reaches Redis
+    const until = async (n: number) => {
+      const deadline = Date.now() + 2_000;
+      while (wakes < n && Date.now() < deadline) await sleep(5);
+      expect(wakes).toBe(n);
+    };
+    await b.enqueue('q', [record('a')]);
+    await until(1);
+    await b.enqueue('other', [record('elsewhere')]);
+    await b.enqueue('q', [record('later', { readyAt: Date.now() + 60_000 })]);
+    await until(2);
+    const [m] = await b.take('q', 1, { holder: 'h', now: Date.now() });
+    expect(wakes).toBe(2); // a take makes nothing ready
+    await b.release('q', [m?.id ?? ''], 'h');
+    await until(3);
+    stop();
+    await sleep(50);
+    await b.enqueue('q', [record('unheard')]);
+    await sleep(100);
+    expect(wakes).toBe(3);
+  });
+
   it('maps a missing queue to QueueNotFoundError with its name', async () => {
     const store = await open(fresh());
     const err = await store.counts('nope').catch((e: unknown) => e);

@@ -18,6 +18,8 @@ local function Q(k, base, name)
 end
 local function missing(q) return redis.call('EXISTS', q.c) == 0 end
 local function qnf(q) return redis.error_reply('QNF ' .. q.name) end
+-- Tells subscribers on other nodes that the queue changed (see RedisStore.subscribe).
+local function wake(q) redis.call('PUBLISH', G .. 'wake:' .. q.name, '1') end
 local function count(q, field, n) if n ~= 0 then redis.call('HINCRBY', q.c, field, n) end end
 local function promote(q, now)
   local n = 0
@@ -76,6 +78,7 @@ local function returnAll(q, ids, holderOf)
   end
   count(q, 'inFlight', -#ids)
   count(q, 'ready', #ids)
+  if #ids > 0 then wake(q) end
   return #ids
 end
 -- Appends the record in a[i .. i+8] (e k p b t x r c d) with a fresh id from seq; returns the id.

@@ -46,6 +46,7 @@ if missing(q) then return qnf(q) end
 local now = tonumber(ARGV[4])
 local ids = {}
 for i = 5, #ARGV, ${RECORD_ARGS} do ids[#ids + 1] = append(q, KEYS[8], now, ARGV, i) end
+if #ids > 0 then wake(q) end
 return ids
 `,
     1,
@@ -117,6 +118,7 @@ for i = 6, #ARGV do
 end
 count(q, 'inFlight', -#out)
 count(q, readyAt == '' and 'ready' or 'delayed', #out)
+if #out > 0 then wake(q) end
 return out
 `),
 
@@ -251,6 +253,7 @@ for j = 1, n do
 end
 count(src, 'inFlight', -#out)
 count(src, 'bytes', -bytes)
+if #out > 0 then wake(dst) end
 return out
 `,
   },
