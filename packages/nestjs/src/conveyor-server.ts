@@ -128,10 +128,9 @@ export class ConveyorServer
     } else {
       const group = spec.options.group ?? this.#options.appName;
       const perInstance = spec.options.perInstance ?? false;
-      const name = perInstance ? undefined : `${group}.${spec.topic}`;
-      const deadLetterQueue =
-        spec.options.deadLetterQueue ??
-        `${group}.${spec.topic}${perInstance ? `.${this.#instanceId}` : ''}.dlq`;
+      // Per instance: a private queue named after the instance; both share the group's DLQ.
+      const name = `${group}.${spec.topic}${perInstance ? `.${this.#instanceId}` : ''}`;
+      const deadLetterQueue = spec.options.deadLetterQueue ?? `${group}.${spec.topic}.dlq`;
       queue = await link.setupSubscription(spec.topic, name, {
         durable: perInstance ? false : durable,
         autoDelete: perInstance,

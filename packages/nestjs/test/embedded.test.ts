@@ -1,7 +1,7 @@
 import { AmqpServer } from '@conveyor/amqp';
 import { Broker } from '@conveyor/core';
-import amqp from 'amqplib';
 import { afterAll, beforeAll } from 'vitest';
+import { publishRaw } from './helpers/raw-amqp.js';
 import { patternSuite } from './patterns.shared.js';
 
 let broker: Broker;
@@ -23,11 +23,6 @@ afterAll(async () => {
 patternSuite({
   name: 'embedded',
   connection: () => ({ broker }),
-  publishRaw: async (queue, body, contentType) => {
-    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
-    const ch = await conn.createConfirmChannel();
-    ch.sendToQueue(queue, body, contentType === undefined ? {} : { contentType });
-    await ch.waitForConfirms();
-    await conn.close();
-  },
+  publishRaw: (queue, body, contentType) =>
+    publishRaw(`amqp://guest:guest@127.0.0.1:${port}`, queue, body, contentType),
 });

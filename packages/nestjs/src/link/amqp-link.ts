@@ -121,8 +121,8 @@ export class AmqpLink implements MessageLink {
     await this.#declareAround(queue, setup);
   }
 
-  async setupSubscription(topic: string, queue: string | undefined, setup: QueueSetup): Promise<string> {
-    const name = await this.#declareAround(queue ?? '', setup);
+  async setupSubscription(topic: string, queue: string, setup: QueueSetup): Promise<string> {
+    const name = await this.#declareAround(queue, setup);
     await (await this.#channel()).bindQueue(name, 'amq.topic', topic);
     return name;
   }
@@ -333,6 +333,9 @@ export class AmqpLink implements MessageLink {
   async close(): Promise<void> {
     if (!this.#connected) return;
     this.#connected = false;
+    // Channels first: a channel.close is handled after the acks sent before it, so none is lost
+    // to a connection teardown that requeues what the channel still held.
+    for (const ch of [...this.#consumerChannels]) await ch.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }
 }

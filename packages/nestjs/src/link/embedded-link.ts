@@ -63,12 +63,9 @@ export class EmbeddedLink implements MessageLink {
     await this.vhost.declareQueue(queue, queueOptions(setup));
   }
 
-  async setupSubscription(topic: string, queue: string | undefined, setup: QueueSetup): Promise<string> {
+  async setupSubscription(topic: string, queue: string, setup: QueueSetup): Promise<string> {
     await this.vhost.declareQueue(setup.deadLetterQueue, { durable: setup.durable ?? true });
-    return this.vhost.subscribe(topic, {
-      ...(queue === undefined ? {} : { name: queue }),
-      queue: queueOptions(setup),
-    });
+    return this.vhost.subscribe(topic, { name: queue, queue: queueOptions(setup) });
   }
 
   async consume(

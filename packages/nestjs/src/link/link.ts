@@ -94,7 +94,7 @@ export interface MessageLink {
   readonly connected: boolean;
   setupQueue(queue: string, setup: QueueSetup): Promise<void>;
   /** Binds `queue` (created as `setup` says) to the topic exchange with `topic`; returns its name. */
-  setupSubscription(topic: string, queue: string | undefined, setup: QueueSetup): Promise<string>;
+  setupSubscription(topic: string, queue: string, setup: QueueSetup): Promise<string>;
   consume(queue: string, setup: ConsumeSetup, handler: (m: InboundMessage) => void): Promise<Subscription>;
   sendToQueue(queue: string, message: OutboundMessage): Promise<void>;
   publishTopic(topic: string, message: OutboundMessage): Promise<void>;
