@@ -62,6 +62,10 @@ export class MqttConnection implements SessionLink {
     stream.on('error', () => this.close(undefined));
     stream.on('close', () => this.close(undefined));
     stream.on('end', () => this.close(undefined));
+    transport.onCongestion = (congested) => {
+      const state = this.state;
+      if (state.kind === 'connected' && state.session.link === this) state.session.outputCongested(congested);
+    };
     // A client has a few seconds to send CONNECT.
     this.setKeepAlive(10 / 1.5);
   }
@@ -77,18 +81,41 @@ export class MqttConnection implements SessionLink {
     }
   }
 
-  /** Packets are handled one at a time, in order; reading stops while too many wait. */
+  /** The socket's write buffer is over its high mark (QoS 0 output waits). */
+  get congested(): boolean {
+    return this.transport.congested;
+  }
+
+  /**
+   * Packets are handled one at a time, in order; reading stops while too many wait. A handler
+   * that finishes synchronously (PUBLISH, acks, PINGREQ) runs at once when nothing is pending:
+   * no promise per packet on the hot path.
+   */
   #enqueue(packet: Packet): void {
+    if (this.#queued === 0) {
+      let pending: Promise<void> | void;
+      try {
+        pending = this.#dispatch(packet);
+      } catch {
+        return this.close(RC.unspecifiedError);
+      }
+      if (pending === undefined) return;
+      this.#track(pending);
+      return;
+    }
+    this.#track(this.#work.then(() => this.#dispatch(packet)));
+  }
+
+  #track(work: Promise<void>): void {
     if (++this.#queued === MAX_QUEUED_PACKETS) this.transport.pause('busy');
-    this.#work = this.#work
-      .then(() => this.#dispatch(packet))
+    this.#work = work
       .catch(() => this.close(RC.unspecifiedError))
       .finally(() => {
         if (--this.#queued === MAX_QUEUED_PACKETS - 1) this.transport.resume('busy');
       });
   }
 
-  async #dispatch(packet: Packet): Promise<void> {
+  #dispatch(packet: Packet): Promise<void> | void {
     const state = this.state;
     switch (state.kind) {
       case 'closed':

@@ -19,7 +19,31 @@ export interface SessionLink {
   send(packet: Packet): boolean;
   /** Another connection took the client id over: close with 0x8E. */
   takeover(): void;
+  /** The socket's write buffer is over its high mark: QoS 0 output waits in the queues. */
+  readonly congested: boolean;
 }
+
+/** The session's subscriptions by raw filter; any change clears the session's match cache. */
+export class SubscriptionMap extends Map<string, Subscription> {
+  onChange: () => void = () => undefined;
+
+  override set(key: string, value: Subscription): this {
+    this.onChange();
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    this.onChange();
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.onChange();
+    super.clear();
+  }
+}
+
+const MATCH_CACHE_SIZE = 4096;
 
 export interface Subscription extends MqttSubscriptionRecord {
   parsed: ParsedFilter;
@@ -43,13 +67,19 @@ interface Outbound {
  * A persistent session outlives its connections; its deliveries stay held under `holder`.
  */
 export class MqttSession {
-  readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptions = new SubscriptionMap();
   /** QoS 2 packet ids received and not yet released (PUBREL) by the client. */
   readonly inboundQos2 = new Set<number>();
   readonly window = new CreditWindow(65535);
   readonly #outbound = new Map<number, Outbound>();
   readonly #consumers = new Map<string, ConsumerHandle>();
   #nextId = 0;
+  /** (queue, topic) → the subscriptions a delivery from that queue on that topic matches. */
+  readonly #matchCache = new Map<string, Subscription[]>();
+  /** QoS 0-only queues whose consumer stopped while the socket was congested. */
+  readonly #pausedQueues = new Set<string>();
+  /** QoS 0 deliveries from a windowed (QoS 1) consumer sent while congested: acked on drain, so the window bounds them. */
+  #deferredAcks: Delivery[] = [];
   #pendingWill: { timer: NodeJS.Timeout; fire: () => void } | undefined;
   link: SessionLink | undefined;
 
@@ -59,7 +89,9 @@ export class MqttSession {
     /** Unique per incarnation: engine holder and owner of the session's consumers. */
     readonly holder: string,
     public expiryIntervalSec: number,
-  ) {}
+  ) {
+    this.subscriptions.onChange = () => this.#matchCache.clear();
+  }
 
   get persistent(): boolean {
     return this.expiryIntervalSec > 0;
@@ -121,6 +153,8 @@ export class MqttSession {
   /** The connection went: stop consuming; a persistent session keeps what it holds for the next one. */
   async detach(): Promise<void> {
     this.link = undefined;
+    this.#pausedQueues.clear();
+    this.#flushDeferredAcks();
     const handles = [...this.#consumers.values()];
     this.#consumers.clear();
     await Promise.all(handles.map((h) => h.cancel({ release: !this.persistent }).catch(() => undefined)));
@@ -133,22 +167,77 @@ export class MqttSession {
     await this.vhost.releaseOwner(this.holder).catch(() => undefined);
   }
 
+  #qos0Only(queue: string): boolean {
+    for (const s of this.subscriptions.values()) if (s.queue === queue && s.qos !== 0) return false;
+    return true;
+  }
+
   startConsumer(queue: string): void {
     if (!this.link || this.#consumers.has(queue) || !this.vhost.hasQueue(queue)) return;
-    const qos0 = [...this.subscriptions.values()].every((s) => s.queue !== queue || s.qos === 0);
-    const handle = this.vhost.consume(queue, (d) => this.#onDelivery(d, qos0), {
+    const qos0 = this.#qos0Only(queue);
+    if (qos0 && this.link.congested) {
+      this.#pausedQueues.add(queue);
+      return;
+    }
+    this.#pausedQueues.delete(queue);
+    const handle: ConsumerHandle = this.vhost.consume(queue, (d) => this.#onDelivery(d, qos0), {
       holder: this.holder,
       owner: this.holder,
       autoAck: qos0,
       ...(qos0 ? {} : { window: this.window }),
-      onCancel: () => this.#consumers.delete(queue),
+      onCancel: () => {
+        if (this.#consumers.get(queue) === handle) this.#consumers.delete(queue);
+      },
     });
     this.#consumers.set(queue, handle);
+  }
+
+  /**
+   * The connection's socket went over (true) or back under (false) its write high mark. QoS 0
+   * consumers have no credit window, so they stop and their messages wait in the queue (where
+   * the broker's memory watermark counts them) instead of piling up in the socket's buffer.
+   * QoS 1/2 consumers are bounded by the Receive Maximum window already.
+   */
+  outputCongested(congested: boolean): void {
+    if (!this.link) return;
+    if (congested) {
+      for (const [queue, handle] of [...this.#consumers]) {
+        if (!this.#qos0Only(queue)) continue;
+        this.#consumers.delete(queue);
+        this.#pausedQueues.add(queue);
+        handle.cancel({ release: true }).catch(() => undefined);
+      }
+      return;
+    }
+    const queues = [...this.#pausedQueues];
+    this.#pausedQueues.clear();
+    for (const queue of queues) this.startConsumer(queue);
+    this.#flushDeferredAcks();
+  }
+
+  #flushDeferredAcks(): void {
+    if (this.#deferredAcks.length === 0) return;
+    const acks = this.#deferredAcks;
+    this.#deferredAcks = [];
+    this.vhost.ack(acks).catch(() => undefined);
+  }
+
+  #matching(queue: string, topic: string): Subscription[] {
+    const key = `${queue}\n${topic}`;
+    let found = this.#matchCache.get(key);
+    if (found) return found;
+    found = [];
+    for (const s of this.subscriptions.values())
+      if (s.queue === queue && mqttTopicMatches(s.parsed.filter, topic)) found.push(s);
+    if (this.#matchCache.size >= MATCH_CACHE_SIZE) this.#matchCache.clear();
+    this.#matchCache.set(key, found);
+    return found;
   }
 
   async stopConsumer(queue: string): Promise<void> {
     const handle = this.#consumers.get(queue);
     this.#consumers.delete(queue);
+    this.#pausedQueues.delete(queue);
     await handle?.cancel({ release: true });
   }
 
@@ -162,10 +251,8 @@ export class MqttSession {
     const message = delivery.message;
     const topic = routingKeyToTopic(message.routingKey);
     const fromSelf = publisherOf(message) === this.clientId;
-    const matches = [...this.subscriptions.values()].filter(
-      (s) =>
-        s.queue === delivery.queue && mqttTopicMatches(s.parsed.filter, topic) && !(s.noLocal && fromSelf),
-    );
+    const all = this.#matching(delivery.queue, topic);
+    const matches = fromSelf && all.some((s) => s.noLocal) ? all.filter((s) => !s.noLocal) : all;
     if (!link) {
       // Arrived while the connection was going: back to the queue for the session's next connection.
       if (!autoAcked) this.vhost.nack(delivery, { requeue: true }).catch(() => undefined);
@@ -174,12 +261,14 @@ export class MqttSession {
     const now = Date.now();
     const properties = link.version === 5 ? toPublishProperties(message, now) : {};
     if (matches.length === 0 || properties === undefined) return settle();
-    const qos = Math.min(publishedQos(message), Math.max(...matches.map((s) => s.qos))) as QoS;
+    let maxQos = 0;
+    for (const s of matches) if (s.qos > maxQos) maxQos = s.qos;
+    const qos = Math.min(publishedQos(message), maxQos) as QoS;
     const retained = message.properties.headers?.[H.retain] === true;
     const packet: IPublishPacket = {
       cmd: 'publish',
       topic,
-      payload: Buffer.from(message.body),
+      payload: asBuffer(message.body),
       qos,
       dup: false,
       retain: retained && matches.some((s) => s.retainAsPublished),
@@ -191,7 +280,9 @@ export class MqttSession {
     }
     if (qos === 0) {
       link.send(packet);
-      return settle();
+      if (!autoAcked && link.congested) this.#deferredAcks.push(delivery);
+      else settle();
+      return;
     }
     if (autoAcked) return void link.send({ ...packet, qos: 0 });
     packet.messageId = this.#allocateId();
@@ -260,4 +351,9 @@ export class MqttSession {
     const subscriptions = [...this.subscriptions.values()].map(({ parsed: _p, queue: _q, ...rest }) => rest);
     return { clientId: this.clientId, expiryIntervalSec: this.expiryIntervalSec, subscriptions };
   }
+}
+
+/** A view of the message body, not a copy (the body is never written to). */
+function asBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }

@@ -6,10 +6,10 @@ export { mqttTopicMatches } from '@conveyor/core';
 
 export const TOPIC_EXCHANGE = 'amq.topic';
 
+const SEPARATORS = /[./]/g;
+
 function swap(s: string): string {
-  let out = '';
-  for (const ch of s) out += ch === '/' ? '.' : ch === '.' ? '/' : ch;
-  return out;
+  return s.replace(SEPARATORS, (ch) => (ch === '/' ? '.' : '/'));
 }
 
 export function topicToRoutingKey(topic: string): string {

@@ -1,6 +1,9 @@
 import type { Duplex } from 'node:stream';
 import { Socket } from 'node:net';
 
+/** Bytes waiting in the socket above which the connection's QoS 0 output stops until 'drain'. */
+export const OUTPUT_HIGH_BYTES = 1024 * 1024;
+
 /**
  * The thin socket layer under one MQTT connection (TCP or a WebSocket stream): batches every
  * packet written in one event-loop turn into a single write, and stops reading while the
@@ -11,13 +14,27 @@ export class Transport {
   #flushScheduled = false;
   #pausedBy = new Set<'backpressure' | 'blocked' | 'busy'>();
   #closed = false;
+  #congested = false;
+  /** Told when the socket's write buffer goes over OUTPUT_HIGH_BYTES (true) and when it drained (false). */
+  onCongestion: ((congested: boolean) => void) | undefined;
 
   constructor(
     readonly stream: Duplex,
     readonly remoteAddress: string,
   ) {
     if (stream instanceof Socket) stream.setNoDelay(true);
-    stream.on('drain', () => this.resume('backpressure'));
+    stream.on('drain', () => {
+      this.resume('backpressure');
+      if (this.#congested) {
+        this.#congested = false;
+        this.onCongestion?.(false);
+      }
+    });
+  }
+
+  /** The peer reads slower than we write: more than OUTPUT_HIGH_BYTES wait in the socket. */
+  get congested(): boolean {
+    return this.#congested;
   }
 
   get closed(): boolean {
@@ -37,7 +54,12 @@ export class Transport {
     if (this.closed || this.#out.length === 0) return;
     const data = this.#out.length === 1 ? this.#out[0]! : Buffer.concat(this.#out);
     this.#out = [];
-    if (!this.stream.write(data)) this.pause('backpressure');
+    if (this.stream.write(data)) return;
+    this.pause('backpressure');
+    if (!this.#congested && this.stream.writableLength > OUTPUT_HIGH_BYTES) {
+      this.#congested = true;
+      this.onCongestion?.(true);
+    }
   }
 
   pause(reason: 'backpressure' | 'blocked' | 'busy'): void {

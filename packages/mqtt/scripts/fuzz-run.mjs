@@ -1,0 +1,269 @@
+// Seeded MQTT fuzz run over TCP against a server child process:
+//   npm run build && npm run fuzz:mqtt -- --cases 100000 --seed 12648430
+// Each connection sends either random bytes (no CONNECT) or a correct CONNECT (3.1.1 or 5.0)
+// followed by valid packets mutated at random. Prints the outcome histogram (CONNACK and DISCONNECT
+// reason codes, who closed the socket), checks that a fresh mqtt.js client still works, and
+// compares the child's heap after forced GC with its value after a warm-up.
+import { fork } from 'node:child_process';
+import { connect as netConnect } from 'node:net';
+import { parseArgs } from 'node:util';
+import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+
+const { values: args } = parseArgs({
+  options: {
+    cases: { type: 'string', default: '100000' },
+    seed: { type: 'string', default: '12648430' },
+    parallel: { type: 'string', default: '32' },
+    'per-socket': { type: 'string', default: '4' },
+    'max-seconds': { type: 'string', default: '900' },
+  },
+});
+const CASES = Number(args.cases);
+const SEED = Number(args.seed) >>> 0;
+const PARALLEL = Number(args.parallel);
+const PER_SOCKET = Number(args['per-socket']);
+const DEADLINE = Date.now() + Number(args['max-seconds']) * 1000;
+const WARMUP_SOCKETS = 1000;
+const hex = (n) => `0x${n.toString(16).padStart(2, '0')}`;
+
+/** mulberry32: the same cases for the same seed. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const r = rng(SEED);
+const pick = (xs) => xs[Math.floor(r() * xs.length)];
+
+const VALID = [
+  { cmd: 'publish', topic: 'f/a', payload: Buffer.from('x'), qos: 0, dup: false, retain: false },
+  {
+    cmd: 'publish',
+    topic: 'f/a',
+    payload: Buffer.from('x'),
+    qos: 1,
+    messageId: 1,
+    dup: false,
+    retain: false,
+  },
+  {
+    cmd: 'publish',
+    topic: 'f/b/c',
+    payload: Buffer.from('yy'),
+    qos: 2,
+    messageId: 2,
+    dup: false,
+    retain: false,
+  },
+  {
+    cmd: 'publish',
+    topic: 'f/b',
+    payload: Buffer.from('zz'),
+    qos: 1,
+    messageId: 7,
+    dup: false,
+    retain: false,
+    properties: { topicAlias: 1, userProperties: { a: 'b' }, messageExpiryInterval: 5, contentType: 't' },
+    v5: true,
+  },
+  { cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'f/#', qos: 1 }] },
+  {
+    cmd: 'subscribe',
+    messageId: 4,
+    subscriptions: [{ topic: '$share/g/f/+', qos: 2, nl: false, rap: true, rh: 1 }],
+    properties: { subscriptionIdentifier: 5 },
+    v5: true,
+  },
+  { cmd: 'unsubscribe', messageId: 5, unsubscriptions: ['f/#'] },
+  { cmd: 'puback', messageId: 1 },
+  { cmd: 'pubrec', messageId: 2 },
+  { cmd: 'pubrel', messageId: 2 },
+  { cmd: 'pubcomp', messageId: 2 },
+  { cmd: 'pingreq' },
+  { cmd: 'disconnect' },
+  { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'again', clean: true, keepalive: 5 },
+];
+const encoded = { 4: [], 5: [] };
+for (const p of VALID) {
+  const { v5, ...packet } = p;
+  encoded[5].push(mqttPacket.generate(packet, { protocolVersion: 5 }));
+  if (!v5) encoded[4].push(mqttPacket.generate(packet, { protocolVersion: 4 }));
+}
+
+function mutate(bytes) {
+  const out = Buffer.from(bytes);
+  const edits = 1 + Math.floor(r() * 4);
+  for (let i = 0; i < edits; i++) {
+    const kind = r();
+    if (kind < 0.5) out[Math.floor(r() * out.length)] = Math.floor(r() * 256);
+    else if (kind < 0.65) out[Math.floor(r() * out.length)] ^= 1 << Math.floor(r() * 8);
+    else if (kind < 0.8) return out.subarray(0, Math.floor(r() * out.length));
+    else return Buffer.concat([out, Buffer.from([Math.floor(r() * 256)])]);
+  }
+  return out;
+}
+
+function randomBytes() {
+  const len = Math.floor(r() * 48);
+  const b = Buffer.alloc(len);
+  for (let i = 0; i < len; i++) b[i] = Math.floor(r() * 256);
+  if (len > 0 && r() < 0.7) b[0] = (Math.floor(r() * 15) + 1) << 4; // a plausible packet type
+  return b;
+}
+
+let socketSeq = 0;
+/** One connection's bytes: random (no CONNECT), or a correct CONNECT then mutated/valid packets. */
+function nextCase() {
+  const n = socketSeq++;
+  if (r() < 0.2) {
+    const parts = [];
+    for (let k = 0; k < PER_SOCKET; k++) parts.push(randomBytes());
+    return { version: 5, connect: undefined, bytes: Buffer.concat(parts), kind: 'random' };
+  }
+  const version = r() < 0.5 ? 4 : 5;
+  const connect = mqttPacket.generate(
+    {
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: version,
+      clientId: `fz${n}`,
+      clean: true,
+      keepalive: 5,
+    },
+    { protocolVersion: version },
+  );
+  const parts = [];
+  for (let k = 0; k < PER_SOCKET; k++) {
+    const valid = pick(encoded[version]);
+    parts.push(r() < 0.85 ? mutate(valid) : valid);
+  }
+  return { version, connect, bytes: Buffer.concat(parts), kind: `v${version === 4 ? '3.1.1' : '5.0'}` };
+}
+
+const histogram = new Map();
+const count = (key) => histogram.set(key, (histogram.get(key) ?? 0) + 1);
+
+/**
+ * One connection: the CONNECT, and once its CONNACK came the case's bytes (random cases: at once);
+ * then it waits 40 ms for the server to answer or close the socket (1 s at most for the CONNACK).
+ */
+function runSocket(port, c) {
+  return new Promise((resolve) => {
+    let byServer = true;
+    let timer;
+    const giveUpAfter = (ms) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        byServer = false;
+        socket.destroy();
+      }, ms);
+    };
+    const parser = mqttPacket.parser({ protocolVersion: c.version });
+    parser.on('packet', (p) => {
+      if (p.cmd === 'connack') {
+        count(`${c.kind} CONNACK ${hex(p.reasonCode ?? p.returnCode ?? 0)}`);
+        socket.write(c.bytes);
+        giveUpAfter(40);
+      } else if (p.cmd === 'disconnect') count(`${c.kind} DISCONNECT ${hex(p.reasonCode ?? 0)}`);
+    });
+    parser.on('error', () => count(`${c.kind} reply not parseable`));
+    const socket = netConnect({ port, host: '127.0.0.1' }, () => {
+      socket.write(c.connect ?? c.bytes);
+      giveUpAfter(c.connect ? 1000 : 40);
+    });
+    socket.on('error', () => undefined);
+    socket.on('data', (d) => parser.parse(d));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      count(`${c.kind} socket ${byServer ? 'closed by server' : 'still open (client closed it)'}`);
+      resolve();
+    });
+  });
+}
+
+const child = fork(new URL('./fuzz-server.mjs', import.meta.url), [], {
+  execArgv: ['--expose-gc'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+const ask = (m) =>
+  new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send(m);
+  });
+const { port } = await new Promise((resolve) => child.once('message', resolve));
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+const sockets = Math.ceil(CASES / PER_SOCKET);
+const started = Date.now();
+let baseline;
+let done = 0;
+while (done < sockets && Date.now() < DEADLINE) {
+  const batch = [];
+  for (let i = 0; i < PARALLEL && done + i < sockets; i++) batch.push(nextCase());
+  await Promise.all(batch.map((c) => runSocket(port, c)));
+  done += batch.length;
+  if (baseline === undefined && done >= Math.min(WARMUP_SOCKETS, sockets)) {
+    await sleep(300);
+    baseline = await ask('heap');
+  }
+}
+const seconds = (Date.now() - started) / 1000;
+
+// A fresh client still works; then the retained messages the fuzz left are cleared, so the heap
+// comparison sees connection state only.
+const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+  protocolVersion: 5,
+  reconnectPeriod: 0,
+  connectTimeout: 5000,
+});
+const retainedTopics = new Set();
+client.on('message', (topic, payload, packet) => {
+  if (packet.retain && payload.length > 0) retainedTopics.add(topic);
+});
+await client.subscribeAsync('#', { qos: 0 });
+await sleep(500);
+const echo = new Promise((resolve, reject) => {
+  const t = setTimeout(() => reject(new Error('fresh client: no echo within 5 s')), 5000);
+  client.on('message', (topic, payload) => {
+    if (topic === 'alive/check' && payload.toString() === 'still here') {
+      clearTimeout(t);
+      resolve(true);
+    }
+  });
+});
+await client.publishAsync('alive/check', 'still here', { qos: 1 });
+const alive = await echo;
+for (const topic of retainedTopics)
+  await client.publishAsync(topic, Buffer.alloc(0), { qos: 1, retain: true });
+await client.endAsync();
+await sleep(500);
+const after = await ask('heap');
+await new Promise((resolve) => {
+  child.once('exit', resolve);
+  child.send('stop');
+});
+
+const mb = (b) => (b / 1024 / 1024).toFixed(2);
+console.log(
+  `seed ${SEED}, ${done * PER_SOCKET} cases (${done} connections × ${PER_SOCKET} packets), ${seconds.toFixed(1)} s`,
+);
+console.log('\noutcome histogram (per connection: CONNACK / DISCONNECT reason codes seen, who closed):');
+for (const [key, n] of [...histogram].sort((a, b) => a[0].localeCompare(b[0])))
+  console.log(`  ${String(n).padStart(7)}  ${key}`);
+console.log(
+  `\nfresh mqtt.js client after the run: ${alive ? 'subscribed, published QoS 1, got its message' : 'FAILED'}`,
+);
+console.log(`retained topics left by the fuzz (cleared before the final heap): ${retainedTopics.size}`);
+console.log(
+  `server heap after forced GC: warm-up ${mb(baseline.heapUsed)} MiB, end ${mb(after.heapUsed)} MiB ` +
+    `(${after.heapUsed >= baseline.heapUsed ? '+' : ''}${mb(after.heapUsed - baseline.heapUsed)} MiB); open connections at end: ${after.connections}`,
+);
+const ok = alive && after.connections <= 0 && after.heapUsed - baseline.heapUsed < 8 * 1024 * 1024;
+console.log(ok ? 'OK' : 'FAILED');
+process.exit(ok ? 0 : 1);
