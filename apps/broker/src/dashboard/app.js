@@ -3,6 +3,7 @@
 import { ApiError, api, forgetCredentials, saveCredentials, savedCredentials } from './api.js';
 import { DeadLetterPanel } from './dead-letters.js';
 import { $, setText } from './dom.js';
+import { TimeAxis } from './history.js';
 import { Overview, renderConnections } from './overview.js';
 import { QueueTable } from './queues.js';
 
@@ -65,8 +66,9 @@ async function poll() {
     const viaExchange = queues.some((q) => q.options?.deadLetter?.exchange);
     const bindings = viaExchange ? await api('/api/bindings') : [];
     const now = Date.now();
-    views.overview.update(overview, now);
-    views.queues.update(queues, now);
+    views.axis.tick();
+    views.overview.update(overview, now, views.axis.slots);
+    views.queues.update(queues, now, views.axis.slots);
     views.deadLetters.update(queues, bindings);
     renderConnections(connections, now);
     clearError();
@@ -102,7 +104,12 @@ function showApp() {
   $('#app').hidden = false;
   $('#session').hidden = false;
   setText($('#session-user'), credentials ? `Signed in as ${credentials.username}` : '');
-  views ??= { overview: new Overview(), queues: new QueueTable(ui), deadLetters: new DeadLetterPanel(ui) };
+  views ??= {
+    axis: new TimeAxis(),
+    overview: new Overview(),
+    queues: new QueueTable(ui),
+    deadLetters: new DeadLetterPanel(ui),
+  };
   schedule(0);
 }
 

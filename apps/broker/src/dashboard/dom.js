@@ -42,11 +42,14 @@ export function setText(el, text) {
 }
 
 /**
- * An inline SVG sparkline of the last values (oldest first), scaled to its own maximum.
+ * An inline SVG sparkline of the last values (oldest first, one per poll), scaled to its own maximum.
+ * Time runs on a fixed axis of `slots` samples ending at the right edge, so a new queue's line
+ * grows from the right instead of being stretched over the whole width.
  * @param {SVGSVGElement | undefined} svg reuse an existing chart, or undefined for a new one
  * @param {number[]} values @param {string} label what the line shows, for screen readers
+ * @param {number} slots samples the width stands for
  */
-export function sparkline(svg, values, label) {
+export function sparkline(svg, values, label, slots) {
   const width = 120;
   const height = 28;
   if (!svg) {
@@ -56,19 +59,31 @@ export function sparkline(svg, values, label) {
     svg.setAttribute('role', 'img');
     const area = document.createElementNS(SVG_NS, 'path');
     area.setAttribute('class', 'spark-area');
+    const base = document.createElementNS(SVG_NS, 'line');
+    base.setAttribute('class', 'spark-base');
+    for (const [k, v] of Object.entries({ x1: 0, x2: width, y1: height - 1, y2: height - 1 }))
+      base.setAttribute(k, v);
     const line = document.createElementNS(SVG_NS, 'polyline');
     line.setAttribute('class', 'spark-line');
-    svg.append(area, line);
+    const dot = document.createElementNS(SVG_NS, 'circle');
+    dot.setAttribute('class', 'spark-dot');
+    dot.setAttribute('r', '2');
+    svg.append(base, area, line, dot);
   }
   const max = Math.max(1, ...values);
-  const step = values.length > 1 ? width / (values.length - 1) : width;
-  const points = values.map((v, i) => [i * step, height - 2 - (v / max) * (height - 4)]);
-  if (points.length === 1) points.unshift([0, points[0][1]]);
-  const coords = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
+  const step = width / Math.max(1, slots - 1);
+  const y = (v) => height - 2 - (v / max) * (height - 4);
+  const points = values.map((v, i) => [width - (values.length - 1 - i) * step, y(v)]);
+  const coords = points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ');
+  const left = points.length ? points[0][0].toFixed(1) : width;
   svg.querySelector('.spark-line').setAttribute('points', coords);
   svg
     .querySelector('.spark-area')
-    .setAttribute('d', points.length ? `M0,${height} L${coords} L${width},${height} Z` : '');
+    .setAttribute('d', points.length ? `M${left},${height} L${coords} L${width},${height} Z` : '');
+  const last = points.at(-1);
+  const dot = svg.querySelector('.spark-dot');
+  dot.setAttribute('cx', last ? String(last[0] - 2) : '-10');
+  dot.setAttribute('cy', last ? last[1].toFixed(1) : '-10');
   svg.setAttribute('aria-label', `${label}: now ${values.at(-1) ?? 0}, peak ${Math.max(0, ...values)}`);
   return svg;
 }

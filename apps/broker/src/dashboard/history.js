@@ -1,6 +1,24 @@
 // Per-second samples for the sparklines, and rates from the API's cumulative counters.
 
 export const WINDOW = 60;
+/** The charts' time axis never spans fewer polls than this. */
+const MIN_SLOTS = 10;
+
+/**
+ * The polls since the page opened, up to WINDOW: every chart shares this time axis, so a chart
+ * covers the time the page has watched (a queue that appeared later has a shorter line).
+ */
+export class TimeAxis {
+  #polls = 0;
+
+  tick() {
+    this.#polls = Math.min(WINDOW, this.#polls + 1);
+  }
+
+  get slots() {
+    return Math.max(MIN_SLOTS, this.#polls);
+  }
+}
 
 /** A fixed-length series of the last WINDOW samples. */
 export class Series {

@@ -34,7 +34,7 @@ export class Overview {
     this.meta = $('#broker-meta');
   }
 
-  update(overview, now) {
+  update(overview, now, slots) {
     const totals = overview.queueTotals ?? {};
     const stats = overview.messageStats ?? {};
     const connections = overview.connections ?? {};
@@ -57,8 +57,13 @@ export class Overview {
     this.#set('status', blocked ? 'Blocked' : 'Accepting', `memory ${bytes(overview.memoryBytes)}`);
     this.#tiles.get('status').tile.classList.toggle('alarm', blocked);
 
-    this.#depthChart = sparkline(this.#depthChart, this.#depth.values, 'Messages in all queues');
-    this.#rateChart = sparkline(this.#rateChart, this.#published.values, 'Messages published per second');
+    this.#depthChart = sparkline(this.#depthChart, this.#depth.values, 'Messages in all queues', slots);
+    this.#rateChart = sparkline(
+      this.#rateChart,
+      this.#published.values,
+      'Messages published per second',
+      slots,
+    );
     attachOnce(this.#tiles.get('ready').tile, this.#depthChart);
     attachOnce(this.#tiles.get('publishRate').tile, this.#rateChart);
 

@@ -28,8 +28,8 @@ export class QueueTable {
     this.empty = $('[data-empty-for="queues"]');
   }
 
-  /** @param {any[]} queues @param {number} now */
-  update(queues, now) {
+  /** @param {any[]} queues @param {number} now @param {number} slots polls the charts' width stands for */
+  update(queues, now, slots) {
     const seen = new Set();
     const order = [];
     for (const queue of [...queues].sort((a, b) => queueLabel(a).localeCompare(queueLabel(b)))) {
@@ -47,11 +47,12 @@ export class QueueTable {
       setText(entry.cells.inPerSecond, compact(inPerSecond));
       setText(entry.cells.outPerSecond, compact(outPerSecond));
       setText(entry.cells.consumers, compact(queue.consumers ?? 0));
-      entry.depthChart = sparkline(entry.depthChart, entry.depth.values, `Depth of ${queue.name}`);
+      entry.depthChart = sparkline(entry.depthChart, entry.depth.values, `Depth of ${queue.name}`, slots);
       entry.rateChart = sparkline(
         entry.rateChart,
         entry.inRate.values,
         `Messages in per second to ${queue.name}`,
+        slots,
       );
       if (!entry.cells.depthChart.firstChild) entry.cells.depthChart.append(entry.depthChart);
       if (!entry.cells.rateChart.firstChild) entry.cells.rateChart.append(entry.rateChart);
