@@ -1,0 +1,247 @@
+// AMQP benchmark: the same load against Conveyor (a server in a child process) and the real RabbitMQ,
+// in one run; several runs, medians, ratios. Every client role runs in its own process.
+//   npm run build && npm run bench:amqp
+//   node bench/amqp/run.mjs --runs 3 --only a,d --profile   (--profile: Conveyor under --cpu-prof)
+// Scenarios: a amqplib transient one-way · b amqplib persistent + confirms · c amqplib RPC over direct
+// reply-to · d raw pre-encoded publishes / counting consumer (also against e, a do-nothing Node relay).
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { assertLoopback, median } from './lib.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: opt } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    only: { type: 'string', default: 'a,b,c,n,d' },
+    targets: { type: 'string', default: 'conveyor,rabbitmq,relay' },
+    'a-count': { type: 'string', default: '50000' },
+    'b-count': { type: 'string', default: '20000' },
+    'c-count': { type: 'string', default: '1000' },
+    'n-count': { type: 'string', default: '5000' },
+    'd-count': { type: 'string', default: '300000' },
+    seconds: { type: 'string', default: '120' },
+    profile: { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+const RABBITMQ_URL = assertLoopback(process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
+const RUNS = Number(opt.runs);
+const SECONDS = opt.seconds;
+const only = new Set(opt.only.split(','));
+const targets = new Set(opt.targets.split(','));
+
+function child(script, args, execArgv = [], env = process.env) {
+  const proc = fork(join(here, script), args, {
+    execArgv,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const messages = [];
+  const waiters = [];
+  proc.on('message', (m) => {
+    messages.push(m);
+    for (const w of waiters.splice(0)) w();
+  });
+  proc.on('exit', () => {
+    for (const w of waiters.splice(0)) w();
+  });
+  const next = async (type) => {
+    for (;;) {
+      const i = messages.findIndex((m) => m.type === type);
+      if (i >= 0) return messages.splice(i, 1)[0];
+      if (proc.exitCode !== null || proc.signalCode !== null)
+        throw new Error(`${script} ${args[0] ?? ''} exited before '${type}'`);
+      await new Promise((r) => waiters.push(r));
+    }
+  };
+  const exited = new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+  return { proc, next, exited };
+}
+
+/** Starts a server for `target`; returns its URL and a stop function. */
+async function startServer(target, store) {
+  if (target === 'rabbitmq') return { url: RABBITMQ_URL, stop: async () => undefined };
+  const prof = opt.profile && target === 'conveyor';
+  const execArgv = prof ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'profiles')}`] : [];
+  const c =
+    target === 'relay' ? child('relay/relay.mjs', [], execArgv) : child('server.mjs', [store], execArgv);
+  const { port } = await c.next('listening');
+  return {
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    stop: async () => {
+      c.proc.send('stop');
+      await c.exited;
+    },
+  };
+}
+
+const queueName = (s) => `bench.${s}.${randomBytes(4).toString('hex')}`;
+const rate = (n, fromMs, toMs) => n / ((toMs - fromMs) / 1000);
+
+/** Consumer first (until ready), then the producer; the consumer's result ends the measurement. */
+async function pipeline(consumerScript, consumerArgs, producerScript, producerArgs) {
+  const consumer = child(consumerScript, consumerArgs);
+  await consumer.next('ready');
+  const producer = child(producerScript, producerArgs);
+  const [got, sent] = await Promise.all([consumer.next('result'), producer.next('result')]);
+  producer.proc.send('exit');
+  await Promise.all([consumer.exited, producer.exited]);
+  if (got.error || sent.error) throw new Error(`client failed: ${got.error ?? sent.error}`);
+  return { got, sent };
+}
+
+async function rpc(url, key, env) {
+  const q = queueName(key);
+  const n = opt[`${key}-count`];
+  const childEnv = { ...process.env, ...env };
+  const responder = child('amqplib-roles.mjs', ['responder', url, q, n, SECONDS, '100'], [], childEnv);
+  await responder.next('ready');
+  const requester = child('amqplib-roles.mjs', ['requester', url, q, n, SECONDS], [], childEnv);
+  const r = await requester.next('result');
+  responder.proc.send('exit');
+  await Promise.all([responder.exited, requester.exited]);
+  if (r.error) throw new Error(`requester failed: ${r.error}`);
+  return { rate: rate(r.count, r.startAt, r.lastAt), p50: r.p50, p99: r.p99 };
+}
+
+const scenarios = {
+  a: {
+    title: 'a amqplib transient one-way (256 B, prefetch 256, ack each)',
+    targets: ['conveyor', 'rabbitmq'],
+    store: 'memory',
+    async run(url) {
+      const q = queueName('a');
+      const n = opt['a-count'];
+      const { got, sent } = await pipeline(
+        'amqplib-roles.mjs',
+        ['consumer', url, q, n, SECONDS, '256'],
+        'amqplib-roles.mjs',
+        ['publisher', url, q, n, SECONDS],
+      );
+      return { rate: rate(got.count, sent.startAt, got.lastAt) };
+    },
+  },
+  b: {
+    title: 'b amqplib persistent + confirms (durable queue, window 256)',
+    targets: ['conveyor', 'rabbitmq'],
+    store: 'lmdb',
+    async run(url) {
+      const q = queueName('b');
+      const n = opt['b-count'];
+      const { got, sent } = await pipeline(
+        'amqplib-roles.mjs',
+        ['consumer', url, q, n, SECONDS, '256', 'durable'],
+        'amqplib-roles.mjs',
+        ['confirm-publisher', url, q, n, SECONDS, '256'],
+      );
+      return {
+        rate: rate(got.count, sent.startAt, got.lastAt),
+        confirmRate: rate(sent.sent, sent.startAt, sent.confirmedAt),
+      };
+    },
+  },
+  c: {
+    title: 'c amqplib request/response via amq.rabbitmq.reply-to (sequential, amqplib defaults)',
+    targets: ['conveyor', 'rabbitmq'],
+    store: 'memory',
+    run: (url) => rpc(url, 'c', {}),
+  },
+  n: {
+    title: 'n as c, clients with TCP_NODELAY (amqplib noDelay: true)',
+    targets: ['conveyor', 'rabbitmq'],
+    store: 'memory',
+    run: (url) => rpc(url, 'n', { BENCH_NODELAY: '1' }),
+  },
+  d: {
+    title: 'd raw: pre-encoded publishes in 2000-message writes, counting no-ack consumer',
+    targets: ['conveyor', 'rabbitmq', 'relay'],
+    store: 'memory',
+    async run(url) {
+      const q = queueName('d');
+      const n = opt['d-count'];
+      const { got, sent } = await pipeline('raw-consumer.mjs', [url, q, n, SECONDS], 'raw-publisher.mjs', [
+        url,
+        q,
+        n,
+        SECONDS,
+      ]);
+      return {
+        rate: rate(got.count, sent.startAt, got.lastAt),
+        ingestRate: rate(sent.sent, sent.startAt, sent.writtenAt),
+      };
+    },
+  },
+};
+
+const results = {}; // scenario → target → [result per run]
+console.log(
+  `AMQP bench: runs=${RUNS}, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+for (let run = 1; run <= RUNS; run++) {
+  for (const [key, s] of Object.entries(scenarios)) {
+    if (!only.has(key)) continue;
+    for (const target of s.targets) {
+      if (!targets.has(target)) continue;
+      const server = await startServer(target, s.store);
+      try {
+        const r = await s.run(server.url);
+        ((results[key] ??= {})[target] ??= []).push(r);
+        const extra = Object.entries(r)
+          .map(([k, v]) => `${k}=${v.toFixed(k.startsWith('p') ? 2 : 0)}`)
+          .join(' ');
+        console.log(`run ${run} ${key} ${target.padEnd(8)} ${extra}`);
+      } catch (err) {
+        console.log(`run ${run} ${key} ${target.padEnd(8)} FAILED ${err.message}`);
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+}
+
+const med = (key, target, field) => median((results[key]?.[target] ?? []).map((r) => r[field]));
+const fmt = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '—');
+console.log(
+  `\nMedians of ${RUNS} runs; load average now ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}\n`,
+);
+console.log('| scenario | target | msg/s | p50 ms | p99 ms | Conveyor / RabbitMQ |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+for (const [key, s] of Object.entries(scenarios)) {
+  if (!results[key]) continue;
+  const fields = ['rate', 'confirmRate', 'ingestRate'].filter((f) =>
+    Number.isFinite(med(key, s.targets[0], f)),
+  );
+  for (const field of fields) {
+    const label = field === 'rate' ? s.title : `${key} (${field})`;
+    for (const target of s.targets) {
+      if (!results[key][target]) continue;
+      const ratio =
+        target === 'rabbitmq' ? '' : fmt(med(key, target, field) / med(key, 'rabbitmq', field), 2);
+      const lat = field === 'rate' && (key === 'c' || key === 'n');
+      console.log(
+        `| ${label} | ${target} | ${fmt(med(key, target, field))} | ${lat ? fmt(med(key, target, 'p50'), 3) : ''} | ${lat ? fmt(med(key, target, 'p99'), 3) : ''} | ${ratio}× |`,
+      );
+    }
+  }
+}
+if (results.d?.conveyor && results.d?.relay)
+  console.log(
+    `\nd: Conveyor / relay = ${fmt(med('d', 'conveyor', 'rate') / med('d', 'relay', 'rate'), 2)}× (target ≥ 0.5)`,
+  );
+for (const key of ['c', 'n'])
+  if (results[key]?.conveyor && results[key]?.rabbitmq)
+    console.log(
+      `${key}: latency p50 Conveyor / RabbitMQ = ${fmt(med(key, 'conveyor', 'p50') / med(key, 'rabbitmq', 'p50'), 2)}, p99 = ${fmt(med(key, 'conveyor', 'p99') / med(key, 'rabbitmq', 'p99'), 2)} (target ≤ 1)`,
+    );
+if (opt.json) {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(opt.json, JSON.stringify(results, null, 2));
+}
