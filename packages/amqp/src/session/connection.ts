@@ -300,13 +300,14 @@ export class AmqpConnection implements ChannelHost {
     if (this.settings.broker.blocked) this.transport.pauseReading('blocked');
   }
 
-  trackPublish(done: Promise<unknown>): void {
+  publishStarted(): void {
     if (++this.#pendingPublishes === this.settings.maxPendingPublishes)
       this.transport.pauseReading('publishes');
-    void done.finally(() => {
-      if (--this.#pendingPublishes === Math.floor(this.settings.maxPendingPublishes / 2))
-        this.transport.resumeReading('publishes');
-    });
+  }
+
+  publishSettled(): void {
+    if (--this.#pendingPublishes === Math.floor(this.settings.maxPendingPublishes / 2))
+      this.transport.resumeReading('publishes');
   }
 
   // ---------------------------------------------------------------- output

@@ -9,10 +9,14 @@ import { publish } from './publish.js';
 import { queueMethod } from './queue-methods.js';
 import { confirmMethod, txMethod } from './tx-confirm-methods.js';
 
-export async function dispatchChannelCommand(
+/**
+ * Synchronous where the handler is (basic.publish routes synchronously): the channel runs such commands
+ * inline instead of through a promise per command. Throws synchronously for invalid commands.
+ */
+export function dispatchChannelCommand(
   ch: AmqpChannel,
   cmd: MethodCommand | ContentCommand,
-): Promise<void> {
+): Promise<void> | void {
   const { method } = cmd;
   if (cmd.type === 'content') {
     if (method.name === 'basic.publish') return publish(ch, method.args, cmd);

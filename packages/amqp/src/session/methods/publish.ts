@@ -52,17 +52,21 @@ export function publish(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCom
   }
   const confirm = ch.mode.kind === 'confirm' ? ch.mode.tracker : undefined;
   const seq = confirm?.register() ?? 0;
-  const done = run().then(
+  const routed = run();
+  host.publishStarted();
+  // One reaction per publish (no .finally): this is the hot path.
+  void routed.then(
     (result) => {
+      host.publishSettled();
       returnIfUnroutable(ch, args, cmd, result);
       confirm?.settle(seq, result.rejected.length > 0 ? 'nack' : 'ack');
     },
     (err: unknown) => {
+      host.publishSettled();
       confirm?.settle(seq, 'nack');
       ch.fail(err, cmd.method);
     },
   );
-  host.trackPublish(done);
 }
 
 function returnIfUnroutable(
