@@ -171,4 +171,12 @@ describe.skipIf(skip !== undefined)(`dashboard in headless Chromium ${skip ?? ''
     await expect.poll(field(row, 'ready'), SEEN).toBe('0');
     expect(pageErrors).toEqual([]);
   });
+
+  it('says so in a visible alert when the broker stops answering', async () => {
+    await cli.stop();
+    await expect
+      .poll(() => page.getByRole('alert').textContent(), SEEN)
+      .toContain('The broker is unreachable');
+    expect(await page.getByRole('alert').isVisible()).toBe(true);
+  });
 });
