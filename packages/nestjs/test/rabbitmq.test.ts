@@ -1,5 +1,6 @@
-import { beforeAll, describe, it } from 'vitest';
-import { publishRaw, reachable } from './helpers/raw-amqp.js';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { usedPrefixes } from './helpers/apps.js';
+import { deleteTestQueues, publishRaw, reachable } from './helpers/raw-amqp.js';
 import { patternSuite } from './patterns.shared.js';
 
 const url = process.env['RABBITMQ_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -13,6 +14,9 @@ if (!available && process.env['CI'] !== 'true') {
 } else {
   beforeAll(() => {
     if (!available) throw new Error(`RabbitMQ unreachable at ${url} and CI=true`);
+  });
+  afterAll(async () => {
+    if (available) await deleteTestQueues(url, usedPrefixes);
   });
   patternSuite({
     name: 'RabbitMQ',

@@ -9,6 +9,7 @@ import amqp, {
 } from 'amqplib';
 import { UnsupportedOperationError } from '../errors.js';
 import { fromAmqpMessage, toPublishOptions } from './amqp-properties.js';
+import type { ManagementApi } from './management-api.js';
 import type {
   ConsumeSetup,
   InboundMessage,
@@ -53,6 +54,7 @@ export class AmqpLink implements MessageLink {
   private constructor(
     private readonly connection: ChannelModel,
     readonly mode: 'rabbitmq' | 'conveyor',
+    private readonly api: ManagementApi | undefined,
   ) {
     connection.on('error', (err: Error) => this.#errorListeners.forEach((l) => l(err)));
     connection.on('close', () => {
@@ -60,8 +62,8 @@ export class AmqpLink implements MessageLink {
     });
   }
 
-  static async open(url: string, mode: 'rabbitmq' | 'conveyor'): Promise<AmqpLink> {
-    return new AmqpLink(await amqp.connect(url), mode);
+  static async open(url: string, mode: 'rabbitmq' | 'conveyor', api?: ManagementApi): Promise<AmqpLink> {
+    return new AmqpLink(await amqp.connect(url), mode, api);
   }
 
   get connected(): boolean {
@@ -196,7 +198,7 @@ export class AmqpLink implements MessageLink {
         );
         ch.ack(m);
       },
-      renewLease: () => Promise.reject(new UnsupportedOperationError('renewLease', this.mode)),
+      renewLease: () => Promise.reject(new UnsupportedOperationError('renewLease', this.#modeName())),
     };
   }
 
@@ -294,16 +296,27 @@ export class AmqpLink implements MessageLink {
     }
   }
 
-  peek(): Promise<PeekedInfo[]> {
-    return Promise.reject(new UnsupportedOperationError('peek', this.mode));
+  /** Through the management API when there is one (a Conveyor broker); AMQP has no peek. */
+  peek(queue: string, max: number): Promise<PeekedInfo[]> {
+    if (this.api) return this.api.peek(queue, max);
+    return Promise.reject(new UnsupportedOperationError('peek', this.#modeName()));
   }
 
-  take(): Promise<InboundMessage> {
-    return Promise.reject(new UnsupportedOperationError('take', this.mode));
+  take(queue: string, id: string, leaseMs?: number): Promise<InboundMessage> {
+    if (this.api) return this.api.take(queue, id, leaseMs);
+    return Promise.reject(new UnsupportedOperationError('take', this.#modeName()));
   }
 
-  /** basic.get, polled while `waitMs` lasts; what it returns is held until acked or nacked. */
+  #modeName(): string {
+    return this.mode === 'conveyor' ? 'remote-Conveyor (without managementUrl)' : 'RabbitMQ';
+  }
+
+  /**
+   * Leased receive through the management API when there is one; otherwise basic.get, polled
+   * while `waitMs` lasts (held until acked or nacked, no lease to renew).
+   */
   async receive(queue: string, setup: ReceiveSetup): Promise<InboundMessage[]> {
+    if (this.api) return this.api.receive(queue, setup);
     this.#getChannel ??= this.connection.createChannel().then((ch) => {
       ch.on('error', () => undefined);
       return ch;

@@ -1,6 +1,7 @@
 import type { Broker } from '@conveyor/core';
 import { AmqpLink } from './amqp-link.js';
 import { EmbeddedLink } from './embedded-link.js';
+import { ManagementApi } from './management-api.js';
 import type { MessageLink } from './link.js';
 
 /**
@@ -13,9 +14,27 @@ export interface ConveyorConnectionOptions {
   vhost?: string;
   url?: string;
   kind?: 'rabbitmq' | 'conveyor';
+  /**
+   * A Conveyor broker's management HTTP API (`http://user:pass@host:15672`): with `kind:
+   * 'conveyor'`, peek, take and leased receive go through it.
+   */
+  managementUrl?: string;
 }
 
 export async function openLink(options: ConveyorConnectionOptions = {}): Promise<MessageLink> {
-  if (options.url !== undefined) return AmqpLink.open(options.url, options.kind ?? 'rabbitmq');
+  if (options.url !== undefined) {
+    const kind = options.kind ?? 'rabbitmq';
+    const api =
+      kind === 'conveyor' && options.managementUrl !== undefined
+        ? new ManagementApi(options.managementUrl, options.vhost ?? vhostOf(options.url))
+        : undefined;
+    return AmqpLink.open(options.url, kind, api);
+  }
   return EmbeddedLink.open(options.broker, options.vhost);
+}
+
+/** The vhost an AMQP URL names (`amqp://host/vh` → `vh`; none → `/`). */
+function vhostOf(url: string): string {
+  const path = new URL(url).pathname;
+  return path === '' || path === '/' ? '/' : decodeURIComponent(path.slice(1));
 }

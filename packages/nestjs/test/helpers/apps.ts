@@ -11,7 +11,9 @@ import {
 } from '../../src/index.js';
 
 export function uniquePrefix(): string {
-  return `t${randomBytes(4).toString('hex')}`;
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+  usedPrefixes.add(prefix);
+  return prefix;
 }
 
 export interface RunningApp {
@@ -48,3 +50,6 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Every prefix handed out in this file's run, so tests on a shared RabbitMQ can delete their queues. */
+export const usedPrefixes = new Set<string>();

@@ -27,3 +27,39 @@ export async function reachable(url: string): Promise<boolean> {
     return false;
   }
 }
+
+const HANDLER_QUEUES = [
+  'work',
+  'poison',
+  'flaky',
+  'fatal',
+  'orders',
+  'guarded',
+  'manual',
+  'slow',
+  'raw',
+  'price',
+  'lazy',
+  'failing',
+  'validated',
+  'stamped',
+  'teapot',
+  'inbox',
+];
+const GROUPS = ['app', 'billing', 'shipping'];
+
+/** Deletes the durable queues the suites declare under `prefixes` (a shared RabbitMQ keeps them otherwise). */
+export async function deleteTestQueues(url: string, prefixes: Iterable<string>): Promise<void> {
+  const names: string[] = [];
+  for (const p of prefixes) {
+    for (const q of HANDLER_QUEUES) names.push(`${p}.${q}`);
+    for (const g of GROUPS) names.push(`${g}.${p}.order.created`, `${g}.${p}.order.*`);
+  }
+  const conn = await amqp.connect(url);
+  try {
+    const ch = await conn.createChannel();
+    for (const name of names) for (const q of [name, `${name}.dlq`, `${name}.retry`]) await ch.deleteQueue(q);
+  } finally {
+    await conn.close();
+  }
+}
