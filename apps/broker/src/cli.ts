@@ -6,10 +6,9 @@
 import { Command, Option } from 'commander';
 import { registerAdminCommands } from './cli/admin-commands.js';
 import { ENV_VARS, LOG_LEVELS, type RawStartOptions } from './config.js';
-import { loadStartConfig } from './config/start-options.js';
 import { StartError } from './errors.js';
 import type { RecoveryProgress } from './recovery-progress.js';
-import { startBroker, type RunningBroker } from './start-broker.js';
+import type { RunningBroker } from './start-broker.js';
 
 function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -49,6 +48,9 @@ function printProgress(progress: RecoveryProgress): void {
 }
 
 async function start(flags: RawStartOptions): Promise<void> {
+  // Loaded here, not at the top: the operator subcommands need none of the broker's modules.
+  const { loadStartConfig } = await import('./config/start-options.js');
+  const { startBroker } = await import('./start-broker.js');
   const config = loadStartConfig(flags, process.env);
   const running = await startBroker({ ...config, onRecoveryProgress: printProgress });
   stopOnSignals(running);
@@ -67,7 +69,7 @@ program
   .option('--config <file>', `YAML or JSON config file; flags and variables win over it (${ENV_VARS.config})`)
   .option('--data-dir <dir>', `durable store directory (LMDB) [default: ./data] (${ENV_VARS.dataDir})`)
   .option('--memory', `keep everything in memory, nothing on disk (${ENV_VARS.memory}=1)`)
-  .option('--store <url>', `shared store URL: reserved, not supported yet (${ENV_VARS.store})`)
+  .option('--store <url>', `shared store URL, redis://host:port (${ENV_VARS.store})`)
   .option('--amqp-port <port>', port('AMQP 0-9-1', 5672, ENV_VARS.amqpPort))
   .option('--mqtt-port <port>', port('MQTT', 1883, ENV_VARS.mqttPort))
   .option('--mqtt-ws-port <port>', port('MQTT over WebSocket', 15675, ENV_VARS.mqttWsPort))
