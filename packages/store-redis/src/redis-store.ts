@@ -27,7 +27,7 @@ import { WakeSubscriber } from './wake-subscriber.js';
 export type RedisWaitOption = { replicas: number; timeoutMs: number } | { aof: true; timeoutMs?: number };
 
 export interface RedisStoreOptions {
-  /** Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
+  /** Default `REDIS_URL` or `redis://127.0.0.1:6379`; a `?prefix=` parameter sets `prefix` (for `--store`). */
   url?: string;
   /** Namespace of every key, so several stores (or tests) share one Redis. Default `conveyor:`. */
   prefix?: string;
@@ -42,6 +42,15 @@ export interface RedisStoreOptions {
 }
 
 type ScriptArg = string | number | Buffer;
+
+/** Takes a `prefix` query parameter out of a Redis URL (ioredis would not know it). */
+function splitPrefix(url: string): { url: string; prefix?: string } {
+  if (!url.includes('prefix=')) return { url };
+  const parsed = new URL(url);
+  const prefix = parsed.searchParams.get('prefix') ?? undefined;
+  parsed.searchParams.delete('prefix');
+  return prefix === undefined ? { url } : { url: parsed.toString(), prefix };
+}
 type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
 
 /**
@@ -68,8 +77,10 @@ export class RedisStore implements MessageStore {
   #status: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: RedisStoreOptions = {}) {
-    const url = options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const prefix = options.prefix ?? 'conveyor:';
+    const { url, prefix: urlPrefix } = splitPrefix(
+      options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    );
+    const prefix = options.prefix ?? urlPrefix ?? 'conveyor:';
     if (!options.singleSlot && /[{}]/.test(prefix))
       throw new StoreError(`redis prefix '${prefix}' may not contain braces`);
     this.#redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });

@@ -1,7 +1,7 @@
 import { QueueNotFoundError, StoreError, type QueueRecordInput } from '@conveyor/core';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RedisStore } from '../src/index.js';
+import { RedisStore } from '../src/index.js';
 import { keySlot } from './key-slot.js';
 import {
   deletePrefix,
@@ -231,6 +231,15 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     await b.enqueue('q', [record('unheard')]);
     await sleep(100);
     expect(wakes).toBe(3);
+  });
+
+  it('takes the prefix from a ?prefix= URL parameter (conveyor start --store)', async () => {
+    const prefix = fresh();
+    const viaUrl = new RedisStore({ url: `${REDIS_URL}?prefix=${encodeURIComponent(prefix)}` });
+    stores.push(viaUrl);
+    await viaUrl.open();
+    await viaUrl.createQueue('q');
+    expect(await keysUnder(`${prefix}{q:q}:*`)).toHaveLength(1);
   });
 
   it('maps a missing queue to QueueNotFoundError with its name', async () => {
