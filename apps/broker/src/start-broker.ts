@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Broker, LmdbStore, MemoryStore, type MessageStore } from '@conveyor/core';
+import { RedisStore } from '@conveyor/store-redis';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_DATA_DIR, type BrokerConfig, type BrokerUser, type StoreConfig } from './config.js';
 import { StartError } from './errors.js';
@@ -57,9 +58,10 @@ function createStore(config: StoreConfig): MessageStore {
     case 'lmdb':
       return new LmdbStore({ path: config.dataDir });
     case 'shared':
+      if (/^rediss?:\/\//.test(config.url)) return new RedisStore({ url: config.url });
       throw new StartError(
         'STORE_NOT_SUPPORTED',
-        `--store ${config.url}: shared stores are not supported yet; use --data-dir DIR (durable) or --memory`,
+        `--store ${config.url}: only redis:// and rediss:// shared stores are supported; or use --data-dir DIR (durable) or --memory`,
       );
   }
 }
@@ -116,6 +118,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   );
   live.broker = broker;
   logger.info({ store: storeConfig }, 'engine open');
+  if (store instanceof RedisStore && store.persistence?.warning)
+    logger.warn(store.persistence, store.persistence.warning);
   broker.on('blocked', (bytes) =>
     logger.warn({ bytes }, 'memory high watermark reached: publishers blocked'),
   );

@@ -124,12 +124,12 @@ describe('conveyor start refuses to run', () => {
     expect(exit.stdout).toBe('');
   });
 
-  it('with a shared store URL: not supported yet', async () => {
-    const exit = await runCli(['start', '--store', 'redis://localhost:6379', ...EPHEMERAL_PORTS], dir);
+  it('with a shared store URL that is not redis://: refused', async () => {
+    const exit = await runCli(['start', '--store', 'nats://localhost:4222', ...EPHEMERAL_PORTS], dir);
     expect(exit.code).toBe(1);
     expect(exit.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(
-        /^conveyor: --store redis:\/\/localhost:6379: shared stores are not supported yet/,
+        /^conveyor: --store nats:\/\/localhost:4222: only redis:\/\/ and rediss:\/\/ shared stores are supported/,
       ),
     ]);
   });

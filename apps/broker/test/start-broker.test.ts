@@ -66,10 +66,10 @@ describe('startBroker', () => {
     );
   });
 
-  it('refuses a shared store URL for now', async () => {
+  it('refuses a shared store URL other than redis://', async () => {
     await expect(
-      startBroker({ store: { kind: 'shared', url: 'redis://localhost' }, logger: silent, listeners: [] }),
-    ).rejects.toThrow(/not supported yet/);
+      startBroker({ store: { kind: 'shared', url: 'nats://localhost' }, logger: silent, listeners: [] }),
+    ).rejects.toThrow(/only redis:\/\/ and rediss:\/\/ shared stores are supported/);
   });
 
   it('skips a listener that is switched off', async () => {
