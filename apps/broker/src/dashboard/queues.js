@@ -132,10 +132,20 @@ export class QueueTable {
 function badges(queue) {
   const options = queue.options ?? {};
   const tags = [];
-  if (options.durable === false) tags.push('transient');
-  if (options.exclusive) tags.push('exclusive');
-  if (options.autoDelete) tags.push('auto-delete');
-  if (options.deadLetter) tags.push('DLX');
+  if (options.durable === false) tags.push(['transient']);
+  if (options.exclusive) tags.push(['exclusive']);
+  if (options.autoDelete) tags.push(['auto-delete']);
+  if (options.messageTtlMs) tags.push(['TTL', `messages expire after ${options.messageTtlMs} ms`]);
+  if (options.maxDeliveries) tags.push([`≤${options.maxDeliveries}×`, 'delivered at most this many times']);
+  const dlx = options.deadLetter;
+  if (dlx) {
+    const via = dlx.exchange === '' ? 'the default exchange' : `exchange ${dlx.exchange}`;
+    tags.push(['DLX', `dead letters go to ${via}${dlx.routingKey ? ` with key ${dlx.routingKey}` : ''}`]);
+  }
   if (!tags.length) return null;
-  return h('span', { class: 'tags' }, ...tags.map((t) => h('span', { class: 'tag' }, t)));
+  return h(
+    'span',
+    { class: 'tags' },
+    ...tags.map(([text, title]) => h('span', { class: 'tag', title }, text)),
+  );
 }
