@@ -1,0 +1,128 @@
+import 'reflect-metadata';
+import { Controller, Injectable } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { Payload } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
+import { Broker } from '@conveyor/core';
+import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { firstValueFrom, filter } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConveyorClient,
+  ConveyorHealthIndicator,
+  ConveyorModule,
+  ConveyorServer,
+  OneWay,
+} from '../src/index.js';
+import { uniquePrefix, waitFor } from './helpers/apps.js';
+
+let broker: Broker;
+beforeAll(async () => {
+  broker = await Broker.open();
+});
+afterAll(async () => {
+  await broker.close();
+});
+
+describe('ConveyorModule', () => {
+  it('forRootAsync takes its options from ConfigService; the client is injectable', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ CONVEYOR_TIMEOUT_MS: '1234' })] }),
+        ConveyorModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [ConfigService],
+          useFactory: (config: ConfigService) => ({
+            connection: { broker },
+            requestTimeoutMs: Number(config.get<string>('CONVEYOR_TIMEOUT_MS')),
+          }),
+        }),
+      ],
+    }).compile();
+    const client = moduleRef.get(ConveyorClient);
+    expect(client).toBeInstanceOf(ConveyorClient);
+    await client.connect();
+    expect(client.unwrap<Broker>()).toBe(broker);
+    const q = `${uniquePrefix()}.q`;
+    await broker.vhost().declareQueue(q);
+    await client.enqueue(q, { ok: true });
+    await expect(client.count(q)).resolves.toMatchObject({ ready: 1 });
+    await moduleRef.close();
+  });
+
+  it('the health indicator works with @nestjs/terminus: up when connected, down when the broker is gone', async () => {
+    @Injectable()
+    class Health {
+      constructor(
+        readonly health: HealthCheckService,
+        readonly conveyor: ConveyorHealthIndicator,
+      ) {}
+    }
+    const own = await Broker.open();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        ConveyorModule.forRoot({ connection: { broker: own } }),
+      ],
+      providers: [Health],
+    }).compile();
+    const { health, conveyor } = moduleRef.get(Health);
+    const up = await health.check([() => conveyor.isHealthy('conveyor')]);
+    expect(up.status).toBe('ok');
+    expect(up.details['conveyor']).toEqual({ status: 'up', mode: 'embedded' });
+    await own.close();
+    await expect(health.check([() => conveyor.isHealthy('conveyor')])).rejects.toBeDefined();
+    await moduleRef.close();
+  });
+});
+
+describe('ConveyorServer', () => {
+  it('status goes connecting → connected → closing → disconnected; unwrap gives the engine', async () => {
+    const p = uniquePrefix();
+    @Controller()
+    class H {
+      @OneWay(`${p}.q`)
+      handle(@Payload() _d: unknown): void {}
+    }
+    const moduleRef = await Test.createTestingModule({ controllers: [H] }).compile();
+    const server = new ConveyorServer({ appName: 'svc', connection: { broker } });
+    const seen: string[] = [];
+    server.status.subscribe((s) => seen.push(s));
+    const app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
+    await app.listen();
+    await firstValueFrom(server.status.pipe(filter((s) => s === 'connected')));
+    expect(server.unwrap<Broker>()).toBe(broker);
+    expect(broker.vhost().hasQueue(`${p}.q`)).toBe(true);
+    expect(broker.vhost().hasQueue(`${p}.q.dlq`)).toBe(true);
+    await app.close();
+    expect(seen).toEqual(['connecting', 'connected', 'closing', 'disconnected']);
+  });
+
+  it('a pull-leased handler keeps its lease renewed while it runs longer than the lease', async () => {
+    const p = uniquePrefix();
+    const calls: number[] = [];
+    @Controller()
+    class Slow {
+      @OneWay(`${p}.leased`, { leaseMs: 200, concurrency: 1 })
+      async handle(@Payload() n: number): Promise<void> {
+        calls.push(n);
+        await new Promise((r) => setTimeout(r, 700));
+      }
+    }
+    const moduleRef = await Test.createTestingModule({ controllers: [Slow] }).compile();
+    const server = new ConveyorServer({ appName: 'svc', connection: { broker } });
+    const app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
+    await app.listen();
+    const client = new ConveyorClient({ connection: { broker } });
+    await client.enqueue(`${p}.leased`, 1);
+    await waitFor(
+      async () => calls.length === 1 && (await client.count(`${p}.leased`)).inFlight === 0,
+      5_000,
+    );
+    // Without renewal the lease would have lapsed at 200 ms and the message been handed out again.
+    expect(calls).toEqual([1]);
+    await expect(client.count(`${p}.leased`)).resolves.toMatchObject({ ready: 0, inFlight: 0 });
+    await client.close();
+    await app.close();
+  });
+});
