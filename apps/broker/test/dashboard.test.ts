@@ -157,6 +157,17 @@ describe.skipIf(skip !== undefined)(`dashboard in headless Chromium ${skip ?? ''
     await expect.poll(() => page.locator('#peek').textContent(), SEEN).toContain('dash-work.dlq is empty');
   });
 
+  it('lists a queue fed by a named dead-letter exchange as a dead-letter queue, with its source', async () => {
+    await channel.assertExchange('dash-dlx', 'fanout');
+    await channel.assertQueue('dash-parked');
+    await channel.bindQueue('dash-parked', 'dash-dlx', '');
+    await channel.assertQueue('dash-payments', { deadLetterExchange: 'dash-dlx' });
+    const parked = dlqRow('dash-parked');
+    await parked.waitFor(SEEN);
+    expect(await field(parked, 'sources')()).toBe('dash-payments');
+    expect(await dlqRow('dash-payments').count()).toBe(0);
+  });
+
   it('purges a queue only after confirmation', async () => {
     const row = queueRow('dash-orders');
     await page.getByRole('button', { name: 'Purge dash-orders' }).click();
