@@ -105,9 +105,9 @@ export class MqttServer {
 
   #accept(ctx: MqttContext, stream: Duplex, remoteAddress: string, kind: 'tcp' | 'websocket'): void {
     if (this.#connections.size >= (this.#options.maxConnections ?? Number.POSITIVE_INFINITY)) {
-      // Refused before CONNECT: the stream is closed, no session is touched.
-      stream.on('error', () => stream.destroy());
-      stream.end();
+      // Refused before CONNECT: the connection is dropped, no session is touched.
+      stream.on('error', () => undefined);
+      stream.destroy();
       return;
     }
     const transport = new Transport(stream, remoteAddress);
