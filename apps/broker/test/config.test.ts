@@ -6,7 +6,7 @@ describe('resolveConfig', () => {
     const config = resolveConfig({});
     expect(config.store).toEqual({ kind: 'lmdb', dataDir: './data' });
     expect(config.bind).toBe('0.0.0.0');
-    expect(config.ports).toEqual({ amqp: 5672, mqtt: 1883, 'mqtt-ws': 15675 });
+    expect(config.ports).toEqual({ amqp: 5672, mqtt: 1883, 'mqtt-ws': 15675, http: 15672 });
   });
 
   it('refuses two stores at once with one line naming both flags', () => {
