@@ -19,6 +19,7 @@ import { Redis } from 'ioredis';
 import { globalKeys, keyLayout, type KeyLayout } from './keys.js';
 import { NodeLiveness } from './node-liveness.js';
 import { recordArgs, rowToMessage, rowToPeeked, type Row } from './record-codec.js';
+import { splitUrl } from './redis-url.js';
 import { readPersistence, versionAtLeast, type RedisPersistence } from './redis-persistence.js';
 import { SCRIPTS, type ScriptName } from './scripts/queue-scripts.js';
 import { decodeValue, encodeValue } from './value-codec.js';
@@ -27,7 +28,7 @@ import { WakeSubscriber } from './wake-subscriber.js';
 export type RedisWaitOption = { replicas: number; timeoutMs: number } | { aof: true; timeoutMs?: number };
 
 export interface RedisStoreOptions {
-  /** Default `REDIS_URL` or `redis://127.0.0.1:6379`; a `?prefix=` parameter sets `prefix` (for `--store`). */
+  /** Default `REDIS_URL` or `redis://127.0.0.1:6379`; `?prefix=` and `?holderTtlMs=` set those options (for `--store`). */
   url?: string;
   /** Namespace of every key, so several stores (or tests) share one Redis. Default `conveyor:`. */
   prefix?: string;
@@ -43,14 +44,6 @@ export interface RedisStoreOptions {
 
 type ScriptArg = string | number | Buffer;
 
-/** Takes a `prefix` query parameter out of a Redis URL (ioredis would not know it). */
-function splitPrefix(url: string): { url: string; prefix?: string } {
-  if (!url.includes('prefix=')) return { url };
-  const parsed = new URL(url);
-  const prefix = parsed.searchParams.get('prefix') ?? undefined;
-  parsed.searchParams.delete('prefix');
-  return prefix === undefined ? { url } : { url: parsed.toString(), prefix };
-}
 type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
 
 /**
@@ -77,10 +70,9 @@ export class RedisStore implements MessageStore {
   #status: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: RedisStoreOptions = {}) {
-    const { url, prefix: urlPrefix } = splitPrefix(
-      options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    );
-    const prefix = options.prefix ?? urlPrefix ?? 'conveyor:';
+    const fromUrl = splitUrl(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const url = fromUrl.url;
+    const prefix = options.prefix ?? fromUrl.prefix ?? 'conveyor:';
     if (!options.singleSlot && /[{}]/.test(prefix))
       throw new StoreError(`redis prefix '${prefix}' may not contain braces`);
     this.#redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
@@ -95,7 +87,7 @@ export class RedisStore implements MessageStore {
       releaseNode: (queue: string, node: string) => this.#count('releaseNode', queue, [node]),
       onError: this.#onError,
     };
-    this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? 10_000);
+    this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? fromUrl.holderTtlMs ?? 10_000);
     this.#wakes = new WakeSubscriber(this.#redis, `${this.#keys.global}wake:`, this.#onError);
   }
 
