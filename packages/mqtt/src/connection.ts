@@ -151,7 +151,7 @@ export class MqttConnection implements SessionLink {
     }
   }
 
-  /** Encodes and queues a packet; false when it is over the client's Maximum Packet Size. */
+  /** Encodes and queues a packet; false when it is over the client's Maximum Packet Size or cannot be encoded. */
   send(packet: Packet): boolean {
     if (this.transport.closed) return true;
     // mqtt-packet writes a 4-byte ack for an absent 5.0 reason code; 0 gives the short form clients expect.
@@ -162,7 +162,12 @@ export class MqttConnection implements SessionLink {
     ) {
       packet = { ...packet, reasonCode: 0 } as Packet;
     }
-    const bytes = generate(packet, { protocolVersion: this.version });
+    let bytes: Buffer;
+    try {
+      bytes = generate(packet, { protocolVersion: this.version });
+    } catch {
+      return false; // a packet mqtt-packet cannot encode is dropped like an oversized one
+    }
     if (bytes.length > this.clientMaxPacketBytes) return false;
     this.transport.write(bytes);
     return true;

@@ -29,10 +29,11 @@ export function toOutgoing(
   if (props) {
     for (const [k, v] of Object.entries(props.userProperties ?? {})) headers[k] = v;
     if (props.payloadFormatIndicator) headers[H.payloadFormat] = 1;
-    if (props.messageExpiryInterval !== undefined) properties.expiration = props.messageExpiryInterval * 1000;
-    if (props.responseTopic !== undefined) properties.replyTo = props.responseTopic;
-    if (props.contentType !== undefined) properties.contentType = props.contentType;
-    if (props.correlationData !== undefined) {
+    // `!= null`: mqtt-packet's parser gives null for some malformed properties (seen by the fuzzer).
+    if (props.messageExpiryInterval != null) properties.expiration = props.messageExpiryInterval * 1000;
+    if (props.responseTopic != null) properties.replyTo = props.responseTopic;
+    if (props.contentType != null) properties.contentType = props.contentType;
+    if (props.correlationData != null) {
       const data = Buffer.from(props.correlationData);
       const text = data.toString('utf8');
       // Binary correlation data must come back byte for byte: carry it as base64 when it is not UTF-8.
