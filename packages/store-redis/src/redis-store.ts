@@ -320,7 +320,8 @@ export class RedisStore implements MessageStore {
   async nextWakeAt(queue: QueueKey): Promise<number | undefined> {
     this.#check();
     const at = (await this.#script('nextWakeAt', queue, [])) as string | null;
-    return at === null ? undefined : Number(at);
+    if (at === null) return undefined;
+    return at === 'inf' ? Number.POSITIVE_INFINITY : Number(at); // a lease renewed to Infinity
   }
 
   // ---- internals ----

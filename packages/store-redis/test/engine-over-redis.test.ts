@@ -47,5 +47,6 @@ describe.skipIf(skip !== undefined)(
     await import('../../core/test/engine/queues.test.js');
     await import('../../core/test/engine/routing.test.js');
     await import('../../core/test/engine/request-reply.test.js');
+    await import('../../core/test/engine/observability.test.js');
   },
 );

@@ -242,6 +242,16 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await keysUnder(`${prefix}{q:q}:*`)).toHaveLength(1);
   });
 
+  it('a lease renewed to Infinity never expires and reads back as Infinity', async () => {
+    const store = await open(fresh());
+    await store.createQueue('q');
+    const [id] = await store.enqueue('q', [record('a')]);
+    await store.take('q', 1, { holder: 'h', now: Date.now(), leaseUntil: Date.now() + 10 });
+    expect(await store.renew('q', [id as string], 'h', Number.POSITIVE_INFINITY)).toEqual([id]);
+    expect(await store.nextWakeAt('q')).toBe(Number.POSITIVE_INFINITY);
+    expect(await store.expireLeases('q', Date.now() + 1e12)).toBe(0);
+  });
+
   it('maps a missing queue to QueueNotFoundError with its name', async () => {
     const store = await open(fresh());
     const err = await store.counts('nope').catch((e: unknown) => e);
