@@ -1,6 +1,7 @@
 import { generate, parser as createParser, type IConnectPacket, type Packet, type Parser } from 'mqtt-packet';
 import type { MqttContext } from './context.js';
 import { FrameGuard } from './frame-guard.js';
+import { encodePublish } from './publish-encoder.js';
 import { handleConnect } from './handlers/connect.js';
 import { handleDisconnect, handlePingreq } from './handlers/control.js';
 import {
@@ -162,9 +163,10 @@ export class MqttConnection implements SessionLink {
     ) {
       packet = { ...packet, reasonCode: 0 } as Packet;
     }
-    let bytes: Buffer;
+    let bytes: Buffer | undefined;
     try {
-      bytes = generate(packet, { protocolVersion: this.version });
+      if (packet.cmd === 'publish') bytes = encodePublish(packet, this.version);
+      bytes ??= generate(packet, { protocolVersion: this.version });
     } catch {
       return false; // a packet mqtt-packet cannot encode is dropped like an oversized one
     }

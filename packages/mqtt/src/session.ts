@@ -75,7 +75,8 @@ export class MqttSession {
   readonly #consumers = new Map<string, ConsumerHandle>();
   #nextId = 0;
   /** (queue, topic) → the subscriptions a delivery from that queue on that topic matches. */
-  readonly #matchCache = new Map<string, Subscription[]>();
+  readonly #matchCache = new Map<string, Map<string, Subscription[]>>();
+  #matchCacheSize = 0;
   /** QoS 0-only queues whose consumer stopped while the socket was congested. */
   readonly #pausedQueues = new Set<string>();
   /** QoS 0 deliveries from a windowed (QoS 1) consumer sent while congested: acked on drain, so the window bounds them. */
@@ -90,7 +91,10 @@ export class MqttSession {
     readonly holder: string,
     public expiryIntervalSec: number,
   ) {
-    this.subscriptions.onChange = () => this.#matchCache.clear();
+    this.subscriptions.onChange = () => {
+      this.#matchCache.clear();
+      this.#matchCacheSize = 0;
+    };
   }
 
   get persistent(): boolean {
@@ -223,14 +227,20 @@ export class MqttSession {
   }
 
   #matching(queue: string, topic: string): Subscription[] {
-    const key = `${queue}\n${topic}`;
-    let found = this.#matchCache.get(key);
+    let byTopic = this.#matchCache.get(queue);
+    let found = byTopic?.get(topic);
     if (found) return found;
     found = [];
     for (const s of this.subscriptions.values())
       if (s.queue === queue && mqttTopicMatches(s.parsed.filter, topic)) found.push(s);
-    if (this.#matchCache.size >= MATCH_CACHE_SIZE) this.#matchCache.clear();
-    this.#matchCache.set(key, found);
+    if (this.#matchCacheSize >= MATCH_CACHE_SIZE) {
+      this.#matchCache.clear();
+      this.#matchCacheSize = 0;
+      byTopic = undefined;
+    }
+    if (!byTopic) this.#matchCache.set(queue, (byTopic = new Map()));
+    byTopic.set(topic, found);
+    this.#matchCacheSize++;
     return found;
   }
 

@@ -7,9 +7,17 @@ export { mqttTopicMatches } from '@conveyor/core';
 export const TOPIC_EXCHANGE = 'amq.topic';
 
 const SEPARATORS = /[./]/g;
+const SWAP_CACHE_SIZE = 10_000;
+/** Topics repeat: the swapped form is cached (the same map serves both directions). */
+const swapped = new Map<string, string>();
 
 function swap(s: string): string {
-  return s.replace(SEPARATORS, (ch) => (ch === '/' ? '.' : '/'));
+  let out = swapped.get(s);
+  if (out !== undefined) return out;
+  out = s.replace(SEPARATORS, (ch) => (ch === '/' ? '.' : '/'));
+  if (swapped.size >= SWAP_CACHE_SIZE) swapped.clear();
+  swapped.set(s, out);
+  return out;
 }
 
 export function topicToRoutingKey(topic: string): string {

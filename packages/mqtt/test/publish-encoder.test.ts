@@ -1,0 +1,39 @@
+import { generate, type IPublishPacket } from 'mqtt-packet';
+import { expect, test } from 'vitest';
+import { encodePublish } from '../src/publish-encoder.js';
+
+const base: IPublishPacket = {
+  cmd: 'publish',
+  topic: 'a/b',
+  payload: Buffer.from('x'),
+  qos: 0,
+  dup: false,
+  retain: false,
+};
+const cases: [string, IPublishPacket][] = [
+  ['QoS 0', base],
+  ['QoS 1 with id, dup, retain', { ...base, qos: 1, messageId: 65535, dup: true, retain: true }],
+  ['QoS 2', { ...base, qos: 2, messageId: 1 }],
+  ['empty payload', { ...base, payload: Buffer.alloc(0) }],
+  ['UTF-8 topic', { ...base, topic: 'capteurs/température/€' }],
+  ['2-byte remaining length', { ...base, payload: Buffer.alloc(200, 1) }],
+  ['3-byte remaining length', { ...base, payload: Buffer.alloc(20_000, 2) }],
+  ['4-byte remaining length', { ...base, payload: Buffer.alloc(2_100_000, 3) }],
+];
+
+test.each(cases)(
+  '[MQTT-3.3] a PUBLISH without properties encodes byte for byte as mqtt-packet does: %s',
+  (_name, packet) => {
+    for (const version of [4, 5] as const)
+      expect(encodePublish(packet, version)!.equals(generate(packet, { protocolVersion: version }))).toBe(
+        true,
+      );
+  },
+);
+
+test('a PUBLISH with MQTT 5 properties is left to mqtt-packet', () => {
+  expect(encodePublish({ ...base, properties: { contentType: 'text/plain' } }, 5)).toBeUndefined();
+  expect(encodePublish({ ...base, properties: {} }, 5)!.equals(generate(base, { protocolVersion: 5 }))).toBe(
+    true,
+  );
+});
