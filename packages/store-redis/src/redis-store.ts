@@ -44,6 +44,9 @@ export interface RedisStoreOptions {
 
 type ScriptArg = string | number | Buffer;
 
+/** A count the scripts can read: `Infinity` (take everything) becomes a large finite number. */
+const clampCount = (n: number): number => (Number.isFinite(n) ? Math.floor(n) : 2 ** 31);
+
 type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
 
 /**
@@ -215,7 +218,7 @@ export class RedisStore implements MessageStore {
     const rows = (await this.#script(
       'take',
       queue,
-      [max, this.#holder(options.holder), options.leaseUntil ?? '', options.now],
+      [clampCount(max), this.#holder(options.holder), options.leaseUntil ?? '', options.now],
       [],
       true,
     )) as Row[];
@@ -295,7 +298,12 @@ export class RedisStore implements MessageStore {
 
   async peek(queue: QueueKey, max: number, options?: PeekOptions): Promise<PeekedMessage[]> {
     this.#check();
-    const args = [max, options?.includeInFlight ? '1' : '0', options?.includeDelayed ? '1' : '0', Date.now()];
+    const args = [
+      clampCount(max),
+      options?.includeInFlight ? '1' : '0',
+      options?.includeDelayed ? '1' : '0',
+      Date.now(),
+    ];
     return ((await this.#script('peek', queue, args, [], true)) as Row[]).map(rowToPeeked);
   }
 
