@@ -9,7 +9,7 @@ export interface MessageJson {
   id: string;
   state: string;
   deliveryCount: number;
-  enqueuedAt: number | undefined;
+  enqueuedAt: number;
   expiresAt: number | undefined;
   exchange: string;
   routingKey: string;
@@ -76,7 +76,7 @@ export function peekedJson(peeked: PeekedMessage): MessageJson {
 }
 
 export function deliveryJson(delivery: Delivery): DeliveryJson {
-  const enqueuedAt = (delivery as { enqueuedAt?: number }).enqueuedAt;
+  const enqueuedAt = delivery.enqueuedAt;
   const ttl = delivery.message.properties.expiration;
   return {
     id: delivery.id,
@@ -86,7 +86,7 @@ export function deliveryJson(delivery: Delivery): DeliveryJson {
     redelivered: delivery.redelivered,
     deliveryCount: delivery.deliveryCount,
     enqueuedAt,
-    expiresAt: enqueuedAt !== undefined && ttl !== undefined ? enqueuedAt + ttl : undefined,
+    expiresAt: ttl !== undefined ? enqueuedAt + ttl : undefined,
     ...messageFields(delivery.message),
   };
 }
