@@ -75,7 +75,14 @@ export class ConveyorClient
     this.#serializer = options.serializer ?? new JsonSerializer();
   }
 
+  /** Opens the link once; after the link was lost, the next call opens a new one. */
   connect(): Promise<MessageLink> {
+    if (this.#ready && !this.#ready.connected) {
+      const dead = this.#ready;
+      this.#link = undefined;
+      this.#ready = undefined;
+      void dead.close().catch(() => undefined);
+    }
     if (!this.#link) {
       const opening = openLink(this.#options.connection);
       this.#link = opening;

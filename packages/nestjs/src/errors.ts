@@ -2,7 +2,8 @@
  * Errors of the NestJS transport. Engine errors (`RequestTimeoutError`, `QueueNotFoundError`, …)
  * come from `@conveyor/core` unchanged; these cover what the engine has no word for.
  */
-export type ConveyorNestErrorCode = 'NON_RETRYABLE' | 'UNSUPPORTED_OPERATION' | 'REMOTE_HANDLER_FAILED';
+export type ConveyorNestErrorCode =
+  'NON_RETRYABLE' | 'UNSUPPORTED_OPERATION' | 'REMOTE_HANDLER_FAILED' | 'CONNECTION_LOST';
 
 export abstract class ConveyorNestError extends Error {
   abstract readonly code: ConveyorNestErrorCode;
@@ -58,4 +59,9 @@ export class RemoteHandlerError extends ConveyorNestError {
     this.errorCode = reply.errorCode;
     this.details = reply.details;
   }
+}
+
+/** The AMQP connection (or a consumer's channel) closed without being asked to. */
+export class ConnectionLostError extends ConveyorNestError {
+  readonly code = 'CONNECTION_LOST' as const;
 }

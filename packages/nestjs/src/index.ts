@@ -38,6 +38,7 @@ export {
 } from './conveyor-module.js';
 export { ConveyorHealthIndicator, type ConveyorHealthResult } from './health.js';
 export {
+  ConnectionLostError,
   ConveyorNestError,
   NonRetryableError,
   RemoteHandlerError,

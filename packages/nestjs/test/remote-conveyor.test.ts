@@ -1,6 +1,10 @@
 import { AmqpServer } from '@conveyor/amqp';
 import { Broker } from '@conveyor/core';
-import { afterAll, beforeAll } from 'vitest';
+import 'reflect-metadata';
+import { Controller } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionLostError, ConveyorHealthIndicator, OneWay } from '../src/index.js';
+import { startApp, uniquePrefix, waitFor } from './helpers/apps.js';
 import { publishRaw } from './helpers/raw-amqp.js';
 import { patternSuite } from './patterns.shared.js';
 
@@ -23,4 +27,34 @@ patternSuite({
   name: 'remote Conveyor over AMQP',
   connection: () => ({ url, kind: 'conveyor' }),
   publishRaw: (queue, body, contentType) => publishRaw(url, queue, body, contentType),
+});
+
+describe('remote Conveyor: losing the broker', () => {
+  it('the server reports ConnectionLostError and goes disconnected; the health indicator says down', async () => {
+    const own = await Broker.open({ onError: () => undefined });
+    const door = new AmqpServer(own, { onError: () => undefined });
+    const ownUrl = `amqp://guest:guest@127.0.0.1:${(await door.listen(0, '127.0.0.1')).port}`;
+    const p = uniquePrefix();
+    @Controller()
+    class H {
+      @OneWay(`${p}.q`)
+      handle(): void {}
+    }
+    const app = await startApp([H], { url: ownUrl, kind: 'conveyor' });
+    const errors: unknown[] = [];
+    app.server.on('error', (err) => errors.push(err));
+    const statuses: string[] = [];
+    app.server.status.subscribe((s) => statuses.push(s));
+    const health = app.app.get(ConveyorHealthIndicator);
+    await expect(health.isHealthy('conveyor')).resolves.toEqual({
+      conveyor: { status: 'up', mode: 'conveyor' },
+    });
+    await door.close();
+    await waitFor(() => errors.length > 0);
+    expect(errors[0]).toBeInstanceOf(ConnectionLostError);
+    expect(statuses.at(-1)).toBe('disconnected');
+    await expect(health.isHealthy('conveyor')).resolves.toMatchObject({ conveyor: { status: 'down' } });
+    await app.close();
+    await own.close();
+  });
 });

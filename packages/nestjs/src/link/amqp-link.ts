@@ -7,7 +7,7 @@ import amqp, {
   type Message,
   type Options,
 } from 'amqplib';
-import { UnsupportedOperationError } from '../errors.js';
+import { ConnectionLostError, UnsupportedOperationError } from '../errors.js';
 import { fromAmqpMessage, toPublishOptions } from './amqp-properties.js';
 import type { ManagementApi } from './management-api.js';
 import type {
@@ -56,9 +56,11 @@ export class AmqpLink implements MessageLink {
     readonly mode: 'rabbitmq' | 'conveyor',
     private readonly api: ManagementApi | undefined,
   ) {
-    connection.on('error', (err: Error) => this.#errorListeners.forEach((l) => l(err)));
-    connection.on('close', () => {
+    connection.on('error', () => undefined); // 'close' follows with the same cause
+    connection.on('close', (err?: Error) => {
+      if (!this.#connected) return; // closed by us
       this.#connected = false;
+      this.#lost(new ConnectionLostError('the connection to the AMQP broker closed', { cause: err }));
     });
   }
 
@@ -137,13 +139,23 @@ export class AmqpLink implements MessageLink {
     const ch = await this.connection.createChannel();
     ch.on('error', () => undefined);
     this.#consumerChannels.add(ch);
-    ch.on('close', () => this.#consumerChannels.delete(ch));
+    let stopping = false;
+    ch.on('close', () => {
+      this.#consumerChannels.delete(ch);
+      // A channel the broker closed (consumer timeout, queue deleted) stops this handler's intake.
+      if (!stopping && this.#connected)
+        this.#lost(new ConnectionLostError(`the consumer channel of queue '${queue}' closed`));
+    });
     await ch.prefetch(setup.prefetch);
     const { consumerTag } = await ch.consume(queue, (m) => {
       if (m) handler(this.#inbound(ch, queue, m));
+      // null: the broker cancelled the consumer (queue deleted)
+      else if (!stopping)
+        this.#lost(new ConnectionLostError(`the broker cancelled the consumer of '${queue}'`));
     });
     return {
       stop: async () => {
+        stopping = true;
         await ch.cancel(consumerTag).catch(() => undefined);
       },
     };
@@ -333,6 +345,10 @@ export class AmqpLink implements MessageLink {
       if (out.length > 0 || Date.now() >= deadline) return out;
       await new Promise((resolve) => setTimeout(resolve, GET_POLL_MS));
     }
+  }
+
+  #lost(err: ConnectionLostError): void {
+    for (const listener of this.#errorListeners) listener(err);
   }
 
   onError(listener: (err: unknown) => void): void {
