@@ -49,8 +49,9 @@ export class RateWindow {
     const current = Math.floor(this.now() / 1000);
     slots.second.forEach((second, i) => {
       if (second >= current - this.seconds && second < current)
-        for (const k of KINDS) rates[k] += slots.counts[k][i]! / this.seconds;
+        for (const k of KINDS) rates[k] += slots.counts[k][i]!;
     });
+    for (const k of KINDS) rates[k] /= this.seconds;
     return rates;
   }
 
