@@ -1,6 +1,7 @@
 import { generate, parser as createParser, type IConnectPacket, type Packet, type Parser } from 'mqtt-packet';
 import type { MqttContext } from './context.js';
-import { FrameGuard } from './frame-guard.js';
+import { PacketSplitter } from './packet-splitter.js';
+import { decodePublish } from './publish-decoder.js';
 import { encodePublish } from './publish-encoder.js';
 import { handleConnect } from './handlers/connect.js';
 import { handleDisconnect, handlePingreq } from './handlers/control.js';
@@ -43,7 +44,7 @@ export class MqttConnection implements SessionLink {
   /** QoS 1/2 acks go out in the order their publishes came in, each after its engine publish resolved. */
   ackChain: Promise<void> = Promise.resolve();
   readonly #parser: Parser;
-  readonly #guard: FrameGuard;
+  readonly #splitter: PacketSplitter;
   #work: Promise<void> = Promise.resolve();
   #queued = 0;
   #keepAlive: NodeJS.Timeout | undefined;
@@ -54,7 +55,7 @@ export class MqttConnection implements SessionLink {
     private readonly onClosed: (conn: MqttConnection) => void,
   ) {
     this.receiveMaximum = ctx.defaultInflight;
-    this.#guard = new FrameGuard(ctx.maxPacketBytes);
+    this.#splitter = new PacketSplitter(ctx.maxPacketBytes);
     this.#parser = createParser();
     this.#parser.on('packet', (packet: Packet) => this.#enqueue(packet));
     this.#parser.on('error', () => this.close(RC.malformedPacket));
@@ -74,13 +75,24 @@ export class MqttConnection implements SessionLink {
   #onData(chunk: Buffer): void {
     if (this.state.kind === 'closed') return;
     this.#keepAlive?.refresh();
-    if (this.#guard.check(chunk) > 0) return this.close(RC.packetTooLarge);
+    const result = this.#splitter.push(chunk, this.#onPacketBytes);
+    if (result === 'too-large') this.close(RC.packetTooLarge);
+    else if (result === 'malformed') this.close(RC.malformedPacket);
+  }
+
+  /** One whole packet: PUBLISH without properties decoded here, everything else by mqtt-packet. */
+  readonly #onPacketBytes = (frame: Buffer): void => {
+    if (this.state.kind === 'closed') return;
+    if (this.state.kind === 'connected' && frame[0]! >> 4 === 3) {
+      const publish = decodePublish(frame, this.version);
+      if (publish) return this.#enqueue(publish);
+    }
     try {
-      this.#parser.parse(chunk);
+      this.#parser.parse(frame);
     } catch {
       this.close(RC.malformedPacket);
     }
-  }
+  };
 
   /** The socket's write buffer is over its high mark (QoS 0 output waits). */
   get congested(): boolean {

@@ -1,0 +1,76 @@
+import { generate, parser as createParser, type IPublishPacket, type Packet } from 'mqtt-packet';
+import { expect, test } from 'vitest';
+import { PacketSplitter } from '../src/packet-splitter.js';
+import { decodePublish } from '../src/publish-decoder.js';
+
+const publish: IPublishPacket = {
+  cmd: 'publish',
+  topic: 'a/b',
+  payload: Buffer.from('x'),
+  qos: 0,
+  dup: false,
+  retain: false,
+};
+const publishes: [string, IPublishPacket][] = [
+  ['QoS 0', publish],
+  ['QoS 1, dup, retain', { ...publish, qos: 1, messageId: 65535, dup: true, retain: true }],
+  ['QoS 2', { ...publish, qos: 2, messageId: 9 }],
+  ['empty payload', { ...publish, payload: Buffer.alloc(0) }],
+  ['UTF-8 topic', { ...publish, topic: 'capteurs/température/€' }],
+  ['3-byte remaining length', { ...publish, payload: Buffer.alloc(20_000, 7) }],
+];
+
+function parse(bytes: Buffer, version: 4 | 5): Packet {
+  const p = createParser({ protocolVersion: version });
+  let out: Packet | undefined;
+  p.on('packet', (packet: Packet) => (out = packet));
+  p.parse(bytes);
+  return out!;
+}
+
+test.each(publishes)(
+  '[MQTT-3.3] a PUBLISH without properties decodes as mqtt-packet parses it: %s',
+  (_n, packet) => {
+    for (const version of [4, 5] as const) {
+      const bytes = generate(packet, { protocolVersion: version });
+      const { properties: _p, ...expected } = parse(bytes, version) as IPublishPacket;
+      expect(decodePublish(bytes, version)).toEqual(expected);
+    }
+  },
+);
+
+test('a PUBLISH with properties, QoS 3 or a short body is left to mqtt-packet', () => {
+  expect(
+    decodePublish(generate({ ...publish, properties: { contentType: 't' } }, { protocolVersion: 5 }), 5),
+  ).toBeUndefined();
+  const qos3 = generate(publish);
+  qos3[0] = qos3[0]! | 0x06;
+  expect(decodePublish(qos3, 4)).toBeUndefined();
+  expect(decodePublish(Buffer.from([0x32, 0x03, 0x00, 0x01, 0x61]), 4)).toBeUndefined(); // no packet id
+});
+
+test('whole packets come out whatever the chunking, byte by byte included', () => {
+  const packets = [
+    generate({ cmd: 'pingreq' }),
+    ...publishes.map(([, p]) => generate(p)),
+    generate({ cmd: 'disconnect' }),
+  ];
+  const stream = Buffer.concat(packets);
+  for (const size of [1, 2, 3, 7, 1000, stream.length]) {
+    const splitter = new PacketSplitter(1 << 20);
+    const out: Buffer[] = [];
+    const results = new Set<string>();
+    for (let i = 0; i < stream.length; i += size)
+      results.add(splitter.push(stream.subarray(i, i + size), (f) => out.push(Buffer.from(f))));
+    expect([...results]).toEqual(['ok']);
+    expect(out).toEqual(packets);
+  }
+});
+
+test('[MQTT-3.2.2-15] an oversized packet is refused from its header; a 5-byte remaining length is malformed', () => {
+  const big = generate({ ...publish, payload: Buffer.alloc(2000) });
+  expect(new PacketSplitter(1000).push(big.subarray(0, 4), () => undefined)).toBe('too-large');
+  expect(
+    new PacketSplitter(1000).push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]), () => undefined),
+  ).toBe('malformed');
+});
