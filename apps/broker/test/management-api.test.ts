@@ -363,6 +363,18 @@ describe('messages: peek, take, receive, ack, nack, renew, dead-letter, redrive'
     expect((await http.call('POST', `${Q}/work/receive`, { waitMs: 120_000 })).status).toBe(400);
   });
 
+  it('a delivery past its lease can no longer be acked (409), and the message is ready again', async () => {
+    await http.call('DELETE', `${Q}/work/contents`);
+    await send('work', 'short lease');
+    const [d] = (await http.call<Delivery[]>('POST', `${Q}/work/receive`, { leaseMs: 200 })).body;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const late = await http.call('POST', `${Q}/work/ack`, { deliveries: [{ id: d!.id, holder: d!.holder }] });
+    expect(late).toMatchObject({ status: 409, body: { error: 'LEASE_NOT_HELD' } });
+    const [again] = (await http.call<Delivery[]>('POST', `${Q}/work/receive`, {})).body;
+    expect(again).toMatchObject({ id: d!.id, deliveryCount: 2 });
+    await http.call('POST', `${Q}/work/ack`, { deliveries: [{ id: again!.id, holder: again!.holder }] });
+  });
+
   it('dead-letter sends to the DLQ with its reason; redrive moves it back', async () => {
     await http.call('DELETE', `${Q}/work/contents`);
     await send('work', 'poison');
