@@ -16,7 +16,12 @@ export interface ConveyorServerOptions {
   serializer?: Serializer;
   /** How long close() lets handlers in flight finish before giving their messages back. Default 10 s. */
   shutdownTimeoutMs?: number;
+  /** Over AMQP, reopen the connection and resubscribe after it is lost (backoff up to 10 s). Default true. */
+  reconnect?: boolean;
 }
+
+const RECONNECT_FIRST_MS = 250;
+const RECONNECT_MAX_MS = 10_000;
 
 export type ConveyorStatus = 'connecting' | 'connected' | 'disconnected' | 'closing';
 
@@ -37,6 +42,7 @@ export class ConveyorServer
   readonly #serializer: Serializer;
   readonly #errorListeners: ((err: unknown) => void)[] = [];
   readonly #subscriptions: Subscription[] = [];
+  readonly #replyCaches = new Map<string, ReplyCache>();
   readonly #instanceId = randomUUID().slice(0, 8);
   #link: MessageLink | undefined;
   #runner: MessageRunner | undefined;
@@ -77,25 +83,61 @@ export class ConveyorServer
 
   async #start(): Promise<void> {
     this._status$.next('connecting');
-    const link = await openLink(this.#options.connection);
-    this.#link = link;
-    link.onError((err) => {
-      this._status$.next('disconnected');
-      this.#errorListeners.forEach((l) => l(err));
-    });
-    const runner = new MessageRunner({
-      link,
+    this.#runner = new MessageRunner({
+      link: () => {
+        if (!this.#link) throw new Error('ConveyorServer has no link');
+        return this.#link;
+      },
       serializer: this.#serializer,
       logger: this.logger,
       toObservable: (result) => this.transformToObservable(result),
     });
-    this.#runner = runner;
-    for (const [pattern, handler] of this.messageHandlers) {
-      const spec = specOf(handler.extras);
-      if (!spec) continue;
-      this.#subscriptions.push(await this.#bind(link, runner, pattern, handler, spec));
+    await this.#connect(this.#runner);
+  }
+
+  /** Opens a link and subscribes every Conveyor handler on it. */
+  async #connect(runner: MessageRunner): Promise<void> {
+    const link = await openLink(this.#options.connection);
+    this.#link = link;
+    link.onError((err) => {
+      if (this.#link !== link || this.#closing) return;
+      this._status$.next('disconnected');
+      this.#errorListeners.forEach((l) => l(err));
+      if (this.#options.reconnect ?? true) this.#reconnect(link, 0);
+    });
+    try {
+      for (const [pattern, handler] of this.messageHandlers) {
+        const spec = specOf(handler.extras);
+        if (!spec) continue;
+        this.#subscriptions.push(await this.#bind(link, runner, pattern, handler, spec));
+      }
+    } catch (err) {
+      await link.close().catch(() => undefined);
+      throw err;
     }
     this._status$.next('connected');
+  }
+
+  /** Drops the lost link and tries again with backoff until it works or the server closes. */
+  #reconnect(lost: MessageLink, attempt: number): void {
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** attempt);
+    const timer = setTimeout(() => {
+      void (async () => {
+        if (this.#closing || !this.#runner) return;
+        this.#subscriptions.splice(0);
+        await lost.close().catch(() => undefined);
+        this._status$.next('connecting');
+        try {
+          await this.#connect(this.#runner);
+          this.logger.log?.(`conveyor: reconnected after ${attempt + 1} attempt(s)`);
+        } catch (err) {
+          this._status$.next('disconnected');
+          this.#errorListeners.forEach((l) => l(err));
+          this.#reconnect(lost, attempt + 1);
+        }
+      })();
+    }, delay);
+    timer.unref();
   }
 
   async #bind(
@@ -109,7 +151,9 @@ export class ConveyorServer
     if (spec.kind === 'request') {
       const setup: QueueSetup = { deadLetterQueue: spec.options.deadLetterQueue ?? `${spec.queue}.dlq` };
       await link.setupQueue(spec.queue, setup);
-      const cache = new ReplyCache(spec.options.windowMs ?? 60_000);
+      // Kept across reconnects, so a resend after one still gets the first result.
+      const cache = this.#replyCaches.get(pattern) ?? new ReplyCache(spec.options.windowMs ?? 60_000);
+      this.#replyCaches.set(pattern, cache);
       return link.consume(spec.queue, { prefetch: concurrency }, (m) => {
         if (this.#closing) void m.nack();
         else runner.runRequest(m, pattern, handler, cache);

@@ -13,7 +13,8 @@ import type { Serializer } from './serializer.js';
 export const REPLY_STATUS_HEADER = 'x-conveyor-status';
 
 export interface RunnerDeps {
-  link: MessageLink;
+  /** The link now (a reconnect replaces it). */
+  link: () => MessageLink;
   serializer: Serializer;
   logger: LoggerService;
   toObservable: (result: unknown) => Observable<unknown>;
@@ -128,7 +129,7 @@ export class MessageRunner {
       this.deps.logger.warn?.(`conveyor: request on '${message.queue}' has no reply-to; result dropped`);
     } else {
       try {
-        await this.deps.link.reply(replyTo, {
+        await this.deps.link().reply(replyTo, {
           body: reply.body,
           properties: { ...reply.properties, ...(correlationId === undefined ? {} : { correlationId }) },
         });

@@ -2,6 +2,7 @@ import { AmqpServer } from '@conveyor/amqp';
 import { Broker } from '@conveyor/core';
 import 'reflect-metadata';
 import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionLostError, ConveyorHealthIndicator, OneWay } from '../src/index.js';
 import { startApp, uniquePrefix, waitFor } from './helpers/apps.js';
@@ -30,15 +31,19 @@ patternSuite({
 });
 
 describe('remote Conveyor: losing the broker', () => {
-  it('the server reports ConnectionLostError and goes disconnected; the health indicator says down', async () => {
+  it('reports ConnectionLostError, goes disconnected (health down), then reconnects and resubscribes', async () => {
     const own = await Broker.open({ onError: () => undefined });
-    const door = new AmqpServer(own, { onError: () => undefined });
-    const ownUrl = `amqp://guest:guest@127.0.0.1:${(await door.listen(0, '127.0.0.1')).port}`;
+    let door = new AmqpServer(own, { onError: () => undefined });
+    const port = (await door.listen(0, '127.0.0.1')).port;
+    const ownUrl = `amqp://guest:guest@127.0.0.1:${port}`;
     const p = uniquePrefix();
+    const handled: unknown[] = [];
     @Controller()
     class H {
       @OneWay(`${p}.q`)
-      handle(): void {}
+      handle(@Payload() data: unknown): void {
+        handled.push(data);
+      }
     }
     const app = await startApp([H], { url: ownUrl, kind: 'conveyor' });
     const errors: unknown[] = [];
@@ -54,7 +59,15 @@ describe('remote Conveyor: losing the broker', () => {
     expect(errors[0]).toBeInstanceOf(ConnectionLostError);
     expect(statuses.at(-1)).toBe('disconnected');
     await expect(health.isHealthy('conveyor')).resolves.toMatchObject({ conveyor: { status: 'down' } });
+    // The broker comes back on the same port: the server reconnects and its handler works again.
+    door = new AmqpServer(own, { onError: () => undefined });
+    await door.listen(port, '127.0.0.1');
+    await waitFor(() => statuses.at(-1) === 'connected', 8_000);
+    await own.vhost().send(`${p}.q`, { body: '"after reconnect"' });
+    await waitFor(() => handled.length === 1);
+    expect(handled).toEqual(['after reconnect']);
     await app.close();
+    await door.close();
     await own.close();
   });
 });
