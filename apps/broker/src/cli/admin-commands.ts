@@ -7,7 +7,7 @@ import { formatTable, rate, shortPayload } from './table.js';
 interface GlobalOptions {
   url: string;
   user: string;
-  password: string;
+  password?: string;
   vhost: string;
   json?: boolean;
 }
@@ -45,16 +45,19 @@ interface MessageJson {
 /** Options every operator command shares; flags win over CONVEYOR_URL / _USER / _PASSWORD / _VHOST. */
 function withConnectionOptions(command: Command): Command {
   const env = process.env;
-  return command
-    .option(
-      '--url <url>',
-      'management API of the broker (CONVEYOR_URL)',
-      env.CONVEYOR_URL ?? 'http://127.0.0.1:15672',
-    )
-    .option('--user <name>', 'user (CONVEYOR_USER)', env.CONVEYOR_USER ?? 'guest')
-    .option('--password <password>', 'password (CONVEYOR_PASSWORD)', env.CONVEYOR_PASSWORD ?? 'guest')
-    .option('--vhost <vhost>', 'virtual host (CONVEYOR_VHOST)', env.CONVEYOR_VHOST ?? '/')
-    .option('--json', 'print the API answer as JSON, for scripts');
+  return (
+    command
+      .option(
+        '--url <url>',
+        'management API of the broker (CONVEYOR_URL)',
+        env.CONVEYOR_URL ?? 'http://127.0.0.1:15672',
+      )
+      .option('--user <name>', 'user (CONVEYOR_USER)', env.CONVEYOR_USER ?? 'guest')
+      // No commander default here: --help would print the password taken from the environment.
+      .option('--password <password>', 'password (CONVEYOR_PASSWORD) [default: guest]')
+      .option('--vhost <vhost>', 'virtual host (CONVEYOR_VHOST)', env.CONVEYOR_VHOST ?? '/')
+      .option('--json', 'print the API answer as JSON, for scripts')
+  );
 }
 
 function positiveInt(flag: string): (value: string) => number {
@@ -85,7 +88,8 @@ function run<A extends unknown[]>(action: Action<A>) {
   return async (...args: unknown[]): Promise<void> => {
     const command = args.at(-1) as Command;
     const options = command.optsWithGlobals<GlobalOptions>();
-    const client = new AdminClient({ url: options.url, user: options.user, password: options.password });
+    const password = options.password ?? process.env.CONVEYOR_PASSWORD ?? 'guest';
+    const client = new AdminClient({ url: options.url, user: options.user, password });
     try {
       const output = await action(client, options, ...(args.slice(0, -2) as A));
       process.stdout.write(typeof output === 'string' ? output : `${JSON.stringify(output, null, 2)}\n`);
