@@ -25,6 +25,7 @@ export class MqttSequence {
   #next: number;
   #writing: Promise<void> = Promise.resolve();
   #scheduled: Promise<void> | undefined;
+  #halted = false;
 
   private constructor(
     private readonly file: string | undefined,
@@ -81,11 +82,17 @@ export class MqttSequence {
     return this.#scheduled;
   }
 
+  /** Writes nothing more (an aborted source: what a crash leaves is what is on disk). */
+  halt(): void {
+    this.#halted = true;
+  }
+
   async #write(state: SequenceState): Promise<void> {
-    if (this.file === undefined) return;
+    if (this.file === undefined || this.#halted) return;
     await mkdir(dirname(this.file), { recursive: true });
     const temp = `${this.file}.tmp`;
     await writeFile(temp, JSON.stringify(state), { flush: true });
+    if (this.#halted) return; // a crash at this point would leave the old count: so does abort
     await rename(temp, this.file);
   }
 }

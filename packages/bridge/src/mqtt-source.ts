@@ -41,6 +41,10 @@ export class MqttSource implements SourceEndpoint {
   #sequence: MqttSequence | undefined;
   #generation = 0;
   #closing = false;
+  #window: number;
+  #blocked: (() => void) | undefined;
+  #aborted = false;
+  readonly #flushing = new Set<Promise<void>>();
   #onMessage: ((message: SourceMessage) => void) | undefined;
   #early: SourceMessage[] = [];
   #pending: { generation: number; entries: Pending[] } = { generation: 0, entries: [] };
@@ -48,10 +52,12 @@ export class MqttSource implements SourceEndpoint {
 
   constructor(private readonly options: MqttSourceOptions) {
     this.#version = options.protocolVersion ?? 5;
+    this.#window = options.receiveMaximum ?? 256;
     this.description = `${redactUrl(options.url)} topic '${options.topic}' as '${options.clientId}'`;
   }
 
   async open(onLost: LostHandler): Promise<void> {
+    if (this.#aborted) throw new BridgeError('ENDPOINT_LOST', 'mqtt source was aborted');
     this.#closing = false;
     this.#sequence ??= await MqttSequence.load(this.options.stateFile);
     this.#sequence.resume();
@@ -60,6 +66,18 @@ export class MqttSource implements SourceEndpoint {
     this.#early = [];
     this.#onMessage = undefined;
     const what = `mqtt source ${this.description}`;
+    // Messages of the stored session may arrive right after CONNACK, before `start`.
+    const prepare = (client: MqttClient): void => {
+      client.handleMessage = (packet, done) => {
+        if (generation === this.#generation) this.#receive(packet, generation);
+        const next = (): void => done(packet.qos === 1 ? DEFER_PUBACK : undefined);
+        // mqtt.js reads the next packet only after `done`: holding it is the bridge's backpressure
+        // (not before `start`: the SUBACK that `open` waits for may be behind these messages).
+        const full = this.#onMessage !== undefined && this.#pending.entries.length >= this.#window;
+        if (generation === this.#generation && full) this.#blocked = next;
+        else next();
+      };
+    };
     const client = await connectMqtt(
       this.options.url,
       {
@@ -76,12 +94,8 @@ export class MqttSource implements SourceEndpoint {
           : {}),
       },
       what,
+      prepare,
     );
-    // Messages of the stored session may arrive right after CONNACK, before `start`.
-    client.handleMessage = (packet, done) => {
-      if (generation === this.#generation) this.#receive(packet, generation);
-      done(packet.qos === 1 ? DEFER_PUBACK : undefined);
-    };
     client.on('error', () => undefined); // 'close' follows and reports it
     client.on('close', () => {
       if (this.#closing || generation !== this.#generation) return;
@@ -119,11 +133,13 @@ export class MqttSource implements SourceEndpoint {
     else this.#early.push(message);
   }
 
-  async start(onMessage: (message: SourceMessage) => void): Promise<void> {
+  async start(onMessage: (message: SourceMessage) => void, window: number): Promise<void> {
+    this.#window = window;
     this.#onMessage = onMessage;
     const early = this.#early;
     this.#early = [];
     for (const message of early) onMessage(message);
+    this.#unblock();
   }
 
   async ack(message: SourceMessage): Promise<void> {
@@ -136,26 +152,48 @@ export class MqttSource implements SourceEndpoint {
   /** MQTT has no negative ack: the message comes again when the bridge reconnects. */
   async nack(): Promise<void> {}
 
-  async #flush(generation: number): Promise<void> {
+  /**
+   * Sends the PUBACKs of the acked prefix, after its count is on disk. They go on the connection
+   * the messages came on, even while it is being closed cleanly, so the count on disk and what the
+   * broker saw acknowledged agree (see MqttSequence); a dropped connection gets none.
+   */
+  #flush(generation: number): Promise<void> {
     const pending = this.#pending;
-    if (pending.generation !== generation) return;
+    const client = this.#client;
+    if (pending.generation !== generation || client === undefined) return Promise.resolve();
     let n = 0;
     while (n < pending.entries.length && pending.entries[n]!.acked) n++;
-    if (n === 0) return;
+    if (n === 0) return Promise.resolve();
     const done = pending.entries.splice(0, n);
-    await this.#sequence!.commit(done.length);
-    const client = this.#client;
-    if (client === undefined || generation !== this.#generation) return;
-    const packets = done.map((entry) => pubackPacket(entry.packetId!));
-    client.stream.write(Buffer.concat(packets));
+    this.#unblock();
+    const flushed = this.#sequence!.commit(done.length).then(() => {
+      if (this.#aborted || client.stream.destroyed) return;
+      client.stream.write(Buffer.concat(done.map((entry) => pubackPacket(entry.packetId!))));
+    });
+    const tracked = flushed.finally(() => this.#flushing.delete(tracked));
+    this.#flushing.add(tracked);
+    return tracked;
+  }
+
+  #unblock(): void {
+    const blocked = this.#blocked;
+    if (blocked === undefined || this.#pending.entries.length >= this.#window) return;
+    this.#blocked = undefined;
+    blocked();
   }
 
   async backlog(): Promise<number | undefined> {
     return undefined;
   }
 
+  /** Stops acking (later acks are dropped: those messages come again), sends the PUBACKs under way, disconnects. */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#generation++;
+    await Promise.allSettled([...this.#flushing]);
+    const blocked = this.#blocked; // let mqtt.js go on: later messages are ignored and come again
+    this.#blocked = undefined;
+    blocked?.();
     const client = this.#client;
     this.#client = undefined;
     await client?.endAsync().catch(() => undefined);
@@ -163,6 +201,8 @@ export class MqttSource implements SourceEndpoint {
 
   abort(): void {
     this.#closing = true;
+    this.#aborted = true;
+    this.#sequence?.halt();
     this.#client?.stream.destroy();
     this.#client?.end(true);
     this.#client = undefined;

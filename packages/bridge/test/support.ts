@@ -6,7 +6,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker, LmdbStore } from '@conveyor/core';
-import { connect, type Channel, type ChannelModel } from 'amqplib';
+import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 
 export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
@@ -50,7 +50,7 @@ export class Rabbit {
   readonly #exchanges = new Set<string>();
   private constructor(
     readonly model: ChannelModel,
-    readonly channel: Channel,
+    readonly channel: ConfirmChannel,
   ) {}
 
   static async open(): Promise<Rabbit> {
@@ -166,4 +166,51 @@ export async function forgetMqttSession(url: string, clientId: string): Promise<
     () => undefined,
   );
   await c?.endAsync();
+}
+
+/** A Mosquitto of the test's own on a free port, keeping any number of messages for absent clients. */
+export class OwnMosquitto {
+  private constructor(
+    readonly url: string,
+    private readonly child: import('node:child_process').ChildProcess,
+    private readonly dir: string,
+  ) {}
+
+  static async start(): Promise<OwnMosquitto> {
+    const { spawn } = await import('node:child_process');
+    const { writeFile } = await import('node:fs/promises');
+    const dir = await mkdtemp(join(tmpdir(), 'bridge-mosquitto-'));
+    const port = await freePort();
+    const conf = join(dir, 'mosquitto.conf');
+    await writeFile(
+      conf,
+      [
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous true',
+        'persistence false',
+        'max_queued_messages 0',
+        'max_inflight_messages 256',
+        '',
+      ].join('\n'),
+      { mode: 0o644 },
+    );
+    const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+    const url = `mqtt://127.0.0.1:${port}`;
+    const deadline = Date.now() + 5_000;
+    while (!(await reachable(url, port))) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`mosquitto did not start on port ${port}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return new OwnMosquitto(url, child, dir);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) {
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGTERM');
+      await exited;
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
 }
