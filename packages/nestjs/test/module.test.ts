@@ -12,7 +12,10 @@ import {
   ConveyorHealthIndicator,
   ConveyorModule,
   ConveyorServer,
+  JsonSerializer,
   OneWay,
+  Request,
+  type Serializer,
 } from '../src/index.js';
 import { uniquePrefix, waitFor } from './helpers/apps.js';
 
@@ -124,5 +127,71 @@ describe('ConveyorServer', () => {
     await expect(client.count(`${p}.leased`)).resolves.toMatchObject({ ready: 0, inFlight: 0 });
     await client.close();
     await app.close();
+  });
+});
+
+describe('ConveyorServer shutdown limit and serializer', () => {
+  it('a handler still running at shutdownTimeoutMs has its message given back, not lost', async () => {
+    const p = uniquePrefix();
+    let started = 0;
+    @Controller()
+    class Stuck {
+      @OneWay(`${p}.stuck`)
+      async handle(): Promise<void> {
+        started++;
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+    }
+    const moduleRef = await Test.createTestingModule({ controllers: [Stuck] }).compile();
+    const server = new ConveyorServer({ appName: 'svc', connection: { broker }, shutdownTimeoutMs: 100 });
+    const app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
+    await app.listen();
+    await broker.vhost().send(`${p}.stuck`, { body: '1' });
+    await waitFor(() => started === 1);
+    const before = Date.now();
+    await app.close();
+    expect(Date.now() - before).toBeLessThan(1_500);
+    await expect(broker.vhost().count(`${p}.stuck`)).resolves.toMatchObject({ ready: 1, inFlight: 0 });
+  });
+
+  it('a pluggable serializer is used on both sides', async () => {
+    const p = uniquePrefix();
+    const upper: Serializer = {
+      serialize: (value) => ({ body: Buffer.from(String(value).toUpperCase()), contentType: 'text/x-upper' }),
+      deserialize: (body) => body.toString().toLowerCase(),
+    };
+    @Controller()
+    class Echo {
+      @Request(`${p}.echo`)
+      echo(@Payload() text: string): string {
+        return `${text}!`;
+      }
+    }
+    const moduleRef = await Test.createTestingModule({ controllers: [Echo] }).compile();
+    const server = new ConveyorServer({ appName: 'svc', connection: { broker }, serializer: upper });
+    const app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
+    await app.listen();
+    const client = new ConveyorClient({ connection: { broker }, serializer: upper });
+    await expect(client.request(`${p}.echo`, 'Hello')).resolves.toBe('hello!');
+    await client.close();
+    await app.close();
+  });
+
+  it('JsonSerializer: JSON by default, Buffer passthrough, Nest envelopes unwrapped, text as string', () => {
+    const json = new JsonSerializer();
+    expect(json.serialize({ a: 1 })).toEqual({
+      body: Buffer.from('{"a":1}'),
+      contentType: 'application/json',
+    });
+    expect(json.serialize(Buffer.from([1, 2]))).toEqual({
+      body: Buffer.from([1, 2]),
+      contentType: 'application/octet-stream',
+    });
+    expect(json.deserialize(Buffer.from('{"pattern":"x","data":{"b":2},"id":"1"}'), undefined)).toEqual({
+      b: 2,
+    });
+    expect(json.deserialize(Buffer.from('plain'), 'text/plain')).toBe('plain');
+    expect(json.deserialize(Buffer.from([0xff]), undefined)).toEqual(Buffer.from([0xff]));
+    expect(() => json.deserialize(Buffer.from('{'), 'application/json')).toThrow(SyntaxError);
   });
 });

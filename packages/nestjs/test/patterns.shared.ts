@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import {
-  CallHandler,
-  CanActivate,
+  type CallHandler,
+  type CanActivate,
   Catch,
   Controller,
-  ExecutionContext,
+  type ExecutionContext,
   Injectable,
-  NestInterceptor,
+  type NestInterceptor,
   UseFilters,
   UseGuards,
   UseInterceptors,
