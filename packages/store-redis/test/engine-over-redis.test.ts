@@ -3,10 +3,28 @@
  * swapped for one that opens each broker on a fresh Redis prefix.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { BrokerOptions } from '@conveyor/core';
+import type { BrokerOptions, MessageStore } from '@conveyor/core';
 import { deletePrefix, redisStore, redisUnavailable, uniquePrefix } from './redis-fixture.js';
 
 const opened: { close(): Promise<void>; prefix: string }[] = [];
+/** Store calls under way, over every broker this file opened. */
+let pending = 0;
+
+/** The store, counting its calls in flight (the fixture's sleep waits for them). */
+function counted(store: MessageStore): MessageStore {
+  return new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        pending++;
+        return result.finally(() => pending--);
+      };
+    },
+  });
+}
 
 vi.mock(import('../../core/test/engine/broker-fixture.js'), async (importOriginal) => {
   const original = await importOriginal();
@@ -15,9 +33,15 @@ vi.mock(import('../../core/test/engine/broker-fixture.js'), async (importOrigina
     ...original,
     async openBroker(options: BrokerOptions = {}) {
       const prefix = uniquePrefix();
-      const broker = await Broker.open({ ...options, store: options.store ?? redisStore(prefix) });
+      const broker = await Broker.open({ ...options, store: options.store ?? counted(redisStore(prefix)) });
       opened.push({ close: () => broker.close(), prefix });
       return { broker, vh: broker.vhost() };
+    },
+    // The engine tests' sleeps give an in-process store time to dispatch; a Redis round trip on a
+    // loaded machine can take longer, so a sleep also lasts until no store call is under way.
+    async sleep(ms: number) {
+      await original.sleep(ms);
+      while (pending > 0) await original.sleep(1);
     },
   };
 });

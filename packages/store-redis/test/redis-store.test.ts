@@ -211,7 +211,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     await b.createQueue('other');
     let wakes = 0;
     const stop = a.subscribe('q', () => wakes++);
-    await sleep(50); // SUBSCRIBE reaches Redis
+    await subscribers(`${prefix}wake:q`, 1); // SUBSCRIBE reached Redis
     const until = async (n: number) => {
       const deadline = Date.now() + 2_000;
       while (wakes < n && Date.now() < deadline) await sleep(5);
@@ -227,7 +227,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     await b.release('q', [m?.id ?? ''], 'h');
     await until(3);
     stop();
-    await sleep(50);
+    await subscribers(`${prefix}wake:q`, 0);
     await b.enqueue('q', [record('unheard')]);
     await sleep(100);
     expect(wakes).toBe(3);
@@ -261,3 +261,18 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Waits until `channel` has `n` subscribers in Redis. */
+async function subscribers(channel: string, n: number): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const deadline = Date.now() + 3_000;
+    for (;;) {
+      const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
+      if (Number(count) === n || Date.now() > deadline) return;
+      await sleep(5);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}

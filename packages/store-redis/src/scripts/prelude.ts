@@ -21,6 +21,12 @@ local function qnf(q) return redis.error_reply('QNF ' .. q.name) end
 -- Tells subscribers on other nodes that the queue changed (see RedisStore.subscribe).
 local function wake(q) redis.call('PUBLISH', G .. 'wake:' .. q.name, '1') end
 local function count(q, field, n) if n ~= 0 then redis.call('HINCRBY', q.c, field, n) end end
+-- cmd key items... in chunks: unpack has a stack limit (chunks stay even for pair lists).
+local function batch(cmd, key, items)
+  for i = 1, #items, 4000 do
+    redis.call(cmd, key, unpack(items, i, math.min(i + 3999, #items)))
+  end
+end
 local function promote(q, now)
   local n = 0
   while true do
@@ -42,15 +48,55 @@ local function fetch(q, id)
   return row
 end
 local function nodeOf(holder) return string.match(holder, '^([^/]*)/') or holder end
-local function deliver(q, id, holder, lease)
-  redis.call('HSET', q.infl, id, holder)
-  redis.call('SADD', q.b .. 'h:' .. holder, id)
+-- Hands ready-popped ids to holder: one batched call per structure, one HINCRBY per message.
+local function deliverMany(q, ids, holder, lease)
+  if #ids == 0 then return end
+  local owned, leased = {}, {}
+  for _, id in ipairs(ids) do
+    owned[#owned + 1] = id
+    owned[#owned + 1] = holder
+    if lease ~= '' then
+      leased[#leased + 1] = lease
+      leased[#leased + 1] = id
+    end
+    redis.call('HINCRBY', q.b .. 'm:' .. id, 'c', 1)
+  end
+  batch('HSET', q.infl, owned)
+  batch('SADD', q.b .. 'h:' .. holder, ids)
+  if #leased > 0 then batch('ZADD', q.leases, leased) end
   if redis.call('SADD', q.holders, holder) == 1 then
     redis.call('SADD', G .. 'hq:' .. holder, q.name)
     redis.call('SADD', G .. 'nq:' .. nodeOf(holder), q.name)
   end
-  if lease ~= '' then redis.call('ZADD', q.leases, lease, id) end
-  redis.call('HINCRBY', q.b .. 'm:' .. id, 'c', 1)
+  count(q, 'ready', -#ids)
+  count(q, 'inFlight', #ids)
+end
+-- The subset of ids (in their order, without repeats) that holder holds.
+local function heldBy(q, ids, holder)
+  local out, seen = {}, {}
+  for i = 1, #ids, 4000 do
+    local owners = redis.call('HMGET', q.infl, unpack(ids, i, math.min(i + 3999, #ids)))
+    for j, owner in ipairs(owners) do
+      local id = ids[i + j - 1]
+      if owner == holder and not seen[id] then
+        seen[id] = true
+        out[#out + 1] = id
+      end
+    end
+  end
+  return out
+end
+-- Detaches held ids from holder (in-flight entry, lease, holder set), batched.
+local function unholdMany(q, ids, holder)
+  if #ids == 0 then return end
+  batch('HDEL', q.infl, ids)
+  batch('ZREM', q.leases, ids)
+  local hk = q.b .. 'h:' .. holder
+  batch('SREM', hk, ids)
+  if redis.call('SCARD', hk) == 0 then
+    redis.call('SREM', q.holders, holder)
+    redis.call('SREM', G .. 'hq:' .. holder, q.name)
+  end
 end
 local function held(q, id, holder) return redis.call('HGET', q.infl, id) == holder end
 local function unhold(q, id, holder)
@@ -81,25 +127,43 @@ local function returnAll(q, ids, holderOf)
   if #ids > 0 then wake(q) end
   return #ids
 end
--- Appends the record in a[i .. i+8] (e k p b t x r c d) with a fresh id from seq; returns the id.
-local function append(q, seq, now, a, i)
-  local id = string.format('%d', redis.call('INCR', seq))
-  local body = a[i + 3]
-  local mk = q.b .. 'm:' .. id
-  redis.call('HSET', mk, 'e', a[i], 'k', a[i + 1], 'p', a[i + 2], 'b', body, 't', a[i + 4],
-    'c', a[i + 7], 'd', a[i + 8], 's', #body)
-  if a[i + 5] ~= '' then redis.call('HSET', mk, 'x', a[i + 5]) end
-  local r = a[i + 6]
-  if r ~= '' then redis.call('HSET', mk, 'r', r) end
-  if r ~= '' and tonumber(r) > now then
-    redis.call('ZADD', q.delayed, r, id)
-    count(q, 'delayed', 1)
-  else
-    redis.call('ZADD', q.ready, id, id)
-    count(q, 'ready', 1)
+-- Appends the records that start at the ARGV indexes in starts (fields e k p b t x r c d), with
+-- fresh ids from seq (one INCRBY); returns the ids.
+local function appendRecords(q, seq, now, a, starts)
+  local n = #starts
+  if n == 0 then return {} end
+  local first = redis.call('INCRBY', seq, n) - n
+  local ids, ready, bytes, delayed = {}, {}, 0, 0
+  for k, i in ipairs(starts) do
+    local id = string.format('%d', first + k)
+    ids[k] = id
+    local body = a[i + 3]
+    local mk = q.b .. 'm:' .. id
+    local fields = { 'e', a[i], 'k', a[i + 1], 'p', a[i + 2], 'b', body, 't', a[i + 4], 'c', a[i + 7], 'd', a[i + 8], 's', #body }
+    if a[i + 5] ~= '' then
+      fields[#fields + 1] = 'x'
+      fields[#fields + 1] = a[i + 5]
+    end
+    local r = a[i + 6]
+    if r ~= '' then
+      fields[#fields + 1] = 'r'
+      fields[#fields + 1] = r
+    end
+    redis.call('HSET', mk, unpack(fields))
+    if r ~= '' and tonumber(r) > now then
+      redis.call('ZADD', q.delayed, r, id)
+      delayed = delayed + 1
+    else
+      ready[#ready + 1] = id
+      ready[#ready + 1] = id
+    end
+    bytes = bytes + #body
   end
-  count(q, 'bytes', #body)
-  return id
+  batch('ZADD', q.ready, ready)
+  count(q, 'ready', #ready / 2)
+  count(q, 'delayed', delayed)
+  count(q, 'bytes', bytes)
+  return ids
 end
 `;
 

@@ -44,8 +44,9 @@ return 1
     `
 if missing(q) then return qnf(q) end
 local now = tonumber(ARGV[4])
-local ids = {}
-for i = 5, #ARGV, ${RECORD_ARGS} do ids[#ids + 1] = append(q, KEYS[8], now, ARGV, i) end
+local starts = {}
+for i = 5, #ARGV, ${RECORD_ARGS} do starts[#starts + 1] = i end
+local ids = appendRecords(q, KEYS[8], now, ARGV, starts)
 if #ids > 0 then wake(q) end
 return ids
 `,
@@ -59,14 +60,11 @@ promote(q, tonumber(ARGV[7]))
 local max = tonumber(ARGV[4])
 if max <= 0 then return {} end
 local popped = redis.call('ZPOPMIN', q.ready, max)
+local ids = {}
+for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+deliverMany(q, ids, ARGV[5], ARGV[6])
 local out = {}
-for i = 1, #popped, 2 do
-  local id = popped[i]
-  deliver(q, id, ARGV[5], ARGV[6])
-  out[#out + 1] = fetch(q, id)
-end
-count(q, 'ready', -#out)
-count(q, 'inFlight', #out)
+for i, id in ipairs(ids) do out[i] = fetch(q, id) end
 return out
 `),
 
@@ -76,24 +74,19 @@ if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local id = ARGV[4]
 if redis.call('ZREM', q.ready, id) == 0 then return false end
-deliver(q, id, ARGV[5], ARGV[6])
-count(q, 'ready', -1)
-count(q, 'inFlight', 1)
+deliverMany(q, { id }, ARGV[5], ARGV[6])
 return fetch(q, id)
 `),
 
   // ARGV[4] = holder; ids from ARGV[5].
   ack: queueScript(`
 if missing(q) then return qnf(q) end
-local holder, out, bytes = ARGV[4], {}, 0
-for i = 5, #ARGV do
-  local id = ARGV[i]
-  if held(q, id, holder) then
-    unhold(q, id, holder)
-    bytes = bytes + drop(q, id)
-    out[#out + 1] = id
-  end
-end
+local holder, bytes = ARGV[4], 0
+local asked = {}
+for i = 5, #ARGV do asked[#asked + 1] = ARGV[i] end
+local out = heldBy(q, asked, holder)
+unholdMany(q, out, holder)
+for _, id in ipairs(out) do bytes = bytes + drop(q, id) end
 count(q, 'inFlight', -#out)
 count(q, 'bytes', -bytes)
 return out
@@ -241,16 +234,17 @@ local src, dst = Q(1, ARGV[2], ARGV[3]), Q(8, ARGV[4], ARGV[5])
 if missing(src) then return qnf(src) end
 if missing(dst) then return qnf(dst) end
 local holder, n, now = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
-local out, bytes = {}, 0
+local out, starts, bytes = {}, {}, 0
 for j = 1, n do
   local id = ARGV[8 + j]
   if held(src, id, holder) then
     unhold(src, id, holder)
     bytes = bytes + drop(src, id)
     out[#out + 1] = id
-    append(dst, KEYS[15], now, ARGV, 9 + n + (j - 1) * ${RECORD_ARGS})
+    starts[#starts + 1] = 9 + n + (j - 1) * ${RECORD_ARGS}
   end
 end
+appendRecords(dst, KEYS[15], now, ARGV, starts)
 count(src, 'inFlight', -#out)
 count(src, 'bytes', -bytes)
 if #out > 0 then wake(dst) end
