@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { AmqpSink } from './amqp-sink.js';
 import { AmqpSource } from './amqp-source.js';
-import { Bridge, type BridgeOptions } from './bridge.js';
+import { Bridge } from './bridge.js';
 import { ConveyorSink, ConveyorSource, type BrokerRef } from './conveyor-endpoint.js';
 import type { SinkEndpoint, SourceEndpoint } from './endpoint.js';
 import { BridgeError } from './errors.js';
@@ -44,7 +44,8 @@ export interface BridgeContext {
   broker?: BrokerRef;
   /** Where MQTT sources keep their message sequence (ids for messages that carry none). */
   stateDir?: string;
-  onError?: BridgeOptions['onError'];
+  /** Told of every connection loss and failed reconnect, with the bridge's name (for logs). */
+  onError?: (err: Error, bridge: string) => void;
 }
 
 type Scheme = 'amqp' | 'mqtt' | 'conveyor';
@@ -219,7 +220,7 @@ export function createBridges(configs: readonly BridgeConfig[], context: BridgeC
   for (const c of configs) {
     const common = {
       ...(c.window === undefined ? {} : { window: c.window }),
-      ...(context.onError === undefined ? {} : { onError: context.onError }),
+      ...(context.onError === undefined ? {} : { onError: (err: Error) => context.onError?.(err, c.name) }),
     };
     if (c.requestReply !== undefined) {
       bridges.push(
