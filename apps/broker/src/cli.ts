@@ -4,6 +4,7 @@
 // "conveyor ready"; structured logs go to stderr, so scripts can parse stdout.
 // The other subcommands (queues, peek, send, …) talk to a running broker over its HTTP API.
 import { Command, Option } from 'commander';
+import { registerBridgeCommand } from './bridge-command.js';
 import { registerAdminCommands } from './cli/admin-commands.js';
 import { ENV_VARS, LOG_LEVELS, type RawStartOptions } from './config.js';
 import { StartError } from './errors.js';
@@ -97,5 +98,6 @@ program
   .action((flags: RawStartOptions) => start(flags).catch(fail));
 
 registerAdminCommands(program);
+registerBridgeCommand(program);
 
 await program.parseAsync(process.argv);

@@ -24,6 +24,8 @@ export interface BrokerConfig {
   logLevel: LogLevel;
   /** Accounts the protocol servers accept; default theirs: `guest`/`guest` from loopback only, as RabbitMQ. */
   users?: BrokerUser[];
+  /** The config file's `bridges:` list, checked by @conveyor/bridge when the broker starts them. */
+  bridges?: unknown[];
 }
 
 /** An account of the protocol servers (the shape `AmqpServer` and `MqttServer` take). */

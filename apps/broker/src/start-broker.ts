@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Broker, LmdbStore, MemoryStore, type MessageStore } from '@conveyor/core';
 import { RedisStore } from '@conveyor/store-redis';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_DATA_DIR, type BrokerConfig, type BrokerUser, type StoreConfig } from './config.js';
+import { startConfiguredBridges, type RunningBridges } from './bridge-command.js';
 import { StartError } from './errors.js';
 import { DeliveryRegistry } from './http/delivery-registry.js';
 import { ManagementServer } from './http/management-server.js';
@@ -33,6 +35,8 @@ export interface RunningBroker {
   readonly metrics: BrokerMetrics;
   /** What each listener actually bound (ephemeral ports resolved). */
   readonly listeners: readonly BoundListener[];
+  /** The config's bridges (`bridges:`), with their status; absent when none are configured. */
+  readonly bridges?: RunningBridges;
   /** Stops the listeners, then closes the engine (flushing the store). */
   close(): Promise<void>;
 }
@@ -151,8 +155,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       ),
   });
   live.servers = protocolServers;
+  let bridges: RunningBridges | undefined;
   const shutdown = async (): Promise<void> => {
     try {
+      await bridges?.close(); // before the engine: their in-flight messages finish first
       await protocolServers.close();
     } finally {
       await broker.close();
@@ -173,6 +179,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       listeners.push({ name: listener.name, host: address.address, port: address.port });
       logger.info({ listener: listener.name, address: address.address, port: address.port }, 'listening');
     }
+    if (options.bridges !== undefined && options.bridges.length > 0)
+      bridges = await startConfiguredBridges(options.bridges, {
+        broker,
+        ...(storeConfig.kind === 'lmdb' ? { stateDir: join(storeConfig.dataDir, 'bridges') } : {}),
+        onError: (name, err) => logger.warn({ bridge: name, err }, 'bridge lost a side; reconnecting'),
+      });
   } catch (err) {
     await shutdown().catch((closeErr: unknown) =>
       logger.error({ err: closeErr }, 'cleanup after a failed start failed'),
@@ -185,6 +197,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     broker,
     metrics,
     listeners,
+    ...(bridges === undefined ? {} : { bridges }),
     close: () => (closing ??= shutdown()),
   };
 }

@@ -25,11 +25,13 @@ const KEYS: Readonly<Record<string, { option: keyof RawStartOptions; kind: Value
   'limits.memoryHighWatermark': { option: 'memoryHighWatermark', kind: 'size' },
 };
 const SECTIONS = ['amqp', 'mqtt', 'http', 'limits'];
-const ALL_KEYS = [...Object.keys(KEYS), ...SECTIONS, 'users'];
+const ALL_KEYS = [...Object.keys(KEYS), ...SECTIONS, 'users', 'bridges'];
 
 export interface ConfigFile {
   options: RawStartOptions;
   users?: BrokerUser[];
+  /** `bridges:` (see bridge-command.ts); its entries are checked when the bridges start. */
+  bridges?: unknown[];
 }
 
 function fail(message: string): StartError {
@@ -70,11 +72,17 @@ export function validateConfig(document: unknown): ConfigFile {
   if (!isRecord(document)) throw fail('the file must hold a mapping of settings');
   const options: RawStartOptions = {};
   let users: BrokerUser[] | undefined;
+  let bridges: unknown[] | undefined;
   const visit = (record: Record<string, unknown>, prefix: string): void => {
     for (const [name, value] of Object.entries(record)) {
       const key = prefix + name;
       if (key === 'users') {
         users = parseUsers(value, 'config');
+        continue;
+      }
+      if (key === 'bridges') {
+        if (!Array.isArray(value)) throw fail(`'bridges' must be a list`);
+        bridges = value;
         continue;
       }
       if (prefix === '' && SECTIONS.includes(name)) {
@@ -88,7 +96,11 @@ export function validateConfig(document: unknown): ConfigFile {
     }
   };
   visit(document, '');
-  return users === undefined ? { options } : { options, users };
+  return {
+    options,
+    ...(users === undefined ? {} : { users }),
+    ...(bridges === undefined ? {} : { bridges }),
+  };
 }
 
 /** Reads a YAML or JSON document (JSON is YAML too; `.json` files get JSON's stricter parser). */

@@ -48,5 +48,6 @@ export function loadStartConfig(flags: RawStartOptions, env: NodeJS.ProcessEnv):
   const raw = mergeLayers([flags, environment, file.options]);
   const usersPath = flags.users ?? environment.users;
   const users: BrokerUser[] | undefined = usersPath === undefined ? file.users : loadUsersFile(usersPath);
-  return resolveConfig(raw, users);
+  const config = resolveConfig(raw, users);
+  return file.bridges === undefined ? config : { ...config, bridges: file.bridges };
 }
