@@ -2,6 +2,8 @@
 // process) and the real Mosquitto at MQTT_URL, in one run; medians of --runs runs; ratios.
 //   npm run build && npm run bench:mqtt
 //   node bench/mqtt/run.js --runs 1 --only raw-fan-in --brokers conveyor --cpu-prof
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startChild } from './children.js';
@@ -38,15 +40,45 @@ async function startBrokers() {
   if (wanted.includes('conveyor')) {
     const execArgv = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['prof-dir']}`] : [];
     const c = await startChild('./conveyor-server.js', { execArgv });
-    brokers.push({ name: 'conveyor', url: `mqtt://127.0.0.1:${c.port}`, stop: c.stop });
+    brokers.push({ name: 'conveyor', url: `mqtt://127.0.0.1:${c.port}`, stop: c.stop, pid: c.child.pid });
   }
   if (wanted.includes('aedes')) {
     const a = await startChild('./aedes-server.js');
-    brokers.push({ name: 'aedes', url: `mqtt://127.0.0.1:${a.port}`, stop: a.stop });
+    brokers.push({ name: 'aedes', url: `mqtt://127.0.0.1:${a.port}`, stop: a.stop, pid: a.child.pid });
   }
   if (wanted.includes('mosquitto'))
-    brokers.push({ name: 'mosquitto', url: MOSQUITTO_URL, stop: async () => undefined });
+    brokers.push({ name: 'mosquitto', url: MOSQUITTO_URL, stop: async () => undefined, pid: mosquittoPid() });
   return brokers;
+}
+
+/** The local Mosquitto's pid, when it runs on this machine (for its CPU time); else undefined. */
+function mosquittoPid() {
+  try {
+    return (
+      Number(execFileSync('pidof', ['mosquitto'], { encoding: 'utf8' }).trim().split(/\s+/)[0]) || undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid) {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+  } catch {
+    return NaN;
+  }
+}
+
+/** One scenario against one broker, with the broker's CPU time per delivered message. */
+async function measure(scenario, broker) {
+  const before = cpuSeconds(broker.pid);
+  const res = await runOne(scenario, broker.url);
+  const cpu = cpuSeconds(broker.pid) - before;
+  return { ...res, cpuUsPerMsg: (cpu * 1e6) / res.delivered };
 }
 
 function runOne(scenario, url) {
@@ -79,7 +111,7 @@ try {
     results[scenario.name] = {};
     for (let r = 0; r < RUNS; r++)
       for (const broker of brokers) {
-        const res = await runOne(scenario, broker.url);
+        const res = await measure(scenario, broker);
         (results[scenario.name][broker.name] ??= []).push(res);
         console.error(
           `  ${scenario.name} ${broker.name} run ${r + 1}: ${fmt(res.msgPerSec)} msg/s, lost ${res.lost}`,
@@ -118,5 +150,26 @@ for (const [scenario, byBroker] of Object.entries(results)) {
 console.log(`| ${header.join(' | ')} |`);
 console.log(`|${header.map(() => ' --- ').join('|')}|`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+
+// Broker CPU time per delivered message: what each broker costs, whatever else the shared cores run.
+const cpuHeader = [
+  'scenario',
+  ...names.map((n) => `${n} µs/msg`),
+  ...(has('mosquitto') ? ['Mosq/C'] : []),
+  ...(has('aedes') ? ['Aedes/C'] : []),
+];
+console.log(
+  `\nBroker CPU per delivered message (user + system, from /proc; lower is better; ratios = efficiency of Conveyor):`,
+);
+console.log(`| ${cpuHeader.join(' | ')} |`);
+console.log(`|${cpuHeader.map(() => ' --- ').join('|')}|`);
+for (const [scenario, byBroker] of Object.entries(results)) {
+  const m = Object.fromEntries(names.map((n) => [n, median(byBroker[n].map((x) => x.cpuUsPerMsg))]));
+  const row = [scenario, ...names.map((n) => fmt(m[n], 1))];
+  if (has('mosquitto')) row.push(fmt(m.mosquitto / m.conveyor, 2));
+  if (has('aedes')) row.push(fmt(m.aedes / m.conveyor, 2));
+  console.log(`| ${row.join(' | ')} |`);
+  summary[scenario].cpuUsPerMsg = m;
+}
 console.log(`\nJSON ${JSON.stringify(summary)}`);
 process.exit(0);
