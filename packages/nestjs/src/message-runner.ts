@@ -83,6 +83,7 @@ export class MessageRunner {
   ): Promise<void> {
     const renew = this.#renewWhileRunning(message, options.leaseMs);
     try {
+      // Two methods on one queue: Nest's head handler runs the chained ones too (forkJoin).
       await this.#invoke(message, ctx, handler);
       if ((options.autoAck ?? true) && !ctx.settled) await ctx.ack();
     } catch (err) {

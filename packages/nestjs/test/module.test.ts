@@ -195,3 +195,35 @@ describe('ConveyorServer shutdown limit and serializer', () => {
     expect(() => json.deserialize(Buffer.from('{'), 'application/json')).toThrow(SyntaxError);
   });
 });
+
+describe('two handlers on one queue', () => {
+  it('both get every message (Nest chains event handlers of one pattern)', async () => {
+    const p = uniquePrefix();
+    const got: string[] = [];
+    @Controller()
+    class A {
+      @OneWay(`${p}.shared`)
+      a(@Payload() d: string): void {
+        got.push(`a:${d}`);
+      }
+    }
+    @Controller()
+    class B {
+      @OneWay(`${p}.shared`)
+      b(@Payload() d: string): void {
+        got.push(`b:${d}`);
+      }
+    }
+    const moduleRef = await Test.createTestingModule({ controllers: [A, B] }).compile();
+    const app = moduleRef.createNestMicroservice({
+      strategy: new ConveyorServer({ appName: 'svc', connection: { broker } }),
+      logger: false,
+    });
+    await app.listen();
+    await broker.vhost().send(`${p}.shared`, { body: '"m"' });
+    await waitFor(() => got.length === 2);
+    await new Promise((r) => setTimeout(r, 100)); // and no more
+    expect(got.sort()).toEqual(['a:m', 'b:m']);
+    await app.close();
+  });
+});
