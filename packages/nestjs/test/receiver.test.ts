@@ -1,7 +1,6 @@
 import { startBroker, type RunningBroker } from '@conveyor/broker';
 import { Broker } from '@conveyor/core';
 import amqp from 'amqplib';
-import { pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { usedPrefixes } from './helpers/apps.js';
 import { deleteTestQueues, reachable } from './helpers/raw-amqp.js';
@@ -20,7 +19,7 @@ beforeAll(async () => {
     store: { kind: 'memory' },
     bind: '127.0.0.1',
     ports: { amqp: 0, http: 0, mqtt: false, 'mqtt-ws': false },
-    logger: pino({ level: 'silent' }),
+    logLevel: 'silent',
   });
   const port = (name: string): number => remote.listeners.find((l) => l.name === name)!.port;
   amqpUrl = `amqp://guest:guest@127.0.0.1:${port('amqp')}`;
