@@ -109,7 +109,12 @@ export class RedisStore implements MessageStore {
       this.#redis.disconnect();
       throw new StoreError(`WAITAOF needs Redis 7.2 or later (this one is ${this.persistence.version})`);
     }
-    await this.#liveness.start();
+    try {
+      await this.#liveness.start();
+    } catch (err) {
+      this.#redis.disconnect();
+      throw new StoreError(`cannot register this node in redis: ${String(err)}`, { cause: err });
+    }
     this.#status = 'open';
   }
 
