@@ -1,11 +1,12 @@
 // AMQP benchmark: the same load against Conveyor (a server in a child process) and the real RabbitMQ,
 // in one run; several runs, medians, ratios. Every client role runs in its own process.
 //   npm run build && npm run bench:amqp
-//   node bench/amqp/run.mjs --runs 3 --only a,d --profile   (--profile: Conveyor under --cpu-prof)
+//   node bench/amqp/run.mjs --runs 3 --only a,d --profile   (--profile: Conveyor and the relay under --cpu-prof)
 // Scenarios: a amqplib transient one-way · b amqplib persistent + confirms · c amqplib RPC over direct
 // reply-to · d raw pre-encoded publishes / counting consumer (also against e, a do-nothing Node relay).
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,16 +63,36 @@ function child(script, args, execArgv = [], env = process.env) {
   return { proc, next, exited };
 }
 
-/** Starts a server for `target`; returns its URL and a stop function. */
+/** CPU milliseconds (user + system) used so far by the local RabbitMQ node (beam.smp), from /proc. */
+function rabbitCpuMs() {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'beam.smp') continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return NaN;
+}
+
+/** Starts a server for `target`; returns its URL, a CPU-time probe (ms) and a stop function. */
 async function startServer(target, store) {
-  if (target === 'rabbitmq') return { url: RABBITMQ_URL, stop: async () => undefined };
-  const prof = opt.profile && target === 'conveyor';
+  if (target === 'rabbitmq')
+    return { url: RABBITMQ_URL, cpuMs: async () => rabbitCpuMs(), stop: async () => undefined };
+  const prof = opt.profile && target !== 'rabbitmq';
   const execArgv = prof ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'profiles')}`] : [];
   const c =
     target === 'relay' ? child('relay/relay.mjs', [], execArgv) : child('server.mjs', [store], execArgv);
   const { port } = await c.next('listening');
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
+    cpuMs: async () => {
+      c.proc.send('cpu');
+      const { usage } = await c.next('cpu');
+      return (usage.user + usage.system) / 1000;
+    },
     stop: async () => {
       c.proc.send('stop');
       await c.exited;
@@ -105,7 +126,8 @@ async function rpc(url, key, env) {
   responder.proc.send('exit');
   await Promise.all([responder.exited, requester.exited]);
   if (r.error) throw new Error(`requester failed: ${r.error}`);
-  return { rate: rate(r.count, r.startAt, r.lastAt), p50: r.p50, p99: r.p99 };
+  // count: requests and replies both cross the server
+  return { count: 2 * r.count, rate: rate(r.count, r.startAt, r.lastAt), p50: r.p50, p99: r.p99 };
 }
 
 const scenarios = {
@@ -122,7 +144,7 @@ const scenarios = {
         'amqplib-roles.mjs',
         ['publisher', url, q, n, SECONDS],
       );
-      return { rate: rate(got.count, sent.startAt, got.lastAt) };
+      return { count: got.count, rate: rate(got.count, sent.startAt, got.lastAt) };
     },
   },
   b: {
@@ -139,6 +161,7 @@ const scenarios = {
         ['confirm-publisher', url, q, n, SECONDS, '256'],
       );
       return {
+        count: got.count,
         rate: rate(got.count, sent.startAt, got.lastAt),
         confirmRate: rate(sent.sent, sent.startAt, sent.confirmedAt),
       };
@@ -170,6 +193,7 @@ const scenarios = {
         SECONDS,
       ]);
       return {
+        count: got.count,
         rate: rate(got.count, sent.startAt, got.lastAt),
         ingestRate: rate(sent.sent, sent.startAt, sent.writtenAt),
       };
@@ -190,10 +214,14 @@ for (let run = 1; run <= RUNS; run++) {
       if (!targets.has(target)) continue;
       const server = await startServer(target, s.store);
       try {
+        const cpuBefore = await server.cpuMs();
         const r = await s.run(server.url);
+        // Server CPU per message: steadier than msg/s on a shared machine.
+        r.cpuUsPerMsg = (((await server.cpuMs()) - cpuBefore) * 1000) / r.count;
         ((results[key] ??= {})[target] ??= []).push(r);
         const extra = Object.entries(r)
-          .map(([k, v]) => `${k}=${v.toFixed(k.startsWith('p') ? 2 : 0)}`)
+          .filter(([k]) => k !== 'count')
+          .map(([k, v]) => `${k}=${v.toFixed(k.startsWith('p') || k.startsWith('cpu') ? 2 : 0)}`)
           .join(' ');
         console.log(`run ${run} ${key} ${target.padEnd(8)} ${extra}`);
       } catch (err) {
@@ -212,8 +240,8 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}\n`,
 );
-console.log('| scenario | target | msg/s | p50 ms | p99 ms | Conveyor / RabbitMQ |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+console.log('| scenario | target | msg/s | p50 ms | p99 ms | server CPU µs/msg | Conveyor / RabbitMQ |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
 for (const [key, s] of Object.entries(scenarios)) {
   if (!results[key]) continue;
   const fields = ['rate', 'confirmRate', 'ingestRate'].filter((f) =>
@@ -227,7 +255,7 @@ for (const [key, s] of Object.entries(scenarios)) {
         target === 'rabbitmq' ? '' : fmt(med(key, target, field) / med(key, 'rabbitmq', field), 2);
       const lat = field === 'rate' && (key === 'c' || key === 'n');
       console.log(
-        `| ${label} | ${target} | ${fmt(med(key, target, field))} | ${lat ? fmt(med(key, target, 'p50'), 3) : ''} | ${lat ? fmt(med(key, target, 'p99'), 3) : ''} | ${ratio}× |`,
+        `| ${label} | ${target} | ${fmt(med(key, target, field))} | ${lat ? fmt(med(key, target, 'p50'), 3) : ''} | ${lat ? fmt(med(key, target, 'p99'), 3) : ''} | ${field === 'rate' ? fmt(med(key, target, 'cpuUsPerMsg'), 1) : ''} | ${ratio}× |`,
       );
     }
   }

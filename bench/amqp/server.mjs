@@ -4,7 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker, LmdbStore, MemoryStore } from '../../packages/core/dist/index.js';
-import { AmqpServer } from '../../packages/amqp/dist/index.js';
+
+// BENCH_AMQP_DIST=<path to another build's dist/index.js>: A/B a change against a saved build.
+const { AmqpServer } = await import(
+  process.env.BENCH_AMQP_DIST ?? new URL('../../packages/amqp/dist/index.js', import.meta.url).href
+);
 
 const kind = process.argv[2] ?? 'memory';
 const dir = kind === 'lmdb' ? mkdtempSync(join(tmpdir(), 'conveyor-amqp-bench-')) : undefined;
@@ -25,6 +29,7 @@ async function stop() {
 }
 process.on('message', (m) => {
   if (m === 'stop') void stop();
+  else if (m === 'cpu') process.send({ type: 'cpu', usage: process.cpuUsage() });
 });
 process.on('SIGTERM', () => void stop());
 process.on('disconnect', () => void stop());

@@ -120,7 +120,8 @@ const server = createServer((socket) => {
 
 server.listen(0, '127.0.0.1', () => process.send?.({ type: 'listening', port: server.address().port }));
 process.on('message', (m) => {
-  if (m === 'stop') {
+  if (m === 'cpu') process.send({ type: 'cpu', usage: process.cpuUsage() });
+  else if (m === 'stop') {
     server.close();
     for (const c of consumers.values()) c.socket.destroy();
     process.exit(0);

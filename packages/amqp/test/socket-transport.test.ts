@@ -32,9 +32,27 @@ describe('SocketTransport', () => {
     client.on('data', (d: Buffer) => received.push(d));
     transport.write(Buffer.from('abc'));
     transport.write(Buffer.from('def'));
-    // Corked: nothing has gone to the kernel yet within this turn.
-    expect(serverSide.writableLength).toBe(6);
+    // Gathered: nothing has gone to the kernel yet within this turn.
+    expect(transport.bufferedBytes).toBe(6);
+    expect(serverSide.writableLength).toBe(0);
     await until(() => Buffer.concat(received).toString() === 'abcdef');
+  });
+
+  it('keeps order and content when a turn mixes many small frames with large ones', async () => {
+    const { serverSide, client } = await pair();
+    const transport = new SocketTransport(serverSide);
+    const received: Buffer[] = [];
+    client.on('data', (d: Buffer) => received.push(d));
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const size = i % 1000 === 500 ? 200 * 1024 : 1 + (i % 300);
+      const frame = Buffer.alloc(size, i % 251);
+      sent.push(frame);
+      transport.write(frame);
+    }
+    const expected = Buffer.concat(sent);
+    await until(() => Buffer.concat(received).length >= expected.length, 5000);
+    expect(Buffer.concat(received).equals(expected)).toBe(true);
   });
 
   it('stops reading while the write buffer is over the high watermark, resumes on drain', async () => {
