@@ -91,6 +91,17 @@ export class ConveyorServer
       serializer: this.#serializer,
       logger: this.logger,
       toObservable: (result) => this.transformToObservable(result),
+      // The runner sees the work's own outcome; what the hook chain returns only needs no rejection left unhandled.
+      processingHooks: (ctx, run) => {
+        const hooked: unknown = this.runWithProcessingHooks(ctx, async (end) => {
+          try {
+            await run();
+          } finally {
+            end();
+          }
+        });
+        if (hooked instanceof Promise) hooked.catch(() => undefined);
+      },
     });
     await this.#connect(this.#runner);
   }

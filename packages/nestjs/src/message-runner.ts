@@ -18,6 +18,8 @@ export interface RunnerDeps {
   serializer: Serializer;
   logger: LoggerService;
   toObservable: (result: unknown) => Observable<unknown>;
+  /** Nest's processing start/end hooks (tracing) around one message's work. */
+  processingHooks: (ctx: ConveyorContext, run: () => Promise<void>) => unknown;
 }
 
 interface InFlight {
@@ -48,13 +50,32 @@ export class MessageRunner {
     options: ConsumerOptions,
   ): void {
     const ctx = new ConveyorContext(message, pattern);
-    this.#track(message, ctx, this.#event(message, ctx, handler, options));
+    this.#track(
+      message,
+      ctx,
+      this.#hooked(ctx, () => this.#event(message, ctx, handler, options)),
+    );
   }
 
   /** `@Request` handlers: reply to reply-to with the correlation id, then ack the request. */
   runRequest(message: InboundMessage, pattern: string, handler: MessageHandler, cache: ReplyCache): void {
     const ctx = new ConveyorContext(message, pattern);
-    this.#track(message, ctx, this.#request(message, ctx, handler, cache));
+    this.#track(
+      message,
+      ctx,
+      this.#hooked(ctx, () => this.#request(message, ctx, handler, cache)),
+    );
+  }
+
+  /** Runs `work` inside the processing hooks; resolves when the work is done, whatever the hook returns. */
+  #hooked(ctx: ConveyorContext, work: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.deps.processingHooks(ctx, () => {
+        const running = work();
+        running.then(resolve, reject);
+        return running;
+      });
+    });
   }
 
   #track(message: InboundMessage, ctx: ConveyorContext, work: Promise<void>): void {

@@ -8,7 +8,9 @@ import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { firstValueFrom, filter } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CONVEYOR_TRANSPORT,
   ConveyorClient,
+  ConveyorContext,
   ConveyorHealthIndicator,
   ConveyorModule,
   ConveyorServer,
@@ -224,6 +226,35 @@ describe('two handlers on one queue', () => {
     await waitFor(() => got.length === 2);
     await new Promise((r) => setTimeout(r, 100)); // and no more
     expect(got.sort()).toEqual(['a:m', 'b:m']);
+    await app.close();
+  });
+});
+
+describe('processing hooks', () => {
+  it('Nest processing start/end hooks wrap each message (for tracing)', async () => {
+    const p = uniquePrefix();
+    const events: string[] = [];
+    @Controller()
+    class H {
+      @OneWay(`${p}.traced`)
+      handle(): void {
+        events.push('handler');
+      }
+    }
+    const moduleRef = await Test.createTestingModule({ controllers: [H] }).compile();
+    const server = new ConveyorServer({ appName: 'svc', connection: { broker } });
+    server.setOnProcessingStartHook((transportId, context, done) => {
+      events.push(
+        `start:${String(transportId === CONVEYOR_TRANSPORT)}:${(context as ConveyorContext).queue}`,
+      );
+      return done();
+    });
+    server.setOnProcessingEndHook(() => events.push('end'));
+    const app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
+    await app.listen();
+    await broker.vhost().send(`${p}.traced`, { body: '1' });
+    await waitFor(() => events.includes('end'));
+    expect(events).toEqual([`start:true:${p}.traced`, 'handler', 'end']);
     await app.close();
   });
 });
