@@ -71,3 +71,23 @@ describe('remote Conveyor: losing the broker', () => {
     await own.close();
   });
 });
+
+describe('remote Conveyor: queue arguments', () => {
+  it('declares x-delivery-limit (crash-loop guard), the DLQ and the retry queue that dead-letters back', async () => {
+    const p = uniquePrefix();
+    @Controller()
+    class H {
+      @OneWay(`${p}.jobs`, { retry: { maxAttempts: 4 } })
+      handle(): void {}
+    }
+    const app = await startApp([H], { url, kind: 'conveyor' });
+    const vhost = broker.vhost();
+    const jobs = await vhost.queueInfo(`${p}.jobs`);
+    expect(jobs.options.maxDeliveries).toBe(4);
+    expect(jobs.options.deadLetter).toEqual({ exchange: '', routingKey: `${p}.jobs.dlq` });
+    expect(vhost.hasQueue(`${p}.jobs.dlq`)).toBe(true);
+    const retry = await vhost.queueInfo(`${p}.jobs.retry`);
+    expect(retry.options.deadLetter).toEqual({ exchange: '', routingKey: `${p}.jobs` });
+    await app.close();
+  });
+});
