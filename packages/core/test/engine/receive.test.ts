@@ -116,11 +116,14 @@ describe('leases', () => {
     const { vh } = await openBroker();
     await vh.declareQueue('q');
     await vh.send('q', { body: 'a' });
-    const [d] = await vh.receive('q', { leaseMs: 50 });
-    for (let i = 0; i < 4; i++) {
-      await sleep(25);
-      await vh.renew(d!, 50);
+    // Held for 250 ms on a 150 ms lease renewed every 50 ms: wide margins for a slow (shared) store.
+    const [d] = await vh.receive('q', { leaseMs: 150 });
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) {
+      await sleep(50);
+      await vh.renew(d!, 150);
     }
+    expect(Date.now() - started).toBeGreaterThan(150);
     expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 1 });
     await vh.ack(d!);
   });
