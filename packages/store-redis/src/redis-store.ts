@@ -59,6 +59,7 @@ export class RedisStore implements MessageStore {
   readonly kind = 'redis';
   /** Posted = accepted by Redis (and by `wait` when set): it outlives this process; see `persistence`. */
   readonly durable = true;
+  readonly shared = true;
   /** This process's node id (holders are `<nodeId>/<holder>`). */
   readonly nodeId = randomUUID().slice(0, 8);
   /** Redis's durability settings, read at open; undefined when CONFIG is refused. */

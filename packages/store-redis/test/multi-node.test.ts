@@ -45,6 +45,27 @@ describe.skipIf(skip !== undefined)(
       expect((await b!.vh.count('work')).ready).toBe(1);
     });
 
+    it('a receiver waiting on node A wakes as soon as a message is sent on node B', async () => {
+      const [a, b] = await nodes(2);
+      for (const n of [a!, b!]) await n.vh.declareQueue('wake');
+      const started = Date.now();
+      const waiting = a!.vh.receive('wake', { waitMs: 10_000 });
+      await sleep(50);
+      await b!.vh.send('wake', { body: 'hello' });
+      const [d] = await waiting;
+      expect(text(d!)).toBe('hello');
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it("a node that opens does not delete another node's non-durable queue", async () => {
+      const prefix = uniquePrefix();
+      const [a] = await nodes(1, 10_000, prefix);
+      await a!.vh.declareQueue('scratch', { durable: false });
+      await a!.vh.send('scratch', { body: 'x' });
+      await nodes(1, 10_000, prefix);
+      expect((await a!.vh.count('scratch')).ready).toBe(1);
+    });
+
     it('competing push consumers on two nodes handle every message exactly once when all ack', async () => {
       const [a, b] = await nodes(2);
       for (const n of [a!, b!]) await n.vh.declareQueue('work');

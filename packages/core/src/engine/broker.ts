@@ -141,9 +141,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
       }
       for (const queue of queues) await queue.recover();
     }
-    // Queues that were not durable do not come back, nor do their (transient) messages.
-    for (const key of await this.store.listQueues())
-      if (!declared.has(key)) await this.store.deleteQueue(key);
+    // Queues that were not durable do not come back, nor do their (transient) messages; in a
+    // shared store they may be another node's, so they stay.
+    if (!this.store.shared) {
+      for (const key of await this.store.listQueues())
+        if (!declared.has(key)) await this.store.deleteQueue(key);
+    }
   }
 
   #assertOpen(): void {

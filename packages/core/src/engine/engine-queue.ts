@@ -82,7 +82,11 @@ export class EngineQueue {
     readonly owner: string | undefined,
   ) {
     this.touch();
+    // A shared store tells us when another node sends to this queue.
+    this.#unsubscribe = host.store.subscribe?.(key, () => this.pump());
   }
+
+  readonly #unsubscribe: (() => void) | undefined;
 
   static nextHolder(prefix: string): string {
     return `${prefix}:${++holderSeq}`;
@@ -770,6 +774,7 @@ export class EngineQueue {
   /** Marks the queue deleted: waiters get nothing, consumers are told, timers stop. */
   close(reason: ConsumerCancelReason): ConsumerState[] {
     this.deleted = true;
+    this.#unsubscribe?.();
     for (const t of [this.#wakeTimer, this.#expiryTimer, this.#unusedTimer, this.#timeoutTimer]) t.cancel();
     for (const w of this.#waiters.splice(0)) {
       if (w.timer) clearTimeout(w.timer);

@@ -53,6 +53,17 @@ export interface MessageStore {
   readonly kind: string;
   /** True when `enqueue` of a durable record means "on stable storage". */
   readonly durable: boolean;
+  /**
+   * True when other broker processes use the same storage (a shared store): a node must then not
+   * delete queues it did not declare, and learns of other nodes' sends through `subscribe`.
+   */
+  readonly shared?: boolean;
+
+  /**
+   * Optional: calls `onWake` when another process adds or returns messages in `queue` (at most
+   * once; the engine keeps its `nextWakeAt` timers as the fallback). Returns an unsubscribe function.
+   */
+  subscribe?(queue: QueueKey, onWake: () => void): () => void;
 
   /**
    * Opens the store. For an embedded store, whatever was held by anyone when the process
