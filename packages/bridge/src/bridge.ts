@@ -135,8 +135,7 @@ export class Bridge {
       await source.open(onLost);
       await source.start((message) => this.#onMessage(message, session), this.#window);
     } catch (err) {
-      source.abort();
-      sink.abort();
+      await this.#closeBoth();
       throw err;
     }
     if (!this.#isStopped()) this.#state = 'running';

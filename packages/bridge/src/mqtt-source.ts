@@ -57,7 +57,11 @@ export class MqttSource implements SourceEndpoint {
   }
 
   async open(onLost: LostHandler): Promise<void> {
-    if (this.#aborted) throw new BridgeError('ENDPOINT_LOST', 'mqtt source was aborted');
+    if (this.#aborted) {
+      // After an abort (a crash), only what reached the disk counts: start again from the file.
+      this.#aborted = false;
+      this.#sequence = undefined;
+    }
     this.#closing = false;
     this.#sequence ??= await MqttSequence.load(this.options.stateFile);
     this.#sequence.resume();

@@ -11,6 +11,7 @@ import { AmqpSource, Bridge, ConveyorSink, MqttSource, type SourceEndpoint } fro
 import { connectAsync } from 'mqtt';
 import {
   EmbeddedConveyor,
+  expectEachOnce,
   mqttMissing,
   OwnMosquitto,
   Rabbit,
@@ -68,34 +69,6 @@ async function runWithRestarts(
   return { ms, duplicates, reconnects: second.status().reconnects };
 }
 
-/** Every index 0..N-1 exactly once, read from the body. */
-async function expectEachOnce(conveyor: EmbeddedConveyor): Promise<void> {
-  const vhost = conveyor.current.vhost();
-  const seen = new Map<string, number>();
-  for (;;) {
-    const batch = await vhost.receive(QUEUE, { max: 1000 });
-    if (batch.length === 0) break;
-    for (const d of batch) {
-      const key = Buffer.from(d.message.body).toString();
-      seen.set(key, (seen.get(key) ?? 0) + 1);
-    }
-    await vhost.ack(batch);
-  }
-  const missing = Array.from({ length: N }, (_, i) => String(i)).filter((k) => !seen.has(k));
-  const twice = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
-  expect({
-    count: seen.size,
-    missing: missing.slice(0, 10),
-    twice: twice.slice(0, 10),
-    twiceCount: twice.length,
-  }).toEqual({
-    count: N,
-    missing: [],
-    twice: [],
-    twiceCount: 0,
-  });
-}
-
 describe.skipIf(rabbitMissing !== undefined)('10,000 messages RabbitMQ → Conveyor through restarts', () => {
   let rabbit: Rabbit;
   let conveyor: EmbeddedConveyor;
@@ -123,7 +96,7 @@ describe.skipIf(rabbitMissing !== undefined)('10,000 messages RabbitMQ → Conve
       `[bridge 10k amqp→conveyor] ${result.ms} ms, ${result.duplicates} duplicates removed, ${result.reconnects} reconnects`,
     );
     expect((await rabbit.channel.checkQueue(source)).messageCount).toBe(0);
-    await expectEachOnce(conveyor);
+    await expectEachOnce(conveyor, QUEUE, N);
   });
 });
 
@@ -186,7 +159,7 @@ describe.skipIf(mqttMissing !== undefined)('10,000 messages MQTT 5 → Conveyor 
         `[bridge 10k mqtt→conveyor] ${result.ms} ms, ${result.duplicates} duplicates removed, ${result.reconnects} reconnects`,
       );
       await publisher.endAsync();
-      await expectEachOnce(conveyor);
+      await expectEachOnce(conveyor, QUEUE, N);
     },
   );
 });

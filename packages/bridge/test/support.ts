@@ -214,3 +214,27 @@ export class OwnMosquitto {
     await rm(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Reads the whole queue: the bodies must be "0".."n-1", each exactly once. */
+export async function expectEachOnce(conveyor: EmbeddedConveyor, queue: string, n: number): Promise<void> {
+  const { expect } = await import('vitest');
+  const vhost = conveyor.current.vhost();
+  const seen = new Map<string, number>();
+  for (;;) {
+    const batch = await vhost.receive(queue, { max: 1000 });
+    if (batch.length === 0) break;
+    for (const d of batch) {
+      const key = Buffer.from(d.message.body).toString();
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+    await vhost.ack(batch);
+  }
+  const missing = Array.from({ length: n }, (_, i) => String(i)).filter((k) => !seen.has(k));
+  const twice = [...seen].filter(([, count]) => count > 1).map(([k]) => k);
+  expect({
+    count: seen.size,
+    missing: missing.slice(0, 10),
+    twice: twice.slice(0, 10),
+    twiceCount: twice.length,
+  }).toEqual({ count: n, missing: [], twice: [], twiceCount: 0 });
+}
