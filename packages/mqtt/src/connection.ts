@@ -1,8 +1,8 @@
 import { generate, parser as createParser, type IConnectPacket, type Packet, type Parser } from 'mqtt-packet';
 import type { MqttContext } from './context.js';
 import { PacketSplitter } from './packet-splitter.js';
-import { decodePublish } from './publish-decoder.js';
-import { encodePublish } from './publish-encoder.js';
+import { decodePublish, decodeShortAck } from './publish-decoder.js';
+import { encodeAck, encodePublish } from './publish-encoder.js';
 import { handleConnect } from './handlers/connect.js';
 import { handleDisconnect, handlePingreq } from './handlers/control.js';
 import {
@@ -83,9 +83,10 @@ export class MqttConnection implements SessionLink {
   /** One whole packet: PUBLISH without properties decoded here, everything else by mqtt-packet. */
   readonly #onPacketBytes = (frame: Buffer): void => {
     if (this.state.kind === 'closed') return;
-    if (this.state.kind === 'connected' && frame[0]! >> 4 === 3) {
-      const publish = decodePublish(frame, this.version);
-      if (publish) return this.#enqueue(publish);
+    if (this.state.kind === 'connected') {
+      const fast =
+        frame[0]! >> 4 === 3 ? decodePublish(frame, this.version) : decodeShortAck(frame, this.version);
+      if (fast) return this.#enqueue(fast);
     }
     try {
       this.#parser.parse(frame);
@@ -177,7 +178,7 @@ export class MqttConnection implements SessionLink {
     }
     let bytes: Buffer | undefined;
     try {
-      if (packet.cmd === 'publish') bytes = encodePublish(packet, this.version);
+      bytes = packet.cmd === 'publish' ? encodePublish(packet, this.version) : encodeAck(packet);
       bytes ??= generate(packet, { protocolVersion: this.version });
     } catch {
       return false; // a packet mqtt-packet cannot encode is dropped like an oversized one

@@ -1,4 +1,4 @@
-import type { IPublishPacket } from 'mqtt-packet';
+import type { IPubackPacket, IPubcompPacket, IPublishPacket } from 'mqtt-packet';
 
 /**
  * Decodes one whole PUBLISH packet (from PacketSplitter) without MQTT 5 properties: the hot path
@@ -41,5 +41,18 @@ export function decodePublish(frame: Buffer, version: 3 | 4 | 5): IPublishPacket
     payload: Buffer.from(frame.subarray(at)),
   };
   if (messageId !== undefined) packet.messageId = messageId;
+  return packet;
+}
+
+/** A 4-byte PUBACK or PUBCOMP (the short form: reason code 0), as mqtt-packet's parser gives it. */
+export function decodeShortAck(
+  frame: Buffer,
+  version: 3 | 4 | 5,
+): IPubackPacket | IPubcompPacket | undefined {
+  if (frame.length !== 4 || frame[1] !== 2) return undefined;
+  const cmd = frame[0] === 0x40 ? 'puback' : frame[0] === 0x70 ? 'pubcomp' : undefined;
+  if (cmd === undefined) return undefined;
+  const packet: IPubackPacket | IPubcompPacket = { cmd, messageId: frame.readUInt16BE(2) };
+  if (version === 5) packet.reasonCode = 0;
   return packet;
 }

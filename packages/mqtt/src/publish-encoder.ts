@@ -1,4 +1,4 @@
-import type { IPublishPacket } from 'mqtt-packet';
+import type { IPublishPacket, Packet } from 'mqtt-packet';
 
 /**
  * Encodes a PUBLISH without MQTT 5 properties straight into one buffer: the hot path of every
@@ -37,4 +37,24 @@ export function encodePublish(packet: IPublishPacket, version: 3 | 4 | 5): Buffe
   if (version === 5) out[at++] = 0; // property length 0
   payload.copy(out, at);
   return out;
+}
+
+const ACK_HEADERS = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
+
+/**
+ * PUBACK / PUBREC / PUBREL / PUBCOMP with reason code 0 and no properties: the 4-byte short form
+ * (the same bytes mqtt-packet writes in 3.1.1 and in 5.0 for reason 0). Undefined for anything else.
+ */
+export function encodeAck(packet: Packet): Buffer | undefined {
+  if (
+    packet.cmd !== 'puback' &&
+    packet.cmd !== 'pubrec' &&
+    packet.cmd !== 'pubrel' &&
+    packet.cmd !== 'pubcomp'
+  )
+    return undefined;
+  const id = packet.messageId;
+  if (typeof id !== 'number' || (packet.reasonCode ?? 0) !== 0 || packet.properties !== undefined)
+    return undefined;
+  return Buffer.from([ACK_HEADERS[packet.cmd], 2, id >> 8, id & 0xff]);
 }

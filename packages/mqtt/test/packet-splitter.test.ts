@@ -1,7 +1,7 @@
 import { generate, parser as createParser, type IPublishPacket, type Packet } from 'mqtt-packet';
 import { expect, test } from 'vitest';
 import { PacketSplitter } from '../src/packet-splitter.js';
-import { decodePublish } from '../src/publish-decoder.js';
+import { decodePublish, decodeShortAck } from '../src/publish-decoder.js';
 
 const publish: IPublishPacket = {
   cmd: 'publish',
@@ -73,4 +73,21 @@ test('[MQTT-3.2.2-15] an oversized packet is refused from its header; a 5-byte r
   expect(
     new PacketSplitter(1000).push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]), () => undefined),
   ).toBe('malformed');
+});
+
+test('[MQTT-3.4] a short PUBACK or PUBCOMP decodes as mqtt-packet parses it (the fields the server reads)', () => {
+  for (const cmd of ['puback', 'pubcomp'] as const)
+    for (const version of [4, 5] as const) {
+      const bytes = generate(
+        { cmd, messageId: 258, ...(version === 5 ? { reasonCode: 0 } : {}) },
+        { protocolVersion: version },
+      );
+      const parsed = parse(bytes, version) as { cmd: string; messageId: number; reasonCode?: number };
+      expect(decodeShortAck(bytes, version)).toEqual({
+        cmd: parsed.cmd,
+        messageId: parsed.messageId,
+        ...(version === 5 ? { reasonCode: parsed.reasonCode } : {}),
+      });
+    }
+  expect(decodeShortAck(Buffer.from([0x50, 2, 0, 1]), 4)).toBeUndefined(); // PUBREC goes through mqtt-packet
 });

@@ -1,6 +1,6 @@
 import { generate, type IPublishPacket } from 'mqtt-packet';
 import { expect, test } from 'vitest';
-import { encodePublish } from '../src/publish-encoder.js';
+import { encodeAck, encodePublish } from '../src/publish-encoder.js';
 
 const base: IPublishPacket = {
   cmd: 'publish',
@@ -36,4 +36,14 @@ test('a PUBLISH with MQTT 5 properties is left to mqtt-packet', () => {
   expect(encodePublish({ ...base, properties: {} }, 5)!.equals(generate(base, { protocolVersion: 5 }))).toBe(
     true,
   );
+});
+
+test('[MQTT-3.4] acks with reason code 0 encode in the 4-byte short form, as mqtt-packet writes them', () => {
+  for (const cmd of ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const)
+    for (const version of [4, 5] as const) {
+      const packet = { cmd, messageId: 258, ...(version === 5 ? { reasonCode: 0 } : {}) };
+      expect(encodeAck(packet)!.equals(generate(packet, { protocolVersion: version }))).toBe(true);
+    }
+  expect(encodeAck({ cmd: 'puback', messageId: 1, reasonCode: 0x10 })).toBeUndefined();
+  expect(encodeAck({ cmd: 'pingresp' })).toBeUndefined();
 });
