@@ -1,5 +1,5 @@
-import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import { amqpTargetError, connectAmqp, destroyAmqp } from './amqp-connect.js';
+import type { ConfirmChannel } from 'amqplib';
+import { AmqpLink, amqpTargetError } from './amqp-connect.js';
 import { toAmqpOptions } from './amqp-properties.js';
 import type { LostHandler, SinkEndpoint, SinkOutcome } from './endpoint.js';
 import { BridgeError, redactUrl } from './errors.js';
@@ -18,10 +18,7 @@ export interface AmqpSinkOptions {
 /** Publishes on a confirm channel; `send` resolves on the broker's ack (publisher confirms). */
 export class AmqpSink implements SinkEndpoint {
   readonly description: string;
-  #model: ChannelModel | undefined;
-  #channel: ConfirmChannel | undefined;
-  #closing = false;
-  #generation = 0;
+  readonly #link: AmqpLink<ConfirmChannel>;
 
   constructor(private readonly options: AmqpSinkOptions) {
     if ((options.queue === undefined) === (options.exchange === undefined)) {
@@ -30,45 +27,33 @@ export class AmqpSink implements SinkEndpoint {
     const target =
       options.queue !== undefined ? `queue '${options.queue}'` : `exchange '${options.exchange}'`;
     this.description = `${redactUrl(options.url)} ${target}`;
+    this.#link = new AmqpLink(options.url, `amqp sink ${this.description}`);
   }
 
-  async open(onLost: LostHandler): Promise<void> {
-    this.#closing = false;
-    const generation = ++this.#generation;
-    const model = await connectAmqp(this.options.url, `amqp sink ${this.description}`);
-    this.#model = model;
-    const lost = (err?: Error): void => {
-      if (this.#closing || generation !== this.#generation) return;
-      this.#generation++;
-      onLost(new BridgeError('ENDPOINT_LOST', `amqp sink lost: ${err?.message ?? 'connection closed'}`));
-    };
-    model.on('error', () => undefined);
-    model.on('close', lost);
-    try {
-      const channel = await model.createConfirmChannel();
-      channel.on('error', () => undefined);
-      const what = `amqp sink ${redactUrl(this.options.url)}`;
-      const { queue, exchange } = this.options;
-      if (queue !== undefined) {
-        await channel.checkQueue(queue).catch((err: unknown) => {
-          throw amqpTargetError(err, what, `queue '${queue}'`);
-        });
-      } else if (exchange !== '') {
-        await channel.checkExchange(exchange!).catch((err: unknown) => {
-          throw amqpTargetError(err, what, `exchange '${exchange}'`);
-        });
-      }
-      channel.on('close', () => lost(new Error('channel closed')));
-      this.#channel = channel;
-    } catch (err) {
-      this.#closing = true;
-      await model.close().catch(() => undefined);
-      throw err;
+  open(onLost: LostHandler): Promise<void> {
+    return this.#link.open(
+      onLost,
+      (model) => model.createConfirmChannel(),
+      (channel) => this.#check(channel),
+    );
+  }
+
+  async #check(channel: ConfirmChannel): Promise<void> {
+    const what = `amqp sink ${redactUrl(this.options.url)}`;
+    const { queue, exchange } = this.options;
+    if (queue !== undefined) {
+      await channel.checkQueue(queue).catch((err: unknown) => {
+        throw amqpTargetError(err, what, `queue '${queue}'`);
+      });
+    } else if (exchange !== '') {
+      await channel.checkExchange(exchange!).catch((err: unknown) => {
+        throw amqpTargetError(err, what, `exchange '${exchange}'`);
+      });
     }
   }
 
   send(message: BridgeMessage): Promise<SinkOutcome> {
-    const channel = this.#channel;
+    const channel = this.#link.channel;
     if (channel === undefined)
       return Promise.reject(new BridgeError('ENDPOINT_LOST', 'amqp sink is not open'));
     const { queue, exchange, routingKey } = this.options;
@@ -94,18 +79,11 @@ export class AmqpSink implements SinkEndpoint {
     });
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
-    const model = this.#model;
-    this.#model = undefined;
-    this.#channel = undefined;
-    await model?.close().catch(() => undefined);
+  close(): Promise<void> {
+    return this.#link.close();
   }
 
   abort(): void {
-    this.#closing = true;
-    if (this.#model) destroyAmqp(this.#model);
-    this.#model = undefined;
-    this.#channel = undefined;
+    this.#link.abort();
   }
 }

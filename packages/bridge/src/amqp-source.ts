@@ -1,5 +1,5 @@
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { amqpTargetError, connectAmqp, destroyAmqp } from './amqp-connect.js';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { AmqpLink, amqpTargetError } from './amqp-connect.js';
 import { fromAmqpProperties } from './amqp-properties.js';
 import type { LostHandler, SourceEndpoint, SourceMessage } from './endpoint.js';
 import { BridgeError, redactUrl } from './errors.js';
@@ -21,10 +21,7 @@ export interface AmqpSourceOptions {
 export class AmqpSource implements SourceEndpoint {
   readonly description: string;
   readonly #queue: string;
-  #model: ChannelModel | undefined;
-  #channel: Channel | undefined;
-  #generation = 0;
-  #closing = false;
+  readonly #link: AmqpLink<Channel>;
   readonly #raw = new WeakMap<SourceMessage, ConsumeMessage>();
 
   constructor(private readonly options: AmqpSourceOptions) {
@@ -34,31 +31,15 @@ export class AmqpSource implements SourceEndpoint {
     }
     this.#queue = queue;
     this.description = `${redactUrl(options.url)} queue '${queue}'`;
+    this.#link = new AmqpLink(options.url, `amqp source ${this.description}`);
   }
 
-  async open(onLost: LostHandler): Promise<void> {
-    this.#closing = false;
-    const generation = ++this.#generation;
-    const model = await connectAmqp(this.options.url, `amqp source ${this.description}`);
-    this.#model = model;
-    const lost = (err?: Error): void => {
-      if (this.#closing || generation !== this.#generation) return;
-      this.#generation++;
-      onLost(new BridgeError('ENDPOINT_LOST', `amqp source lost: ${err?.message ?? 'connection closed'}`));
-    };
-    model.on('error', () => undefined); // 'close' follows and reports it
-    model.on('close', lost);
-    try {
-      const channel = await model.createChannel();
-      channel.on('error', () => undefined);
-      this.#channel = channel;
-      await this.#declare(channel);
-      channel.on('close', () => lost(new Error('channel closed')));
-    } catch (err) {
-      this.#closing = true;
-      await model.close().catch(() => undefined);
-      throw err;
-    }
+  open(onLost: LostHandler): Promise<void> {
+    return this.#link.open(
+      onLost,
+      (model) => model.createChannel(),
+      (channel) => this.#declare(channel),
+    );
   }
 
   async #declare(channel: Channel): Promise<void> {
@@ -80,13 +61,14 @@ export class AmqpSource implements SourceEndpoint {
   }
 
   async start(onMessage: (message: SourceMessage) => void, window: number): Promise<void> {
-    const channel = this.#requireChannel();
-    const generation = this.#generation;
+    const channel = this.#link.channel;
+    if (channel === undefined) throw new BridgeError('ENDPOINT_LOST', 'amqp source is not open');
+    const generation = this.#link.generation;
     await channel.prefetch(window);
     await channel.consume(this.#queue, (raw) => {
       if (raw === null) {
         // The server cancelled the consumer (queue deleted): treat as lost so the bridge retries.
-        this.#model?.emit('close', new Error(`queue '${this.#queue}' cancelled the consumer`));
+        this.#link.lose(new Error(`queue '${this.#queue}' cancelled the consumer`));
         return;
       }
       const message: SourceMessage = {
@@ -104,19 +86,19 @@ export class AmqpSource implements SourceEndpoint {
 
   async ack(message: SourceMessage): Promise<void> {
     const raw = this.#raw.get(message);
-    if (raw === undefined || message.generation !== this.#generation) return;
-    this.#channel?.ack(raw);
+    if (raw === undefined || message.generation !== this.#link.generation) return;
+    this.#link.channel?.ack(raw);
   }
 
   async nack(message: SourceMessage): Promise<void> {
     const raw = this.#raw.get(message);
-    if (raw === undefined || message.generation !== this.#generation) return;
-    this.#channel?.nack(raw, false, true);
+    if (raw === undefined || message.generation !== this.#link.generation) return;
+    this.#link.channel?.nack(raw, false, true);
   }
 
   async backlog(): Promise<number | undefined> {
-    const channel = this.#channel;
-    if (channel === undefined || this.#closing) return undefined;
+    const channel = this.#link.channel;
+    if (channel === undefined || this.#link.closing) return undefined;
     try {
       return (await channel.checkQueue(this.#queue)).messageCount;
     } catch {
@@ -124,23 +106,11 @@ export class AmqpSource implements SourceEndpoint {
     }
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
-    const model = this.#model;
-    this.#model = undefined;
-    this.#channel = undefined;
-    await model?.close().catch(() => undefined);
+  close(): Promise<void> {
+    return this.#link.close();
   }
 
   abort(): void {
-    this.#closing = true;
-    if (this.#model) destroyAmqp(this.#model);
-    this.#model = undefined;
-    this.#channel = undefined;
-  }
-
-  #requireChannel(): Channel {
-    if (this.#channel === undefined) throw new BridgeError('ENDPOINT_LOST', 'amqp source is not open');
-    return this.#channel;
+    this.#link.abort();
   }
 }
