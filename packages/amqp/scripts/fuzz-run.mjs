@@ -14,13 +14,7 @@ import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
-import {
-  createMethod,
-  encodeMethodFrame,
-  FrameParser,
-  METHOD_SPECS,
-  PROTOCOL_HEADER,
-} from '@conveyor/amqp';
+import { createMethod, encodeMethodFrame, FrameParser, METHOD_SPECS, PROTOCOL_HEADER } from '@conveyor/amqp';
 import { caseBytes, mulberry32 } from './fuzz-cases.mjs';
 
 const { values: opt } = parseArgs({
@@ -185,7 +179,8 @@ console.log(
     `(growth ${mb(heapGrowth)} MiB, margin ${mb(margin)} MiB) → ${memoryOk ? 'ok' : 'NOT OK'}`,
 );
 console.log(
-  `queues/exchanges left by fuzz cases and deleted before the final measure: ${after.deleted}; ` +
+  `left by the cases and removed before the measures: ${before.purged} + ${after.purged} messages ` +
+    `(purged), ${after.deleted} queues/exchanges (deleted); ` +
     `connections open at the end: ${after.connections}`,
 );
 console.log(`server internal errors reported: ${after.errors}`);

@@ -1,6 +1,8 @@
 // The server under fuzz, in its own process (run with --expose-gc): node fuzz-server.mjs
 // IPC: → { type: 'listening', port }; 'mem' → { type: 'mem', ... } after a forced GC; 'stop'.
-// 'mem' with { clean: true } first deletes the queues and exchanges created since the first 'mem'.
+// 'mem' purges every queue first; with { clean: true } it also deletes the queues and exchanges
+// created since the first 'mem'.
+import { writeHeapSnapshot } from 'node:v8';
 import { Broker, MemoryStore } from '@conveyor/core';
 import { AmqpServer } from '@conveyor/amqp';
 
@@ -18,6 +20,14 @@ async function topology() {
   const queues = (await vhost.listQueues()).map((q) => q.name);
   const exchanges = vhost.routing.exchanges().map((e) => e.name);
   return { vhost, queues, exchanges };
+}
+
+/** Messages the cases left in queues are state they asked for, not leaks: purged before each measure. */
+async function purge() {
+  const { vhost, queues } = await topology();
+  let purged = 0;
+  for (const q of queues) purged += await vhost.purgeQueue(q).catch(() => 0);
+  return purged;
 }
 
 async function clean() {
@@ -46,19 +56,26 @@ async function measure(m) {
     waitedMs += 100;
   }
   const deleted = baseline && m.clean ? await clean() : 0;
+  const purged = await purge();
   const t = await topology();
   baseline ??= t;
   for (let i = 0; i < 3; i++) {
     globalThis.gc();
     await new Promise((r) => setImmediate(r));
   }
+  // FUZZ_HEAP_SNAPSHOTS=<dir>: a heap snapshot at each measure, to diff when the heap did not return.
+  const snapshot = process.env.FUZZ_HEAP_SNAPSHOTS
+    ? writeHeapSnapshot(`${process.env.FUZZ_HEAP_SNAPSHOTS}/fuzz-${Date.now()}.heapsnapshot`)
+    : undefined;
   return {
     type: 'mem',
+    snapshot,
     memory: process.memoryUsage(),
     connections: server.connectionCount,
     queues: t.queues.length,
     exchanges: t.exchanges.length,
     deleted,
+    purged,
     errors: errors.length,
     firstErrors: errors.slice(0, 5),
   };

@@ -1,6 +1,6 @@
 /** The socket layer: one flush per event-loop turn, TCP_NODELAY, and reading paused on backpressure. */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SocketTransport } from '../src/index.js';
 import { until } from './helpers/amqp-clients.js';
 
@@ -63,6 +63,24 @@ describe('SocketTransport', () => {
     expect(serverSide.isPaused()).toBe(true);
     client.resume();
     await until(() => !serverSide.isPaused(), 5000);
+  });
+
+  it('end(): the 5 s destroy timer goes once the socket closes (it would keep the connection alive)', async () => {
+    const { serverSide, client } = await pair();
+    const transport = new SocketTransport(serverSide);
+    client.on('end', () => client.end());
+    const set = vi.spyOn(globalThis, 'setTimeout');
+    const clear = vi.spyOn(globalThis, 'clearTimeout');
+    try {
+      transport.end();
+      const timer = set.mock.results.find((r) => r.type === 'return')?.value as unknown;
+      expect(timer).toBeDefined();
+      await new Promise((resolve) => serverSide.once('close', resolve));
+      expect(clear).toHaveBeenCalledWith(timer);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
   });
 
   it('reading resumes only when every reason to pause is gone', async () => {

@@ -87,8 +87,10 @@ export class SocketTransport implements Transport {
   end(): void {
     this.#writePending();
     this.socket.end();
-    // A peer that never closes its side must not keep the socket forever.
-    setTimeout(() => this.socket.destroy(), 5_000).unref();
+    // A peer that never closes its side must not keep the socket forever; once closed, the timer must
+    // not keep the socket (and the connection behind its listeners) alive for the rest of the 5 s.
+    const timer = setTimeout(() => this.socket.destroy(), 5_000).unref();
+    this.socket.once('close', () => clearTimeout(timer));
   }
 
   destroy(): void {
