@@ -1,29 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AmqpSink, AmqpSource, Bridge, ConveyorSink, ConveyorSource } from '@conveyor/bridge';
-import { EmbeddedConveyor, Rabbit, RABBITMQ_URL, rabbitMissing, unique, waitFor } from './support.js';
+import { rabbitAndConveyor, RABBITMQ_URL, rabbitMissing, unique, waitFor } from './support.js';
 
 describe.skipIf(rabbitMissing !== undefined)('bridge ↔ RabbitMQ', () => {
-  let rabbit: Rabbit;
-  let conveyor: EmbeddedConveyor;
-  beforeAll(async () => {
-    rabbit = await Rabbit.open();
-    conveyor = await EmbeddedConveyor.open();
-  });
-  afterAll(async () => {
-    await rabbit?.close();
-    await conveyor?.dispose();
-  });
+  const env = rabbitAndConveyor();
 
   it('RabbitMQ queue → Conveyor queue, with properties and an ack only after the durable send', async () => {
-    const source = await rabbit.queue(unique('bridge-in'));
-    await conveyor.current.vhost().declareQueue('orders', { dedupeWindowMs: 60_000 });
+    const source = await env.rabbit.queue(unique('bridge-in'));
+    await env.conveyor.current.vhost().declareQueue('orders', { dedupeWindowMs: 60_000 });
     const bridge = new Bridge({
       name: 'in',
       source: new AmqpSource({ url: RABBITMQ_URL, queue: source }),
-      sink: new ConveyorSink({ broker: conveyor.ref, queue: 'orders' }),
+      sink: new ConveyorSink({ broker: env.conveyor.ref, queue: 'orders' }),
     });
     await bridge.start();
-    rabbit.channel.sendToQueue(source, Buffer.from('hello'), {
+    env.rabbit.channel.sendToQueue(source, Buffer.from('hello'), {
       messageId: 'm-1',
       correlationId: 'c-1',
       replyTo: 'answers',
@@ -32,7 +23,7 @@ describe.skipIf(rabbitMissing !== undefined)('bridge ↔ RabbitMQ', () => {
       headers: { tenant: 'acme', n: 7 },
       persistent: true,
     });
-    const vhost = conveyor.current.vhost();
+    const vhost = env.conveyor.current.vhost();
     await waitFor(async () => (await vhost.count('orders')).ready === 1, 'the message in Conveyor');
     const [delivery] = await vhost.receive('orders');
     expect(Buffer.from(delivery!.message.body).toString()).toBe('hello');
@@ -47,23 +38,23 @@ describe.skipIf(rabbitMissing !== undefined)('bridge ↔ RabbitMQ', () => {
     });
     await vhost.ack(delivery!);
     await waitFor(() => bridge.status().moved === 1, 'moved = 1');
-    expect((await rabbit.channel.checkQueue(source)).messageCount).toBe(0);
+    expect((await env.rabbit.channel.checkQueue(source)).messageCount).toBe(0);
     expect(bridge.status()).toMatchObject({ connected: true, moved: 1, failed: 0, inFlight: 0 });
     await bridge.stop();
     expect(bridge.status().state).toBe('stopped');
   });
 
   it('Conveyor exchange → RabbitMQ exchange, routing key kept, with publisher confirms', async () => {
-    const vhost = conveyor.current.vhost();
+    const vhost = env.conveyor.current.vhost();
     await vhost.declareExchange('events', 'topic');
-    const exchange = await rabbit.exchange(unique('bridge-ex'));
-    const target = await rabbit.queue(unique('bridge-out'));
-    await rabbit.channel.bindQueue(target, exchange, 'orders.#');
+    const exchange = await env.rabbit.exchange(unique('bridge-ex'));
+    const target = await env.rabbit.queue(unique('bridge-out'));
+    await env.rabbit.channel.bindQueue(target, exchange, 'orders.#');
     const own = unique('bridge-own');
     const bridge = new Bridge({
       name: 'out',
       source: new ConveyorSource({
-        broker: conveyor.ref,
+        broker: env.conveyor.ref,
         exchange: 'events',
         routingKey: 'orders.#',
         ownQueue: own,
@@ -78,7 +69,7 @@ describe.skipIf(rabbitMissing !== undefined)('bridge ↔ RabbitMQ', () => {
       });
     }
     await vhost.publish('events', 'payments.done', { body: 'not bridged' });
-    const got = await rabbit.drain(target, 50);
+    const got = await env.rabbit.drain(target, 50);
     expect(got.map((m) => m.content.toString())).toEqual(Array.from({ length: 50 }, (_, i) => `order ${i}`));
     expect(got[3]!.fields.routingKey).toBe('orders.created');
     expect(got[3]!.properties).toMatchObject({

@@ -1,54 +1,39 @@
 // MQTT 3.1.1 carries no message id: the bridge derives one from the session sequence (see
 // docs/bridge.md). Across a clean bridge restart and a Conveyor restart under the running bridge,
 // those ids must be exact: every duplicate is removed by Conveyor, nothing is lost.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Bridge, ConveyorSink, MqttSource } from '@conveyor/bridge';
 import { connectAsync } from 'mqtt';
-import { EmbeddedConveyor, expectEachOnce, mqttMissing, OwnMosquitto, unique, waitFor } from './support.js';
+import { expectEachOnce, mosquittoAndConveyor, mqttMissing, unique, waitFor } from './support.js';
 
 const N = 3_000;
 const QUEUE = 'readings';
 
 describe.skipIf(mqttMissing !== undefined)('MQTT 3.1.1 derived ids through clean restarts', () => {
-  let mosquitto: OwnMosquitto;
-  let conveyor: EmbeddedConveyor;
-  let stateDir: string;
-  beforeAll(async () => {
-    mosquitto = await OwnMosquitto.start();
-    conveyor = await EmbeddedConveyor.open();
-    await conveyor.current.vhost().declareQueue(QUEUE, { dedupeWindowMs: 600_000 });
-    stateDir = await mkdtemp(join(tmpdir(), 'bridge-state-'));
-  });
-  afterAll(async () => {
-    await mosquitto?.stop();
-    await conveyor?.dispose();
-    await rm(stateDir, { recursive: true, force: true });
-  });
+  const env = mosquittoAndConveyor(QUEUE);
 
   it(
     'each message exactly once across a clean bridge restart and a Conveyor restart',
     { timeout: 60_000 },
     async () => {
       const options = {
-        url: mosquitto.url,
+        url: env.mosquitto.url,
         topic: 'r/#',
         clientId: 'bridge-311',
         protocolVersion: 4 as const,
-        stateFile: join(stateDir, 'bridge-311.json'),
+        stateFile: join(env.stateDir, 'bridge-311.json'),
       };
       const makeBridge = (): Bridge =>
         new Bridge({
           name: 'r311',
           source: new MqttSource(options),
-          sink: new ConveyorSink({ broker: conveyor.ref, queue: QUEUE }),
+          sink: new ConveyorSink({ broker: env.conveyor.ref, queue: QUEUE }),
           backoff: { initialMs: 50, maxMs: 400 },
         });
       const first = makeBridge();
       await first.start();
-      const publisher = await connectAsync(mosquitto.url, {
+      const publisher = await connectAsync(env.mosquitto.url, {
         protocolVersion: 4,
         clientId: unique('pub'),
         reconnectPeriod: 0,
@@ -69,16 +54,16 @@ describe.skipIf(mqttMissing !== undefined)('MQTT 3.1.1 derived ids through clean
       const second = makeBridge();
       await second.start();
       await waitFor(() => second.status().moved >= N / 4, 'half moved');
-      await conveyor.closeBroker(); // the sink goes away under the running bridge
+      await env.conveyor.closeBroker(); // the sink goes away under the running bridge
       await new Promise((r) => setTimeout(r, 200));
-      await conveyor.reopen();
+      await env.conveyor.reopen();
       await publishing;
       await waitFor(
-        async () => (await conveyor.current.vhost().count(QUEUE)).ready >= N,
+        async () => (await env.conveyor.current.vhost().count(QUEUE)).ready >= N,
         `${N} readings`,
         30_000,
       ).catch(async (err: unknown) => {
-        console.log(first.status(), second.status(), await conveyor.current.vhost().count(QUEUE));
+        console.log(first.status(), second.status(), await env.conveyor.current.vhost().count(QUEUE));
         throw err;
       });
       await waitFor(() => second.status().inFlight === 0, 'nothing in flight');
@@ -88,7 +73,7 @@ describe.skipIf(mqttMissing !== undefined)('MQTT 3.1.1 derived ids through clean
         `[bridge mqtt 3.1.1] ${first.status().duplicates + second.status().duplicates} duplicates removed by derived id, ${second.status().failed} sends failed with the broker closed`,
       );
       expect(second.status().reconnects).toBeGreaterThanOrEqual(1);
-      await expectEachOnce(conveyor, QUEUE, N);
+      await expectEachOnce(env.conveyor, QUEUE, N);
     },
   );
 });

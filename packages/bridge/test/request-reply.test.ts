@@ -1,26 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requestReplyBridges, startBridges } from '@conveyor/bridge';
 import { Requester } from '@conveyor/core';
-import { EmbeddedConveyor, Rabbit, RABBITMQ_URL, rabbitMissing, unique } from './support.js';
+import { rabbitAndConveyor, RABBITMQ_URL, rabbitMissing, unique } from './support.js';
 
 describe.skipIf(rabbitMissing !== undefined)('request/response across the bridge', () => {
-  let rabbit: Rabbit;
-  let conveyor: EmbeddedConveyor;
-  beforeAll(async () => {
-    rabbit = await Rabbit.open();
-    conveyor = await EmbeddedConveyor.open();
-  });
-  afterAll(async () => {
-    await rabbit?.close();
-    await conveyor?.dispose();
-  });
+  const env = rabbitAndConveyor();
 
   it('a Conveyor Requester is answered by a legacy amqplib RPC server on RabbitMQ', async () => {
-    const rpcQueue = await rabbit.queue(unique('rpc-square'));
+    const rpcQueue = await env.rabbit.queue(unique('rpc-square'));
     const replyQueue = unique('bridge-replies');
-    rabbit.owns(replyQueue);
+    env.rabbit.owns(replyQueue);
     // The legacy server: replies to msg.properties.replyTo with the request's correlation id.
-    const server = await rabbit.model.createChannel();
+    const server = await env.rabbit.model.createChannel();
     const seenReplyTo: string[] = [];
     await server.consume(rpcQueue, (msg) => {
       if (!msg) return;
@@ -31,11 +22,11 @@ describe.skipIf(rabbitMissing !== undefined)('request/response across the bridge
       });
       server.ack(msg);
     });
-    const vhost = conveyor.current.vhost();
+    const vhost = env.conveyor.current.vhost();
     await vhost.declareQueue('square-requests');
     const bridges = requestReplyBridges({
       name: unique('rpc'),
-      broker: conveyor.ref,
+      broker: env.conveyor.ref,
       requestQueue: 'square-requests',
       amqpUrl: RABBITMQ_URL,
       amqpQueue: rpcQueue,

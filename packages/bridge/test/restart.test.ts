@@ -3,18 +3,16 @@
 // the bridge is down, and closed and reopened again under the running bridge. Nothing may be lost,
 // and the final queue must hold each message exactly once: duplicates carry their id and
 // Conveyor's duplicate detection (dedupeWindowMs) removes them.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AmqpSource, Bridge, ConveyorSink, MqttSource, type SourceEndpoint } from '@conveyor/bridge';
 import { connectAsync } from 'mqtt';
 import {
-  EmbeddedConveyor,
   expectEachOnce,
+  mosquittoAndConveyor,
   mqttMissing,
-  OwnMosquitto,
-  Rabbit,
+  rabbitAndConveyor,
+  type EmbeddedConveyor,
   RABBITMQ_URL,
   rabbitMissing,
   unique,
@@ -70,61 +68,43 @@ async function runWithRestarts(
 }
 
 describe.skipIf(rabbitMissing !== undefined)('10,000 messages RabbitMQ → Conveyor through restarts', () => {
-  let rabbit: Rabbit;
-  let conveyor: EmbeddedConveyor;
-  beforeAll(async () => {
-    rabbit = await Rabbit.open();
-    conveyor = await EmbeddedConveyor.open();
-    await conveyor.current.vhost().declareQueue(QUEUE, { dedupeWindowMs: 600_000 });
-  });
-  afterAll(async () => {
-    await rabbit?.close();
-    await conveyor?.dispose();
+  const env = rabbitAndConveyor(async (c) => {
+    await c.current.vhost().declareQueue(QUEUE, { dedupeWindowMs: 600_000 });
   });
 
   it('nothing lost, each message id exactly once', { timeout: 90_000 }, async () => {
-    const source = await rabbit.queue(unique('bridge-10k'));
+    const source = await env.rabbit.queue(unique('bridge-10k'));
     for (let i = 0; i < N; i++)
-      rabbit.channel.sendToQueue(source, Buffer.from(String(i)), { messageId: `r-${i}`, persistent: true });
-    await rabbit.channel.waitForConfirms();
+      env.rabbit.channel.sendToQueue(source, Buffer.from(String(i)), {
+        messageId: `r-${i}`,
+        persistent: true,
+      });
+    await env.rabbit.channel.waitForConfirms();
     const result = await runWithRestarts(
-      conveyor,
+      env.conveyor,
       () => new AmqpSource({ url: RABBITMQ_URL, queue: source }),
       Promise.resolve(),
     );
     console.log(
       `[bridge 10k amqp→conveyor] ${result.ms} ms, ${result.duplicates} duplicates removed, ${result.reconnects} reconnects`,
     );
-    expect((await rabbit.channel.checkQueue(source)).messageCount).toBe(0);
-    await expectEachOnce(conveyor, QUEUE, N);
+    expect((await env.rabbit.channel.checkQueue(source)).messageCount).toBe(0);
+    await expectEachOnce(env.conveyor, QUEUE, N);
   });
 });
 
 describe.skipIf(mqttMissing !== undefined)('10,000 messages MQTT 5 → Conveyor through restarts', () => {
-  let mosquitto: OwnMosquitto;
-  let conveyor: EmbeddedConveyor;
-  let stateDir: string;
-  beforeAll(async () => {
-    mosquitto = await OwnMosquitto.start();
-    conveyor = await EmbeddedConveyor.open();
-    await conveyor.current.vhost().declareQueue(QUEUE, { dedupeWindowMs: 600_000 });
-    stateDir = await mkdtemp(join(tmpdir(), 'bridge-state-'));
-  });
-  afterAll(async () => {
-    await mosquitto?.stop();
-    await conveyor?.dispose();
-    await rm(stateDir, { recursive: true, force: true });
-  });
+  const env = mosquittoAndConveyor(QUEUE);
 
   it(
     'nothing lost, each message exactly once (ids in the conveyor-message-id user property)',
     { timeout: 90_000 },
     async () => {
       const clientId = 'bridge-load';
-      const stateFile = join(stateDir, `${clientId}.json`);
+      const stateFile = join(env.stateDir, `${clientId}.json`);
       // Create the persistent session before publishing, so the broker keeps everything for it.
       const probe = new MqttSource({
-        url: mosquitto.url,
+        url: env.mosquitto.url,
         topic: 'load/#',
         clientId,
         protocolVersion: 5,
@@ -132,7 +112,7 @@ describe.skipIf(mqttMissing !== undefined)('10,000 messages MQTT 5 → Conveyor 
       });
       await probe.open(() => undefined);
       await probe.close();
-      const publisher = await connectAsync(mosquitto.url, {
+      const publisher = await connectAsync(env.mosquitto.url, {
         protocolVersion: 5,
         clientId: unique('pub'),
         reconnectPeriod: 0,
@@ -150,16 +130,22 @@ describe.skipIf(mqttMissing !== undefined)('10,000 messages MQTT 5 → Conveyor 
         }
       })();
       const result = await runWithRestarts(
-        conveyor,
+        env.conveyor,
         () =>
-          new MqttSource({ url: mosquitto.url, topic: 'load/#', clientId, protocolVersion: 5, stateFile }),
+          new MqttSource({
+            url: env.mosquitto.url,
+            topic: 'load/#',
+            clientId,
+            protocolVersion: 5,
+            stateFile,
+          }),
         publishing,
       );
       console.log(
         `[bridge 10k mqtt→conveyor] ${result.ms} ms, ${result.duplicates} duplicates removed, ${result.reconnects} reconnects`,
       );
       await publisher.endAsync();
-      await expectEachOnce(conveyor, QUEUE, N);
+      await expectEachOnce(env.conveyor, QUEUE, N);
     },
   );
 });

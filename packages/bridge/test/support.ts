@@ -6,6 +6,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker, LmdbStore } from '@conveyor/core';
+import { afterAll, beforeAll } from 'vitest';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 
 export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -237,4 +238,43 @@ export async function expectEachOnce(conveyor: EmbeddedConveyor, queue: string, 
     twice: twice.slice(0, 10),
     twiceCount: twice.length,
   }).toEqual({ count: n, missing: [], twice: [], twiceCount: 0 });
+}
+
+/** A suite's RabbitMQ connection and embedded Conveyor broker (read them inside tests). */
+export function rabbitAndConveyor(setup?: (conveyor: EmbeddedConveyor) => Promise<void>): {
+  rabbit: Rabbit;
+  conveyor: EmbeddedConveyor;
+} {
+  const env = {} as { rabbit: Rabbit; conveyor: EmbeddedConveyor };
+  beforeAll(async () => {
+    env.rabbit = await Rabbit.open();
+    env.conveyor = await EmbeddedConveyor.open();
+    await setup?.(env.conveyor);
+  });
+  afterAll(async () => {
+    await env.rabbit?.close();
+    await env.conveyor?.dispose();
+  });
+  return env;
+}
+
+/** A suite's own Mosquitto, an embedded Conveyor broker with `queue` (duplicate detection on) and a state dir. */
+export function mosquittoAndConveyor(queue: string): {
+  mosquitto: OwnMosquitto;
+  conveyor: EmbeddedConveyor;
+  stateDir: string;
+} {
+  const env = {} as { mosquitto: OwnMosquitto; conveyor: EmbeddedConveyor; stateDir: string };
+  beforeAll(async () => {
+    env.mosquitto = await OwnMosquitto.start();
+    env.conveyor = await EmbeddedConveyor.open();
+    await env.conveyor.current.vhost().declareQueue(queue, { dedupeWindowMs: 600_000 });
+    env.stateDir = await mkdtemp(join(tmpdir(), 'bridge-state-'));
+  });
+  afterAll(async () => {
+    await env.mosquitto?.stop();
+    await env.conveyor?.dispose();
+    if (env.stateDir) await rm(env.stateDir, { recursive: true, force: true });
+  });
+  return env;
 }
