@@ -83,7 +83,7 @@ export async function mqttjsScenario(
     if (seen !== lastSeen) {
       lastSeen = seen;
       last = performance.now();
-    } else if (performance.now() - last > 2000) break; // nothing more is coming
+    } else if (performance.now() - last > (qos === 0 ? 2000 : 10_000)) break; // nothing more is coming
     await sleep(5);
   }
   const elapsed = (performance.now() - start) / 1000;
