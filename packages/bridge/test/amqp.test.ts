@@ -40,6 +40,11 @@ describe.skipIf(rabbitMissing !== undefined)('bridge ↔ RabbitMQ', () => {
     await waitFor(() => bridge.status().moved === 1, 'moved = 1');
     expect((await env.rabbit.channel.checkQueue(source)).messageCount).toBe(0);
     expect(bridge.status()).toMatchObject({ connected: true, moved: 1, failed: 0, inFlight: 0 });
+    await waitFor(
+      () => bridge.status().lag === 0,
+      'lag sampled as 0 (RabbitMQ queue count + in flight)',
+      3_000,
+    );
     await bridge.stop();
     expect(bridge.status().state).toBe('stopped');
   });

@@ -1,7 +1,8 @@
 // Shared helpers of the bridge tests: real RabbitMQ and Mosquitto (skipped when unreachable,
 // required when CI=true), unique names per run, an embedded Conveyor broker over LMDB in a temp dir.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,47 +174,57 @@ export async function forgetMqttSession(url: string, clientId: string): Promise<
 export class OwnMosquitto {
   private constructor(
     readonly url: string,
-    private readonly child: import('node:child_process').ChildProcess,
+    private child: ChildProcess,
     private readonly dir: string,
+    private readonly conf: string,
+    private readonly port: number,
   ) {}
 
-  static async start(): Promise<OwnMosquitto> {
-    const { spawn } = await import('node:child_process');
-    const { writeFile } = await import('node:fs/promises');
+  /** With `persistence`, it keeps sessions and queued messages across `restart()`. */
+  static async start(options: { persistence?: boolean } = {}): Promise<OwnMosquitto> {
     const dir = await mkdtemp(join(tmpdir(), 'bridge-mosquitto-'));
+    await chmod(dir, 0o777); // mosquitto drops root for its own user, which writes the db here
     const port = await freePort();
     const conf = join(dir, 'mosquitto.conf');
-    await writeFile(
-      conf,
-      [
-        `listener ${port} 127.0.0.1`,
-        'allow_anonymous true',
-        'persistence false',
-        'max_queued_messages 0',
-        'max_inflight_messages 256',
-        '',
-      ].join('\n'),
-      { mode: 0o644 },
-    );
-    const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+    const persistence = options.persistence
+      ? ['persistence true', `persistence_location ${dir}/`]
+      : ['persistence false'];
+    const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', ...persistence];
+    lines.push('max_queued_messages 0', 'max_inflight_messages 256', '');
+    await writeFile(conf, lines.join('\n'), { mode: 0o644 });
     const url = `mqtt://127.0.0.1:${port}`;
-    const deadline = Date.now() + 5_000;
-    while (!(await reachable(url, port))) {
-      if (Date.now() > deadline || child.exitCode !== null)
-        throw new Error(`mosquitto did not start on port ${port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return new OwnMosquitto(url, child, dir);
+    return new OwnMosquitto(url, await spawnMosquitto(conf, url, port), dir, conf, port);
+  }
+
+  /** Stops it (SIGTERM: it saves its db) and starts it again on the same port. */
+  async restart(downMs = 300): Promise<void> {
+    await this.#kill();
+    await new Promise((r) => setTimeout(r, downMs));
+    this.child = await spawnMosquitto(this.conf, this.url, this.port);
+  }
+
+  async #kill(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    await exited;
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode === null) {
-      const exited = new Promise((r) => this.child.once('exit', r));
-      this.child.kill('SIGTERM');
-      await exited;
-    }
+    await this.#kill();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+async function spawnMosquitto(conf: string, url: string, port: number): Promise<ChildProcess> {
+  const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+  const deadline = Date.now() + 5_000;
+  while (!(await reachable(url, port))) {
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`mosquitto did not start on port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
 }
 
 /** Reads the whole queue: the bodies must be "0".."n-1", each exactly once. */
