@@ -9,6 +9,7 @@ import { connect as netConnect } from 'node:net';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
+import { VALID, mutate, randomBytes, rng } from './fuzz-cases.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,94 +28,14 @@ const DEADLINE = Date.now() + Number(args['max-seconds']) * 1000;
 const WARMUP_SOCKETS = 1000;
 const hex = (n) => `0x${n.toString(16).padStart(2, '0')}`;
 
-/** mulberry32: the same cases for the same seed. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const r = rng(SEED);
 const pick = (xs) => xs[Math.floor(r() * xs.length)];
 
-const VALID = [
-  { cmd: 'publish', topic: 'f/a', payload: Buffer.from('x'), qos: 0, dup: false, retain: false },
-  {
-    cmd: 'publish',
-    topic: 'f/a',
-    payload: Buffer.from('x'),
-    qos: 1,
-    messageId: 1,
-    dup: false,
-    retain: false,
-  },
-  {
-    cmd: 'publish',
-    topic: 'f/b/c',
-    payload: Buffer.from('yy'),
-    qos: 2,
-    messageId: 2,
-    dup: false,
-    retain: false,
-  },
-  {
-    cmd: 'publish',
-    topic: 'f/b',
-    payload: Buffer.from('zz'),
-    qos: 1,
-    messageId: 7,
-    dup: false,
-    retain: false,
-    properties: { topicAlias: 1, userProperties: { a: 'b' }, messageExpiryInterval: 5, contentType: 't' },
-    v5: true,
-  },
-  { cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'f/#', qos: 1 }] },
-  {
-    cmd: 'subscribe',
-    messageId: 4,
-    subscriptions: [{ topic: '$share/g/f/+', qos: 2, nl: false, rap: true, rh: 1 }],
-    properties: { subscriptionIdentifier: 5 },
-    v5: true,
-  },
-  { cmd: 'unsubscribe', messageId: 5, unsubscriptions: ['f/#'] },
-  { cmd: 'puback', messageId: 1 },
-  { cmd: 'pubrec', messageId: 2 },
-  { cmd: 'pubrel', messageId: 2 },
-  { cmd: 'pubcomp', messageId: 2 },
-  { cmd: 'pingreq' },
-  { cmd: 'disconnect' },
-  { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'again', clean: true, keepalive: 5 },
-];
 const encoded = { 4: [], 5: [] };
 for (const p of VALID) {
   const { v5, ...packet } = p;
   encoded[5].push(mqttPacket.generate(packet, { protocolVersion: 5 }));
   if (!v5) encoded[4].push(mqttPacket.generate(packet, { protocolVersion: 4 }));
-}
-
-function mutate(bytes) {
-  const out = Buffer.from(bytes);
-  const edits = 1 + Math.floor(r() * 4);
-  for (let i = 0; i < edits; i++) {
-    const kind = r();
-    if (kind < 0.5) out[Math.floor(r() * out.length)] = Math.floor(r() * 256);
-    else if (kind < 0.65) out[Math.floor(r() * out.length)] ^= 1 << Math.floor(r() * 8);
-    else if (kind < 0.8) return out.subarray(0, Math.floor(r() * out.length));
-    else return Buffer.concat([out, Buffer.from([Math.floor(r() * 256)])]);
-  }
-  return out;
-}
-
-function randomBytes() {
-  const len = Math.floor(r() * 48);
-  const b = Buffer.alloc(len);
-  for (let i = 0; i < len; i++) b[i] = Math.floor(r() * 256);
-  if (len > 0 && r() < 0.7) b[0] = (Math.floor(r() * 15) + 1) << 4; // a plausible packet type
-  return b;
 }
 
 let socketSeq = 0;
@@ -123,7 +44,7 @@ function nextCase() {
   const n = socketSeq++;
   if (r() < 0.2) {
     const parts = [];
-    for (let k = 0; k < PER_SOCKET; k++) parts.push(randomBytes());
+    for (let k = 0; k < PER_SOCKET; k++) parts.push(randomBytes(r));
     return { version: 5, connect: undefined, bytes: Buffer.concat(parts), kind: 'random' };
   }
   const version = r() < 0.5 ? 4 : 5;
@@ -141,7 +62,7 @@ function nextCase() {
   const parts = [];
   for (let k = 0; k < PER_SOCKET; k++) {
     const valid = pick(encoded[version]);
-    parts.push(r() < 0.85 ? mutate(valid) : valid);
+    parts.push(r() < 0.85 ? mutate(valid, r) : valid);
   }
   return { version, connect, bytes: Buffer.concat(parts), kind: `v${version === 4 ? '3.1.1' : '5.0'}` };
 }

@@ -2,23 +2,10 @@ import { generate, parser as createParser, type IPublishPacket, type Packet } fr
 import { expect, test } from 'vitest';
 import { PacketSplitter } from '../src/packet-splitter.js';
 import { decodePublish, decodeShortAck } from '../src/publish-decoder.js';
+import { basePublish, publishCases } from './publish-cases.js';
 
-const publish: IPublishPacket = {
-  cmd: 'publish',
-  topic: 'a/b',
-  payload: Buffer.from('x'),
-  qos: 0,
-  dup: false,
-  retain: false,
-};
-const publishes: [string, IPublishPacket][] = [
-  ['QoS 0', publish],
-  ['QoS 1, dup, retain', { ...publish, qos: 1, messageId: 65535, dup: true, retain: true }],
-  ['QoS 2', { ...publish, qos: 2, messageId: 9 }],
-  ['empty payload', { ...publish, payload: Buffer.alloc(0) }],
-  ['UTF-8 topic', { ...publish, topic: 'capteurs/température/€' }],
-  ['3-byte remaining length', { ...publish, payload: Buffer.alloc(20_000, 7) }],
-];
+const publish = basePublish;
+const publishes = publishCases;
 
 function parse(bytes: Buffer, version: 4 | 5): Packet {
   const p = createParser({ protocolVersion: version });

@@ -1,23 +1,11 @@
 import { generate, type IPublishPacket } from 'mqtt-packet';
 import { expect, test } from 'vitest';
 import { encodeAck, encodePublish } from '../src/publish-encoder.js';
+import { basePublish, publishCases } from './publish-cases.js';
 
-const base: IPublishPacket = {
-  cmd: 'publish',
-  topic: 'a/b',
-  payload: Buffer.from('x'),
-  qos: 0,
-  dup: false,
-  retain: false,
-};
+const base = basePublish;
 const cases: [string, IPublishPacket][] = [
-  ['QoS 0', base],
-  ['QoS 1 with id, dup, retain', { ...base, qos: 1, messageId: 65535, dup: true, retain: true }],
-  ['QoS 2', { ...base, qos: 2, messageId: 1 }],
-  ['empty payload', { ...base, payload: Buffer.alloc(0) }],
-  ['UTF-8 topic', { ...base, topic: 'capteurs/température/€' }],
-  ['2-byte remaining length', { ...base, payload: Buffer.alloc(200, 1) }],
-  ['3-byte remaining length', { ...base, payload: Buffer.alloc(20_000, 2) }],
+  ...publishCases,
   ['4-byte remaining length', { ...base, payload: Buffer.alloc(2_100_000, 3) }],
 ];
 
