@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadStartConfig, startBroker, StartError } from '@conveyor/broker';
+import { LISTENERS, loadStartConfig, startBroker, StartError } from '@conveyor/broker';
 import { Broker, LmdbStore } from '@conveyor/core';
 import { connect } from 'amqplib';
 import { pino } from 'pino';
@@ -93,7 +93,9 @@ describe('bridges in the broker config', () => {
       const running = await startBroker({
         store: { kind: 'lmdb', dataDir },
         logger: silent,
-        listeners: [],
+        listeners: LISTENERS.filter((l) => l.name === 'http'),
+        ports: { http: 0 },
+        bind: '127.0.0.1',
         bridges: [
           {
             name: 'orders-in',
@@ -110,6 +112,15 @@ describe('bridges in the broker config', () => {
       expect((await running.broker.vhost().count('orders')).ready).toBe(10);
       const [status] = running.bridges!.status();
       expect(status).toMatchObject({ name: 'orders-in', connected: true, moved: 10, failed: 0 });
+      // The same status in the management API and in the metrics.
+      const http = running.listeners.find((l) => l.name === 'http')!;
+      const base = `http://127.0.0.1:${http.port}`;
+      const auth = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` };
+      const api = (await (await fetch(`${base}/api/bridges`, { headers: auth })).json()) as unknown[];
+      expect(api).toEqual([expect.objectContaining({ name: 'orders-in', connected: true, moved: 10 })]);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/conveyor_bridge_moved\{bridge="orders-in"\} 10/);
+      expect(metrics).toMatch(/conveyor_bridge_connected\{bridge="orders-in"\} 1/);
       await running.close();
       expect(running.bridges!.status()[0]!.state).toBe('stopped');
     } finally {

@@ -1,5 +1,6 @@
 // Prometheus metrics, fed by the engine's observer (counters, latencies) and read on scrape
 // (queue depths, connections), in a registry of our own so embedders' metrics stay apart.
+import type { BridgeStatus } from '@conveyor/bridge';
 import type { Broker, DeadLetterReason, EngineObserver } from '@conveyor/core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RateWindow } from './rate-window.js';
@@ -9,6 +10,8 @@ export interface MetricsSources {
   broker(): Broker | undefined;
   /** Open connections per protocol. */
   connections(): Record<string, number>;
+  /** The configured bridges' status (none when no bridge is configured). */
+  bridges(): readonly BridgeStatus[];
 }
 
 export function queueKey(vhost: string, queue: string): string {
@@ -74,6 +77,7 @@ export class BrokerMetrics {
         deadLettered.inc({ vhost, queue, reason }, count),
     };
     this.#depthGauges(sources);
+    this.#bridgeGauges(sources);
     new Gauge({
       name: 'conveyor_connections',
       help: 'Open client connections per protocol',
@@ -84,6 +88,46 @@ export class BrokerMetrics {
         for (const [protocol, count] of Object.entries(sources.connections())) this.set({ protocol }, count);
       },
     });
+  }
+
+  /** One gauge per bridge figure, read from the bridges' status on scrape. */
+  #bridgeGauges(sources: MetricsSources): void {
+    const registers = [this.registry];
+    const figures: [string, string, (s: BridgeStatus) => number | undefined][] = [
+      [
+        'conveyor_bridge_connected',
+        'Both sides of the bridge connected (1) or not (0)',
+        (s) => (s.connected ? 1 : 0),
+      ],
+      ['conveyor_bridge_moved', 'Messages the bridge moved (sink confirmed) since start', (s) => s.moved],
+      [
+        'conveyor_bridge_failed',
+        'Sends that failed and went back to the source since start',
+        (s) => s.failed,
+      ],
+      [
+        'conveyor_bridge_in_flight',
+        'Messages received from the source and not yet confirmed by the sink',
+        (s) => s.inFlight,
+      ],
+      ['conveyor_bridge_lag', 'Messages waiting at the source plus those in flight', (s) => s.lag],
+      ['conveyor_bridge_reconnects', 'Reconnections since start', (s) => s.reconnects],
+    ];
+    for (const [name, help, read] of figures) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['bridge'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const status of sources.bridges()) {
+            const value = read(status);
+            if (value !== undefined) this.set({ bridge: status.name }, value);
+          }
+        },
+      });
+    }
   }
 
   #depthGauges(sources: MetricsSources): void {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broker, LmdbStore, MemoryStore, type MessageStore } from '@conveyor/core';
+import type { BridgeStatus } from '@conveyor/bridge';
 import { RedisStore } from '@conveyor/store-redis';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_DATA_DIR, type BrokerConfig, type BrokerUser, type StoreConfig } from './config.js';
@@ -101,10 +102,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const ports = { ...DEFAULT_PORTS, ...options.ports };
   const store = createStore(storeConfig);
   // Metrics exist before the engine (its recovery already counts) and before the servers.
-  const live: { broker?: Broker; servers?: ProtocolServers } = {};
+  const live: { broker?: Broker; servers?: ProtocolServers; bridges?: RunningBridges } = {};
+  const bridgeStatus = (): BridgeStatus[] => live.bridges?.status() ?? [];
   const metrics = new BrokerMetrics({
     broker: () => live.broker,
     connections: () => live.servers?.connectionCounts() ?? { amqp: 0, mqtt: 0 },
+    bridges: bridgeStatus,
   });
   const startedAt = Date.now();
   const broker = await openWithProgress(
@@ -142,6 +145,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           metrics,
           deliveries: new DeliveryRegistry(),
           connections: () => all.connections(),
+          bridges: bridgeStatus,
           store: storeConfig.kind,
           startedAt,
           version: packageVersion(),
@@ -185,6 +189,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         ...(storeConfig.kind === 'lmdb' ? { stateDir: join(storeConfig.dataDir, 'bridges') } : {}),
         onError: (name, err) => logger.warn({ bridge: name, err }, 'bridge lost a side; reconnecting'),
       });
+    live.bridges = bridges;
   } catch (err) {
     await shutdown().catch((closeErr: unknown) =>
       logger.error({ err: closeErr }, 'cleanup after a failed start failed'),

@@ -1,4 +1,5 @@
 import type { AmqpConnectionInfo } from '@conveyor/amqp';
+import type { BridgeStatus } from '@conveyor/bridge';
 import type { Broker, VirtualHost } from '@conveyor/core';
 import type { MqttConnectionInfo } from '@conveyor/mqtt';
 import type { BrokerMetrics } from '../metrics.js';
@@ -14,6 +15,8 @@ export interface ApiContext {
   readonly deliveries: DeliveryRegistry;
   /** Every open AMQP and MQTT connection. */
   connections(): ConnectionInfo[];
+  /** The configured bridges' status. */
+  bridges(): readonly BridgeStatus[];
   readonly store: string;
   readonly startedAt: number;
   readonly version: string;

@@ -94,5 +94,6 @@ export function overviewRoutes(ctx: ApiContext): Route[] {
     get('/api/bindings', (r) => bindings(ctx, r)),
     get('/api/bindings/:vhost', (r) => bindings(ctx, r)),
     get('/api/connections', () => ({ body: ctx.connections() })),
+    get('/api/bridges', () => ({ body: ctx.bridges() })),
   ];
 }
