@@ -86,6 +86,7 @@ function runSocket(port, c) {
       }, ms);
     };
     const parser = mqttPacket.parser({ protocolVersion: c.version });
+    const replies = [];
     parser.on('packet', (p) => {
       if (p.cmd === 'connack') {
         count(`${c.kind} CONNACK ${hex(p.reasonCode ?? p.returnCode ?? 0)}`);
@@ -93,13 +94,22 @@ function runSocket(port, c) {
         giveUpAfter(40);
       } else if (p.cmd === 'disconnect') count(`${c.kind} DISCONNECT ${hex(p.reasonCode ?? 0)}`);
     });
-    parser.on('error', () => count(`${c.kind} reply not parseable`));
+    parser.on('error', (err) => {
+      count(`${c.kind} reply not parseable`);
+      if (process.env.FUZZ_DEBUG)
+        console.error(
+          `${c.kind}: reply not parseable (${err.message}): sent ${c.bytes.toString('hex')}, got ${Buffer.concat(replies).toString('hex')}`,
+        );
+    });
     const socket = netConnect({ port, host: '127.0.0.1' }, () => {
       socket.write(c.connect ?? c.bytes);
       giveUpAfter(c.connect ? 1000 : 40);
     });
     socket.on('error', () => undefined);
-    socket.on('data', (d) => parser.parse(d));
+    socket.on('data', (d) => {
+      if (process.env.FUZZ_DEBUG) replies.push(d);
+      parser.parse(d);
+    });
     socket.on('close', () => {
       clearTimeout(timer);
       count(`${c.kind} socket ${byServer ? 'closed by server' : 'still open (client closed it)'}`);

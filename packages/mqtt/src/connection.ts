@@ -46,6 +46,8 @@ export class MqttConnection implements SessionLink {
   readonly #parser: Parser;
   readonly #splitter: PacketSplitter;
   #work: Promise<void> = Promise.resolve();
+  /** Packets mqtt-packet's parser emitted: one per whole packet given to it, or that packet is malformed. */
+  #parsed = 0;
   #queued = 0;
   #keepAlive: NodeJS.Timeout | undefined;
 
@@ -57,7 +59,10 @@ export class MqttConnection implements SessionLink {
     this.receiveMaximum = ctx.defaultInflight;
     this.#splitter = new PacketSplitter(ctx.maxPacketBytes);
     this.#parser = createParser();
-    this.#parser.on('packet', (packet: Packet) => this.#enqueue(packet));
+    this.#parser.on('packet', (packet: Packet) => {
+      this.#parsed++;
+      this.#enqueue(packet);
+    });
     this.#parser.on('error', () => this.close(RC.malformedPacket));
     const stream = transport.stream;
     stream.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -88,11 +93,15 @@ export class MqttConnection implements SessionLink {
         frame[0]! >> 4 === 3 ? decodePublish(frame, this.version) : decodeShortAck(frame, this.version);
       if (fast) return this.#enqueue(fast);
     }
+    const before = this.#parsed;
     try {
       this.#parser.parse(frame);
     } catch {
-      this.close(RC.malformedPacket);
+      return this.close(RC.malformedPacket);
     }
+    // A whole packet the parser did not finish (e.g. a PUBREC of length 0) would swallow the
+    // next packet's bytes as its own.
+    if (this.#parsed === before) this.close(RC.malformedPacket);
   };
 
   /** The socket's write buffer is over its high mark (QoS 0 output waits). */
@@ -140,6 +149,9 @@ export class MqttConnection implements SessionLink {
         if (packet.cmd !== 'connect') return this.close(undefined); // [MQTT-3.1.0-1]
         return handleConnect(this, packet as IConnectPacket);
       case 'connected':
+        // An ack of remaining length 0 parses (packet id -1), but is malformed [MQTT-2.2.1].
+        if (ACKS.has(packet.cmd) && !validPacketId((packet as { messageId?: number }).messageId))
+          return this.close(RC.malformedPacket);
         switch (packet.cmd) {
           case 'publish':
             return handlePublish(this, state.session, packet);
@@ -180,6 +192,8 @@ export class MqttConnection implements SessionLink {
     try {
       bytes = packet.cmd === 'publish' ? encodePublish(packet, this.version) : encodeAck(packet);
       bytes ??= generate(packet, { protocolVersion: this.version });
+      // On a field it cannot write, generate returns what it wrote so far instead of throwing.
+      if (!wholePacket(bytes)) return false;
     } catch {
       return false; // a packet mqtt-packet cannot encode is dropped like an oversized one
     }
@@ -223,4 +237,20 @@ export class MqttConnection implements SessionLink {
     }
     this.onClosed(this);
   }
+}
+
+/** True when the buffer is exactly one packet: its fixed header's remaining length matches. */
+function wholePacket(bytes: Buffer): boolean {
+  let remaining = 0;
+  let multiplier = 1;
+  for (let i = 1; i < bytes.length && i <= 4; i++) {
+    remaining += (bytes[i]! & 0x7f) * multiplier;
+    multiplier *= 128;
+    if ((bytes[i]! & 0x80) === 0) return bytes.length === i + 1 + remaining;
+  }
+  return false;
+}
+
+function validPacketId(id: number | undefined): boolean {
+  return id !== undefined && Number.isInteger(id) && id >= 1 && id <= 0xffff;
 }

@@ -134,6 +134,15 @@ describe('MqttServer', () => {
     await small.close();
   });
 
+  test('[MQTT-2.2.1] a PUBREC without a packet id (found by the fuzzer) is malformed: DISCONNECT 0x81, never a truncated PUBREL', async () => {
+    const raw = await RawClient.open(target.port);
+    await raw.connect(uid());
+    raw.sendBytes(Buffer.from([0x50, 0x00]));
+    expect((await raw.next('disconnect')).reasonCode).toBe(0x81);
+    await raw.untilClosed();
+    expect(raw.packets.filter((p) => p.cmd === 'pubrel')).toEqual([]);
+  });
+
   test('[MQTT-3.2.2-15] an oversized packet ends the connection with DISCONNECT 0x95', async () => {
     const raw = await RawClient.open(target.port);
     const connack = await raw.connect(uid());
