@@ -130,42 +130,33 @@ async function rpc(url, key, env) {
   return { count: 2 * r.count, rate: rate(r.count, r.startAt, r.lastAt), p50: r.p50, p99: r.p99 };
 }
 
+/** amqplib consumer + a publisher role; the consumer's last delivery ends the measurement. */
+async function amqplibOneWay(url, key, consumerExtra, publisherRole, publisherExtra) {
+  const q = queueName(key);
+  const n = opt[`${key}-count`];
+  const { got, sent } = await pipeline(
+    'amqplib-roles.mjs',
+    ['consumer', url, q, n, SECONDS, '256', ...consumerExtra],
+    'amqplib-roles.mjs',
+    [publisherRole, url, q, n, SECONDS, ...publisherExtra],
+  );
+  const result = { count: got.count, rate: rate(got.count, sent.startAt, got.lastAt) };
+  if (sent.confirmedAt) result.confirmRate = rate(sent.sent, sent.startAt, sent.confirmedAt);
+  return result;
+}
+
 const scenarios = {
   a: {
     title: 'a amqplib transient one-way (256 B, prefetch 256, ack each)',
     targets: ['conveyor', 'rabbitmq'],
     store: 'memory',
-    async run(url) {
-      const q = queueName('a');
-      const n = opt['a-count'];
-      const { got, sent } = await pipeline(
-        'amqplib-roles.mjs',
-        ['consumer', url, q, n, SECONDS, '256'],
-        'amqplib-roles.mjs',
-        ['publisher', url, q, n, SECONDS],
-      );
-      return { count: got.count, rate: rate(got.count, sent.startAt, got.lastAt) };
-    },
+    run: (url) => amqplibOneWay(url, 'a', [], 'publisher', []),
   },
   b: {
     title: 'b amqplib persistent + confirms (durable queue, window 256)',
     targets: ['conveyor', 'rabbitmq'],
     store: 'lmdb',
-    async run(url) {
-      const q = queueName('b');
-      const n = opt['b-count'];
-      const { got, sent } = await pipeline(
-        'amqplib-roles.mjs',
-        ['consumer', url, q, n, SECONDS, '256', 'durable'],
-        'amqplib-roles.mjs',
-        ['confirm-publisher', url, q, n, SECONDS, '256'],
-      );
-      return {
-        count: got.count,
-        rate: rate(got.count, sent.startAt, got.lastAt),
-        confirmRate: rate(sent.sent, sent.startAt, sent.confirmedAt),
-      };
-    },
+    run: (url) => amqplibOneWay(url, 'b', ['durable'], 'confirm-publisher', ['256']),
   },
   c: {
     title: 'c amqplib request/response via amq.rabbitmq.reply-to (sequential, amqplib defaults)',
