@@ -25,20 +25,29 @@ afterAll(() => {
 /** Runs the crash-mode child until `killAfterMs` after it is ready, then SIGKILLs it. */
 function runUntilKilled(dir: string, killAfterMs: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [childScript, 'crash', dir, entry], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [childScript, 'crash', dir, entry], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let timer: NodeJS.Timeout | undefined;
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (timer === undefined && out.startsWith('ready\n')) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      if (timer === undefined && out.startsWith('ready\n'))
+        timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     });
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('error', reject);
     child.on('exit', (_code, signal) => {
       if (signal !== 'SIGKILL') reject(new Error(`child ended without being killed: ${err}`));
       // Only complete lines count: a line cut by the kill was never confirmed.
-      else resolve(out.slice(0, out.lastIndexOf('\n') + 1).split('\n').filter(Boolean));
+      else
+        resolve(
+          out
+            .slice(0, out.lastIndexOf('\n') + 1)
+            .split('\n')
+            .filter(Boolean),
+        );
     });
   });
 }
@@ -64,7 +73,10 @@ describe('LmdbStore crash safety (child process killed with SIGKILL)', () => {
       await store.open();
       try {
         await store.createQueue('q');
-        const present = await store.peek('q', Number.MAX_SAFE_INTEGER, { includeInFlight: true, includeDelayed: true });
+        const present = await store.peek('q', Number.MAX_SAFE_INTEGER, {
+          includeInFlight: true,
+          includeDelayed: true,
+        });
         const presentIds = present.map((m) => m.id);
         const presentSet = new Set(presentIds);
         const missing = [...confirmed].filter((id) => !presentSet.has(id) && !acked.has(id));
@@ -97,7 +109,14 @@ function parseTrace(text: string): TraceEvent[] {
   for (const line of text.split('\n')) {
     const started = /^(\d+)\s+([\d.]+)\s+(\w+)\((\d+<[^>]*>)(.*)$/.exec(line);
     if (started !== null) {
-      const [, pid, time, call, fd, rest] = started as unknown as [string, string, string, string, string, string];
+      const [, pid, time, call, fd, rest] = started as unknown as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
       const start = Number(time);
       if (rest.includes('<unfinished ...>')) pending.set(pid, { start, call, fd, rest });
       else events.push({ start, end: start + duration(rest), call, fd, rest });
@@ -108,7 +127,8 @@ function parseTrace(text: string): TraceEvent[] {
       const pid = resumed[1] as string;
       const tail = resumed[4] ?? '';
       const begun = pending.get(pid);
-      if (begun !== undefined) events.push({ ...begun, end: begun.start + duration(tail), rest: begun.rest + tail });
+      if (begun !== undefined)
+        events.push({ ...begun, end: begun.start + duration(tail), rest: begun.rest + tail });
       pending.delete(pid);
     }
   }
@@ -160,12 +180,20 @@ describe('LmdbStore flush ordering (strace)', () => {
       for (const confirmation of confirmations) {
         // The sync of this confirmation's commit starts after the previous confirmation and
         // returns before this one is written.
-        const between = events.filter((e) => e.start > previous && e.end < confirmation.start && isDataFile(e));
+        const between = events.filter(
+          (e) => e.start > previous && e.end < confirmation.start && isDataFile(e),
+        );
         const sync = between.find((e) => ['fsync', 'fdatasync', 'msync', 'sync_file_range'].includes(e.call));
-        expect(sync, `no completed sync of data.mdb before confirmation at ${confirmation.start}`).toBeDefined();
+        expect(
+          sync,
+          `no completed sync of data.mdb before confirmation at ${confirmation.start}`,
+        ).toBeDefined();
         // LMDB commits by syncing the data pages, then writing the meta page (its fd is O_DSYNC).
         const meta = between.find((e) => e.call === 'pwrite64' && sync !== undefined && e.start >= sync.end);
-        expect(meta, `no meta page write after the sync before confirmation at ${confirmation.start}`).toBeDefined();
+        expect(
+          meta,
+          `no meta page write after the sync before confirmation at ${confirmation.start}`,
+        ).toBeDefined();
         previous = confirmation.start;
       }
     },
