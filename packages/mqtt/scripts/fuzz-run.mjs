@@ -160,6 +160,8 @@ while (done < sockets && Date.now() < DEADLINE) {
   if (baseline === undefined && done >= Math.min(WARMUP_SOCKETS, sockets)) {
     await sleep(300);
     baseline = await ask('heap');
+    if (process.env.FUZZ_SNAPSHOTS)
+      await ask({ snapshot: `${process.env.FUZZ_SNAPSHOTS}/warm.heapsnapshot` });
   }
 }
 const seconds = (Date.now() - started) / 1000;
@@ -193,6 +195,8 @@ for (const topic of retainedTopics)
 await client.endAsync();
 await sleep(500);
 const after = await ask('heap');
+if (process.env.FUZZ_DEBUG) console.error('queues holding messages at the end:', await ask('queues'));
+if (process.env.FUZZ_SNAPSHOTS) await ask({ snapshot: `${process.env.FUZZ_SNAPSHOTS}/end.heapsnapshot` });
 await new Promise((resolve) => {
   child.once('exit', resolve);
   child.send('stop');

@@ -16,12 +16,21 @@ async function settledHeap() {
 }
 
 process.on('message', async (m) => {
+  if (m === 'queues') {
+    const queues = await broker.vhost('/').listQueues();
+    process.send(queues.filter((q) => q.messageCount > 0).map((q) => `${q.name}: ${q.messageCount}`));
+  }
   if (m === 'heap')
     process.send({
       heapUsed: await settledHeap(),
       connections: server.connectionCount,
       rss: process.memoryUsage().rss,
     });
+  if (typeof m === 'object' && m.snapshot) {
+    await settledHeap();
+    const { writeHeapSnapshot } = await import('node:v8');
+    process.send({ file: writeHeapSnapshot(m.snapshot) });
+  }
   if (m === 'stop') {
     await server.close();
     await broker.close();

@@ -144,6 +144,14 @@ export class SessionRegistry {
     await this.#declare(session, queue, parsed.group !== undefined);
     await this.vhost.bindQueue(queue, TOPIC_EXCHANGE, filterToBindingKey(parsed.filter), {}, session.holder);
     const sub: Subscription = { ...record, parsed, queue };
+    if (this.#sessions.get(session.clientId) !== session) {
+      // The session ended while this was being set up (the socket went): take it away again, or a
+      // shared queue would keep a member that is gone and collect messages for ever.
+      await this.#unbind(session, sub).catch(() => undefined);
+      if (parsed.group === undefined && this.vhost.hasQueue(queue))
+        await this.vhost.deleteQueue(queue, { owner: session.holder }).catch(() => undefined);
+      return { sub, existed: previous !== undefined };
+    }
     session.subscriptions.set(record.filter, sub);
     if (parsed.group !== undefined) {
       let members = this.#shared.get(queue);
