@@ -210,6 +210,29 @@ describe('limits and flow', () => {
   });
 });
 
+describe('slow consumers', () => {
+  it('a consumer whose socket is not read stops taking deliveries (bounded memory) and catches up on drain', async () => {
+    const t = await server();
+    const vhost = t.broker.vhost('/');
+    await vhost.declareQueue('slow', { durable: false });
+    const client = await rawChannel(t.port);
+    client.sendMethod(1, createMethod('basic.consume', { queue: 'slow', consumerTag: 'c1', noAck: true }));
+    await client.next(isMethod('basic.consume-ok'));
+    client.socket.pause(); // a client that stopped reading
+    const total = 5000;
+    const body = Buffer.alloc(16 * 1024, 1);
+    for (let i = 0; i < total; i += 500)
+      await Promise.all(Array.from({ length: 500 }, () => vhost.send('slow', { body })));
+    await sleep(300);
+    const stalled = await vhost.count('slow');
+    // Without flow control every message would have been pushed into the socket's buffer (80 MiB).
+    expect(stalled.ready).toBeGreaterThan(total / 2);
+    client.socket.resume();
+    await until(async () => client.frames.filter(isMethod('basic.deliver')).length === total, 20_000);
+    expect((await vhost.count('slow')).ready).toBe(0);
+  });
+});
+
 describe('Conveyor-only behaviour (differences from RabbitMQ, see docs/amqp.md)', () => {
   it('x-consumer-timeout: a consumer holding a delivery too long gets its channel closed with 406', async () => {
     const t = await server();
@@ -233,6 +256,26 @@ describe('Conveyor-only behaviour (differences from RabbitMQ, see docs/amqp.md)'
     await ch.assertQueue('dl', { durable: false, arguments: { 'x-delivery-limit': 2 } });
     expect(t.broker.vhost('/').routing).toBeDefined();
     expect((await t.broker.vhost('/').queueInfo('dl')).options.maxDeliveries).toBe(3);
+  });
+
+  it('x-delay on publish (the delayed-message header) holds the message back in its queue', async () => {
+    const t = await server();
+    const ch = await channel(await connect(t.url));
+    await ch.assertQueue('later', { durable: false });
+    const sent = Date.now();
+    ch.sendToQueue('later', Buffer.from('late'), { headers: { 'x-delay': 150 } });
+    ch.sendToQueue('later', Buffer.from('now'));
+    await until(async () => {
+      const c = await t.broker.vhost('/').count('later');
+      return c.ready === 1 && c.delayed === 1;
+    });
+    const first = await ch.get('later', { noAck: true });
+    expect(first && first.content.toString()).toBe('now');
+    expect(await ch.get('later', { noAck: true })).toBe(false);
+    await until(async () => (await t.broker.vhost('/').count('later')).ready === 1);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(140);
+    const second = await ch.get('later', { noAck: true });
+    expect(second && second.content.toString()).toBe('late');
   });
 });
 

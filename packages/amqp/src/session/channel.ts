@@ -34,6 +34,8 @@ export interface ChannelHost {
   publishSettled(): void;
   /** The channel number is free again. */
   channelClosed(channel: number): void;
+  /** The socket's write buffer is over its high watermark: consumers stay paused until it drains. */
+  readonly writePressure: boolean;
   backgroundError(err: unknown): void;
 }
 

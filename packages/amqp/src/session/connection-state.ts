@@ -21,4 +21,6 @@ export interface Transport {
   /** Stop (or resume) reading for one reason; reading resumes when no reason is left. */
   pauseReading(reason: string): void;
   resumeReading(reason: string): void;
+  /** Told when the bytes waiting for the socket cross the high watermark (true) and drain again (false). */
+  onWritePressure?(listener: (high: boolean) => void): void;
 }

@@ -71,6 +71,21 @@ export class AmqpConnection implements ChannelHost {
   ) {
     this.channelMax = settings.channelMax;
     this.#deadline = setTimeout(() => this.#abort(), settings.handshakeTimeoutMs).unref();
+    transport.onWritePressure?.((high) => this.#onWritePressure(high));
+  }
+
+  /** True while the socket's write buffer is over its high watermark. */
+  writePressure = false;
+
+  /** A slow reader: its consumers stop taking deliveries until its socket drains (memory stays bounded). */
+  #onWritePressure(high: boolean): void {
+    this.writePressure = high;
+    for (const ch of this.#channels.values()) {
+      for (const c of ch.consumers.values()) {
+        if (high) c.handle.pause();
+        else c.handle.resume();
+      }
+    }
   }
 
   get state(): ConnectionState['kind'] {

@@ -26,6 +26,7 @@ export class SocketTransport implements Transport {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   readonly #flush = (): void => this.#writePending();
+  #pressureListener: ((high: boolean) => void) | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -97,13 +98,21 @@ export class SocketTransport implements Transport {
     this.socket.destroy();
   }
 
+  onWritePressure(listener: (high: boolean) => void): void {
+    this.#pressureListener = listener;
+  }
+
   pauseReading(reason: string): void {
+    const fresh = !this.#pauses.has(reason);
     this.#pauses.add(reason);
     this.socket.pause();
+    if (fresh && reason === 'write-buffer') this.#pressureListener?.(true);
   }
 
   resumeReading(reason: string): void {
-    if (!this.#pauses.delete(reason) || this.#pauses.size > 0) return;
+    if (!this.#pauses.delete(reason)) return;
+    if (reason === 'write-buffer') this.#pressureListener?.(false);
+    if (this.#pauses.size > 0) return;
     if (!this.socket.destroyed) this.socket.resume();
   }
 }

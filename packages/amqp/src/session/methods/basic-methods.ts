@@ -18,12 +18,6 @@ import { AmqpProtocolError } from '../protocol-error.js';
 import { queueName } from './queue-methods.js';
 import { ack, nack, recover } from './settle.js';
 
-/**
- * A basic.get delivery is a pull lease the channel holds like a consumer delivery; the lease is long
- * because AMQP has no lease renewal (it ends with the channel at the latest).
- */
-export const GET_LEASE_MS = 24 * 60 * 60 * 1000;
-
 export async function basicMethod(ch: AmqpChannel, method: AmqpMethod): Promise<void> {
   switch (method.name) {
     case 'basic.qos': {
@@ -93,6 +87,7 @@ async function consume(ch: AmqpChannel, a: BasicConsumeArgs): Promise<void> {
     }),
   );
   ch.consumers.set(tag, { tag, handle, noAck: a.noAck });
+  if (ch.host.writePressure) handle.pause();
   // Sent before any delivery: the engine dispatches asynchronously.
   if (!a.nowait) ch.sendMethod(createMethod('basic.consume-ok', { consumerTag: tag }));
 }
@@ -128,7 +123,12 @@ async function replyQueue(ch: AmqpChannel): Promise<string> {
 async function get(ch: AmqpChannel, a: BasicGetArgs): Promise<void> {
   const { vhost } = ch;
   const queue = queueName(ch, a.queue);
-  const [delivery] = await vhost.receive(queue, { max: 1, waitMs: 0, leaseMs: GET_LEASE_MS }, ch.host.owner);
+  // Held by the channel until acked, nacked or the channel goes (as RabbitMQ), not on a lease.
+  const [delivery] = await vhost.receive(
+    queue,
+    { max: 1, waitMs: 0, leaseMs: Number.POSITIVE_INFINITY, holder: `${ch.host.owner}/${ch.number}/get` },
+    ch.host.owner,
+  );
   if (!delivery) {
     ch.sendMethod(createMethod('basic.get-empty', { clusterId: '' }));
     return;

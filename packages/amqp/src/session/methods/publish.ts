@@ -41,6 +41,8 @@ export function publish(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCom
     properties.replyTo = ch.replyQueue;
   }
   const outgoing: OutgoingMessage = { body: cmd.body, properties };
+  const delayMs = requestedDelay(properties.headers?.['x-delay']);
+  if (delayMs !== undefined) outgoing.delayMs = delayMs;
   const run = (): Promise<PublishResult> =>
     vhost.publish(args.exchange, args.routingKey, outgoing, { mandatory: args.mandatory });
 
@@ -67,6 +69,17 @@ export function publish(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCom
       ch.fail(err, cmd.method);
     },
   );
+}
+
+/**
+ * A Conveyor extension (the header of RabbitMQ's delayed-message plugin, honoured on every exchange):
+ * `x-delay: ms` holds the message back in each queue it reaches for that long. Anything but a
+ * positive finite number is ignored, as the plugin does.
+ */
+function requestedDelay(header: unknown): number | undefined {
+  const ms =
+    typeof header === 'bigint' ? Number(header) : typeof header === 'string' ? Number(header) : header;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 function returnIfUnroutable(
