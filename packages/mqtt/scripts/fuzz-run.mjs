@@ -226,6 +226,6 @@ const ok =
   alive &&
   backgroundErrors === 0 &&
   after.connections <= 0 &&
-  after.heapUsed - baseline.heapUsed < 8 * 1024 * 1024;
+  after.heapUsed - baseline.heapUsed < 4 * 1024 * 1024;
 console.log(ok ? 'OK' : 'FAILED');
 process.exit(ok ? 0 : 1);
