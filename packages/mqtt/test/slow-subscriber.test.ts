@@ -43,15 +43,7 @@ function countPublishes(client: RawClient): { qos0: number; qos1: number } {
 
 test('a slow subscriber (socket not read) gets no more than a bounded part of its QoS 0 messages pushed out; the rest stays queued, a fast subscriber on the same topic gets everything, and its QoS 1 messages stay queued', async () => {
   const slow = await RawClient.open(target.port, 4);
-  slow.send({
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clientId: 'slow',
-    clean: true,
-    keepalive: 0,
-  });
-  await slow.next('connack');
+  await slow.connect('slow', { keepalive: 0 });
   slow.send({
     cmd: 'subscribe',
     messageId: 1,
