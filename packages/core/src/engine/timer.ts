@@ -1,6 +1,10 @@
+/** setTimeout's largest delay: a longer one would fire after 1 ms instead. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 /**
  * One re-armable timer: `at(t)` fires the callback at time t, keeping the earlier of the armed
  * time and t unless `replace` is set. Unref'd, so an idle broker's timers never hold the process.
+ * A time further away than setTimeout can wait (about 24.8 days) is reached in several waits.
  */
 export class Timer {
   #handle: NodeJS.Timeout | undefined;
@@ -15,14 +19,20 @@ export class Timer {
     if (!replace && this.#handle && this.#at <= time) return;
     this.cancel();
     this.#at = time;
-    this.#handle = setTimeout(
-      () => {
-        this.#handle = undefined;
-        this.#at = Number.POSITIVE_INFINITY;
-        Promise.resolve().then(this.callback).catch(this.onError);
-      },
-      Math.max(0, time - Date.now()),
-    );
+    this.#arm();
+  }
+
+  #arm(): void {
+    const delay = Math.min(MAX_TIMEOUT_MS, Math.max(0, this.#at - Date.now()));
+    this.#handle = setTimeout(() => {
+      if (Date.now() < this.#at && delay === MAX_TIMEOUT_MS) {
+        this.#arm(); // only part of a long wait is over
+        return;
+      }
+      this.#handle = undefined;
+      this.#at = Number.POSITIVE_INFINITY;
+      Promise.resolve().then(this.callback).catch(this.onError);
+    }, delay);
     this.#handle.unref();
   }
 

@@ -152,3 +152,21 @@ describe('delayed messages', () => {
     expect(Date.now() - sent).toBeGreaterThanOrEqual(75);
   });
 });
+
+describe('long timers', () => {
+  it('a message whose TTL is longer than setTimeout can wait is neither expired nor swept early', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      await vh.send('q', { body: 'year', properties: { expiration: 365 * 24 * 3600 * 1000 } });
+      await sleep(30);
+      expect((await vh.count('q')).ready).toBe(1);
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
