@@ -127,7 +127,7 @@ export class LmdbStore extends EmbeddedStore {
   }
 
   protected async closeStorage(): Promise<void> {
-    if (this.flushScheduled) this.flush(); // the window's writes go out before the close
+    if (this.flushScheduled) this.flush(); // the window's writes go out before the close (LMDB orders them)
     const root = this.root;
     this.root = undefined;
     this.queues.clear();
@@ -142,11 +142,13 @@ export class LmdbStore extends EmbeddedStore {
 
   private batch = new LmdbWriteBatch<PersistedMessage>();
   private flushScheduled = false;
+  /** A window's commit is being synced: the next window keeps filling until it is done (group commit). */
+  private committing = false;
 
   private pending(): LmdbWriteBatch<PersistedMessage> {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      if (!this.committing) setImmediate(() => this.flush());
     }
     return this.batch;
   }
@@ -174,15 +176,24 @@ export class LmdbStore extends EmbeddedStore {
     }
     if (batch.adds.size > 0) last = this.sys.put(NEXT_SEQ, this.nextSeq);
     const done = last ?? Promise.resolve(true);
+    this.committing = true;
     done.then(
       () => {
+        this.committed();
         for (const w of batch.waiters) w.resolve();
       },
       (err: unknown) => {
+        this.committed();
         this.onWriteError(err);
         for (const w of batch.waiters) w.reject(storeError('write', err));
       },
     );
+  }
+
+  /** One commit at a time: what gathered meanwhile goes out now, as one transaction. */
+  private committed(): void {
+    this.committing = false;
+    if (this.flushScheduled) setImmediate(() => this.flush());
   }
 
   protected persistAdded(
