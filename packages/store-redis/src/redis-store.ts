@@ -71,6 +71,8 @@ export class RedisStore implements MessageStore {
   readonly #liveness: NodeLiveness;
   readonly #onError: (err: unknown) => void;
   readonly #wakes: WakeSubscriber;
+  /** Topology changes by any node: `putMeta`/`deleteMeta` publish on one channel. */
+  readonly #metaChanges: WakeSubscriber;
   #status: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: RedisStoreOptions = {}) {
@@ -93,6 +95,7 @@ export class RedisStore implements MessageStore {
     };
     this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? fromUrl.holderTtlMs ?? 10_000);
     this.#wakes = new WakeSubscriber(this.#redis, `${this.#keys.global}wake:`, this.#onError);
+    this.#metaChanges = new WakeSubscriber(this.#redis, `${this.#keys.global}meta-changed`, this.#onError);
   }
 
   async open(): Promise<void> {
@@ -127,6 +130,7 @@ export class RedisStore implements MessageStore {
     }
     this.#status = 'closed';
     this.#wakes.close();
+    this.#metaChanges.close();
     try {
       const g = this.#keys.global;
       for (const queue of (await this.#redis.smembers(globalKeys.nodeQueues(g, this.nodeId))) as string[])
@@ -144,6 +148,7 @@ export class RedisStore implements MessageStore {
   async abandon(): Promise<void> {
     this.#status = 'closed';
     this.#wakes.close();
+    this.#metaChanges.close();
     await this.#liveness.stop(false);
     this.#redis.disconnect();
   }
@@ -163,6 +168,11 @@ export class RedisStore implements MessageStore {
   subscribe(queue: QueueKey, onWake: () => void): () => void {
     this.#check();
     return this.#wakes.subscribe(queue, onWake);
+  }
+
+  /** Calls `onChange` when any node (this one included) changes the topology metadata. */
+  watchMeta(onChange: () => void): () => void {
+    return this.#metaChanges.subscribe('', onChange);
   }
 
   // ---- metadata ----
@@ -185,12 +195,14 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#guard(this.#redis.hset(globalKeys.meta(this.#keys.global), key, encodeValue(value)));
     await this.#waitDurable();
+    await this.#guard(this.#redis.publish(`${this.#keys.global}meta-changed`, key));
   }
 
   async deleteMeta(key: string): Promise<void> {
     this.#check();
     await this.#guard(this.#redis.hdel(globalKeys.meta(this.#keys.global), key));
     await this.#waitDurable();
+    await this.#guard(this.#redis.publish(`${this.#keys.global}meta-changed`, key));
   }
 
   // ---- queues ----

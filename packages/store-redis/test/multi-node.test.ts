@@ -57,6 +57,28 @@ describe.skipIf(skip !== undefined)(
       expect(Date.now() - started).toBeLessThan(2_000);
     });
 
+    it('topology declared on one running node is seen by another running node; a durable queue deleted there goes here too', async () => {
+      const [a, b] = await nodes(2);
+      await a!.vh.declareExchange('events', 'topic', { durable: true });
+      await a!.vh.declareQueue('audit');
+      await a!.vh.bindQueue('audit', 'events', 'order.#');
+      const deadline = Date.now() + 3_000;
+      while (
+        !(b!.vh.hasQueue('audit') && b!.vh.routing.bindings().some((x) => x.source === 'events')) &&
+        Date.now() < deadline
+      )
+        await sleep(10);
+      // Node B routes through what node A declared.
+      expect((await b!.vh.publish('events', 'order.created', { body: 'o1' })).queues).toEqual(['audit']);
+      const [d] = await a!.vh.receive('audit', { waitMs: 2_000 });
+      expect(text(d!)).toBe('o1');
+      await a!.vh.ack(d!);
+      await a!.vh.deleteQueue('audit');
+      const gone = Date.now() + 3_000;
+      while (b!.vh.hasQueue('audit') && Date.now() < gone) await sleep(10);
+      expect(b!.vh.hasQueue('audit')).toBe(false);
+    });
+
     it("a node that opens does not delete another node's non-durable queue", async () => {
       const prefix = uniquePrefix();
       const [a] = await nodes(1, 10_000, prefix);

@@ -48,6 +48,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly #vhosts = new Map<string, VirtualHost>();
   readonly #options: Required<Omit<BrokerOptions, 'store' | 'memoryHighWatermarkBytes'>>;
   #closed = false;
+  #unwatch: (() => void) | undefined;
+  #syncing: Promise<void> | undefined;
+  #syncAgain = false;
+
+  /** Another node changed the topology: bring every vhost up to date (coalesced, one pass at a time). */
+  #scheduleSync(): void {
+    if (this.#syncing) {
+      this.#syncAgain = true;
+      return;
+    }
+    this.#syncing = (async () => {
+      do {
+        this.#syncAgain = false;
+        for (const vhost of this.#vhosts.values()) if (!this.#closed) await vhost.syncTopology();
+      } while (this.#syncAgain && !this.#closed);
+    })()
+      .catch((err: unknown) => this.#options.onError(err))
+      .finally(() => (this.#syncing = undefined));
+  }
 
   private constructor(options: BrokerOptions) {
     super();
@@ -70,6 +89,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const broker = new Broker(options);
     await broker.store.open();
     await broker.#recover();
+    broker.#unwatch = broker.store.watchMeta?.(() => broker.#scheduleSync());
     return broker;
   }
 
@@ -157,6 +177,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unwatch?.();
+    await this.#syncing;
     for (const vhost of this.#vhosts.values()) vhost.shutdown();
     await this.store.close();
   }

@@ -51,6 +51,8 @@ export class EngineQueue {
   delivered = 0;
   acked = 0;
   deleted = false;
+  /** Its declaration is in the store's metadata (a durable, non-exclusive queue). */
+  persisted = false;
   #hadConsumer = false;
   #rr = 0;
   readonly #waiters: Waiter[] = [];

@@ -27,7 +27,13 @@ import type { Delivery, DeliveryHandler } from './delivery.js';
 import { EngineQueue, type AcceptOutcome, type AcceptRequest } from './engine-queue.js';
 import type { EngineObserver } from './engine-observer.js';
 import type { MemoryMonitor } from './memory-monitor.js';
-import { metaKeys, queueKey, type BindingRecord } from './meta-keys.js';
+import {
+  metaKeys,
+  queueKey,
+  type BindingRecord,
+  type ExchangeRecord,
+  type QueueRecord,
+} from './meta-keys.js';
 import type { QueueHost } from './queue-host.js';
 import {
   assertEquivalent,
@@ -320,6 +326,7 @@ export class VirtualHost implements QueueHost {
     );
     if (resolved.durable && !resolved.exclusive) {
       await this.store.putMeta(metaKeys.queue(this.vhost, queueName), { name: queueName, options: resolved });
+      queue.persisted = true;
     }
     return this.#info(queue);
   }
@@ -337,8 +344,48 @@ export class VirtualHost implements QueueHost {
   }
 
   /** Recovery: a durable queue from the store's metadata. */
+  /**
+   * A shared store: another node changed the topology. What it declared (durable exchanges, queues,
+   * bindings) appears here too, and durable queues it deleted go. (Exchange deletions and unbinds by
+   * other nodes are not followed yet: docs/store-redis.md.)
+   */
+  async syncTopology(): Promise<void> {
+    const load = async <T>(prefix: string): Promise<T[]> =>
+      (await this.store.loadMeta(prefix)).map((entry) => entry.value as T);
+    for (const e of await load<ExchangeRecord>(metaKeys.exchangePrefix(this.vhost))) {
+      if (!this.routing.hasExchange(e.name))
+        this.routing.declareExchange(e.name, e.kind, e.options, { allowReserved: true });
+    }
+    const declared = new Set<string>();
+    for (const q of await load<QueueRecord>(metaKeys.queuePrefix(this.vhost))) {
+      declared.add(q.name);
+      if (!this.#queues.has(q.name)) await (await this.restoreQueue(q.name, q.options)).recover();
+    }
+    for (const queue of [...this.#queues.values()]) {
+      // Only queues whose declaration reached the store: one being declared here right now stays.
+      if (queue.persisted && !declared.has(queue.name)) this.#forgetQueue(queue);
+    }
+    const bound = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
+    for (const b of await load<BindingRecord>(metaKeys.bindingPrefix(this.vhost))) {
+      const ends =
+        b.destination.kind === 'queue'
+          ? this.#queues.has(b.destination.name)
+          : this.routing.hasExchange(b.destination.name);
+      if (ends && this.routing.hasExchange(b.source) && !bound.has(bindingKey(this.vhost, b)))
+        this.routing.bind(b.source, b.destination, b.routingKey, b.arguments);
+    }
+  }
+
+  /** Drops a queue another node deleted: local state only (its storage is already gone). */
+  #forgetQueue(queue: EngineQueue): void {
+    this.#queues.delete(queue.name);
+    for (const c of queue.close('queue-deleted')) this.#consumers.delete(consumerKey(queue.name, c.tag));
+    this.routing.removeQueue(queue.name);
+  }
+
   async restoreQueue(name: string, options: ResolvedQueueOptions): Promise<EngineQueue> {
     const queue = await this.#createQueue(name, options, undefined);
+    queue.persisted = true;
     const counts = await this.store.counts(queue.key);
     this.memory.add(counts.bytes);
     return queue;

@@ -66,6 +66,12 @@ export interface MessageStore {
   subscribe?(queue: QueueKey, onWake: () => void): () => void;
 
   /**
+   * Optional, for shared stores: calls `onChange` when another process changes the metadata
+   * (topology). Returns an unsubscribe function.
+   */
+  watchMeta?(onChange: () => void): () => void;
+
+  /**
    * Opens the store. For an embedded store, whatever was held by anyone when the process
    * stopped is ready again (holders do not outlive the process), with its stored count.
    */
