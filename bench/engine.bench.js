@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Broker, LmdbStore, MemoryStore } from '../packages/core/dist/index.js';
+import { BATCH, BODY, percentile, pullBatch, pushBatcher } from './engine-load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -19,8 +20,6 @@ const { values: args } = parseArgs({
 });
 const RUNS = Number(args.runs);
 const SECONDS = Number(args.seconds);
-const BATCH = 100;
-const BODY = Buffer.alloc(256, 0x61);
 
 const scenarios = [
   { name: 'memory-pull', store: 'memory', mode: 'pull' },
@@ -37,45 +36,6 @@ async function openBroker(kind) {
   const dir = mkdtempSync(join(tmpdir(), 'conveyor-bench-'));
   const broker = await Broker.open({ store: new LmdbStore({ path: dir }) });
   return { broker, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-function sendBatch(vhost) {
-  const sends = new Array(BATCH);
-  for (let i = 0; i < BATCH; i++)
-    sends[i] = vhost.send('bench', { body: BODY, properties: { persistent: true } });
-  return Promise.all(sends);
-}
-
-async function pullBatch(vhost) {
-  await sendBatch(vhost);
-  let deliveries = await vhost.receive('bench', { max: BATCH });
-  // With several loops on one queue another may have taken some of ours: wait for as many others.
-  while (deliveries.length < BATCH)
-    deliveries = deliveries.concat(
-      await vhost.receive('bench', { max: BATCH - deliveries.length, waitMs: 5000 }),
-    );
-  await vhost.ack(deliveries);
-}
-
-function pushBatcher(vhost) {
-  let pending = [];
-  let wake;
-  vhost.consume('bench', (delivery) => {
-    pending.push(delivery);
-    if (pending.length === BATCH) wake();
-  });
-  return async () => {
-    const arrived = new Promise((resolve) => (wake = resolve));
-    await sendBatch(vhost);
-    await arrived;
-    const deliveries = pending;
-    pending = [];
-    await vhost.ack(deliveries);
-  };
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function runOnce(scenario, seconds) {

@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Broker, LmdbStore, MemoryStore } from '../packages/core/dist/index.js';
+import { BATCH, BODY, percentile, pullBatch, pushBatcher } from './engine-load.js';
 import { RedisStore } from '../packages/store-redis/dist/index.js';
 
 const { values: args } = parseArgs({
@@ -25,8 +26,6 @@ const { values: args } = parseArgs({
 });
 const RUNS = Number(args.runs);
 const SECONDS = Number(args.seconds);
-const BATCH = 100;
-const BODY = Buffer.alloc(256, 0x61);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const scenarios = [
@@ -63,48 +62,6 @@ async function deletePrefix(prefix) {
     cursor = next;
   } while (cursor !== '0');
   redis.disconnect();
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function sendBatch(vhost) {
-  const sends = new Array(BATCH);
-  for (let i = 0; i < BATCH; i++)
-    sends[i] = vhost.send('bench', { body: BODY, properties: { persistent: true } });
-  return Promise.all(sends);
-}
-
-async function pullBatch(vhost) {
-  await sendBatch(vhost);
-  let deliveries = await vhost.receive('bench', { max: BATCH });
-  // Other nodes' loops may have taken some of ours; theirs are ours to take: poll for as many.
-  while (deliveries.length < BATCH) {
-    const more = await vhost.receive('bench', { max: BATCH - deliveries.length });
-    if (more.length === 0) await sleep(1);
-    deliveries = deliveries.concat(more);
-  }
-  await vhost.ack(deliveries);
-}
-
-function pushBatcher(vhost) {
-  let pending = [];
-  let wake;
-  vhost.consume('bench', (delivery) => {
-    pending.push(delivery);
-    if (pending.length === BATCH) wake();
-  });
-  return async () => {
-    const arrived = new Promise((resolve) => (wake = resolve));
-    await sendBatch(vhost);
-    await arrived;
-    const deliveries = pending;
-    pending = [];
-    await vhost.ack(deliveries);
-  };
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function runOnce(scenario, seconds) {
