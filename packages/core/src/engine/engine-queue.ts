@@ -166,7 +166,8 @@ export class EngineQueue {
       if (record.readyAt !== undefined && record.readyAt < earliestReady) earliestReady = record.readyAt;
     }
     if (records.length === 0) return outcomes;
-    if (this.deleted) throw new MessageGoneError(this.name, '(queue deleted)');
+    // Deleted while these copies were on their way: they were not stored, which the publisher learns.
+    if (this.deleted) return outcomes.map((o) => (o === 'enqueued' ? 'rejected' : o));
     this.host.memory.add(bytes);
     const written = store.enqueue(this.key, records);
     // Embedded stores make records visible at once: dispatch without waiting for the fsync.
