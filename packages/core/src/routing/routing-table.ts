@@ -73,12 +73,22 @@ class RouteInput implements MatchInput {
  * semantics). Pure and synchronous: it never touches a store; every change is returned so the
  * engine can persist it, and the engine replays declare/bind calls at recovery.
  */
+/** Distinct routing keys remembered per exchange before that exchange's cache starts over. */
+const ROUTE_CACHE_KEYS = 10_000;
+
 export class RoutingTable {
   private readonly exchangesByName = new Map<string, ExchangeState>();
   private readonly bindingsById = new Map<string, Binding>();
   /** Bindings by destination key ('q:name' / 'x:name'), by binding id. */
   private readonly incoming = new Map<string, Map<string, Binding>>();
   private readonly vhost: string;
+  /**
+   * Routes already computed, by exchange then routing key: MQTT and topic publishers send the same
+   * few keys again and again. Only routes that depend on nothing but the key are kept (no headers
+   * exchange, no default exchange, whose result depends on which queues exist); any topology change
+   * clears it.
+   */
+  private readonly routeCache = new Map<string, Map<string, RouteResult>>();
 
   constructor(private readonly deps: RoutingTableDeps) {
     this.vhost = deps.vhost ?? '/';
@@ -148,6 +158,7 @@ export class RoutingTable {
       routingKey,
       arguments: Object.freeze({ ...args }),
     });
+    this.routeCache.clear();
     this.bindingsById.set(id, binding);
     exchange.outgoing.set(id, binding);
     exchange.matcher.add(binding);
@@ -195,6 +206,9 @@ export class RoutingTable {
         `cannot publish to internal exchange '${exchange}' in vhost '${this.vhost}'`,
       );
     }
+    const cached = this.routeCache.get(exchange)?.get(routingKey);
+    if (cached) return cached;
+    let cacheable = true;
     const input = new RouteInput(routingKey, headers ?? NO_HEADERS);
     const queues = new Set<string>();
     // Exchanges reached through bindings or alternates; allocated only when the first one is found.
@@ -209,7 +223,9 @@ export class RoutingTable {
     };
     for (let current: ExchangeState | undefined = start; current; current = pending?.pop()) {
       matched = false;
+      if (current.info.kind === 'headers') cacheable = false;
       if (current.info.name === DEFAULT_EXCHANGE) {
+        cacheable = false;
         // Reachable here only as the start or as someone's alternate exchange.
         if (this.deps.queueExists(routingKey)) queues.add(routingKey);
         continue;
@@ -229,7 +245,19 @@ export class RoutingTable {
       }
       found = undefined;
     }
-    return { queues: [...queues], unroutable: queues.size === 0 };
+    const result: RouteResult = Object.freeze({
+      queues: Object.freeze([...queues]),
+      unroutable: queues.size === 0,
+    });
+    if (cacheable) this.remember(exchange, routingKey, result);
+    return result;
+  }
+
+  private remember(exchange: string, routingKey: string, result: RouteResult): void {
+    let byKey = this.routeCache.get(exchange);
+    if (!byKey) this.routeCache.set(exchange, (byKey = new Map()));
+    else if (byKey.size >= ROUTE_CACHE_KEYS) byKey.clear(); // many distinct keys: start over rather than grow
+    byKey.set(routingKey, result);
   }
 
   hasExchange(name: string): boolean {
@@ -259,6 +287,7 @@ export class RoutingTable {
   }
 
   private addExchange(name: string, kind: ExchangeKind, options: ExchangeInfo['options']): ExchangeState {
+    this.routeCache.clear();
     const state: ExchangeState = {
       info: Object.freeze({ name, kind, options }),
       matcher: createMatcher(kind),
@@ -289,6 +318,7 @@ export class RoutingTable {
   private detach(id: string, changes: TopologyChanges): void {
     const binding = this.bindingsById.get(id);
     if (!binding) return;
+    this.routeCache.clear();
     this.bindingsById.delete(id);
     const source = this.exchangesByName.get(binding.source);
     if (source) {
@@ -322,6 +352,7 @@ export class RoutingTable {
   /** Deletes an exchange with its bindings both ways; cascades to auto-delete sources, as RabbitMQ does. */
   private removeExchange(exchange: ExchangeState, changes: TopologyChanges): void {
     const name = exchange.info.name;
+    this.routeCache.clear();
     this.exchangesByName.delete(name);
     changes.deletedExchanges.push(name);
     for (const id of [...exchange.outgoing.keys()]) this.detach(id, changes);

@@ -78,7 +78,7 @@ export interface RouteOptions {
 
 export interface RouteResult {
   /** Each destination queue once, however many bindings or exchanges lead to it. */
-  queues: string[];
+  queues: readonly string[];
   unroutable: boolean;
 }
 

@@ -148,3 +148,30 @@ describe('alternate exchanges', () => {
     expect(t.route('main', 'nope').unroutable).toBe(true);
   });
 });
+
+describe('route cache', () => {
+  it('a cached route follows every topology change (bind, unbind, queue removal, exchange deletion)', () => {
+    const queues = new Set(['a', 'b']);
+    const table = new RoutingTable({ queueExists: (name) => queues.has(name) });
+    table.declareExchange('t', 'topic');
+    table.bind('t', { kind: 'queue', name: 'a' }, 'x.*');
+    expect(table.route('t', 'x.y').queues).toEqual(['a']);
+    expect(table.route('t', 'x.y').queues).toEqual(['a']); // served from the cache
+    table.bind('t', { kind: 'queue', name: 'b' }, 'x.#');
+    expect([...table.route('t', 'x.y').queues].sort()).toEqual(['a', 'b']);
+    table.unbind('t', { kind: 'queue', name: 'a' }, 'x.*');
+    expect(table.route('t', 'x.y').queues).toEqual(['b']);
+    table.removeQueue('b');
+    expect(table.route('t', 'x.y')).toEqual({ queues: [], unroutable: true });
+    table.deleteExchange('t');
+    expect(() => table.route('t', 'x.y')).toThrow();
+  });
+
+  it('routes through the default exchange are not cached (they depend on which queues exist)', () => {
+    const queues = new Set<string>();
+    const table = new RoutingTable({ queueExists: (name) => queues.has(name) });
+    expect(table.route('', 'q').unroutable).toBe(true);
+    queues.add('q');
+    expect(table.route('', 'q').queues).toEqual(['q']);
+  });
+});
