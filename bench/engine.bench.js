@@ -6,10 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Broker, LmdbStore, MemoryStore } from '../packages/core/dist/index.js';
-import { BATCH, BODY, percentile, pullBatch, pushBatcher } from './engine-load.js';
+import { measure, printMedians, pullBatch, pushBatcher } from './engine-load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,50 +43,12 @@ async function runOnce(scenario, seconds) {
     const vhost = broker.vhost();
     await vhost.declareQueue('bench', { durable: true });
     const batch = scenario.mode === 'pull' ? () => pullBatch(vhost) : pushBatcher(vhost);
-    const latencies = [];
-    const start = performance.now();
-    const deadline = start + seconds * 1000;
-    const loop = async () => {
-      for (let now = performance.now(); now < deadline;) {
-        const t0 = now;
-        await batch();
-        now = performance.now();
-        latencies.push(now - t0);
-      }
-    };
-    await Promise.all(Array.from({ length: scenario.workers ?? 1 }, loop));
-    const elapsed = (performance.now() - start) / 1000;
-    latencies.sort((a, b) => a - b);
-    return {
-      rate: (latencies.length * BATCH) / elapsed,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      rssMiB: process.memoryUsage().rss / 2 ** 20,
-    };
+    const batches = Array.from({ length: scenario.workers ?? 1 }, () => batch);
+    return { ...(await measure(batches, seconds)), rssMiB: process.memoryUsage().rss / 2 ** 20 };
   } finally {
     await broker.close();
     cleanup();
   }
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-console.log(
-  `node ${process.version}, ${RUNS} run(s) of ${SECONDS}s per scenario, batches of ${BATCH} × ${BODY.length} B, medians\n`,
-);
-for (const scenario of scenarios) await runOnce(scenario, 0.3); // warm-up (JIT, LMDB files)
-
-const rows = [];
-for (const scenario of scenarios) {
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await runOnce(scenario, SECONDS));
-  rows.push({
-    scenario: scenario.name,
-    'msg/s': Math.round(median(runs.map((r) => r.rate))).toLocaleString('en-US'),
-    'runs msg/s': runs.map((r) => Math.round(r.rate / 1000) + 'k').join(' / '),
-    'batch p50 ms': median(runs.map((r) => r.p50)).toFixed(3),
-    'batch p99 ms': median(runs.map((r) => r.p99)).toFixed(3),
-    'rss MiB': median(runs.map((r) => r.rssMiB)).toFixed(0),
-  });
-}
-console.table(rows);
+await printMedians(scenarios, runOnce, RUNS, SECONDS);

@@ -10,11 +10,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Broker, LmdbStore, MemoryStore } from '../packages/core/dist/index.js';
-import { BATCH, BODY, percentile, pullBatch, pushBatcher } from './engine-load.js';
+import { measure, printMedians, pullBatch, pushBatcher } from './engine-load.js';
 import { RedisStore } from '../packages/store-redis/dist/index.js';
 
 const { values: args } = parseArgs({
@@ -71,47 +70,11 @@ async function runOnce(scenario, seconds) {
     const batches = brokers.map((b) =>
       scenario.mode === 'pull' ? () => pullBatch(b.vhost()) : pushBatcher(b.vhost()),
     );
-    const latencies = [];
-    const start = performance.now();
-    const deadline = start + seconds * 1000;
-    const loop = async (batch) => {
-      for (let now = performance.now(); now < deadline;) {
-        const t0 = now;
-        await batch();
-        now = performance.now();
-        latencies.push(now - t0);
-      }
-    };
-    await Promise.all(batches.map(loop));
-    const elapsed = (performance.now() - start) / 1000;
-    latencies.sort((a, b) => a - b);
-    return {
-      rate: (latencies.length * BATCH) / elapsed,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-    };
+    return await measure(batches, seconds);
   } finally {
     for (const b of brokers) await b.close();
     await cleanup();
   }
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-console.log(
-  `node ${process.version}, ${RUNS} run(s) of ${SECONDS}s per scenario, batches of ${BATCH} × ${BODY.length} B, medians\n`,
-);
-for (const scenario of scenarios) await runOnce(scenario, 0.3); // warm-up
-const rows = [];
-for (const scenario of scenarios) {
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await runOnce(scenario, SECONDS));
-  rows.push({
-    scenario: scenario.name,
-    'msg/s': Math.round(median(runs.map((r) => r.rate))).toLocaleString('en-US'),
-    'runs msg/s': runs.map((r) => Math.round(r.rate / 1000) + 'k').join(' / '),
-    'batch p50 ms': median(runs.map((r) => r.p50)).toFixed(3),
-    'batch p99 ms': median(runs.map((r) => r.p99)).toFixed(3),
-  });
-}
-console.table(rows);
+await printMedians(scenarios, runOnce, RUNS, SECONDS);
