@@ -564,6 +564,8 @@ export class EngineQueue {
     deliveries: readonly Delivery[],
     requeue: boolean,
     delayMs: number | undefined,
+    /** Why, when not requeued (a handler's error): kept in the dead-letter headers. */
+    detail?: string,
   ): Promise<void> {
     const ids = deliveries.map((d) => d.id);
     this.#consumerFor(holder)?.settle(ids);
@@ -577,6 +579,7 @@ export class EngineQueue {
         dying.map(storedOf),
         holder,
         requeue ? 'delivery_limit' : 'rejected',
+        requeue ? undefined : detail,
       );
       if (moved.length !== dying.length)
         throw notHeld(

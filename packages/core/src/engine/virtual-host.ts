@@ -722,18 +722,9 @@ export class VirtualHost implements QueueHost {
 
   /** Dead-letters at once (reason `rejected`), with an optional detail such as a handler's error. */
   async deadLetter(deliveries: Delivery | readonly Delivery[], detail?: string): Promise<void> {
-    await this.#each(deliveries, async (queue, holder, group) => {
-      const stored = group.map((d) => ({
-        id: d.id,
-        message: d.message,
-        enqueuedAt: 0,
-        deliveryCount: d.deliveryCount,
-        durable: d.message.properties.persistent === true,
-      }));
-      const done = await queue.deadLetter(stored, holder, 'rejected', detail);
-      if (done.length !== group.length) throw new QueueNotFoundError(queue.name, this.vhost);
-      queue.pump();
-    });
+    await this.#each(deliveries, (queue, holder, group) =>
+      queue.nack(holder, group, false, undefined, detail),
+    );
   }
 
   /** Extends pull leases; returns the new deadline. */

@@ -191,3 +191,24 @@ describe('max length', () => {
     expect((await vh.send('q', { body: '123456' })).rejected).toEqual(['q']);
   });
 });
+
+describe('explicit dead-lettering by a push consumer', () => {
+  it("frees the consumer's prefetch window, so the next message comes", async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('dlq');
+    await vh.declareQueue('work', { deadLetter: deadLetterToQueue('dlq') });
+    for (const b of ['bad', 'next']) await vh.send('work', { body: b });
+    const got: string[] = [];
+    vh.consume(
+      'work',
+      (d) => {
+        got.push(text(d.message.body));
+        if (got.length === 1) void vh.deadLetter(d, 'bad input');
+      },
+      { prefetch: 1 },
+    );
+    await sleep(30);
+    expect(got).toEqual(['bad', 'next']);
+    expect((await vh.count('dlq')).ready).toBe(1);
+  });
+});
