@@ -1,18 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { totalmem } from 'node:os';
 import { BrokerClosedError, VhostNotFoundError } from '../errors.js';
-import type { ExchangeKind } from '../routing/index.js';
 import type { MessageStore } from '../store/message-store.js';
 import { MemoryStore } from '../store/index.js';
 import type { EngineObserver } from './engine-observer.js';
 import { MemoryMonitor } from './memory-monitor.js';
-import {
-  metaKeys,
-  queueKey,
-  type BindingRecord,
-  type ExchangeRecord,
-  type QueueRecord,
-} from './meta-keys.js';
+import { metaKeys } from './meta-keys.js';
 import { VirtualHost } from './virtual-host.js';
 
 export interface BrokerOptions {
@@ -143,23 +136,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const declared = new Set<string>();
     for (const name of names) {
       const vhost = this.#createVhost(name);
-      for (const { value } of await this.store.loadMeta(metaKeys.exchangePrefix(name))) {
-        const record = value as ExchangeRecord;
-        vhost.routing.declareExchange(record.name, record.kind as ExchangeKind, record.options, {
-          allowReserved: true,
-        });
-      }
-      const queues = [];
-      for (const { value } of await this.store.loadMeta(metaKeys.queuePrefix(name))) {
-        const record = value as QueueRecord;
-        queues.push(await vhost.restoreQueue(record.name, record.options));
-        declared.add(queueKey(name, record.name));
-      }
-      for (const { value } of await this.store.loadMeta(metaKeys.bindingPrefix(name))) {
-        const record = value as BindingRecord;
-        vhost.routing.bind(record.source, record.destination, record.routingKey, record.arguments);
-      }
-      for (const queue of queues) await queue.recover();
+      await vhost.syncTopology();
+      for (const key of vhost.persistedQueueKeys()) declared.add(key);
     }
     // Queues that were not durable do not come back, nor do their (transient) messages; in a
     // shared store they may be another node's, so they stay.

@@ -343,11 +343,11 @@ export class VirtualHost implements QueueHost {
     return queue;
   }
 
-  /** Recovery: a durable queue from the store's metadata. */
   /**
-   * A shared store: another node changed the topology. What it declared (durable exchanges, queues,
-   * bindings) appears here too, and durable queues it deleted go. (Exchange deletions and unbinds by
-   * other nodes are not followed yet: docs/store-redis.md.)
+   * Brings this vhost up to the durable topology in the store's metadata: at start (recovery), and
+   * with a shared store whenever another node changed it. Declared exchanges, queues and bindings
+   * appear; durable queues deleted elsewhere go. (Exchange deletions and unbinds by other nodes are
+   * not followed yet: docs/store-redis.md.)
    */
   async syncTopology(): Promise<void> {
     const load = async <T>(prefix: string): Promise<T[]> =>
@@ -357,9 +357,10 @@ export class VirtualHost implements QueueHost {
         this.routing.declareExchange(e.name, e.kind, e.options, { allowReserved: true });
     }
     const declared = new Set<string>();
+    const restored: EngineQueue[] = [];
     for (const q of await load<QueueRecord>(metaKeys.queuePrefix(this.vhost))) {
       declared.add(q.name);
-      if (!this.#queues.has(q.name)) await (await this.restoreQueue(q.name, q.options)).recover();
+      if (!this.#queues.has(q.name)) restored.push(await this.#restoreQueue(q.name, q.options));
     }
     for (const queue of [...this.#queues.values()]) {
       // Only queues whose declaration reached the store: one being declared here right now stays.
@@ -374,6 +375,8 @@ export class VirtualHost implements QueueHost {
       if (ends && this.routing.hasExchange(b.source) && !bound.has(bindingKey(this.vhost, b)))
         this.routing.bind(b.source, b.destination, b.routingKey, b.arguments);
     }
+    // After the bindings: a recovered queue's first sweep may dead-letter through them.
+    for (const queue of restored) await queue.recover();
   }
 
   /** Drops a queue another node deleted: local state only (its storage is already gone). */
@@ -383,12 +386,18 @@ export class VirtualHost implements QueueHost {
     this.routing.removeQueue(queue.name);
   }
 
-  async restoreQueue(name: string, options: ResolvedQueueOptions): Promise<EngineQueue> {
+  /** A durable queue from the store's metadata, with the bytes it already holds counted. */
+  async #restoreQueue(name: string, options: ResolvedQueueOptions): Promise<EngineQueue> {
     const queue = await this.#createQueue(name, options, undefined);
     queue.persisted = true;
     const counts = await this.store.counts(queue.key);
     this.memory.add(counts.bytes);
     return queue;
+  }
+
+  /** Store keys of the queues whose declaration is in the store's metadata. */
+  persistedQueueKeys(): string[] {
+    return [...this.#queues.values()].filter((q) => q.persisted).map((q) => q.key);
   }
 
   async #info(queue: EngineQueue): Promise<QueueInfo> {
