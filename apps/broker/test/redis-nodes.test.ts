@@ -1,27 +1,11 @@
 // Three `conveyor start --store redis://…` processes over one Redis, AMQP clients on different nodes.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EPHEMERAL_PORTS, startCli, type RunningCli } from './support/cli-process.js';
-
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function redisUnreachable(): Promise<string | undefined> {
-  const { hostname, port } = new URL(REDIS_URL);
-  const reachable = await new Promise<boolean>((resolve) => {
-    const socket = tcpConnect({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(1_000, () => (socket.destroy(), resolve(false)));
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-  if (reachable) return undefined;
-  const reason = `Redis at ${REDIS_URL} is unreachable`;
-  if (process.env.CI === 'true') throw new Error(`${reason}; CI=true requires it`);
-  return reason;
-}
+import { deleteRedisKeys, REDIS_URL, redisUnreachable } from './support/redis-reachable.js';
 
 const skip = await redisUnreachable();
 
@@ -42,11 +26,7 @@ describe.skipIf(skip !== undefined)(`three nodes over one Redis${skip ? ` (skipp
   afterAll(async () => {
     for (const node of nodes) if (node.child.exitCode === null) await node.stop('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteRedisKeys(prefix);
   });
 
   it("logs Redis's persistence warning at start", async () => {
