@@ -1,0 +1,81 @@
+// The Redis side of the benchmark: a unique key prefix per run, its removal afterwards, and the CPU
+// time of the local redis-server (the shared store's single thread is what 3 nodes contend for).
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { processCpuMs } from './broker-process.mjs';
+
+export const uniquePrefix = () => `conveyor-bench-${randomBytes(4).toString('hex')}:`;
+
+/** `redis://host:port?prefix=…` for `conveyor start --store`. */
+export function storeUrl(redisUrl, prefix) {
+  const u = new URL(redisUrl);
+  u.searchParams.set('prefix', prefix);
+  return u.toString();
+}
+
+/** True when Redis answers PING within a second. */
+export async function redisReachable(redisUrl) {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** SCAN MATCH prefix* + DEL in batches; returns how many keys were removed. */
+export async function deletePrefix(redisUrl, prefix) {
+  if (!/^[\w:.-]+$/.test(prefix)) throw new Error(`refusing to delete keys under prefix '${prefix}'`);
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  let removed = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) removed += await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return removed;
+}
+
+/** Pid of a redis-server on this machine (the one the benchmark talks to when it is local), if any. */
+export function localRedisPid() {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'redis-server') return Number(pid);
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return undefined;
+}
+
+export const redisCpuMs = (pid) => (pid === undefined ? NaN : processCpuMs(pid));
+
+/**
+ * Commands Redis has processed since it started, and of those the script calls (EVALSHA, EVAL): a
+ * script is one round trip from a node, the commands it runs are counted in `commands` too.
+ */
+export async function redisWork(redisUrl) {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  try {
+    const info = await redis.info('all');
+    const calls = (cmd) => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    const commands = Number(/^total_commands_processed:(\d+)/m.exec(info)?.[1] ?? NaN);
+    return { commands, scripts: calls('evalsha') + calls('eval') + calls('evalsha_ro') + calls('eval_ro') };
+  } catch {
+    return { commands: NaN, scripts: NaN };
+  } finally {
+    redis.disconnect();
+  }
+}
