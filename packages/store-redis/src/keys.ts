@@ -39,4 +39,9 @@ export const globalKeys = {
   node: (g: string, node: string) => `${g}node:${node}`,
   holderQueues: (g: string, holder: string) => `${g}hq:${holder}`,
   nodeQueues: (g: string, node: string) => `${g}nq:${node}`,
+  /** Pub/sub channels. */
+  wake: (g: string, queue: string) => `${g}wake:${queue}`,
+  metaChanged: (g: string) => `${g}meta-changed`,
+  nodeGone: (g: string) => `${g}node-gone`,
+  signal: (g: string, topic: string) => `${g}signal:${topic}`,
 };

@@ -6,7 +6,7 @@ export interface LivenessHost {
   readonly globalPrefix: string;
   /** The store's connection, for plain commands. */
   command(
-    name: 'set' | 'sadd' | 'srem' | 'del' | 'exists' | 'smembers',
+    name: 'set' | 'sadd' | 'srem' | 'del' | 'exists' | 'smembers' | 'publish',
     ...args: (string | number)[]
   ): Promise<unknown>;
   /** Returns to ready what `node` held in `queue`; returns how many. */
@@ -18,6 +18,8 @@ export interface LivenessHost {
  * A node proves it is alive by renewing `node:<id>` (PX ttl) every ttl/3. Every node also sweeps:
  * any registered node whose key has lapsed is dead, and whatever its holders held returns to
  * ready (counts stay raised). Sweeping twice is harmless: the scripts find nothing the second time.
+ * A node that leaves (closed, or swept) is announced on `node-gone`, so the others can drop what it
+ * owned (exclusive queues, transient topology) and publish its clients' wills.
  */
 export class NodeLiveness {
   #timer: NodeJS.Timeout | undefined;
@@ -50,6 +52,16 @@ export class NodeLiveness {
     await host.command('del', globalKeys.node(host.globalPrefix, host.nodeId));
     await host.command('srem', globalKeys.nodes(host.globalPrefix), host.nodeId);
     await host.command('del', globalKeys.nodeQueues(host.globalPrefix, host.nodeId));
+    await host.command('publish', globalKeys.nodeGone(host.globalPrefix), host.nodeId);
+  }
+
+  /** Registered nodes whose liveness key is current. */
+  async liveNodes(): Promise<Set<string>> {
+    const g = this.host.globalPrefix;
+    const live = new Set<string>();
+    for (const node of (await this.host.command('smembers', globalKeys.nodes(g))) as string[])
+      if ((await this.host.command('exists', globalKeys.node(g, node))) === 1) live.add(node);
+    return live;
   }
 
   async #tick(): Promise<void> {
@@ -78,6 +90,7 @@ export class NodeLiveness {
         n += await host.releaseNode(queue, node);
       await host.command('del', globalKeys.nodeQueues(g, node));
       await host.command('srem', globalKeys.nodes(g), node);
+      await host.command('publish', globalKeys.nodeGone(g), node);
     }
     return n;
   }

@@ -23,7 +23,7 @@ import { splitUrl } from './redis-url.js';
 import { readPersistence, versionAtLeast, type RedisPersistence } from './redis-persistence.js';
 import { SCRIPTS, type ScriptName } from './scripts/queue-scripts.js';
 import { decodeValue, encodeValue } from './value-codec.js';
-import { WakeSubscriber } from './wake-subscriber.js';
+import { ChannelSubscriber } from './channel-subscriber.js';
 
 export type RedisWaitOption = { replicas: number; timeoutMs: number } | { aof: true; timeoutMs?: number };
 
@@ -70,9 +70,8 @@ export class RedisStore implements MessageStore {
   readonly #wait: RedisWaitOption | undefined;
   readonly #liveness: NodeLiveness;
   readonly #onError: (err: unknown) => void;
-  readonly #wakes: WakeSubscriber;
-  /** Topology changes by any node: `putMeta`/`deleteMeta` publish on one channel. */
-  readonly #metaChanges: WakeSubscriber;
+  /** Wake-ups, metadata changes, node departures and signals, on one subscriber connection. */
+  readonly #channels: ChannelSubscriber;
   #status: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: RedisStoreOptions = {}) {
@@ -94,8 +93,7 @@ export class RedisStore implements MessageStore {
       onError: this.#onError,
     };
     this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? fromUrl.holderTtlMs ?? 10_000);
-    this.#wakes = new WakeSubscriber(this.#redis, `${this.#keys.global}wake:`, this.#onError);
-    this.#metaChanges = new WakeSubscriber(this.#redis, `${this.#keys.global}meta-changed`, this.#onError);
+    this.#channels = new ChannelSubscriber(this.#redis, this.#onError);
   }
 
   async open(): Promise<void> {
@@ -129,8 +127,7 @@ export class RedisStore implements MessageStore {
       return;
     }
     this.#status = 'closed';
-    this.#wakes.close();
-    this.#metaChanges.close();
+    this.#channels.close();
     try {
       const g = this.#keys.global;
       for (const queue of (await this.#redis.smembers(globalKeys.nodeQueues(g, this.nodeId))) as string[])
@@ -147,8 +144,7 @@ export class RedisStore implements MessageStore {
    */
   async abandon(): Promise<void> {
     this.#status = 'closed';
-    this.#wakes.close();
-    this.#metaChanges.close();
+    this.#channels.close();
     await this.#liveness.stop(false);
     this.#redis.disconnect();
   }
@@ -167,12 +163,31 @@ export class RedisStore implements MessageStore {
    */
   subscribe(queue: QueueKey, onWake: () => void): () => void {
     this.#check();
-    return this.#wakes.subscribe(queue, onWake);
+    return this.#channels.subscribe(globalKeys.wake(this.#keys.global, queue), () => onWake());
   }
 
-  /** Calls `onChange` when any node (this one included) changes the topology metadata. */
-  watchMeta(onChange: () => void): () => void {
-    return this.#metaChanges.subscribe('', onChange);
+  /** Calls `onChange` with the key when any node (this one included) changes the metadata. */
+  watchMeta(onChange: (key: string) => void): () => void {
+    return this.#channels.subscribe(globalKeys.metaChanged(this.#keys.global), onChange);
+  }
+
+  async liveNodes(): Promise<ReadonlySet<string>> {
+    this.#check();
+    return this.#guard(this.#liveness.liveNodes());
+  }
+
+  /** Calls `onGone` when a node closes or a sweep (by any node) finds it dead. */
+  watchNodes(onGone: (nodeId: string) => void): () => void {
+    return this.#channels.subscribe(globalKeys.nodeGone(this.#keys.global), onGone);
+  }
+
+  async signal(topic: string, payload: string): Promise<void> {
+    this.#check();
+    await this.#guard(this.#redis.publish(globalKeys.signal(this.#keys.global, topic), payload));
+  }
+
+  onSignal(topic: string, listener: (payload: string) => void): () => void {
+    return this.#channels.subscribe(globalKeys.signal(this.#keys.global, topic), listener);
   }
 
   // ---- metadata ----
@@ -195,14 +210,28 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#guard(this.#redis.hset(globalKeys.meta(this.#keys.global), key, encodeValue(value)));
     await this.#waitDurable();
-    await this.#guard(this.#redis.publish(`${this.#keys.global}meta-changed`, key));
+    await this.#guard(this.#redis.publish(globalKeys.metaChanged(this.#keys.global), key));
   }
 
   async deleteMeta(key: string): Promise<void> {
     this.#check();
     await this.#guard(this.#redis.hdel(globalKeys.meta(this.#keys.global), key));
     await this.#waitDurable();
-    await this.#guard(this.#redis.publish(`${this.#keys.global}meta-changed`, key));
+    await this.#guard(this.#redis.publish(globalKeys.metaChanged(this.#keys.global), key));
+  }
+
+  async takeMeta(key: string): Promise<unknown> {
+    this.#check();
+    const g = this.#keys.global;
+    // One transaction: of concurrent takers exactly one reads the value before it is gone.
+    const results = await this.#guard(
+      this.#redis.multi().hget(globalKeys.meta(g), key).hdel(globalKeys.meta(g), key).exec(),
+    );
+    const raw = results?.[0]?.[1] as string | null | undefined;
+    if (raw === null || raw === undefined) return undefined;
+    await this.#waitDurable();
+    await this.#guard(this.#redis.publish(globalKeys.metaChanged(g), key));
+    return decodeValue(raw);
   }
 
   // ---- queues ----

@@ -58,6 +58,7 @@ export abstract class EmbeddedStore implements MessageStore, HolderIndex {
   abstract loadMeta(prefix: string): Promise<MetaEntry[]>;
   abstract putMeta(key: string, value: unknown): Promise<void>;
   abstract deleteMeta(key: string): Promise<void>;
+  abstract takeMeta(key: string): Promise<unknown>;
 
   async open(): Promise<void> {
     if (this.status === 'open') return;

@@ -60,6 +60,8 @@ export class LmdbStore extends EmbeddedStore {
   private states!: Database<PersistedState, MessageKey>;
   private dedupe!: Database<number, DedupeKey>;
   private meta!: Database<unknown, string>;
+  /** Metadata keys whose `takeMeta` removal has not committed yet. */
+  private readonly taking = new Set<string>();
   private sys!: Database<number, string>;
   /** A failed background write (count bump, ack) surfaces on the next awaited write. */
   private writeError: unknown = undefined;
@@ -288,6 +290,21 @@ export class LmdbStore extends EmbeddedStore {
   async deleteMeta(key: string): Promise<void> {
     this.check();
     await this.synced(this.meta.remove(key));
+  }
+
+  async takeMeta(key: string): Promise<unknown> {
+    this.check();
+    // A read sees the entry until the removal commits: keys being taken are nobody else's.
+    if (this.taking.has(key)) return undefined;
+    const value: unknown = this.meta.get(key);
+    if (value === undefined) return undefined;
+    this.taking.add(key);
+    try {
+      await this.synced(this.meta.remove(key));
+    } finally {
+      this.taking.delete(key);
+    }
+    return value;
   }
 
   /** Waits for a write's commit (synced, as overlappingSync is off) and reports write failures. */

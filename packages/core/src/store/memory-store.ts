@@ -40,4 +40,11 @@ export class MemoryStore extends EmbeddedStore {
     this.check();
     this.meta.delete(key);
   }
+
+  async takeMeta(key: string): Promise<unknown> {
+    this.check();
+    const value = this.meta.get(key);
+    this.meta.delete(key);
+    return value;
+  }
 }

@@ -55,9 +55,12 @@ export interface MessageStore {
   readonly durable: boolean;
   /**
    * True when other broker processes use the same storage (a shared store): a node must then not
-   * delete queues it did not declare, and learns of other nodes' sends through `subscribe`.
+   * delete queues it did not declare, keeps all of its topology (durable or not) in the metadata
+   * so every node routes alike, and learns of other nodes' sends through `subscribe`.
    */
   readonly shared?: boolean;
+  /** Shared stores: this process's node id, stable while the store is open. */
+  readonly nodeId?: string;
 
   /**
    * Optional: calls `onWake` when another process adds or returns messages in `queue` (at most
@@ -66,10 +69,25 @@ export interface MessageStore {
   subscribe?(queue: QueueKey, onWake: () => void): () => void;
 
   /**
-   * Optional, for shared stores: calls `onChange` when another process changes the metadata
-   * (topology). Returns an unsubscribe function.
+   * Optional, for shared stores: calls `onChange` with the key when any process (this one
+   * included) changes the metadata. At most once: after a lost notification, the next one or a
+   * node event brings the reader up to date. Returns an unsubscribe function.
    */
-  watchMeta?(onChange: () => void): () => void;
+  watchMeta?(onChange: (key: string) => void): () => void;
+
+  /** Shared stores: the nodes whose liveness is current (this one included). */
+  liveNodes?(): Promise<ReadonlySet<string>>;
+
+  /**
+   * Shared stores: calls `onGone` on every node when a node left (closed, or found dead by a
+   * sweep after its deliveries were returned). At most once, like `watchMeta`.
+   */
+  watchNodes?(onGone: (nodeId: string) => void): () => void;
+
+  /** Shared stores: a note to every process of the store (pub/sub: at most once, no history). */
+  signal?(topic: string, payload: string): Promise<void>;
+  /** Shared stores: receives the notes of `signal` on `topic`, this process's own included. */
+  onSignal?(topic: string, listener: (payload: string) => void): () => void;
 
   /**
    * Opens the store. For an embedded store, whatever was held by anyone when the process
@@ -83,6 +101,8 @@ export interface MessageStore {
   loadMeta(prefix: string): Promise<MetaEntry[]>;
   putMeta(key: string, value: unknown): Promise<void>;
   deleteMeta(key: string): Promise<void>;
+  /** Reads and deletes one entry atomically: of concurrent callers, one gets the value, the others `undefined`. */
+  takeMeta(key: string): Promise<unknown>;
 
   // ---- queues ----
   /** Idempotent. */

@@ -384,6 +384,18 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
       expect((await store.loadMeta('')).map((e) => e.key)).toEqual(['exchange/x', 'queue/b']);
     });
 
+    it('takes a metadata entry once: of concurrent takers exactly one gets the value', async () => {
+      await store.putMeta('will/a', { topic: 't', n: 1 });
+      const taken = await Promise.all([
+        store.takeMeta('will/a'),
+        store.takeMeta('will/a'),
+        store.takeMeta('will/a'),
+      ]);
+      expect(taken.filter((v) => v !== undefined)).toEqual([{ topic: 't', n: 1 }]);
+      expect(await store.loadMeta('will/')).toEqual([]);
+      expect(await store.takeMeta('will/none')).toBeUndefined();
+    });
+
     it('rejects every operation after close with BrokerClosedError', async () => {
       const [id] = await fill('q1', 'a');
       await store.close();
@@ -391,6 +403,7 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         store.loadMeta(''),
         store.putMeta('k', 1),
         store.deleteMeta('k'),
+        store.takeMeta('k'),
         store.createQueue('q3'),
         store.deleteQueue('q1'),
         store.listQueues(),
