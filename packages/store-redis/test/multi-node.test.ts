@@ -1,5 +1,5 @@
 /** Two brokers in one process, each with its own RedisStore on the same prefix: two nodes. */
-import { Broker, type Delivery, type VirtualHost } from '@conveyor/core';
+import { Broker, ResourceLockedError, type Delivery, type VirtualHost } from '@conveyor/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RedisStore } from '../src/index.js';
 import { deletePrefix, redisStore, redisUnavailable, uniquePrefix } from './redis-fixture.js';
@@ -77,6 +77,136 @@ describe.skipIf(skip !== undefined)(
       const gone = Date.now() + 3_000;
       while (b!.vh.hasQueue('audit') && Date.now() < gone) await sleep(10);
       expect(b!.vh.hasQueue('audit')).toBe(false);
+    });
+
+    /** Polls until `check` holds (topology changes reach other nodes through Redis pub/sub). */
+    async function until(check: () => boolean | Promise<boolean>, ms = 3_000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!(await check()) && Date.now() < deadline) await sleep(10);
+    }
+
+    it('transient and exclusive topology is shared too: node B routes to what node A declared, and may not use an exclusive queue', async () => {
+      const [a, b] = await nodes(2);
+      await a!.vh.declareExchange('fan', 'fanout', { durable: false });
+      const excl = await a!.vh.declareQueue('', { durable: false, exclusive: true }, { owner: 'conn-1' });
+      await a!.vh.declareQueue('scratch', { durable: false });
+      await a!.vh.bindQueue(excl.name, 'fan', '', {}, 'conn-1');
+      await a!.vh.bindQueue('scratch', 'fan', '');
+      await until(() => b!.vh.routing.bindings().filter((x) => x.source === 'fan').length === 2);
+      expect((await b!.vh.publish('fan', '', { body: 'to all' })).queues.sort()).toEqual(
+        [excl.name, 'scratch'].sort(),
+      );
+      const [d] = await a!.vh.receive(excl.name, { waitMs: 2_000 }, 'conn-1');
+      expect(text(d!)).toBe('to all');
+      // RabbitMQ: another connection's exclusive queue is RESOURCE_LOCKED.
+      await expect(b!.vh.declareQueue(excl.name, {}, { passive: true, owner: 'conn-1' })).rejects.toThrow(
+        ResourceLockedError,
+      );
+      await expect(b!.vh.receive(excl.name, {}, 'conn-1')).rejects.toThrow(ResourceLockedError);
+    });
+
+    it('exchange deletions and unbinds on one node are followed by the others', async () => {
+      const [a, b] = await nodes(2);
+      await a!.vh.declareExchange('events', 'topic', { durable: true });
+      await a!.vh.declareExchange('side', 'direct', { durable: true });
+      await a!.vh.declareQueue('audit');
+      await a!.vh.bindQueue('audit', 'events', 'order.#');
+      await a!.vh.bindQueue('audit', 'side', 'k');
+      await until(() => b!.vh.routing.bindings().filter((x) => x.destination.name === 'audit').length === 2);
+      await a!.vh.unbindQueue('audit', 'events', 'order.#');
+      await a!.vh.deleteExchange('side');
+      await until(() => !b!.vh.routing.hasExchange('side') && b!.vh.routing.bindings().length === 0);
+      expect(b!.vh.routing.hasExchange('side')).toBe(false);
+      expect(b!.vh.routing.bindings().filter((x) => x.destination.name === 'audit')).toEqual([]);
+      expect((await b!.vh.publish('events', 'order.created', { body: 'x' })).unroutable).toBe(true);
+      // And a node that opens later sees the same.
+      const [c] = await nodes(1, 10_000, prefixes[prefixes.length - 1]);
+      expect(c!.vh.routing.hasExchange('side')).toBe(false);
+      expect(c!.vh.routing.hasExchange('events')).toBe(true);
+    });
+
+    it("a dead node's exclusive and transient queues and exchanges go from the store and every node; durable ones stay", async () => {
+      const [a, b] = await nodes(2, 300);
+      await b!.vh.declareExchange('fan', 'fanout', { durable: false });
+      await b!.vh.declareExchange('keep', 'fanout', { durable: true });
+      await b!.vh.declareQueue('mine', { durable: false, exclusive: true }, { owner: 'conn-9' });
+      await b!.vh.declareQueue('scratch', { durable: false });
+      await b!.vh.declareQueue('orders', { durable: true });
+      await b!.vh.bindQueue('orders', 'keep', '');
+      await b!.vh.bindQueue('scratch', 'keep', '');
+      await b!.vh.send('mine', { body: 'x' });
+      await until(() => a!.vh.hasQueue('mine') && a!.vh.routing.bindings().length === 2);
+      expect(a!.vh.hasQueue('scratch')).toBe(true);
+      await b!.store.abandon(); // node B dies
+      await until(
+        () => !a!.vh.hasQueue('mine') && !a!.vh.hasQueue('scratch') && !a!.vh.routing.hasExchange('fan'),
+      );
+      expect(a!.vh.hasQueue('mine')).toBe(false);
+      expect(a!.vh.hasQueue('scratch')).toBe(false);
+      expect(a!.vh.routing.hasExchange('fan')).toBe(false);
+      expect(a!.vh.hasQueue('orders')).toBe(true);
+      expect(a!.vh.routing.bindings().map((x) => `${x.source}->${x.destination.name}`)).toEqual([
+        'keep->orders',
+      ]);
+      // Gone from Redis too: a node that opens now finds only the durable topology.
+      const [c] = await nodes(1, 300, prefixes[prefixes.length - 1]);
+      expect(c!.vh.hasQueue('mine')).toBe(false);
+      expect(c!.vh.hasQueue('orders')).toBe(true);
+      expect(await c!.store.listQueues()).not.toContain('%2F/mine');
+    });
+
+    it("a node that closes takes its transient queues with it, as a RabbitMQ node's own transient queues go when it stops", async () => {
+      const [a, b] = await nodes(2);
+      await b!.vh.declareQueue('scratch', { durable: false });
+      await until(() => a!.vh.hasQueue('scratch'));
+      await brokers[1]!.close();
+      await until(() => !a!.vh.hasQueue('scratch'));
+      expect(a!.vh.hasQueue('scratch')).toBe(false);
+    });
+
+    it('a message sent on node B to a queue node A declared a moment ago is not lost to propagation', async () => {
+      const [a, b] = await nodes(2);
+      for (let i = 0; i < 5; i++) {
+        const info = await a!.vh.declareQueue('', { durable: false, exclusive: true }, { owner: 'c' });
+        // No waiting: B routes by name through the default exchange right away.
+        expect((await b!.vh.publish('', info.name, { body: `r${i}` })).queues).toEqual([info.name]);
+        await b!.vh.send(info.name, { body: 'direct' });
+        expect((await a!.vh.count(info.name)).ready).toBe(2);
+      }
+    });
+
+    it('a node that only publishes is not blocked by messages other nodes hold (they live in Redis)', async () => {
+      const prefix = uniquePrefix();
+      prefixes.push(prefix);
+      const publisher = await Broker.open({ store: redisStore(prefix), memoryHighWatermarkBytes: 1_000 });
+      brokers.push(publisher);
+      const [consumer] = await nodes(1, 10_000, prefix);
+      await publisher.vhost().declareQueue('q');
+      for (let i = 0; i < 12; i++) await publisher.vhost().send('q', { body: Buffer.alloc(100) });
+      expect(publisher.blocked).toBe(false);
+      const all = await consumer!.vh.receive('q', { max: 12 });
+      expect(all).toHaveLength(12);
+      await consumer!.vh.ack(all);
+      expect(publisher.memory.bytes).toBe(0);
+    });
+
+    it('nodes see each other live, hear of a departure, exchange signals, and take a metadata entry exactly once', async () => {
+      const [a, b] = await nodes(2, 300);
+      expect([...(await a!.store.liveNodes())].sort()).toEqual([a!.store.nodeId, b!.store.nodeId].sort());
+      const heard: string[] = [];
+      const signals: string[] = [];
+      a!.store.watchNodes((node) => heard.push(node));
+      a!.store.onSignal('hello', (p) => signals.push(p));
+      await sleep(50); // the subscription is under way
+      await b!.store.signal('hello', 'from b');
+      await a!.store.putMeta('will/x', { n: 1 });
+      const taken = await Promise.all([a!.store.takeMeta('will/x'), b!.store.takeMeta('will/x')]);
+      expect(taken.filter((v) => v !== undefined)).toEqual([{ n: 1 }]);
+      await b!.store.abandon();
+      await until(() => heard.length > 0);
+      expect(heard).toContain(b!.store.nodeId);
+      expect(signals).toEqual(['from b']);
+      expect([...(await a!.store.liveNodes())]).toEqual([a!.store.nodeId]);
     });
 
     it("a node that opens does not delete another node's non-durable queue", async () => {

@@ -30,6 +30,8 @@ type BrokerEvents = {
 };
 
 const DEFAULT_VHOST = '/';
+/** Metadata keys that are topology (not retained messages or MQTT sessions). */
+const TOPOLOGY_KEY = /^(vhost|exchange|queue|binding)\//;
 
 /**
  * The engine: virtual hosts with their routing model and queues over one message store.
@@ -45,20 +47,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #syncing: Promise<void> | undefined;
   #syncAgain = false;
 
-  /** Another node changed the topology: bring every vhost up to date (coalesced, one pass at a time). */
-  #scheduleSync(): void {
+  /**
+   * Brings every vhost up to the store's topology: coalesced, one pass at a time. Resolves after a
+   * pass that started after the call (a shared store's nodes call it when the topology changed).
+   */
+  #scheduleSync(): Promise<void> {
     if (this.#syncing) {
       this.#syncAgain = true;
-      return;
+      return this.#syncing;
     }
     this.#syncing = (async () => {
       do {
         this.#syncAgain = false;
+        await this.#addVhostsFromStore();
         for (const vhost of this.#vhosts.values()) if (!this.#closed) await vhost.syncTopology();
       } while (this.#syncAgain && !this.#closed);
     })()
       .catch((err: unknown) => this.#options.onError(err))
       .finally(() => (this.#syncing = undefined));
+    return this.#syncing;
   }
 
   private constructor(options: BrokerOptions) {
@@ -66,6 +73,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.store = options.store ?? new MemoryStore();
     this.memory = new MemoryMonitor({
       highWatermarkBytes: options.memoryHighWatermarkBytes ?? Math.floor(totalmem() * 0.4),
+      messagesInProcess: this.store.shared !== true,
     });
     this.#options = {
       maxMessageBytes: options.maxMessageBytes ?? 128 * 1024 * 1024,
@@ -82,7 +90,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const broker = new Broker(options);
     await broker.store.open();
     await broker.#recover();
-    broker.#unwatch = broker.store.watchMeta?.(() => broker.#scheduleSync());
+    const unwatchMeta = broker.store.watchMeta?.((key) => {
+      if (TOPOLOGY_KEY.test(key)) void broker.#scheduleSync();
+    });
+    // A node that left may have owned exclusive and transient topology: it goes.
+    const unwatchNodes = broker.store.watchNodes?.(() => void broker.#scheduleSync());
+    broker.#unwatch = () => {
+      unwatchMeta?.();
+      unwatchNodes?.();
+    };
     return broker;
   }
 
@@ -124,18 +140,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
       onError: this.#options.onError,
       assertOpen: () => this.#assertOpen(),
       observer: this.#options.observer,
+      syncTopology: () => (this.#closed ? Promise.resolve() : this.#scheduleSync()),
     });
     this.#vhosts.set(name, vhost);
     return vhost;
   }
 
+  /** Virtual hosts in the store's metadata that this broker does not have yet (added by another node). */
+  async #addVhostsFromStore(): Promise<void> {
+    for (const entry of await this.store.loadMeta(metaKeys.vhostPrefix)) {
+      const { name } = entry.value as { name: string };
+      if (!this.#vhosts.has(name)) this.#createVhost(name);
+    }
+  }
+
   async #recover(): Promise<void> {
-    const names = new Set([DEFAULT_VHOST]);
-    for (const entry of await this.store.loadMeta(metaKeys.vhostPrefix))
-      names.add((entry.value as { name: string }).name);
+    this.#createVhost(DEFAULT_VHOST);
+    await this.#addVhostsFromStore();
     const declared = new Set<string>();
-    for (const name of names) {
-      const vhost = this.#createVhost(name);
+    for (const vhost of this.#vhosts.values()) {
       await vhost.syncTopology();
       for (const key of vhost.persistedQueueKeys()) declared.add(key);
     }

@@ -51,8 +51,10 @@ export class EngineQueue {
   delivered = 0;
   acked = 0;
   deleted = false;
-  /** Its declaration is in the store's metadata (a durable, non-exclusive queue). */
+  /** Its declaration is in the store's metadata (durable and not exclusive; with a shared store, any). */
   persisted = false;
+  /** Shared store: the node that declared it, the one whose consumers decide auto-delete and expiry. */
+  homeNode: string | undefined;
   #hadConsumer = false;
   #rr = 0;
   readonly #waiters: Waiter[] = [];

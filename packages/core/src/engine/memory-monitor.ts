@@ -5,6 +5,12 @@ export interface MemoryMonitorOptions {
   highWatermarkBytes: number;
   /** Publishers may go on again below this. Default 80% of the high watermark. */
   lowWatermarkBytes?: number;
+  /**
+   * False when messages live outside this process (a shared store such as Redis): then this
+   * node holds none of them, and a node that only publishes must not count what others ack.
+   * Default true.
+   */
+  messagesInProcess?: boolean;
 }
 
 /**
@@ -17,11 +23,13 @@ export class MemoryMonitor extends EventEmitter<{ blocked: [bytes: number]; unbl
   #blocked = false;
   readonly high: number;
   readonly low: number;
+  readonly #counts: boolean;
 
   constructor(options: MemoryMonitorOptions) {
     super();
     this.high = options.highWatermarkBytes;
     this.low = options.lowWatermarkBytes ?? Math.floor(options.highWatermarkBytes * 0.8);
+    this.#counts = options.messagesInProcess ?? true;
   }
 
   get bytes(): number {
@@ -33,6 +41,7 @@ export class MemoryMonitor extends EventEmitter<{ blocked: [bytes: number]; unbl
   }
 
   add(bytes: number): void {
+    if (!this.#counts) return;
     this.#bytes += bytes;
     if (!this.#blocked && this.#bytes >= this.high) {
       this.#blocked = true;

@@ -3,8 +3,8 @@ import type { BindingDestination, ExchangeKind, ExchangeOptions } from '../routi
 import type { ResolvedQueueOptions } from './queue-options.js';
 
 /**
- * Keys under which durable topology lives in the store's metadata. Each component is
- * URI-encoded, so names may contain any character (`/` included).
+ * Keys under which topology lives in the store's metadata (durable topology; with a shared store
+ * all of it). Each component is URI-encoded, so names may contain any character (`/` included).
  */
 const enc = encodeURIComponent;
 
@@ -35,11 +35,19 @@ export interface ExchangeRecord {
   name: string;
   kind: ExchangeKind;
   options: ExchangeOptions;
+  /** Shared store, transient exchange: the node it lives and dies with. */
+  node?: string;
 }
 
 export interface QueueRecord {
   name: string;
   options: ResolvedQueueOptions;
+  /** Shared store, transient or exclusive queue: the node it lives and dies with. */
+  node?: string;
+  /** Exclusive queue: the owning connection or session on `node`. */
+  owner?: string;
+  /** Shared store: the declaring node, which alone applies auto-delete and expiry. */
+  home?: string;
 }
 
 export interface BindingRecord {

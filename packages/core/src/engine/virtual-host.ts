@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  ExchangeNotFoundError,
   InvalidArgumentError,
   MessageTooLargeError,
   QueueInUseError,
@@ -148,6 +149,8 @@ export interface VirtualHostSettings {
   onError: (err: unknown) => void;
   assertOpen: () => void;
   observer: EngineObserver;
+  /** Shared store: brings every vhost up to the store's topology (coalesced) and resolves after. */
+  syncTopology: () => Promise<void>;
 }
 
 let consumerSeq = 0;
@@ -157,6 +160,11 @@ export class VirtualHost implements QueueHost {
   readonly routing: RoutingTable;
   readonly #queues = new Map<string, EngineQueue>();
   readonly #consumers = new Map<string, { queue: EngineQueue; state: ConsumerState }>();
+  /** Exchanges and binding keys whose declaration is in the store's metadata. */
+  readonly #recordedExchanges = new Set<string>();
+  readonly #recordedBindings = new Set<string>();
+  /** Queues this node is deleting: a topology read taken before the deletion must not bring them back. */
+  readonly #deleting = new Set<string>();
 
   constructor(
     readonly vhost: string,
@@ -185,6 +193,39 @@ export class VirtualHost implements QueueHost {
     this.settings.onError(err);
   }
 
+  get #shared(): boolean {
+    return this.store.shared === true;
+  }
+
+  /**
+   * Whether a declaration goes into the store's metadata: durable ones always; with a shared
+   * store every one, so that all nodes route alike.
+   */
+  #records(durable: boolean): boolean {
+    return durable || this.#shared;
+  }
+
+  /** Shared store: a transient declaration lives and dies with the node that made it. */
+  #nodeOf(transient: boolean): { node?: string } {
+    const node = this.store.nodeId;
+    return this.#shared && transient && node !== undefined ? { node } : {};
+  }
+
+  /**
+   * Shared store: a queue or exchange another node declared a moment ago may not be here yet (its
+   * change is on the way): on "not found", catch up with the store once and try again.
+   */
+  async #withTopology<T>(action: () => T | Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (err) {
+      if (!this.#shared || !(err instanceof QueueNotFoundError || err instanceof ExchangeNotFoundError))
+        throw err;
+      await this.settings.syncTopology();
+      return action();
+    }
+  }
+
   // ---------------------------------------------------------------- exchanges and bindings
 
   async declareExchange(
@@ -194,9 +235,13 @@ export class VirtualHost implements QueueHost {
     context: { passive?: boolean } = {},
   ): Promise<void> {
     this.settings.assertOpen();
-    const { exchange, created } = this.routing.declareExchange(name, kind, options, context);
-    if (created && exchange.options.durable) {
-      await this.store.putMeta(metaKeys.exchange(this.vhost, name), { name, kind, options });
+    const { exchange, created } = await this.#withTopology(() =>
+      this.routing.declareExchange(name, kind, options, context),
+    );
+    if (created && this.#records(exchange.options.durable)) {
+      const record: ExchangeRecord = { name, kind, options, ...this.#nodeOf(!exchange.options.durable) };
+      await this.store.putMeta(metaKeys.exchange(this.vhost, name), record);
+      this.#recordedExchanges.add(name);
     }
   }
 
@@ -204,6 +249,7 @@ export class VirtualHost implements QueueHost {
     this.settings.assertOpen();
     const before = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
     const changes = this.routing.deleteExchange(name, options);
+    this.#recordedExchanges.delete(name);
     await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
     await this.#forgetBindings(before, changes.deletedExchanges);
   }
@@ -216,7 +262,7 @@ export class VirtualHost implements QueueHost {
     owner?: string,
   ): Promise<void> {
     this.settings.assertOpen();
-    this.#queue(queue).checkOwner(owner);
+    (await this.#queueHere(queue)).checkOwner(owner);
     await this.#bind(exchange, { kind: 'queue', name: queue }, routingKey, args);
   }
 
@@ -228,7 +274,7 @@ export class VirtualHost implements QueueHost {
     owner?: string,
   ): Promise<void> {
     this.settings.assertOpen();
-    this.#queue(queue).checkOwner(owner);
+    (await this.#queueHere(queue)).checkOwner(owner);
     await this.#unbind(exchange, { kind: 'queue', name: queue }, routingKey, args);
   }
 
@@ -258,10 +304,12 @@ export class VirtualHost implements QueueHost {
     routingKey: string,
     args: Headers,
   ): Promise<void> {
-    this.routing.bind(source, destination, routingKey, args);
-    if (this.#bindingIsDurable(source, destination)) {
+    await this.#withTopology(() => this.routing.bind(source, destination, routingKey, args));
+    if (this.#records(this.#bindingIsDurable(source, destination))) {
       const record: BindingRecord = { source, destination, routingKey, arguments: args };
-      await this.store.putMeta(metaKeys.binding(this.vhost, source, destination, routingKey, args), record);
+      const key = metaKeys.binding(this.vhost, source, destination, routingKey, args);
+      await this.store.putMeta(key, record);
+      this.#recordedBindings.add(key);
     }
   }
 
@@ -271,10 +319,16 @@ export class VirtualHost implements QueueHost {
     routingKey: string,
     args: Headers,
   ): Promise<void> {
-    const changes = this.routing.unbind(source, destination, routingKey, args);
-    await this.store.deleteMeta(metaKeys.binding(this.vhost, source, destination, routingKey, args));
-    for (const name of changes.deletedExchanges)
+    const changes = await this.#withTopology(() =>
+      this.routing.unbind(source, destination, routingKey, args),
+    );
+    const key = metaKeys.binding(this.vhost, source, destination, routingKey, args);
+    this.#recordedBindings.delete(key);
+    await this.store.deleteMeta(key);
+    for (const name of changes.deletedExchanges) {
+      this.#recordedExchanges.delete(name);
       await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
+    }
   }
 
   #bindingIsDurable(source: string, destination: BindingDestination): boolean {
@@ -289,8 +343,15 @@ export class VirtualHost implements QueueHost {
   /** Deletes the metadata of bindings that the routing table dropped (and of auto-deleted exchanges). */
   async #forgetBindings(before: Set<string>, deletedExchanges: readonly string[]): Promise<void> {
     const after = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
-    for (const key of before) if (!after.has(key)) await this.store.deleteMeta(key);
-    for (const name of deletedExchanges) await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
+    for (const key of before) {
+      if (after.has(key)) continue;
+      this.#recordedBindings.delete(key);
+      await this.store.deleteMeta(key);
+    }
+    for (const name of deletedExchanges) {
+      this.#recordedExchanges.delete(name);
+      await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
+    }
   }
 
   // ---------------------------------------------------------------- queues
@@ -301,13 +362,13 @@ export class VirtualHost implements QueueHost {
     context: DeclareQueueContext = {},
   ): Promise<QueueInfo> {
     this.settings.assertOpen();
-    const existing = this.#queues.get(name);
     if (context.passive) {
-      if (!existing) throw new QueueNotFoundError(name, this.vhost);
+      const existing = await this.#queueHere(name);
       existing.checkOwner(context.owner);
       existing.touch();
       return this.#info(existing);
     }
+    const existing = this.#queues.get(name);
     const resolved = resolveQueueOptions(options);
     if (existing) {
       existing.checkOwner(context.owner);
@@ -319,13 +380,18 @@ export class VirtualHost implements QueueHost {
       throw new InvalidArgumentError(`exclusive queue '${name}' needs an owner`);
     }
     const queueName = name === '' ? `amq.gen-${randomBytes(16).toString('base64url')}` : name;
-    const queue = await this.#createQueue(
-      queueName,
-      resolved,
-      resolved.exclusive ? context.owner : undefined,
-    );
-    if (resolved.durable && !resolved.exclusive) {
-      await this.store.putMeta(metaKeys.queue(this.vhost, queueName), { name: queueName, options: resolved });
+    const owner = resolved.exclusive ? context.owner : undefined;
+    const queue = await this.#createQueue(queueName, resolved, owner);
+    if (this.#shared) queue.homeNode = this.store.nodeId;
+    if (this.#records(resolved.durable && !resolved.exclusive)) {
+      const record: QueueRecord = {
+        name: queueName,
+        options: resolved,
+        ...this.#nodeOf(!resolved.durable || resolved.exclusive),
+        ...(owner === undefined ? {} : { owner }),
+        ...(queue.homeNode === undefined ? {} : { home: queue.homeNode }),
+      };
+      await this.store.putMeta(metaKeys.queue(this.vhost, queueName), record);
       queue.persisted = true;
     }
     return this.#info(queue);
@@ -335,46 +401,106 @@ export class VirtualHost implements QueueHost {
     name: string,
     options: ResolvedQueueOptions,
     owner: string | undefined,
+    restoring = false,
   ): Promise<EngineQueue> {
     const key = queueKey(this.vhost, name);
-    await this.store.createQueue(key);
+    // A shared store's queue that another node declared exists there already (or was just deleted).
+    if (!restoring || !this.#shared) await this.store.createQueue(key);
     const queue = new EngineQueue(this, name, key, options, owner);
     this.#queues.set(name, queue);
     return queue;
   }
 
   /**
-   * Brings this vhost up to the durable topology in the store's metadata: at start (recovery), and
-   * with a shared store whenever another node changed it. Declared exchanges, queues and bindings
-   * appear; durable queues deleted elsewhere go. (Exchange deletions and unbinds by other nodes are
-   * not followed yet: docs/store-redis.md.)
+   * Brings this vhost up to the topology in the store's metadata: at start (recovery), and with a
+   * shared store whenever any node changed it or a node left. What others declared appears; what
+   * others deleted or unbound goes; what a departed node owned (its exclusive and transient
+   * queues and exchanges) is deleted from the store, by whichever node gets there first.
    */
   async syncTopology(): Promise<void> {
     const load = async <T>(prefix: string): Promise<T[]> =>
       (await this.store.loadMeta(prefix)).map((entry) => entry.value as T);
-    for (const e of await load<ExchangeRecord>(metaKeys.exchangePrefix(this.vhost))) {
+    // Only what was recorded before this read may go for being absent from it: a declaration
+    // made here while the read runs is not in it yet.
+    const knownExchanges = new Set(this.#recordedExchanges);
+    const knownQueues = [...this.#queues.values()].filter((q) => q.persisted);
+    const knownBindings = new Set(this.#recordedBindings);
+    const live = this.#shared ? await this.store.liveNodes?.() : undefined;
+    const departed = (node: string | undefined): boolean =>
+      node !== undefined && live !== undefined && node !== this.store.nodeId && !live.has(node);
+    const exchanges = await load<ExchangeRecord>(metaKeys.exchangePrefix(this.vhost));
+    const queues = await load<QueueRecord>(metaKeys.queuePrefix(this.vhost));
+    let bindings = await load<BindingRecord>(metaKeys.bindingPrefix(this.vhost));
+
+    const gone = new Set<string>();
+    for (const e of exchanges.filter((x) => departed(x.node))) {
+      gone.add(`x:${e.name}`);
+      await this.store.deleteMeta(metaKeys.exchange(this.vhost, e.name));
+    }
+    for (const q of queues.filter((x) => departed(x.node))) {
+      gone.add(`q:${q.name}`);
+      await this.store.deleteQueue(queueKey(this.vhost, q.name));
+      await this.store.deleteMeta(metaKeys.queue(this.vhost, q.name));
+    }
+    if (gone.size > 0) {
+      const ends = (b: BindingRecord) => [
+        `x:${b.source}`,
+        `${b.destination.kind === 'queue' ? 'q' : 'x'}:${b.destination.name}`,
+      ];
+      for (const b of bindings.filter((x) => ends(x).some((end) => gone.has(end))))
+        await this.store.deleteMeta(bindingKey(this.vhost, b));
+      bindings = bindings.filter((x) => !ends(x).some((end) => gone.has(end)));
+    }
+
+    const exchangeNames = new Set<string>();
+    for (const e of exchanges) {
+      if (gone.has(`x:${e.name}`)) continue;
+      exchangeNames.add(e.name);
       if (!this.routing.hasExchange(e.name))
         this.routing.declareExchange(e.name, e.kind, e.options, { allowReserved: true });
+      this.#recordedExchanges.add(e.name);
     }
+    for (const name of knownExchanges) {
+      if (exchangeNames.has(name)) continue;
+      this.routing.deleteExchange(name, { allowReserved: true });
+      this.#recordedExchanges.delete(name);
+    }
+
     const declared = new Set<string>();
     const restored: EngineQueue[] = [];
-    for (const q of await load<QueueRecord>(metaKeys.queuePrefix(this.vhost))) {
+    for (const q of queues) {
+      if (gone.has(`q:${q.name}`)) continue;
       declared.add(q.name);
-      if (!this.#queues.has(q.name)) restored.push(await this.#restoreQueue(q.name, q.options));
+      if (!this.#queues.has(q.name) && !this.#deleting.has(q.name))
+        restored.push(await this.#restoreQueue(q));
     }
-    for (const queue of [...this.#queues.values()]) {
-      // Only queues whose declaration reached the store: one being declared here right now stays.
-      if (queue.persisted && !declared.has(queue.name)) this.#forgetQueue(queue);
+    for (const queue of knownQueues) {
+      if (!declared.has(queue.name) && this.#queues.get(queue.name) === queue) this.#forgetQueue(queue);
     }
-    const bound = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
-    for (const b of await load<BindingRecord>(metaKeys.bindingPrefix(this.vhost))) {
+
+    const local = new Map(this.routing.bindings().map((b) => [bindingKey(this.vhost, b), b]));
+    const recorded = new Set<string>();
+    for (const b of bindings) {
+      const key = bindingKey(this.vhost, b);
       const ends =
-        b.destination.kind === 'queue'
+        this.routing.hasExchange(b.source) &&
+        (b.destination.kind === 'queue'
           ? this.#queues.has(b.destination.name)
-          : this.routing.hasExchange(b.destination.name);
-      if (ends && this.routing.hasExchange(b.source) && !bound.has(bindingKey(this.vhost, b)))
-        this.routing.bind(b.source, b.destination, b.routingKey, b.arguments);
+          : this.routing.hasExchange(b.destination.name));
+      if (!ends) continue;
+      if (!local.has(key)) this.routing.bind(b.source, b.destination, b.routingKey, b.arguments);
+      recorded.add(key);
+      this.#recordedBindings.add(key);
     }
+    for (const key of knownBindings) {
+      const b = local.get(key);
+      if (recorded.has(key) || !b) continue;
+      this.routing.unbind(b.source, b.destination, b.routingKey, b.arguments);
+    }
+    const current = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
+    for (const key of this.#recordedBindings) if (!current.has(key)) this.#recordedBindings.delete(key);
+    for (const name of this.#recordedExchanges)
+      if (!this.routing.hasExchange(name)) this.#recordedExchanges.delete(name);
     // After the bindings: a recovered queue's first sweep may dead-letter through them.
     for (const queue of restored) await queue.recover();
   }
@@ -386,10 +512,16 @@ export class VirtualHost implements QueueHost {
     this.routing.removeQueue(queue.name);
   }
 
-  /** A durable queue from the store's metadata, with the bytes it already holds counted. */
-  async #restoreQueue(name: string, options: ResolvedQueueOptions): Promise<EngineQueue> {
-    const queue = await this.#createQueue(name, options, undefined);
+  /** A queue from the store's metadata, with the bytes it already holds counted. */
+  async #restoreQueue(record: QueueRecord): Promise<EngineQueue> {
+    // Another node's exclusive queue: routable here, but nobody here may use it.
+    const owner =
+      record.owner === undefined || record.node === this.store.nodeId
+        ? record.owner
+        : `remote:${record.node ?? ''}/${record.owner}`;
+    const queue = await this.#createQueue(record.name, record.options, owner, true);
     queue.persisted = true;
+    queue.homeNode = record.home;
     const counts = await this.store.counts(queue.key);
     this.memory.add(counts.bytes);
     return queue;
@@ -417,7 +549,7 @@ export class VirtualHost implements QueueHost {
     options: { ifUnused?: boolean; ifEmpty?: boolean; owner?: string } = {},
   ): Promise<number> {
     this.settings.assertOpen();
-    const queue = this.#queue(name);
+    const queue = await this.#queueHere(name);
     queue.checkOwner(options.owner);
     const counts = await this.store.counts(queue.key);
     if (options.ifUnused && queue.consumers.length > 0) throw new QueueInUseError(name);
@@ -429,6 +561,15 @@ export class VirtualHost implements QueueHost {
 
   async #dropQueue(queue: EngineQueue, reason: 'queue-deleted' | 'owner-gone'): Promise<void> {
     if (queue.deleted || this.#queues.get(queue.name) !== queue) return;
+    this.#deleting.add(queue.name);
+    try {
+      await this.#deleteQueueState(queue, reason);
+    } finally {
+      this.#deleting.delete(queue.name);
+    }
+  }
+
+  async #deleteQueueState(queue: EngineQueue, reason: 'queue-deleted' | 'owner-gone'): Promise<void> {
     const counts = await this.store.counts(queue.key);
     this.#queues.delete(queue.name);
     for (const c of queue.close(reason)) this.#consumers.delete(consumerKey(queue.name, c.tag));
@@ -438,17 +579,27 @@ export class VirtualHost implements QueueHost {
     this.memory.remove(counts.bytes);
     await this.store.deleteMeta(metaKeys.queue(this.vhost, queue.name));
     await this.#forgetBindings(before, changes.deletedExchanges);
+    if (this.#shared) {
+      // Bindings to it that another node recorded a moment ago and this one has not seen yet.
+      for (const { key, value } of await this.store.loadMeta(metaKeys.bindingPrefix(this.vhost))) {
+        const b = value as BindingRecord;
+        if (b.destination.kind === 'queue' && b.destination.name === queue.name)
+          await this.store.deleteMeta(key);
+      }
+    }
   }
 
   queueUnused(queue: EngineQueue): void {
     if (queue.consumers.length > 0 || queue.deleted) return;
+    // Shared store: only the declaring node counts consumers for auto-delete and expiry.
+    if (queue.homeNode !== undefined && queue.homeNode !== this.store.nodeId) return;
     this.#dropQueue(queue, 'queue-deleted').catch((err: unknown) => this.backgroundError(err));
   }
 
   /** Removes every ready and delayed message; returns how many. */
   async purgeQueue(name: string, owner?: string): Promise<number> {
     this.settings.assertOpen();
-    const queue = this.#queue(name);
+    const queue = await this.#queueHere(name);
     queue.checkOwner(owner);
     const before = await this.store.counts(queue.key);
     const purged = await this.store.purge(queue.key);
@@ -462,7 +613,7 @@ export class VirtualHost implements QueueHost {
   }
 
   async queueInfo(name: string): Promise<QueueInfo> {
-    return this.#info(this.#queue(name));
+    return this.#info(await this.#queueHere(name));
   }
 
   async listQueues(): Promise<QueueInfo[]> {
@@ -471,7 +622,7 @@ export class VirtualHost implements QueueHost {
 
   /** Counters of one queue (kept by the store, not scanned). */
   async count(name: string): Promise<QueueStats> {
-    const queue = this.#queue(name);
+    const queue = await this.#queueHere(name);
     const counts = await this.store.counts(queue.key);
     return {
       ...counts,
@@ -492,6 +643,12 @@ export class VirtualHost implements QueueHost {
     for (const queue of [...this.#queues.values()]) {
       if (queue.options.exclusive && queue.owner === owner) await this.#dropQueue(queue, 'owner-gone');
     }
+  }
+
+  /** The queue, waiting for the store's topology once when it is not here yet (shared store). */
+  #queueHere(name: string): Promise<EngineQueue> {
+    const queue = this.#queues.get(name);
+    return queue ? Promise.resolve(queue) : this.#withTopology(() => this.#queue(name));
   }
 
   #queue(name: string): EngineQueue {
@@ -523,7 +680,6 @@ export class VirtualHost implements QueueHost {
   // ---------------------------------------------------------------- publishing
 
   /** Routes a message through `exchange`; resolves once every copy is stored (durable ones synced). */
-  /** Routes a message through `exchange`; resolves once every copy is stored (durable ones synced). */
   publish(
     exchange: string,
     routingKey: string,
@@ -535,16 +691,36 @@ export class VirtualHost implements QueueHost {
       const message = this.#messageData(exchange, routingKey, outgoing);
       const headers = message.properties.headers ?? {};
       const { queues } = this.routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
+      // Shared store: a queue named directly may have been declared on another node a moment ago.
+      if (queues.length === 0 && exchange === '' && this.#shared)
+        return this.#publishAfterSync(exchange, routingKey, outgoing);
       return this.#deliverTo(queues, message, outgoing);
     } catch (err) {
+      if (err instanceof ExchangeNotFoundError && this.#shared)
+        return this.#publishAfterSync(exchange, routingKey, outgoing);
       return Promise.reject(err);
     }
+  }
+
+  /** Shared store: routes once more after catching up with what other nodes declared. */
+  async #publishAfterSync(
+    exchange: string,
+    routingKey: string,
+    outgoing: OutgoingMessage,
+  ): Promise<PublishResult> {
+    await this.settings.syncTopology();
+    const message = this.#messageData(exchange, routingKey, outgoing);
+    const headers = message.properties.headers ?? {};
+    const { queues } = this.routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
+    return this.#deliverTo(queues, message, outgoing);
   }
 
   /** Straight to one queue (the default exchange); an unknown queue is an error, not a silent drop. */
   send(queue: string, outgoing: OutgoingMessage): Promise<PublishResult> {
     try {
       this.settings.assertOpen();
+      if (!this.#queues.has(queue) && this.#shared)
+        return this.#queueHere(queue).then(() => this.send(queue, outgoing));
       this.#queue(queue);
       return this.#deliverTo([queue], this.#messageData('', queue, outgoing), outgoing);
     } catch (err) {
@@ -625,7 +801,7 @@ export class VirtualHost implements QueueHost {
   /** Pull: leased deliveries, optionally waiting for one to arrive. */
   async receive(name: string, options: ReceiveOptions = {}, owner?: string): Promise<Delivery[]> {
     this.settings.assertOpen();
-    const queue = this.#queue(name);
+    const queue = await this.#queueHere(name);
     queue.checkOwner(owner);
     const max = options.max ?? 1;
     if (!Number.isInteger(max) || max < 1)
@@ -636,7 +812,7 @@ export class VirtualHost implements QueueHost {
   /** Non-destructive look at the next messages. */
   async peek(name: string, max = 1, options: PeekOptions = {}): Promise<PeekedMessage[]> {
     this.settings.assertOpen();
-    return this.store.peek(this.#queue(name).key, max, options);
+    return this.store.peek((await this.#queueHere(name)).key, max, options);
   }
 
   /** Leases one peeked message by id, or throws MessageGoneError. */
@@ -646,7 +822,7 @@ export class VirtualHost implements QueueHost {
     options: { leaseMs?: number; holder?: string } = {},
   ): Promise<Delivery> {
     this.settings.assertOpen();
-    const queue = this.#queue(name);
+    const queue = await this.#queueHere(name);
     return queue.take(id, this.#leaseMs(queue, options.leaseMs), options.holder);
   }
 
@@ -771,8 +947,8 @@ export class VirtualHost implements QueueHost {
   /** Moves dead-lettered messages back to where they died (or to `to`); returns how many moved. */
   async redrive(deadLetterQueue: string, options: RedriveOptions = {}): Promise<number> {
     this.settings.assertOpen();
-    const source = this.#queue(deadLetterQueue);
-    const target = options.to === undefined ? undefined : this.#queue(options.to);
+    const source = await this.#queueHere(deadLetterQueue);
+    const target = options.to === undefined ? undefined : await this.#queueHere(options.to);
     let moved = 0;
     // One pass over what is ready now: messages with nowhere to go are put back and not seen again.
     let left = Math.min(options.max ?? Number.POSITIVE_INFINITY, (await this.store.counts(source.key)).ready);

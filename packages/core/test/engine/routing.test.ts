@@ -118,8 +118,10 @@ describe('duplicate detection', () => {
 });
 
 describe('backpressure signal', () => {
-  it('raises "publishers must wait" above the watermark and clears it below', async () => {
+  it('raises "publishers must wait" above the watermark and clears it below', async (ctx) => {
     const { broker, vh } = await openBroker({ memoryHighWatermarkBytes: 1_000 });
+    // A shared store keeps messages out of the process: nothing to count (store-redis multi-node test).
+    if (broker.store.shared) ctx.skip();
     await vh.declareQueue('q');
     const events: string[] = [];
     broker.on('blocked', () => events.push('blocked'));
