@@ -1,6 +1,8 @@
 import {
   Broker,
   deadLetterToQueue,
+  InvalidArgumentError,
+  type MessageStore,
   Requester,
   type Delivery,
   type QueueOptions,
@@ -19,22 +21,37 @@ import type {
   Subscription,
 } from './link.js';
 
-let shared: { broker: Promise<Broker>; users: number } | undefined;
+/** The engine inside the app when it names none, or names a store: one per store per process. */
+const engines = new Map<MessageStore | string | undefined, { broker: Promise<Broker>; users: number }>();
 
-/** One engine per process for apps that name none, so a server and a client in it meet. */
-async function acquireSharedBroker(): Promise<Broker> {
-  shared ??= { broker: Broker.open(), users: 0 };
-  shared.users++;
-  return shared.broker;
+/** One engine per process and store, so a server and a client in the app meet. */
+async function acquireBroker(store: MessageStore | string | undefined): Promise<Broker> {
+  let engine = engines.get(store);
+  if (!engine) {
+    engine = { broker: openEngine(store), users: 0 };
+    engines.set(store, engine);
+    engine.broker.catch(() => engines.delete(store));
+  }
+  engine.users++;
+  return engine.broker;
 }
 
-async function releaseSharedBroker(): Promise<void> {
-  if (!shared) return;
-  shared.users--;
-  if (shared.users > 0) return;
-  const { broker } = shared;
-  shared = undefined;
-  await (await broker).close();
+async function openEngine(store: MessageStore | string | undefined): Promise<Broker> {
+  if (typeof store !== 'string') return Broker.open(store === undefined ? {} : { store });
+  if (!/^rediss?:\/\//.test(store))
+    throw new InvalidArgumentError(`store ${store}: only redis:// and rediss:// shared stores are supported`);
+  // The same URL form as `conveyor start --store` (`?prefix=`, `?holderTtlMs=`).
+  const { RedisStore } = await import('@conveyor/store-redis');
+  return Broker.open({ store: new RedisStore({ url: store }) });
+}
+
+async function releaseBroker(store: MessageStore | string | undefined): Promise<void> {
+  const engine = engines.get(store);
+  if (!engine) return;
+  engine.users--;
+  if (engine.users > 0) return;
+  engines.delete(store);
+  await (await engine.broker).close();
 }
 
 /** The engine inside the app: every operation, nothing on the network. */
@@ -46,12 +63,15 @@ export class EmbeddedLink implements MessageLink {
   private constructor(
     private readonly broker: Broker,
     private readonly vhost: VirtualHost,
-    private readonly ownsShared: boolean,
+    /** The engine is the process's one for this store (released on close), not the app's own. */
+    private readonly acquired: { store: MessageStore | string | undefined } | undefined,
   ) {}
 
-  static async open(broker?: Broker, vhost = '/'): Promise<EmbeddedLink> {
-    const engine = broker ?? (await acquireSharedBroker());
-    return new EmbeddedLink(engine, engine.vhost(vhost), broker === undefined);
+  /** On the app's `broker`, else on the process's engine for `store` (default: in memory). */
+  static async open(broker?: Broker, vhost = '/', store?: MessageStore | string): Promise<EmbeddedLink> {
+    if (broker) return new EmbeddedLink(broker, broker.vhost(vhost), undefined);
+    const engine = await acquireBroker(store);
+    return new EmbeddedLink(engine, engine.vhost(vhost), { store });
   }
 
   get connected(): boolean {
@@ -208,7 +228,7 @@ export class EmbeddedLink implements MessageLink {
     const requester = this.#requester;
     this.#requester = undefined;
     if (requester && !this.broker.closed) await (await requester).close().catch(() => undefined);
-    if (this.ownsShared) await releaseSharedBroker();
+    if (this.acquired) await releaseBroker(this.acquired.store);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Broker } from '@conveyor/core';
+import { InvalidArgumentError, type Broker, type MessageStore } from '@conveyor/core';
 import { AmqpLink } from './amqp-link.js';
 import { EmbeddedLink } from './embedded-link.js';
 import { ManagementApi } from './management-api.js';
@@ -11,6 +11,13 @@ import type { MessageLink } from './link.js';
  */
 export interface ConveyorConnectionOptions {
   broker?: Broker;
+  /**
+   * The store of the engine inside the app (instead of memory): a `MessageStore`, or a shared
+   * store's URL as `conveyor start --store` takes it (`redis://host:6379?prefix=conveyor:`, with
+   * `@conveyor/store-redis` installed). With a shared store the app is one more node of it:
+   * its handlers compete with the other nodes' consumers. Not with `broker` or `url`.
+   */
+  store?: MessageStore | string;
   vhost?: string;
   url?: string;
   kind?: 'rabbitmq' | 'conveyor';
@@ -22,6 +29,8 @@ export interface ConveyorConnectionOptions {
 }
 
 export async function openLink(options: ConveyorConnectionOptions = {}): Promise<MessageLink> {
+  if (options.store !== undefined && (options.broker !== undefined || options.url !== undefined))
+    throw new InvalidArgumentError('connection: give one of store, broker and url');
   if (options.url !== undefined) {
     const kind = options.kind ?? 'rabbitmq';
     const api =
@@ -30,7 +39,7 @@ export async function openLink(options: ConveyorConnectionOptions = {}): Promise
         : undefined;
     return AmqpLink.open(options.url, kind, api);
   }
-  return EmbeddedLink.open(options.broker, options.vhost);
+  return EmbeddedLink.open(options.broker, options.vhost, options.store);
 }
 
 /** The vhost an AMQP URL names (`amqp://host/vh` → `vh`; none → `/`). */
