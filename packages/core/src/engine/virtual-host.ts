@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  BrokerClosedError,
   ExchangeNotFoundError,
   InvalidArgumentError,
   MessageTooLargeError,
@@ -190,6 +191,8 @@ export class VirtualHost implements QueueHost {
   }
 
   backgroundError(err: unknown): void {
+    // A background step (an auto-delete, a sweep) that lost the race with close is not news.
+    if (err instanceof BrokerClosedError) return;
     this.settings.onError(err);
   }
 
