@@ -4,7 +4,7 @@ import { StartError } from './errors.js';
 export type StoreConfig =
   | { kind: 'memory' }
   | { kind: 'lmdb'; dataDir: string }
-  /** Reserved for the shared store (Redis); refused for now. */
+  /** A shared store by URL (`redis://…`): several nodes serve the same queues. */
   | { kind: 'shared'; url: string };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
