@@ -22,10 +22,14 @@ const enc = encodeURIComponent;
 
 /**
  * Retained messages of one virtual host: one per topic, kept in the store's metadata so they
- * survive a restart, and served from memory.
+ * survive a restart, and served from memory. Over a shared store the memory copy follows what
+ * other nodes retain or clear (metadata change notes; at most once, like the notes themselves).
  */
 export class RetainedStore {
   readonly #byTopic = new Map<string, RetainedMessage>();
+  /** Reloads started per key: only the latest one's answer is applied. */
+  readonly #reloads = new Map<string, number>();
+  #unwatch: (() => void) | undefined;
 
   private constructor(
     private readonly store: MessageStore,
@@ -34,11 +38,42 @@ export class RetainedStore {
 
   static async open(store: MessageStore, vhost = '/'): Promise<RetainedStore> {
     const retained = new RetainedStore(store, `mqtt-retained/${enc(vhost)}/`);
-    for (const { value } of await store.loadMeta(retained.prefix)) {
-      const record = value as RetainedRecord;
-      retained.#byTopic.set(record.topic, { ...record, payload: Buffer.from(record.payload, 'base64') });
+    // Watch before loading: a change made while the load runs is reloaded after it.
+    if (store.shared === true && store.watchMeta) {
+      retained.#unwatch = store.watchMeta((key) => {
+        if (key.startsWith(retained.prefix)) retained.#reload(key);
+      });
     }
+    for (const { value } of await store.loadMeta(retained.prefix)) retained.#apply(value as RetainedRecord);
     return retained;
+  }
+
+  /** Stops following other nodes' changes. */
+  close(): void {
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+  }
+
+  #apply(record: RetainedRecord): void {
+    this.#byTopic.set(record.topic, { ...record, payload: Buffer.from(record.payload, 'base64') });
+  }
+
+  /** Another node (or this one) changed `key`: read it again (an exact key: the load is by prefix). */
+  #reload(key: string): void {
+    const seq = (this.#reloads.get(key) ?? 0) + 1;
+    this.#reloads.set(key, seq);
+    this.store
+      .loadMeta(key)
+      .then((entries) => {
+        if (this.#reloads.get(key) !== seq) return; // a later reload answers for this key
+        this.#reloads.delete(key);
+        const record = entries.find((e) => e.key === key)?.value as RetainedRecord | undefined;
+        if (record) this.#apply(record);
+        else this.#byTopic.delete(decodeURIComponent(key.slice(this.prefix.length)));
+      })
+      .catch(() => {
+        if (this.#reloads.get(key) === seq) this.#reloads.delete(key);
+      });
   }
 
   get size(): number {
@@ -54,7 +89,8 @@ export class RetainedStore {
   }
 
   async delete(topic: string): Promise<void> {
-    if (!this.#byTopic.delete(topic)) return;
+    // Shared store: another node may have retained it without this one hearing of it yet.
+    if (!this.#byTopic.delete(topic) && this.store.shared !== true) return;
     await this.store.deleteMeta(this.prefix + enc(topic));
   }
 

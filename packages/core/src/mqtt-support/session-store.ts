@@ -19,6 +19,10 @@ export interface MqttSessionRecord {
   subscriptions: MqttSubscriptionRecord[];
   /** Set while no connection is attached (ms since the epoch). */
   disconnectedAt?: number;
+  /** Shared store: the node the session lives on (which keeps its expiry timer). */
+  node?: string;
+  /** Shared store: when its latest connection was opened (ms since the epoch). */
+  connectedAt?: number;
 }
 
 const enc = encodeURIComponent;

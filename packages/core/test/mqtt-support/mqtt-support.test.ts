@@ -54,6 +54,66 @@ describe('RetainedStore', () => {
   });
 });
 
+/** A memory store that calls itself shared and announces metadata changes, as a shared store does. */
+class AnnouncingStore extends MemoryStore {
+  readonly shared = true;
+  readonly #watchers = new Set<(key: string) => void>();
+  override async putMeta(key: string, value: unknown): Promise<void> {
+    await super.putMeta(key, value);
+    for (const w of this.#watchers) w(key);
+  }
+  override async deleteMeta(key: string): Promise<void> {
+    await super.deleteMeta(key);
+    for (const w of this.#watchers) w(key);
+  }
+  watchMeta(onChange: (key: string) => void): () => void {
+    this.#watchers.add(onChange);
+    return () => this.#watchers.delete(onChange);
+  }
+}
+
+describe('RetainedStore over a shared store', () => {
+  const settled = () => new Promise((r) => setTimeout(r, 10));
+
+  test('follows what another node retains and clears, and stops when closed', async () => {
+    const store = new AnnouncingStore();
+    await store.open();
+    const here = await RetainedStore.open(store, '/');
+    const there = await RetainedStore.open(store, '/');
+    await there.set({ topic: 'a/b', payload: Buffer.from('one'), qos: 1, storedAt: 1 });
+    await settled();
+    expect(Buffer.from(here.get('a/b')!.payload).toString()).toBe('one');
+    await there.set({ topic: 'a/b', payload: Buffer.alloc(0), qos: 0, storedAt: 2 });
+    await settled();
+    expect(here.get('a/b')).toBeUndefined();
+    here.close();
+    await there.set({ topic: 'a/c', payload: Buffer.from('late'), qos: 0, storedAt: 3 });
+    await settled();
+    expect(here.get('a/c')).toBeUndefined();
+  });
+
+  test('clearing a topic this node never heard of still clears it in the store', async () => {
+    const store = new AnnouncingStore();
+    await store.open();
+    const here = await RetainedStore.open(store, '/');
+    here.close(); // misses the next change
+    const there = await RetainedStore.open(store, '/');
+    await there.set({ topic: 'x', payload: Buffer.from('kept'), qos: 0, storedAt: 1 });
+    await here.delete('x');
+    expect((await RetainedStore.open(store, '/')).get('x')).toBeUndefined();
+  });
+
+  test('a node-local store is not watched: a second view does not follow', async () => {
+    const store = new MemoryStore();
+    await store.open();
+    const here = await RetainedStore.open(store, '/');
+    const there = await RetainedStore.open(store, '/');
+    await there.set({ topic: 'a', payload: Buffer.from('one'), qos: 0, storedAt: 1 });
+    await settled();
+    expect(here.get('a')).toBeUndefined();
+  });
+});
+
 describe('MqttSessionStore', () => {
   test('put, load one (exact id, not a prefix), load all, delete', async () => {
     const store = new MemoryStore();
