@@ -38,6 +38,8 @@ export class MqttConnection implements SessionLink {
   /** Client's Maximum Packet Size (MQTT 5). */
   clientMaxPacketBytes = Number.POSITIVE_INFINITY;
   will: Will | undefined;
+  /** Shared store: the key of the will's copy in the store. */
+  willKey: string | undefined;
   /** Client's QoS 1/2 publishes not yet acknowledged (QoS 1) or released (QoS 2): bounded by our Receive Maximum. */
   inboundInFlight = 0;
   readonly topicAliases = new Map<number, string>();
@@ -232,7 +234,8 @@ export class MqttConnection implements SessionLink {
     if (state.kind === 'connected') {
       const will = options.publishWill === false ? undefined : this.will;
       const session = state.session;
-      if (will) publishWill(this.ctx, session, will);
+      if (will) publishWill(this.ctx, session, will, this.willKey);
+      else if (this.willKey !== undefined) this.ctx.wills?.remove(this.willKey);
       this.ctx.sessions.disconnected(session).catch(() => undefined);
     }
     this.onClosed(this);

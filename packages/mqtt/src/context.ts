@@ -1,5 +1,6 @@
 import type { Broker, RetainedStore, VirtualHost } from '@conveyor/core';
 import type { SessionRegistry } from './session-registry.js';
+import type { WillLedger } from './will-ledger.js';
 
 export interface MqttUser {
   username: string;
@@ -25,6 +26,8 @@ export interface MqttServerOptions {
   defaultInflight?: number;
   /** Connections (TCP and WebSocket together) beyond this are closed before CONNECT. Default: no limit. */
   maxConnections?: number;
+  /** Errors of background work (shared store: taking on a departed node's sessions and wills). */
+  onError?: (err: unknown) => void;
 }
 
 /** What every connection of one server shares. */
@@ -33,6 +36,8 @@ export interface MqttContext {
   readonly vhost: VirtualHost;
   readonly retained: RetainedStore;
   readonly sessions: SessionRegistry;
+  /** Shared store only: the copies of this node's wills that other nodes publish if it dies. */
+  readonly wills: WillLedger | undefined;
   readonly users: readonly MqttUser[];
   readonly maxPacketBytes: number;
   readonly keepAliveMaxSeconds: number | undefined;

@@ -5,9 +5,11 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Duplex } from 'node:stream';
 import { MqttConnection } from './connection.js';
 import type { MqttContext, MqttServerOptions, MqttUser } from './context.js';
+import { publishMessage } from './publishing.js';
 import { RC } from './reason-codes.js';
 import { SessionRegistry } from './session-registry.js';
 import { Transport } from './transport.js';
+import { WillLedger } from './will-ledger.js';
 
 /** A connection as the management API lists it (a read-only snapshot). */
 export interface MqttConnectionInfo {
@@ -41,6 +43,7 @@ export class MqttServer {
   readonly #servers: (Server | HttpServer)[] = [];
   #wss: WebSocketServer[] = [];
   #context: Promise<MqttContext> | undefined;
+  #unwatchNodes: (() => void) | undefined;
   #onBlocked = (): void => {
     for (const c of this.#connections) c.transport.pause('blocked');
   };
@@ -84,14 +87,22 @@ export class MqttServer {
     this.#context ??= (async () => {
       const broker = this.#broker;
       const vhost = broker.vhost(this.#options.vhost ?? '/');
-      const retained = await RetainedStore.open(broker.store, vhost.vhost);
-      const sessions = new SessionRegistry(vhost, new MqttSessionStore(broker.store, vhost.vhost), retained);
-      await sessions.restore();
-      return {
+      const store = broker.store;
+      const retained = await RetainedStore.open(store, vhost.vhost);
+      const sessionStore = new MqttSessionStore(store, vhost.vhost);
+      const sessions = new SessionRegistry(vhost, sessionStore, retained);
+      const wills =
+        store.shared === true
+          ? new WillLedger(store, vhost.vhost, sessionStore, (clientId, will) =>
+              publishMessage(ctx, clientId, will.topic, will.payload, will.qos, will.retain, will.properties),
+            )
+          : undefined;
+      const ctx: MqttContext = {
         broker,
         vhost,
         retained,
         sessions,
+        wills,
         users: this.#options.users ?? DEFAULT_USERS,
         maxPacketBytes: this.#options.maxPacketBytes ?? 16 * 1024 * 1024,
         keepAliveMaxSeconds: this.#options.keepAliveMaxSeconds,
@@ -99,6 +110,21 @@ export class MqttServer {
         defaultInflight: this.#options.defaultInflight ?? 100,
         receiveMaximum: this.#options.receiveMaximum ?? 1024,
       };
+      await sessions.restore();
+      if (wills) {
+        sessions.onClientConnected = (clientId) => wills.clientConnected(clientId);
+        // A node left (closed, or found dead): its sessions expire here, its clients' wills go out.
+        const onError = (err: unknown): void => {
+          if (this.#options.onError) this.#options.onError(err);
+          else if (!broker.closed) console.error('[conveyor mqtt]', err);
+        };
+        this.#unwatchNodes = store.watchNodes?.(() => {
+          sessions.adoptDeparted().catch(onError);
+          wills.recover().catch(onError);
+        });
+        await wills.recover();
+      }
+      return ctx;
     })();
     return this.#context;
   }
@@ -162,6 +188,14 @@ export class MqttServer {
     await Promise.all(this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.#servers.length = 0;
     this.#wss = [];
-    if (this.#context) await (await this.#context).sessions.closeAll();
+    this.#unwatchNodes?.();
+    this.#unwatchNodes = undefined;
+    if (this.#context) {
+      const ctx = await this.#context;
+      await ctx.wills?.settle();
+      ctx.wills?.close();
+      ctx.retained.close();
+      await ctx.sessions.closeAll();
+    }
   }
 }

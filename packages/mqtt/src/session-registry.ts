@@ -7,7 +7,8 @@ import {
   type RetainedStore,
   type VirtualHost,
 } from '@conveyor/core';
-import { MqttSession, type Subscription } from './session.js';
+import { MqttSession, sessionQueue, type Subscription } from './session.js';
+import { TakeoverChannel } from './takeover-channel.js';
 import { TOPIC_EXCHANGE, filterToBindingKey, parseFilter } from './topics.js';
 
 /** 0xFFFFFFFF seconds: the session never expires. */
@@ -17,18 +18,37 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * Every MQTT session of one virtual host: opening (clean start or resume), subscriptions onto
  * engine queues, shared-subscription membership, expiry, and their persistent records.
+ *
+ * Over a shared store (several nodes) a session lives on one node at a time and its record names
+ * that node: a client connecting elsewhere takes it over (the old node forgets it and lets go of
+ * what it held), a persistent session is loaded from its record on any node, and the sessions of
+ * a node that left are expired by the others.
  */
 export class SessionRegistry {
   readonly #sessions = new Map<string, MqttSession>();
   readonly #expiryTimers = new Map<string, NodeJS.Timeout>();
   /** Shared queue → member client ids. */
   readonly #shared = new Map<string, Set<string>>();
+  /** Shared store: expiry of sessions whose node left, taken on by this node. */
+  readonly #adopted = new Map<string, NodeJS.Timeout>();
+  readonly #takeover: TakeoverChannel | undefined;
+  /** Shared store: a client connected on some node (this one included). */
+  onClientConnected: (clientId: string) => void = () => undefined;
 
   constructor(
     readonly vhost: VirtualHost,
     readonly store: MqttSessionStore,
     readonly retained: RetainedStore,
-  ) {}
+  ) {
+    if (vhost.store.shared === true)
+      this.#takeover = new TakeoverChannel(vhost.store, vhost.vhost, (clientId, fromHere) =>
+        this.#onTakeoverNote(clientId, fromHere),
+      );
+  }
+
+  get #nodeId(): string | undefined {
+    return this.#takeover ? this.vhost.store.nodeId : undefined;
+  }
 
   get(clientId: string): MqttSession | undefined {
     return this.#sessions.get(clientId);
@@ -38,8 +58,13 @@ export class SessionRegistry {
     return this.#sessions.size;
   }
 
-  /** After a restart: persistent sessions come back detached, their expiry timers running. */
+  /**
+   * After a restart: persistent sessions come back detached, their expiry timers running. Over a
+   * shared store sessions are loaded when their client connects; only the expiry of sessions whose
+   * node is gone is taken on here.
+   */
   async restore(now = Date.now()): Promise<void> {
+    if (this.#takeover) return this.adoptDeparted(now);
     for (const record of await this.store.loadAll()) {
       const session = this.#create(record.clientId, record.expiryIntervalSec);
       for (const sub of record.subscriptions) await this.subscribe(session, sub).catch(() => undefined);
@@ -66,6 +91,7 @@ export class SessionRegistry {
     cleanStart: boolean,
     expiryIntervalSec: number,
   ): Promise<{ session: MqttSession; present: boolean }> {
+    const record = this.#takeover ? await this.#claim(clientId) : undefined;
     const existing = this.#sessions.get(clientId);
     if (existing) {
       existing.link?.takeover();
@@ -74,13 +100,126 @@ export class SessionRegistry {
       this.#cancelExpiry(clientId);
       if (!cleanStart) {
         existing.expiryIntervalSec = expiryIntervalSec;
+        existing.connectedAt = Date.now();
+        if (this.#takeover) await this.#put(existing);
         return { session: existing, present: true };
       }
       await this.end(existing);
+    } else if (record && record.expiryIntervalSec > 0) {
+      if (!cleanStart) return { session: await this.#resume(record, expiryIntervalSec), present: true };
+      await this.#endRecorded(record);
     }
     const session = this.#create(clientId, expiryIntervalSec);
-    if (session.persistent) await this.store.put(session.record());
+    // Shared store: every session has a record (persistent or not), naming the node it lives on.
+    if (session.persistent || this.#takeover) await this.#put(session);
     return { session, present: false };
+  }
+
+  /**
+   * Shared store: tells the other nodes this client connected here and waits (bounded) for the
+   * node its record names to let go of it. Returns the record as it is then.
+   */
+  async #claim(clientId: string): Promise<MqttSessionRecord | undefined> {
+    const record = await this.store.load(clientId);
+    const node = record?.node;
+    const holder =
+      node !== undefined && node !== this.#nodeId && (await this.vhost.store.liveNodes?.())?.has(node)
+        ? node
+        : undefined;
+    await this.#takeover?.claim(clientId, holder);
+    return holder === undefined ? record : this.store.load(clientId);
+  }
+
+  /** Shared store: a persistent session another node had, resumed here from its record. */
+  async #resume(record: MqttSessionRecord, expiryIntervalSec: number): Promise<MqttSession> {
+    const session = this.#create(record.clientId, expiryIntervalSec);
+    for (const sub of record.subscriptions) await this.subscribe(session, sub).catch(() => undefined);
+    await this.#put(session);
+    return session;
+  }
+
+  /** Shared store: ends a persistent session that is not here (another node's, or a departed one's). */
+  async #endRecorded(record: MqttSessionRecord): Promise<void> {
+    for (const qos of [0, 1] as const) {
+      const queue = sessionQueue(record.clientId, qos);
+      if (this.vhost.hasQueue(queue)) await this.vhost.deleteQueue(queue).catch(() => undefined);
+    }
+    await this.store.delete(record.clientId);
+  }
+
+  /** Writes the session's record; over a shared store with its node and connection times. */
+  async #put(session: MqttSession, disconnectedAt?: number): Promise<void> {
+    const node = this.#nodeId;
+    await this.store.put({
+      ...session.record(),
+      ...(node === undefined ? {} : { node, connectedAt: session.connectedAt }),
+      ...(disconnectedAt === undefined ? {} : { disconnectedAt }),
+    });
+  }
+
+  /**
+   * Shared store: the client connected on a node. Elsewhere than here, this node gives up its
+   * session: the connection is taken over (as a local takeover), the session forgotten here (not
+   * ended: its queues and record are the new node's now) and what it held goes back to its queues.
+   */
+  async #onTakeoverNote(clientId: string, fromHere: boolean): Promise<void> {
+    this.onClientConnected(clientId);
+    if (fromHere) return;
+    const adopted = this.#adopted.get(clientId);
+    if (adopted) clearTimeout(adopted);
+    this.#adopted.delete(clientId);
+    const session = this.#sessions.get(clientId);
+    if (!session) return;
+    this.#sessions.delete(clientId);
+    this.#cancelExpiry(clientId);
+    session.link?.takeover();
+    session.cancelWill();
+    // Not persistent: nobody can resume it, so it ends here (its exclusive queues go with it).
+    if (!session.persistent) return this.#end(session, false);
+    await session.detach();
+    await this.vhost.releaseHolder(session.holder).catch(() => undefined);
+  }
+
+  /**
+   * Shared store: sessions whose node is gone (closed or dead) expire on this node instead;
+   * non-persistent ones are over. Several nodes may do this at once: whichever wrote the record
+   * last keeps the timer, the others find the record no longer names them.
+   */
+  async adoptDeparted(now = Date.now()): Promise<void> {
+    const self = this.#nodeId;
+    const live = await this.vhost.store.liveNodes?.();
+    if (self === undefined || !live) return;
+    for (const record of await this.store.loadAll()) {
+      const { node, clientId } = record;
+      if (node === undefined || node === self || live.has(node) || this.#sessions.has(clientId)) continue;
+      if (this.#adopted.has(clientId)) continue;
+      if (record.expiryIntervalSec === 0) {
+        // Its queues were transient and went with its node.
+        if ((await this.store.load(clientId))?.node === node) await this.store.delete(clientId);
+        continue;
+      }
+      const disconnectedAt = record.disconnectedAt ?? now;
+      await this.store.put({ ...record, node: self, disconnectedAt });
+      if (record.expiryIntervalSec === NEVER_EXPIRES) continue;
+      const ms = Math.max(0, disconnectedAt + record.expiryIntervalSec * 1000 - now);
+      const timer = setTimeout(
+        () => {
+          this.#adopted.delete(clientId);
+          this.#expireAdopted(clientId, disconnectedAt).catch(() => undefined);
+        },
+        Math.min(ms, MAX_TIMER_MS),
+      );
+      timer.unref();
+      this.#adopted.set(clientId, timer);
+    }
+  }
+
+  async #expireAdopted(clientId: string, disconnectedAt: number): Promise<void> {
+    if (this.#sessions.has(clientId)) return;
+    const record = await this.store.load(clientId);
+    // Resumed or taken on by another node meanwhile: not ours to end.
+    if (!record || record.node !== this.#nodeId || record.disconnectedAt !== disconnectedAt) return;
+    await this.#endRecorded(record);
   }
 
   /** The connection is gone: a persistent session waits for its client (until it expires), any other ends. */
@@ -88,7 +227,8 @@ export class SessionRegistry {
     if (this.#sessions.get(session.clientId) !== session) return;
     await session.detach();
     if (!session.persistent) return this.end(session);
-    await this.store.put({ ...session.record(), disconnectedAt: Date.now() });
+    if (this.#takeover) await this.#put(session, Date.now());
+    else await this.store.put({ ...session.record(), disconnectedAt: Date.now() });
     if (session.expiryIntervalSec !== NEVER_EXPIRES)
       this.#scheduleExpiry(session, session.expiryIntervalSec * 1000);
   }
@@ -99,7 +239,7 @@ export class SessionRegistry {
     const timer = setTimeout(
       () => {
         this.#expiryTimers.delete(session.clientId);
-        if (!session.link) this.end(session).catch(() => undefined);
+        if (!session.link) this.#expire(session).catch(() => undefined);
       },
       Math.min(ms, MAX_TIMER_MS),
     );
@@ -113,8 +253,21 @@ export class SessionRegistry {
     this.#expiryTimers.delete(clientId);
   }
 
+  async #expire(session: MqttSession): Promise<void> {
+    if (this.#takeover && (await this.store.load(session.clientId))?.node !== this.#nodeId) {
+      // Another node has the session now: only this node's copy goes.
+      if (this.#sessions.get(session.clientId) === session) this.#sessions.delete(session.clientId);
+      return;
+    }
+    await this.end(session);
+  }
+
   /** Ends a session: its subscriptions, queues and record go. */
-  async end(session: MqttSession): Promise<void> {
+  end(session: MqttSession): Promise<void> {
+    return this.#end(session, true);
+  }
+
+  async #end(session: MqttSession, deleteRecord: boolean): Promise<void> {
     if (this.#sessions.get(session.clientId) === session) this.#sessions.delete(session.clientId);
     this.#cancelExpiry(session.clientId);
     session.fireWillNow();
@@ -125,7 +278,7 @@ export class SessionRegistry {
       if (this.vhost.hasQueue(q))
         await this.vhost.deleteQueue(q, { owner: session.holder }).catch(() => undefined);
     }
-    await this.store.delete(session.clientId);
+    if (deleteRecord) await this.store.delete(session.clientId);
   }
 
   // ---------------------------------------------------------------- subscriptions
@@ -161,7 +314,7 @@ export class SessionRegistry {
       if (previous && (previous.qos === 0) !== (record.qos === 0)) await session.stopConsumer(queue);
     }
     session.startConsumer(queue);
-    if (session.persistent) await this.store.put(session.record());
+    if (session.persistent) await this.#put(session);
     return { sub, existed: previous !== undefined };
   }
 
@@ -177,7 +330,7 @@ export class SessionRegistry {
     if (!sub) return false;
     session.subscriptions.delete(raw);
     await this.#unbind(session, sub);
-    if (session.persistent) await this.store.put(session.record());
+    if (session.persistent) await this.#put(session);
     return true;
   }
 
@@ -205,8 +358,10 @@ export class SessionRegistry {
 
   /** Server close: sessions stop consuming (persistent ones keep their records). */
   async closeAll(): Promise<void> {
-    for (const timer of this.#expiryTimers.values()) clearTimeout(timer);
+    this.#takeover?.close();
+    for (const timer of [...this.#expiryTimers.values(), ...this.#adopted.values()]) clearTimeout(timer);
     this.#expiryTimers.clear();
+    this.#adopted.clear();
     for (const session of this.#sessions.values()) await session.detach().catch(() => undefined);
   }
 }

@@ -81,8 +81,10 @@ export class MqttSession {
   readonly #pausedQueues = new Set<string>();
   /** QoS 0 deliveries from a windowed (QoS 1) consumer sent while congested: acked on drain, so the window bounds them. */
   #deferredAcks: Delivery[] = [];
-  #pendingWill: { timer: NodeJS.Timeout; fire: () => void } | undefined;
+  #pendingWill: { timer: NodeJS.Timeout; fire: () => void; dropped?: () => void } | undefined;
   link: SessionLink | undefined;
+  /** When its latest connection opened it (ms since the epoch). */
+  connectedAt = Date.now();
 
   constructor(
     readonly vhost: VirtualHost,
@@ -107,32 +109,40 @@ export class MqttSession {
 
   /** The per-session queues, RabbitMQ plugin style: one for QoS 0 subscriptions, one for QoS 1/2. */
   ownQueue(qos: QoS): string {
-    return `mqtt-subscription-${this.clientId}qos${qos === 0 ? 0 : 1}`;
+    return sessionQueue(this.clientId, qos);
   }
 
   // ---------------------------------------------------------------- will delay
 
-  /** MQTT 5 Will Delay: the will goes out later unless the client comes back first. */
-  deferWill(ms: number, fire: () => void): void {
+  /**
+   * MQTT 5 Will Delay: the will goes out later unless the client comes back first. `dropped`
+   * runs when it is cancelled instead.
+   */
+  deferWill(ms: number, fire: () => void, dropped?: () => void): void {
     this.cancelWill();
     const timer = setTimeout(() => {
       this.#pendingWill = undefined;
       fire();
     }, ms);
     timer.unref();
-    this.#pendingWill = { timer, fire };
+    this.#pendingWill = { timer, fire, ...(dropped ? { dropped } : {}) };
   }
 
   cancelWill(): void {
-    if (this.#pendingWill) clearTimeout(this.#pendingWill.timer);
+    const pending = this.#pendingWill;
     this.#pendingWill = undefined;
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    pending.dropped?.();
   }
 
   /** The session ends before the will delay: the will goes now [MQTT-3.1.3-9]. */
   fireWillNow(): void {
     const pending = this.#pendingWill;
-    this.cancelWill();
-    pending?.fire();
+    this.#pendingWill = undefined;
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    pending.fire();
   }
 
   // ---------------------------------------------------------------- connections
@@ -280,7 +290,8 @@ export class MqttSession {
       topic,
       payload: asBuffer(message.body),
       qos,
-      dup: false,
+      // Shared store: held by a node that let go of the session (takeover, crash) and sent again.
+      dup: qos > 0 && delivery.redelivered && this.vhost.store.shared === true,
       retain: retained && matches.some((s) => s.retainAsPublished),
     };
     if (link.version === 5) {
@@ -361,6 +372,11 @@ export class MqttSession {
     const subscriptions = [...this.subscriptions.values()].map(({ parsed: _p, queue: _q, ...rest }) => rest);
     return { clientId: this.clientId, expiryIntervalSec: this.expiryIntervalSec, subscriptions };
   }
+}
+
+/** The per-session queues, RabbitMQ plugin style: one for QoS 0 subscriptions, one for QoS 1/2. */
+export function sessionQueue(clientId: string, qos: QoS): string {
+  return `mqtt-subscription-${clientId}qos${qos === 0 ? 0 : 1}`;
 }
 
 /** A view of the message body, not a copy (the body is never written to). */

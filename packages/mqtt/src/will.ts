@@ -14,20 +14,27 @@ export interface Will {
   delaySec: number;
 }
 
-/** Publishes a will now, or after its delay when the session outlives the connection. */
-export function publishWill(ctx: MqttContext, session: MqttSession, will: Will): void {
-  const fire = (): void => {
-    publishMessage(
-      ctx,
-      session.clientId,
-      will.topic,
-      will.payload,
-      will.qos,
-      will.retain,
-      will.properties,
-    ).catch(() => undefined);
+/** Seconds the will waits: only a session that outlives its connection delays it, never past its expiry. */
+export function willDelaySec(session: MqttSession, will: Will): number {
+  return will.delaySec > 0 && session.persistent
+    ? Math.min(will.delaySec, session.expiryIntervalSec, 2_000_000)
+    : 0;
+}
+
+/**
+ * Publishes a will now, or after its delay when the session outlives the connection. `recordKey`
+ * (shared store) is the will's copy in the store: removed once published here or dropped.
+ */
+export function publishWill(ctx: MqttContext, session: MqttSession, will: Will, recordKey?: string): void {
+  const forget = (): void => {
+    if (recordKey !== undefined) ctx.wills?.remove(recordKey);
   };
-  if (will.delaySec > 0 && session.persistent)
-    session.deferWill(Math.min(will.delaySec, session.expiryIntervalSec, 2_000_000) * 1000, fire);
+  const fire = (): void => {
+    publishMessage(ctx, session.clientId, will.topic, will.payload, will.qos, will.retain, will.properties)
+      .catch(() => undefined)
+      .finally(forget);
+  };
+  const delaySec = willDelaySec(session, will);
+  if (delaySec > 0) session.deferWill(delaySec * 1000, fire, recordKey === undefined ? undefined : forget);
   else fire();
 }

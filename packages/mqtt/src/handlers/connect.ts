@@ -5,6 +5,7 @@ import type { MqttUser } from '../context.js';
 import { CONNACK_V4, RC } from '../reason-codes.js';
 import { NEVER_EXPIRES } from '../session-registry.js';
 import { isValidTopicName } from '../topics.js';
+import { willDelaySec, type Will } from '../will.js';
 
 type AuthResult = 'ok' | 'bad-credentials' | 'not-authorized';
 
@@ -83,7 +84,7 @@ export async function handleConnect(conn: MqttConnection, packet: IConnectPacket
   }
   if (packet.will) {
     const { willDelayInterval, ...willProps } = packet.will.properties ?? {};
-    conn.will = {
+    const will: Will = {
       topic: packet.will.topic,
       payload: Buffer.from(packet.will.payload),
       qos: packet.will.qos ?? 0,
@@ -91,6 +92,17 @@ export async function handleConnect(conn: MqttConnection, packet: IConnectPacket
       delaySec: v5 ? (willDelayInterval ?? 0) : 0,
       ...(v5 && Object.keys(willProps).length > 0 ? { properties: willProps } : {}),
     };
+    conn.will = will;
+    if (ctx.wills) {
+      // Shared store: a copy other nodes publish should this node die while the client is here.
+      const key = await ctx.wills.put(clientId, will, willDelaySec(session, will), session.connectedAt);
+      if (conn.state.kind !== 'connecting') {
+        ctx.wills.remove(key);
+        await ctx.sessions.disconnected(session);
+        return;
+      }
+      conn.willKey = key;
+    }
   }
   conn.state = { kind: 'connected', session, clientId };
   conn.setKeepAlive(keepAlive);
