@@ -379,6 +379,37 @@ describe.skipIf(skipReason !== undefined)(`MQTT across Redis nodes ${skipReason 
     );
   });
 
+  it('$share members on two nodes compete; the last member on one node leaving keeps the queue for the other', async () => {
+    beforeEachTest();
+    const [a, b] = [await startNode('a'), await startNode('b')];
+    const filter = `$share/g${tag}/jobs/${tag}`;
+    const queue = `mqtt-shared-g${tag}-jobs/${tag}`;
+    const onA = await connect(a, { clientId: `ma-${tag}`, protocolVersion: 5 });
+    const onB = await connect(b, { clientId: `mb-${tag}`, protocolVersion: 5 });
+    const [gotA, gotB] = [collect(onA), collect(onB)];
+    await onA.subscribeAsync(filter, { qos: 1 });
+    await onB.subscribeAsync(filter, { qos: 1 });
+    const publisher = await connect(a, { clientId: `pub-${tag}`, protocolVersion: 5 });
+    for (let i = 0; i < 20; i++) await publisher.publishAsync(`jobs/${tag}`, `job ${i}`, { qos: 1 });
+    await eventually(() => gotA.length + gotB.length === 20, 'every job once');
+    expect([...gotA, ...gotB].map((r) => r.payload).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `job ${i}`).sort(),
+    );
+
+    await onA.unsubscribeAsync(filter);
+    await sleep(100);
+    expect(b.broker.vhost('/').hasQueue(queue)).toBe(true);
+    await publisher.publishAsync(`jobs/${tag}`, 'after A left', { qos: 1 });
+    await eventually(() => gotB.some((r) => r.payload === 'after A left'), 'the job on node B');
+
+    await onB.unsubscribeAsync(filter);
+    for (const node of [a, b])
+      await eventually(
+        () => !node.broker.vhost('/').hasQueue(queue),
+        `the group queue to go on node ${node.name}`,
+      );
+  });
+
   it('a retained message set on node A reaches a new subscriber on node B; clearing it on A clears it on B', async () => {
     beforeEachTest();
     const [a, b] = [await startNode('a'), await startNode('b')];

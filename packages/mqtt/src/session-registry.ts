@@ -8,6 +8,7 @@ import {
   type VirtualHost,
 } from '@conveyor/core';
 import { MqttSession, sessionQueue, type Subscription } from './session.js';
+import { ShareGroups } from './share-groups.js';
 import { TakeoverChannel } from './takeover-channel.js';
 import { TOPIC_EXCHANGE, filterToBindingKey, parseFilter } from './topics.js';
 
@@ -32,6 +33,7 @@ export class SessionRegistry {
   /** Shared store: expiry of sessions whose node left, taken on by this node. */
   readonly #adopted = new Map<string, NodeJS.Timeout>();
   readonly #takeover: TakeoverChannel | undefined;
+  readonly #groups: ShareGroups | undefined;
   /** Shared store: a client connected on some node (this one included). */
   onClientConnected: (clientId: string) => void = () => undefined;
 
@@ -40,10 +42,11 @@ export class SessionRegistry {
     readonly store: MqttSessionStore,
     readonly retained: RetainedStore,
   ) {
-    if (vhost.store.shared === true)
-      this.#takeover = new TakeoverChannel(vhost.store, vhost.vhost, (clientId, fromHere) =>
-        this.#onTakeoverNote(clientId, fromHere),
-      );
+    if (vhost.store.shared !== true) return;
+    this.#takeover = new TakeoverChannel(vhost.store, vhost.vhost, (clientId, fromHere) =>
+      this.#onTakeoverNote(clientId, fromHere),
+    );
+    this.#groups = new ShareGroups(vhost.store, vhost.vhost, store);
   }
 
   get #nodeId(): string | undefined {
@@ -145,6 +148,13 @@ export class SessionRegistry {
       if (this.vhost.hasQueue(queue)) await this.vhost.deleteQueue(queue).catch(() => undefined);
     }
     await this.store.delete(record.clientId);
+    for (const sub of record.subscriptions) {
+      const parsed = parseFilter(sub.filter);
+      if (parsed?.group === undefined) continue;
+      const queue = sharedQueue(parsed.group, parsed.filter);
+      if ((await this.#groups?.leave(queue, record.clientId)) === true && this.vhost.hasQueue(queue))
+        await this.vhost.deleteQueue(queue).catch(() => undefined);
+    }
   }
 
   /** Writes the session's record; over a shared store with its node and connection times. */
@@ -294,6 +304,8 @@ export class SessionRegistry {
       parsed.group === undefined ? session.ownQueue(record.qos) : sharedQueue(parsed.group, parsed.filter);
     const previous = session.subscriptions.get(record.filter);
     if (previous && previous.queue !== queue) await this.#unbind(session, previous);
+    // Shared store: a member before the queue is there, so no other node's last member deletes it.
+    if (parsed.group !== undefined) await this.#groups?.join(queue, session.clientId);
     await this.#declare(session, queue, parsed.group !== undefined);
     await this.vhost.bindQueue(queue, TOPIC_EXCHANGE, filterToBindingKey(parsed.filter), {}, session.holder);
     const sub: Subscription = { ...record, parsed, queue };
@@ -352,8 +364,10 @@ export class SessionRegistry {
     members?.delete(session.clientId);
     if (!members || members.size === 0) {
       this.#shared.delete(sub.queue);
-      if (this.vhost.hasQueue(sub.queue)) await this.vhost.deleteQueue(sub.queue);
-    }
+      // Shared store: members on other nodes keep it.
+      const last = this.#groups ? await this.#groups.leave(sub.queue, session.clientId) : true;
+      if (last && this.vhost.hasQueue(sub.queue)) await this.vhost.deleteQueue(sub.queue);
+    } else await this.#groups?.leave(sub.queue, session.clientId);
   }
 
   /** Server close: sessions stop consuming (persistent ones keep their records). */

@@ -1,0 +1,50 @@
+import type { MessageStore, MqttSessionStore } from '@conveyor/core';
+
+const enc = encodeURIComponent;
+
+/**
+ * Shared store: who belongs to each `$share` group's queue, on every node
+ * (`mqtt-share/<vhost>/<queue>/<client id>` → its node), so that the last member on one node does
+ * not delete a queue members on other nodes still consume. A member counts while its node is live,
+ * or while its session is persistent (it outlives its node: another node expires or resumes it).
+ */
+export class ShareGroups {
+  readonly #prefix: string;
+
+  constructor(
+    private readonly store: MessageStore,
+    vhost: string,
+    private readonly sessions: MqttSessionStore,
+  ) {
+    this.#prefix = `mqtt-share/${enc(vhost)}/`;
+  }
+
+  async join(queue: string, clientId: string): Promise<void> {
+    await this.store.putMeta(this.#key(queue, clientId), { node: this.store.nodeId ?? '' });
+  }
+
+  /** Removes the member; true when no member is left anywhere (the queue may go). */
+  async leave(queue: string, clientId: string): Promise<boolean> {
+    await this.store.deleteMeta(this.#key(queue, clientId));
+    const prefix = this.#groupPrefix(queue);
+    const entries = await this.store.loadMeta(prefix);
+    if (entries.length === 0) return true;
+    const live = await this.store.liveNodes?.();
+    for (const { key, value } of entries) {
+      if (!live || live.has((value as { node: string }).node)) return false;
+      const record = await this.sessions.load(decodeURIComponent(key.slice(prefix.length)));
+      if (record && record.expiryIntervalSec > 0) return false;
+      // A member whose node left and whose session ended with it.
+      await this.store.deleteMeta(key);
+    }
+    return true;
+  }
+
+  #groupPrefix(queue: string): string {
+    return `${this.#prefix}${enc(queue)}/`;
+  }
+
+  #key(queue: string, clientId: string): string {
+    return this.#groupPrefix(queue) + enc(clientId);
+  }
+}
