@@ -260,6 +260,37 @@ describe.skipIf(skipReason !== undefined)(`MQTT across Redis nodes ${skipReason 
     expect(got.map((r) => [r.payload, r.packet.dup])).toEqual([['held by A', true]]);
   });
 
+  it('a persistent session of a crashed node resumes on node B; what the dead node held comes back, DUP', async () => {
+    beforeEachTest();
+    const [doomed, b] = [await startNode('doomed'), await startNode('b')];
+    const clientId = `sess-${tag}`;
+    const options: IClientOptions = {
+      clientId,
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 60 },
+    };
+    const unacked: string[] = [];
+    const first = await connect(doomed, {
+      ...options,
+      customHandleAcks: (_topic, message) => void unacked.push(message.toString()),
+    });
+    await first.subscribeAsync(`s/${tag}`, { qos: 1 });
+    const publisher = await connect(b, { clientId: `pub-${tag}`, protocolVersion: 5 });
+    await publisher.publishAsync(`s/${tag}`, 'held by the dead', { qos: 1 });
+    await eventually(() => unacked.length === 1, 'the delivery on the doomed node');
+    await doomed.crash();
+    // At once: the dead node may still look live, and never answers the takeover note.
+    const back = mqtt.connect(b.url, { ...options, reconnectPeriod: 0, manualConnect: true });
+    clients.push(back);
+    const got = collect(back);
+    const connack = new Promise<boolean>((resolve) => back.once('connect', (p) => resolve(p.sessionPresent)));
+    back.connect();
+    expect(await connack).toBe(true);
+    await eventually(() => got.length >= 1, 'the redelivery on node B', 8_000);
+    expect(got.map((r) => [r.payload, r.packet.dup])).toEqual([['held by the dead', true]]);
+  });
+
   it('clean start on node B ends the persistent session made on node A (queues and record)', async () => {
     beforeEachTest();
     const [a, b] = [await startNode('a'), await startNode('b')];

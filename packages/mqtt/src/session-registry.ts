@@ -32,6 +32,7 @@ export class SessionRegistry {
   readonly #shared = new Map<string, Set<string>>();
   /** Shared store: expiry of sessions whose node left, taken on by this node. */
   readonly #adopted = new Map<string, NodeJS.Timeout>();
+  #adopting: Promise<void> = Promise.resolve();
   readonly #takeover: TakeoverChannel | undefined;
   readonly #groups: ShareGroups | undefined;
   /** Shared store: a client connected on some node (this one included). */
@@ -174,10 +175,10 @@ export class SessionRegistry {
    */
   async #onTakeoverNote(clientId: string, fromHere: boolean): Promise<void> {
     this.onClientConnected(clientId);
-    if (fromHere) return;
     const adopted = this.#adopted.get(clientId);
     if (adopted) clearTimeout(adopted);
     this.#adopted.delete(clientId);
+    if (fromHere) return;
     const session = this.#sessions.get(clientId);
     if (!session) return;
     this.#sessions.delete(clientId);
@@ -195,7 +196,14 @@ export class SessionRegistry {
    * non-persistent ones are over. Several nodes may do this at once: whichever wrote the record
    * last keeps the timer, the others find the record no longer names them.
    */
-  async adoptDeparted(now = Date.now()): Promise<void> {
+  adoptDeparted(now?: number): Promise<void> {
+    // One pass at a time: node departures come in bursts.
+    const pass = this.#adopting.then(() => this.#adoptDeparted(now ?? Date.now()));
+    this.#adopting = pass.catch(() => undefined);
+    return pass;
+  }
+
+  async #adoptDeparted(now: number): Promise<void> {
     const self = this.#nodeId;
     const live = await this.vhost.store.liveNodes?.();
     if (self === undefined || !live) return;
