@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   InvalidArgumentError,
+  ResourceLockedError,
   type MqttSessionRecord,
   type MqttSessionStore,
   type MqttSubscriptionRecord,
@@ -315,7 +317,7 @@ export class SessionRegistry {
     // Shared store: a member before the queue is there, so no other node's last member deletes it.
     if (parsed.group !== undefined) await this.#groups?.join(queue, session.clientId);
     await this.#declare(session, queue, parsed.group !== undefined);
-    await this.vhost.bindQueue(queue, TOPIC_EXCHANGE, filterToBindingKey(parsed.filter), {}, session.holder);
+    await this.#bind(session, queue, filterToBindingKey(parsed.filter), parsed.group !== undefined);
     const sub: Subscription = { ...record, parsed, queue };
     if (this.#sessions.get(session.clientId) !== session) {
       // The session ended while this was being set up (the socket went): take it away again, or a
@@ -336,6 +338,22 @@ export class SessionRegistry {
     session.startConsumer(queue);
     if (session.persistent) await this.#put(session);
     return { sub, existed: previous !== undefined };
+  }
+
+  /**
+   * Shared store: the exclusive queue of a session another node just gave up (takeover) is still
+   * here, locked to that node, until this node's topology catches up with its deletion.
+   */
+  async #bind(session: MqttSession, queue: string, key: string, shared: boolean): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.vhost.bindQueue(queue, TOPIC_EXCHANGE, key, {}, session.holder);
+      } catch (err) {
+        if (!this.#takeover || !(err instanceof ResourceLockedError) || attempt >= 40) throw err;
+        await sleep(50);
+        await this.#declare(session, queue, shared);
+      }
+    }
   }
 
   async #declare(session: MqttSession, queue: string, shared: boolean): Promise<void> {
