@@ -9,6 +9,7 @@ export class ChannelSubscriber {
   #connection: Redis | undefined;
   #closed = false;
   readonly #listeners = new Map<string, Set<(payload: string) => void>>();
+  readonly #reconnectListeners = new Set<() => void>();
 
   constructor(
     private readonly source: Redis,
@@ -16,20 +17,41 @@ export class ChannelSubscriber {
   ) {}
 
   subscribe(channel: string, listener: (payload: string) => void): () => void {
+    this.#add(channel, listener)?.catch((err: unknown) => this.#report(err));
+    return this.#remover(channel, listener);
+  }
+
+  /** Like `subscribe`, resolving once Redis confirmed the subscription: no note after that is missed. */
+  async subscribeNow(channel: string, listener: (payload: string) => void): Promise<() => void> {
+    await this.#add(channel, listener);
+    return this.#remover(channel, listener);
+  }
+
+  /** Adds the listener; returns the SUBSCRIBE under way when the channel is new. */
+  #add(channel: string, listener: (payload: string) => void): Promise<unknown> | undefined {
     let set = this.#listeners.get(channel);
+    let subscribing: Promise<unknown> | undefined;
     if (set === undefined) {
       this.#listeners.set(channel, (set = new Set()));
-      this.#subscriber()
-        .subscribe(channel)
-        .catch((err: unknown) => this.#report(err));
+      subscribing = this.#subscriber().subscribe(channel);
     }
     set.add(listener);
+    return subscribing;
+  }
+
+  #remover(channel: string, listener: (payload: string) => void): () => void {
     return () => {
       const current = this.#listeners.get(channel);
       if (current === undefined || !current.delete(listener) || current.size > 0) return;
       this.#listeners.delete(channel);
       this.#connection?.unsubscribe(channel).catch((err: unknown) => this.#report(err));
     };
+  }
+
+  /** Calls `listener` each time the connection is back after a loss (its subscriptions renewed). */
+  onReconnect(listener: () => void): () => void {
+    this.#reconnectListeners.add(listener);
+    return () => void this.#reconnectListeners.delete(listener);
   }
 
   close(): void {
@@ -53,6 +75,11 @@ export class ChannelSubscriber {
       }
     });
     connection.on('error', (err: unknown) => this.#report(err));
+    let connected = false;
+    connection.on('ready', () => {
+      if (connected) for (const listener of this.#reconnectListeners) listener();
+      connected = true;
+    });
     this.#connection = connection;
     return connection;
   }

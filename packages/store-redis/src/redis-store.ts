@@ -72,6 +72,8 @@ export class RedisStore implements MessageStore {
   readonly #onError: (err: unknown) => void;
   /** Wake-ups, metadata changes, node departures and signals, on one subscriber connection. */
   readonly #channels: ChannelSubscriber;
+  readonly #metaWatchers = new Set<(key: string) => void>();
+  readonly #nodeWatchers = new Set<(nodeId: string) => void>();
   #status: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: RedisStoreOptions = {}) {
@@ -112,8 +114,18 @@ export class RedisStore implements MessageStore {
       throw new StoreError(`WAITAOF needs Redis 7.2 or later (this one is ${this.persistence.version})`);
     }
     try {
+      // Listening before the broker reads its topology: no change made after that read is missed.
+      const g = this.#keys.global;
+      await this.#channels.subscribeNow(globalKeys.metaChanged(g), (key) =>
+        this.#tell(this.#metaWatchers, key),
+      );
+      await this.#channels.subscribeNow(globalKeys.nodeGone(g), (node) =>
+        this.#tell(this.#nodeWatchers, node),
+      );
+      this.#channels.onReconnect(() => this.#tell(this.#metaWatchers, ''));
       await this.#liveness.start();
     } catch (err) {
+      this.#channels.close();
       this.#redis.disconnect();
       throw new StoreError(`cannot register this node in redis: ${String(err)}`, { cause: err });
     }
@@ -168,7 +180,9 @@ export class RedisStore implements MessageStore {
 
   /** Calls `onChange` with the key when any node (this one included) changes the metadata. */
   watchMeta(onChange: (key: string) => void): () => void {
-    return this.#channels.subscribe(globalKeys.metaChanged(this.#keys.global), onChange);
+    // After a reconnect ('' key): notes published while the connection was away are lost.
+    this.#metaWatchers.add(onChange);
+    return () => void this.#metaWatchers.delete(onChange);
   }
 
   async liveNodes(): Promise<ReadonlySet<string>> {
@@ -178,7 +192,18 @@ export class RedisStore implements MessageStore {
 
   /** Calls `onGone` when a node closes or a sweep (by any node) finds it dead. */
   watchNodes(onGone: (nodeId: string) => void): () => void {
-    return this.#channels.subscribe(globalKeys.nodeGone(this.#keys.global), onGone);
+    this.#nodeWatchers.add(onGone);
+    return () => void this.#nodeWatchers.delete(onGone);
+  }
+
+  #tell<T>(listeners: Set<(value: T) => void>, value: T): void {
+    for (const listener of listeners) {
+      try {
+        listener(value);
+      } catch (err) {
+        this.#onError(err);
+      }
+    }
   }
 
   async signal(topic: string, payload: string): Promise<void> {
@@ -204,6 +229,12 @@ export class RedisStore implements MessageStore {
       cursor = next;
     } while (cursor !== '0');
     return [...found.keys()].sort().map((k) => ({ key: k, value: decodeValue(found.get(k) as string) }));
+  }
+
+  async getMeta(key: string): Promise<unknown> {
+    this.#check();
+    const raw = await this.#guard(this.#redis.hget(globalKeys.meta(this.#keys.global), key));
+    return raw === null ? undefined : decodeValue(raw);
   }
 
   async putMeta(key: string, value: unknown): Promise<void> {

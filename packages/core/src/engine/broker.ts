@@ -5,7 +5,7 @@ import type { MessageStore } from '../store/message-store.js';
 import { MemoryStore } from '../store/index.js';
 import type { EngineObserver } from './engine-observer.js';
 import { MemoryMonitor } from './memory-monitor.js';
-import { metaKeys } from './meta-keys.js';
+import { metaKeys, parseTopologyKey } from './meta-keys.js';
 import { VirtualHost } from './virtual-host.js';
 
 export interface BrokerOptions {
@@ -30,8 +30,6 @@ type BrokerEvents = {
 };
 
 const DEFAULT_VHOST = '/';
-/** Metadata keys that are topology (not retained messages or MQTT sessions). */
-const TOPOLOGY_KEY = /^(vhost|exchange|queue|binding)\//;
 
 /**
  * The engine: virtual hosts with their routing model and queues over one message store.
@@ -44,28 +42,64 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly #options: Required<Omit<BrokerOptions, 'store' | 'memoryHighWatermarkBytes'>>;
   #closed = false;
   #unwatch: (() => void) | undefined;
-  #syncing: Promise<void> | undefined;
-  #syncAgain = false;
+  #topologyWorker: Promise<void> | undefined;
+  #fullSyncWanted = false;
+  /** Until recovery has read the topology, changes only queue up. */
+  #recovered = false;
+  readonly #changedKeys = new Set<string>();
 
   /**
-   * Brings every vhost up to the store's topology: coalesced, one pass at a time. Resolves after a
-   * pass that started after the call (a shared store's nodes call it when the topology changed).
+   * Shared store: brings this node up to the store's topology, one changed key at a time, or all
+   * of it (`key` undefined: at a node's departure, after lost notes). One worker applies the
+   * queued keys in order; the promise resolves once the worker has drained what was queued,
+   * this request included.
    */
-  #scheduleSync(): Promise<void> {
-    if (this.#syncing) {
-      this.#syncAgain = true;
-      return this.#syncing;
+  #catchUp(key?: string): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (key === undefined) this.#fullSyncWanted = true;
+    else this.#changedKeys.add(key);
+    if (!this.#recovered) return Promise.resolve();
+    this.#topologyWorker ??= this.#applyTopology();
+    return this.#topologyWorker;
+  }
+
+  async #applyTopology(): Promise<void> {
+    try {
+      while (!this.#closed && (this.#fullSyncWanted || this.#changedKeys.size > 0)) {
+        if (this.#fullSyncWanted) {
+          this.#fullSyncWanted = false;
+          this.#changedKeys.clear();
+          await this.#guarded(async () => {
+            await this.#addVhostsFromStore();
+            for (const vhost of this.#vhosts.values()) if (!this.#closed) await vhost.syncTopology();
+          });
+          continue;
+        }
+        const keys = [...this.#changedKeys];
+        this.#changedKeys.clear();
+        for (const key of keys) {
+          if (this.#closed || this.#fullSyncWanted) break;
+          await this.#guarded(() => this.#applyKey(key));
+        }
+      }
+    } finally {
+      this.#topologyWorker = undefined;
     }
-    this.#syncing = (async () => {
-      do {
-        this.#syncAgain = false;
-        await this.#addVhostsFromStore();
-        for (const vhost of this.#vhosts.values()) if (!this.#closed) await vhost.syncTopology();
-      } while (this.#syncAgain && !this.#closed);
-    })()
-      .catch((err: unknown) => this.#options.onError(err))
-      .finally(() => (this.#syncing = undefined));
-    return this.#syncing;
+  }
+
+  async #applyKey(key: string): Promise<void> {
+    const what = parseTopologyKey(key);
+    if (!what) return;
+    if (!this.#vhosts.has(what.vhost)) await this.#addVhostsFromStore();
+    await this.#vhosts.get(what.vhost)?.applyMetaKey(key);
+  }
+
+  async #guarded(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      if (!(err instanceof BrokerClosedError)) this.#options.onError(err);
+    }
   }
 
   private constructor(options: BrokerOptions) {
@@ -89,16 +123,27 @@ export class Broker extends EventEmitter<BrokerEvents> {
   static async open(options: BrokerOptions = {}): Promise<Broker> {
     const broker = new Broker(options);
     await broker.store.open();
-    await broker.#recover();
+    // Watching before recovery reads the topology, so no change made after that read is missed;
+    // what comes in meanwhile waits for recovery to end.
     const unwatchMeta = broker.store.watchMeta?.((key) => {
-      if (TOPOLOGY_KEY.test(key)) void broker.#scheduleSync();
+      if (key === '') void broker.#catchUp();
+      else if (parseTopologyKey(key)) void broker.#catchUp(key);
     });
     // A node that left may have owned exclusive and transient topology: it goes.
-    const unwatchNodes = broker.store.watchNodes?.(() => void broker.#scheduleSync());
+    const unwatchNodes = broker.store.watchNodes?.(() => void broker.#catchUp());
     broker.#unwatch = () => {
       unwatchMeta?.();
       unwatchNodes?.();
     };
+    try {
+      await broker.#recover();
+    } catch (err) {
+      broker.#unwatch();
+      throw err;
+    }
+    broker.#recovered = true;
+    if (broker.#fullSyncWanted || broker.#changedKeys.size > 0)
+      broker.#topologyWorker ??= broker.#applyTopology();
     return broker;
   }
 
@@ -140,7 +185,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       onError: this.#options.onError,
       assertOpen: () => this.#assertOpen(),
       observer: this.#options.observer,
-      syncTopology: () => (this.#closed ? Promise.resolve() : this.#scheduleSync()),
+      catchUp: (key) => this.#catchUp(key),
     });
     this.#vhosts.set(name, vhost);
     return vhost;
@@ -179,7 +224,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#unwatch?.();
-    await this.#syncing;
+    await this.#topologyWorker;
     for (const vhost of this.#vhosts.values()) vhost.shutdown();
     await this.store.close();
   }

@@ -26,6 +26,28 @@ export const metaKeys = {
     `binding/${enc(vhost)}/${enc(source)}/${destination.kind}/${enc(destination.name)}/${enc(routingKey)}/${enc(stableJson(args))}`,
 };
 
+export type TopologyKey =
+  | { kind: 'vhost'; vhost: string }
+  | { kind: 'exchange' | 'queue'; vhost: string; name: string }
+  | { kind: 'binding'; vhost: string };
+
+/** What a topology key names (its vhost, and the exchange's or queue's name); undefined for other keys. */
+export function parseTopologyKey(key: string): TopologyKey | undefined {
+  const [kind, vhost, name] = key.split('/');
+  if (vhost === undefined) return undefined;
+  const dec = decodeURIComponent;
+  switch (kind) {
+    case 'vhost':
+    case 'binding':
+      return { kind, vhost: dec(vhost) };
+    case 'exchange':
+    case 'queue':
+      return name === undefined ? undefined : { kind, vhost: dec(vhost), name: dec(name) };
+    default:
+      return undefined;
+  }
+}
+
 /** The store key of a queue: vhost-qualified. */
 export function queueKey(vhost: string, queue: string): string {
   return `${enc(vhost)}/${queue}`;

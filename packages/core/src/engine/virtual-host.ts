@@ -31,6 +31,7 @@ import type { EngineObserver } from './engine-observer.js';
 import type { MemoryMonitor } from './memory-monitor.js';
 import {
   metaKeys,
+  parseTopologyKey,
   queueKey,
   type BindingRecord,
   type ExchangeRecord,
@@ -150,8 +151,11 @@ export interface VirtualHostSettings {
   onError: (err: unknown) => void;
   assertOpen: () => void;
   observer: EngineObserver;
-  /** Shared store: brings every vhost up to the store's topology (coalesced) and resolves after. */
-  syncTopology: () => Promise<void>;
+  /**
+   * Shared store: brings this node up to the store's topology, for one metadata key or (none) all
+   * of it, behind the changes already queued; resolves after.
+   */
+  catchUp: (key?: string) => Promise<void>;
 }
 
 let consumerSeq = 0;
@@ -216,15 +220,18 @@ export class VirtualHost implements QueueHost {
 
   /**
    * Shared store: a queue or exchange another node declared a moment ago may not be here yet (its
-   * change is on the way): on "not found", catch up with the store once and try again.
+   * note is on the way): on "not found", read that one declaration from the store and try again.
    */
   async #withTopology<T>(action: () => T | Promise<T>): Promise<T> {
     try {
       return await action();
     } catch (err) {
-      if (!this.#shared || !(err instanceof QueueNotFoundError || err instanceof ExchangeNotFoundError))
-        throw err;
-      await this.settings.syncTopology();
+      if (!this.#shared) throw err;
+      if (err instanceof QueueNotFoundError)
+        await this.settings.catchUp(metaKeys.queue(this.vhost, err.queue));
+      else if (err instanceof ExchangeNotFoundError)
+        await this.settings.catchUp(metaKeys.exchange(this.vhost, err.exchange));
+      else throw err;
       return action();
     }
   }
@@ -409,6 +416,9 @@ export class VirtualHost implements QueueHost {
     const key = queueKey(this.vhost, name);
     // A shared store's queue that another node declared exists there already (or was just deleted).
     if (!restoring || !this.#shared) await this.store.createQueue(key);
+    // Another node's declaration of the same name may have arrived meanwhile: one queue object.
+    const arrived = this.#queues.get(name);
+    if (arrived) return arrived;
     const queue = new EngineQueue(this, name, key, options, owner);
     this.#queues.set(name, queue);
     return queue;
@@ -500,12 +510,62 @@ export class VirtualHost implements QueueHost {
       if (recorded.has(key) || !b) continue;
       this.routing.unbind(b.source, b.destination, b.routingKey, b.arguments);
     }
+    this.#forgetUnboundRecords();
+    // After the bindings: a recovered queue's first sweep may dead-letter through them.
+    for (const queue of restored) await queue.recover();
+  }
+
+  /**
+   * Shared store: brings one topology key of this vhost up to its current value in the store
+   * (another node changed it). Reads the value now, so a late or repeated note is harmless.
+   */
+  async applyMetaKey(key: string): Promise<void> {
+    const what = parseTopologyKey(key);
+    if (!what || what.vhost !== this.vhost || what.kind === 'vhost') return;
+    const value = await this.store.getMeta(key);
+    if (what.kind === 'exchange') {
+      const e = value as ExchangeRecord | undefined;
+      if (e) {
+        if (!this.routing.hasExchange(e.name))
+          this.routing.declareExchange(e.name, e.kind, e.options, { allowReserved: true });
+        this.#recordedExchanges.add(e.name);
+      } else if (this.#recordedExchanges.delete(what.name)) {
+        this.routing.deleteExchange(what.name, { allowReserved: true });
+        this.#forgetUnboundRecords();
+      }
+    } else if (what.kind === 'queue') {
+      const q = value as QueueRecord | undefined;
+      const local = this.#queues.get(what.name);
+      if (q && !local && !this.#deleting.has(q.name)) await (await this.#restoreQueue(q)).recover();
+      else if (!q && local?.persisted) {
+        this.#forgetQueue(local);
+        this.#forgetUnboundRecords();
+      }
+    } else {
+      const b = value as BindingRecord | undefined;
+      if (b) {
+        const ends =
+          this.routing.hasExchange(b.source) &&
+          (b.destination.kind === 'queue'
+            ? this.#queues.has(b.destination.name)
+            : this.routing.hasExchange(b.destination.name));
+        if (!ends) return;
+        this.routing.bind(b.source, b.destination, b.routingKey, b.arguments);
+        this.#recordedBindings.add(key);
+      } else if (this.#recordedBindings.delete(key)) {
+        const local = this.routing.bindings().find((x) => bindingKey(this.vhost, x) === key);
+        if (local) this.routing.unbind(local.source, local.destination, local.routingKey, local.arguments);
+        this.#forgetUnboundRecords();
+      }
+    }
+  }
+
+  /** Recorded bindings and exchanges the routing table no longer has (removed with an end, auto-deleted). */
+  #forgetUnboundRecords(): void {
     const current = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
     for (const key of this.#recordedBindings) if (!current.has(key)) this.#recordedBindings.delete(key);
     for (const name of this.#recordedExchanges)
       if (!this.routing.hasExchange(name)) this.#recordedExchanges.delete(name);
-    // After the bindings: a recovered queue's first sweep may dead-letter through them.
-    for (const queue of restored) await queue.recover();
   }
 
   /** Drops a queue another node deleted: local state only (its storage is already gone). */
@@ -696,22 +756,33 @@ export class VirtualHost implements QueueHost {
       const { queues } = this.routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
       // Shared store: a queue named directly may have been declared on another node a moment ago.
       if (queues.length === 0 && exchange === '' && this.#shared)
-        return this.#publishAfterSync(exchange, routingKey, outgoing);
+        return this.#publishAfterCatchUp(
+          metaKeys.queue(this.vhost, routingKey),
+          exchange,
+          routingKey,
+          outgoing,
+        );
       return this.#deliverTo(queues, message, outgoing);
     } catch (err) {
       if (err instanceof ExchangeNotFoundError && this.#shared)
-        return this.#publishAfterSync(exchange, routingKey, outgoing);
+        return this.#publishAfterCatchUp(
+          metaKeys.exchange(this.vhost, err.exchange),
+          exchange,
+          routingKey,
+          outgoing,
+        );
       return Promise.reject(err);
     }
   }
 
-  /** Shared store: routes once more after catching up with what other nodes declared. */
-  async #publishAfterSync(
+  /** Shared store: routes once more after reading the missing declaration from the store. */
+  async #publishAfterCatchUp(
+    key: string,
     exchange: string,
     routingKey: string,
     outgoing: OutgoingMessage,
   ): Promise<PublishResult> {
-    await this.settings.syncTopology();
+    await this.settings.catchUp(key);
     const message = this.#messageData(exchange, routingKey, outgoing);
     const headers = message.properties.headers ?? {};
     const { queues } = this.routing.route(exchange, routingKey, headers, CLIENT_ROUTE);

@@ -59,6 +59,7 @@ export abstract class EmbeddedStore implements MessageStore, HolderIndex {
   abstract putMeta(key: string, value: unknown): Promise<void>;
   abstract deleteMeta(key: string): Promise<void>;
   abstract takeMeta(key: string): Promise<unknown>;
+  abstract getMeta(key: string): Promise<unknown>;
 
   async open(): Promise<void> {
     if (this.status === 'open') return;

@@ -292,6 +292,11 @@ export class LmdbStore extends EmbeddedStore {
     await this.synced(this.meta.remove(key));
   }
 
+  async getMeta(key: string): Promise<unknown> {
+    this.check();
+    return this.taking.has(key) ? undefined : (this.meta.get(key) as unknown);
+  }
+
   async takeMeta(key: string): Promise<unknown> {
     this.check();
     // A read sees the entry until the removal commits: keys being taken are nobody else's.

@@ -41,6 +41,12 @@ export class MemoryStore extends EmbeddedStore {
     this.meta.delete(key);
   }
 
+  async getMeta(key: string): Promise<unknown> {
+    this.check();
+    const value = this.meta.get(key);
+    return value === undefined ? undefined : structuredClone(value);
+  }
+
   async takeMeta(key: string): Promise<unknown> {
     this.check();
     const value = this.meta.get(key);

@@ -70,8 +70,9 @@ export interface MessageStore {
 
   /**
    * Optional, for shared stores: calls `onChange` with the key when any process (this one
-   * included) changes the metadata. At most once: after a lost notification, the next one or a
-   * node event brings the reader up to date. Returns an unsubscribe function.
+   * included) changes the metadata, and with `''` when notes may have been lost (the store's
+   * listening connection came back): then anything may have changed. Returns an unsubscribe
+   * function.
    */
   watchMeta?(onChange: (key: string) => void): () => void;
 
@@ -99,6 +100,8 @@ export interface MessageStore {
 
   // ---- durable topology and other metadata (exchanges, queues, bindings, retained, sessions) ----
   loadMeta(prefix: string): Promise<MetaEntry[]>;
+  /** One entry by its exact key; `undefined` when absent. */
+  getMeta(key: string): Promise<unknown>;
   putMeta(key: string, value: unknown): Promise<void>;
   deleteMeta(key: string): Promise<void>;
   /** Reads and deletes one entry atomically: of concurrent callers, one gets the value, the others `undefined`. */

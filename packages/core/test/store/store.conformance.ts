@@ -379,8 +379,11 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         { key: 'queue/a', value: { durable: true } },
         { key: 'queue/b', value: { durable: true, args: { n: 1 } } },
       ]);
+      expect(await store.getMeta('queue/b')).toEqual({ durable: true, args: { n: 1 } });
+      expect(await store.getMeta('queue/')).toBeUndefined(); // exact keys, not prefixes
       await store.deleteMeta('queue/a');
       await store.deleteMeta('queue/none');
+      expect(await store.getMeta('queue/a')).toBeUndefined();
       expect((await store.loadMeta('')).map((e) => e.key)).toEqual(['exchange/x', 'queue/b']);
     });
 
@@ -404,6 +407,7 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
         store.putMeta('k', 1),
         store.deleteMeta('k'),
         store.takeMeta('k'),
+        store.getMeta('k'),
         store.createQueue('q3'),
         store.deleteQueue('q1'),
         store.listQueues(),
