@@ -58,16 +58,16 @@ export class RetainedStore {
     this.#byTopic.set(record.topic, { ...record, payload: Buffer.from(record.payload, 'base64') });
   }
 
-  /** Another node (or this one) changed `key`: read it again (an exact key: the load is by prefix). */
+  /** Another node (or this one) changed `key`: read it again. */
   #reload(key: string): void {
     const seq = (this.#reloads.get(key) ?? 0) + 1;
     this.#reloads.set(key, seq);
     this.store
-      .loadMeta(key)
-      .then((entries) => {
+      .getMeta(key)
+      .then((value) => {
         if (this.#reloads.get(key) !== seq) return; // a later reload answers for this key
         this.#reloads.delete(key);
-        const record = entries.find((e) => e.key === key)?.value as RetainedRecord | undefined;
+        const record = value as RetainedRecord | undefined;
         if (record) this.#apply(record);
         else this.#byTopic.delete(decodeURIComponent(key.slice(this.prefix.length)));
       })

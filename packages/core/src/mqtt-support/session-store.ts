@@ -39,9 +39,7 @@ export class MqttSessionStore {
   }
 
   async load(clientId: string): Promise<MqttSessionRecord | undefined> {
-    const key = this.#key(clientId);
-    const entries = await this.store.loadMeta(key);
-    return entries.find((e) => e.key === key)?.value as MqttSessionRecord | undefined;
+    return (await this.store.getMeta(this.#key(clientId))) as MqttSessionRecord | undefined;
   }
 
   async loadAll(): Promise<MqttSessionRecord[]> {
