@@ -209,6 +209,34 @@ describe.skipIf(skip !== undefined)(
       expect([...(await a!.store.liveNodes())]).toEqual([a!.store.nodeId]);
     });
 
+    it('publishers are paced to a consumer with room: confirms do not run ahead of deliveries', async () => {
+      const [a] = await nodes(1);
+      await a!.vh.declareQueue('paced');
+      let handled = 0;
+      a!.vh.consume(
+        'paced',
+        (d) => {
+          handled++;
+          void a!.vh.ack(d);
+        },
+        { prefetch: 20 },
+      );
+      const total = 3_000;
+      let next = 0;
+      const publisher = async () => {
+        while (next < total) {
+          next++;
+          await a!.vh.send('paced', { body: Buffer.alloc(64) });
+        }
+      };
+      await Promise.all(Array.from({ length: 64 }, publisher));
+      // Every send is confirmed; without pacing most of them would still be waiting in the queue.
+      const { ready } = await a!.vh.count('paced');
+      expect(ready).toBeLessThan(total / 4);
+      await until(() => handled === total, 10_000);
+      expect(handled).toBe(total);
+    });
+
     it("a node that opens does not delete another node's non-durable queue", async () => {
       const prefix = uniquePrefix();
       const [a] = await nodes(1, 10_000, prefix);

@@ -61,6 +61,8 @@ export class EngineQueue {
   #pending: PendingBatch | undefined;
   #pumping = false;
   #pumpAgain = false;
+  /** Publishes waiting for `delivered` to reach their target, oldest first (flow control, shared store). */
+  readonly #paced: { until: number; resolve: () => void }[] = [];
   readonly #wakeTimer = new Timer(
     () => this.#onWake(),
     (e) => this.host.backgroundError(e),
@@ -186,6 +188,7 @@ export class EngineQueue {
     if (earliestReady !== Number.POSITIVE_INFINITY) this.#wakeTimer.at(earliestReady, false);
     if (this.options.overflow === 'drop-head' && this.#hasLimits()) await this.#dropHead();
     this.pump();
+    if (store.shared) await this.#paceAfter(records.length);
     return outcomes;
   }
 
@@ -296,7 +299,26 @@ export class EngineQueue {
           this.#pumpAgain = false;
           this.pump();
         }
+        // Nothing more goes out now: nobody waits for it.
+        if (!this.#pumping) this.#releasePaced(Number.POSITIVE_INFINITY);
       });
+  }
+
+  #releasePaced(delivered: number): void {
+    while (this.#paced.length > 0 && this.#paced[0]!.until <= delivered) this.#paced.shift()!.resolve();
+  }
+
+  /**
+   * Flow control over a shared store: while the queue is dispatching, a publish of n messages
+   * is confirmed once n more went out, so consumers with room keep pace with publishers. Confirms
+   * there cost no fsync; without this, publishers took the node's whole CPU and consumers got a
+   * trickle while the queue grew (measured: 581 msg/s consumed against 7,789 confirmed).
+   * Consumers without room do not hold publishers back: the pump is then idle.
+   */
+  #paceAfter(n: number): Promise<void> {
+    if (!this.#pumping) return Promise.resolve();
+    const until = (this.#paced.at(-1)?.until ?? this.delivered) + n;
+    return new Promise<void>((resolve) => this.#paced.push({ until, resolve }));
   }
 
   async #pumpLoop(): Promise<void> {
@@ -436,6 +458,7 @@ export class EngineQueue {
     if (poisoned) await this.deadLetter(poisoned, holder, 'delivery_limit');
     if (deliveries.length > 0) {
       this.delivered += deliveries.length;
+      if (this.#paced.length > 0) this.#releasePaced(this.delivered);
       this.host.observer.delivered?.(this.host.vhost, this.name, deliveries.length);
     }
     return deliveries;
