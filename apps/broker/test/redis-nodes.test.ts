@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EPHEMERAL_PORTS, startCli, type RunningCli } from './support/cli-process.js';
+import { EPHEMERAL_PORTS, runCli, startCli, type RunningCli } from './support/cli-process.js';
+import { api } from './support/http-api.js';
 import { deleteRedisKeys, REDIS_URL, redisUnreachable } from './support/redis-reachable.js';
 
 const skip = await redisUnreachable();
@@ -80,6 +81,29 @@ describe.skipIf(skip !== undefined)(`three nodes over one Redis${skip ? ` (skipp
     } finally {
       for (const c of connections) await c.close();
     }
+  });
+
+  it('a message sent on one node is peeked on a second and taken by id on the third (operator commands)', async () => {
+    const conveyor = (node: RunningCli, ...args: string[]) =>
+      runCli([...args, '--url', `http://127.0.0.1:${node.ports.get('http')}`], dir);
+    const declared = await api(nodes[0]!.ports.get('http')!).call('PUT', '/api/queues/%2F/inspect', {
+      durable: true,
+    });
+    expect(declared.status).toBeLessThan(300);
+    expect((await conveyor(nodes[0]!, 'send', 'inspect', 'first')).code).toBe(0);
+    expect((await conveyor(nodes[0]!, 'send', 'inspect', 'second')).code).toBe(0);
+    const peek = await conveyor(nodes[1]!, 'peek', 'inspect', '-n', '5', '--json');
+    expect(peek.code).toBe(0);
+    const peeked = JSON.parse(peek.stdout) as { id: string }[];
+    expect(peeked).toHaveLength(2);
+    const take = await conveyor(nodes[2]!, 'take', 'inspect', peeked[1]!.id, '--ack');
+    expect(take.code).toBe(0);
+    expect(take.stdout).toContain('\nsecond\nacked\n');
+    const left = JSON.parse((await conveyor(nodes[1]!, 'count', 'inspect', '--json')).stdout) as {
+      ready: number;
+      inFlight: number;
+    };
+    expect(left).toMatchObject({ ready: 1, inFlight: 0 });
   });
 
   it('deliveries held by a SIGKILLed node come back on another node, redelivered', async () => {
