@@ -28,7 +28,7 @@ import { ChannelSubscriber } from './channel-subscriber.js';
 export type RedisWaitOption = { replicas: number; timeoutMs: number } | { aof: true; timeoutMs?: number };
 
 export interface RedisStoreOptions {
-  /** Default `REDIS_URL` or `redis://127.0.0.1:6379`; `?prefix=` and `?holderTtlMs=` set those options (for `--store`). */
+  /** Default `REDIS_URL` or `redis://127.0.0.1:6379`; `?prefix=`, `?holderTtlMs=`, `?wait=aof` or `?wait=replicas:N` (`&waitTimeoutMs=`) set those options (for `--store`). */
   url?: string;
   /** Namespace of every key, so several stores (or tests) share one Redis. Default `conveyor:`. */
   prefix?: string;
@@ -84,7 +84,7 @@ export class RedisStore implements MessageStore {
       throw new StoreError(`redis prefix '${prefix}' may not contain braces`);
     this.#redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
     this.#keys = keyLayout(prefix, options.singleSlot === true);
-    this.#wait = options.wait;
+    this.#wait = options.wait ?? fromUrl.wait;
     this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
     for (const [name, def] of Object.entries(SCRIPTS)) this.#redis.defineCommand(name, def);
     const host = {

@@ -242,6 +242,33 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await keysUnder(`${prefix}{q:q}:*`)).toHaveLength(1);
   });
 
+  it('takes wait from the URL (?wait=replicas:N&waitTimeoutMs=, ?wait=aof) and refuses a malformed one', async () => {
+    const probe = new Redis(REDIS_URL);
+    const replicas = Number(/connected_slaves:(\d+)/.exec(await probe.info('replication'))?.[1] ?? 0);
+    probe.disconnect();
+    const prefix = fresh();
+    const short = new RedisStore({
+      url: `${REDIS_URL}?prefix=${encodeURIComponent(prefix)}&wait=replicas:${replicas + 1}&waitTimeoutMs=20`,
+    });
+    stores.push(short);
+    await short.open();
+    await short.createQueue('q');
+    await expect(short.enqueue('q', [record('a')])).rejects.toBeInstanceOf(StoreError);
+    expect(() => new RedisStore({ url: `${REDIS_URL}?wait=always` })).toThrow(
+      /wait must be 'aof' or 'replicas:N'/,
+    );
+    expect(() => new RedisStore({ url: `${REDIS_URL}?waitTimeoutMs=5` })).toThrow(/waitTimeoutMs needs wait/);
+    const aof = new RedisStore({ url: `${REDIS_URL}?prefix=${encodeURIComponent(fresh())}&wait=aof` });
+    const version = short.persistence?.version ?? '0';
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    if (major < 7 || (major === 7 && minor < 2))
+      await expect(aof.open()).rejects.toThrow(/WAITAOF needs Redis 7.2/);
+    else {
+      stores.push(aof);
+      await aof.open();
+    }
+  });
+
   it('a lease renewed to Infinity never expires and reads back as Infinity', async () => {
     const store = await open(fresh());
     await store.createQueue('q');
