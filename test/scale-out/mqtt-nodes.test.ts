@@ -86,8 +86,8 @@ describe.skipIf(skipReason !== undefined)(`MQTT across Redis nodes ${skipReason 
   const clients: MqttClient[] = [];
   let tag = '';
 
-  async function startNode(name: string): Promise<Node> {
-    const store = new RedisStore({ url: REDIS_URL, prefix, holderTtlMs: 300 });
+  async function startNode(name: string, holderTtlMs = 300): Promise<Node> {
+    const store = new RedisStore({ url: REDIS_URL, prefix, holderTtlMs });
     let crashed = false;
     // A crashed node's timers still run against its closed store: that noise is expected.
     const onError = (err: unknown) => {
@@ -331,6 +331,28 @@ describe.skipIf(skipReason !== undefined)(`MQTT across Redis nodes ${skipReason 
     await publisher.publishAsync(`s/${tag}`, 'nobody subscribed', { qos: 1 });
     await sleep(300);
     expect(got).toEqual([]);
+  });
+
+  it('a clean-session device whose node crashed reconnects to node B and subscribes at once (no wait for the dead node to lapse)', async () => {
+    beforeEachTest();
+    // A long liveness TTL: node A counts as alive for the whole test after it crashes.
+    const a = await startNode('a', 20_000);
+    const [b, c] = [await startNode('b'), await startNode('c')];
+    const clientId = `device-${tag}`;
+    const first = await connect(a, { clientId, protocolVersion: 4, clean: true });
+    await first.subscribeAsync(`cmd/${tag}`, { qos: 1 });
+    await a.crash();
+    await closed(first);
+    const started = Date.now();
+    const again = await connect(b, { clientId, protocolVersion: 4, clean: true });
+    const granted = await again.subscribeAsync(`cmd/${tag}`, { qos: 1 });
+    expect(granted.map((g) => g.qos)).toEqual([1]);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    const got = collect(again);
+    const publisher = await connect(c, { clientId: `pub-${tag}`, protocolVersion: 4 });
+    await publisher.publishAsync(`cmd/${tag}`, 'reboot', { qos: 1 });
+    await eventually(() => got.length === 1, 'the command on node B');
+    expect(got[0]!.payload).toBe('reboot');
   });
 
   it('a will is published exactly once when its node dies, with two nodes surviving', async () => {

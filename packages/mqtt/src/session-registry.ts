@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   InvalidArgumentError,
-  ResourceLockedError,
   type MqttSessionRecord,
   type MqttSessionStore,
   type MqttSubscriptionRecord,
@@ -85,8 +83,10 @@ export class SessionRegistry {
   }
 
   #create(clientId: string, expiryIntervalSec: number): MqttSession {
-    const holder = `mqtt:${clientId}:${randomBytes(6).toString('base64url')}`;
-    const session = new MqttSession(this.vhost, clientId, holder, expiryIntervalSec);
+    const incarnation = randomBytes(6).toString('base64url');
+    const holder = `mqtt:${clientId}:${incarnation}`;
+    const tag = this.#takeover && expiryIntervalSec === 0 ? incarnation : undefined;
+    const session = new MqttSession(this.vhost, clientId, holder, expiryIntervalSec, tag);
     this.#sessions.set(clientId, session);
     return session;
   }
@@ -123,11 +123,13 @@ export class SessionRegistry {
 
   /**
    * Shared store: tells the other nodes this client connected here and waits (bounded) for the
-   * node its record names to let go of it. Returns the record as it is then.
+   * node its record names to let go of a persistent session (a crashed node never answers: the
+   * wait runs out). A session that ended with its connection has nothing to hand over: its
+   * queues were its own (tagged), so no wait. Returns the record as it is then.
    */
   async #claim(clientId: string): Promise<MqttSessionRecord | undefined> {
     const record = await this.store.load(clientId);
-    const node = record?.node;
+    const node = record !== undefined && record.expiryIntervalSec > 0 ? record.node : undefined;
     const holder =
       node !== undefined && node !== this.#nodeId && (await this.vhost.store.liveNodes?.())?.has(node)
         ? node
@@ -317,7 +319,7 @@ export class SessionRegistry {
     // Shared store: a member before the queue is there, so no other node's last member deletes it.
     if (parsed.group !== undefined) await this.#groups?.join(queue, session.clientId);
     await this.#declare(session, queue, parsed.group !== undefined);
-    await this.#bind(session, queue, filterToBindingKey(parsed.filter), parsed.group !== undefined);
+    await this.vhost.bindQueue(queue, TOPIC_EXCHANGE, filterToBindingKey(parsed.filter), {}, session.holder);
     const sub: Subscription = { ...record, parsed, queue };
     if (this.#sessions.get(session.clientId) !== session) {
       // The session ended while this was being set up (the socket went): take it away again, or a
@@ -338,22 +340,6 @@ export class SessionRegistry {
     session.startConsumer(queue);
     if (session.persistent) await this.#put(session);
     return { sub, existed: previous !== undefined };
-  }
-
-  /**
-   * Shared store: the exclusive queue of a session another node just gave up (takeover) is still
-   * here, locked to that node, until this node's topology catches up with its deletion.
-   */
-  async #bind(session: MqttSession, queue: string, key: string, shared: boolean): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.vhost.bindQueue(queue, TOPIC_EXCHANGE, key, {}, session.holder);
-      } catch (err) {
-        if (!this.#takeover || !(err instanceof ResourceLockedError) || attempt >= 40) throw err;
-        await sleep(50);
-        await this.#declare(session, queue, shared);
-      }
-    }
   }
 
   async #declare(session: MqttSession, queue: string, shared: boolean): Promise<void> {

@@ -92,6 +92,12 @@ export class MqttSession {
     /** Unique per incarnation: engine holder and owner of the session's consumers. */
     readonly holder: string,
     public expiryIntervalSec: number,
+    /**
+     * Shared store, a session that ends with its connection: its queues' names carry this tag, so
+     * a client whose node crashed gets fresh queues on another node at once instead of waiting
+     * for the dead node's exclusive ones to lapse (nothing is in them to keep).
+     */
+    readonly queueTag?: string,
   ) {
     this.subscriptions.onChange = () => {
       this.#matchCache.clear();
@@ -109,7 +115,7 @@ export class MqttSession {
 
   /** The per-session queues, RabbitMQ plugin style: one for QoS 0 subscriptions, one for QoS 1/2. */
   ownQueue(qos: QoS): string {
-    return sessionQueue(this.clientId, qos);
+    return sessionQueue(this.clientId, qos, this.queueTag);
   }
 
   // ---------------------------------------------------------------- will delay
@@ -375,8 +381,9 @@ export class MqttSession {
 }
 
 /** The per-session queues, RabbitMQ plugin style: one for QoS 0 subscriptions, one for QoS 1/2. */
-export function sessionQueue(clientId: string, qos: QoS): string {
-  return `mqtt-subscription-${clientId}qos${qos === 0 ? 0 : 1}`;
+export function sessionQueue(clientId: string, qos: QoS, tag?: string): string {
+  const name = `mqtt-subscription-${clientId}qos${qos === 0 ? 0 : 1}`;
+  return tag === undefined ? name : `${name}-${tag}`;
 }
 
 /** A view of the message body, not a copy (the body is never written to). */
