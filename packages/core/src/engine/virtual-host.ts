@@ -495,12 +495,7 @@ export class VirtualHost implements QueueHost {
     const recorded = new Set<string>();
     for (const b of bindings) {
       const key = bindingKey(this.vhost, b);
-      const ends =
-        this.routing.hasExchange(b.source) &&
-        (b.destination.kind === 'queue'
-          ? this.#queues.has(b.destination.name)
-          : this.routing.hasExchange(b.destination.name));
-      if (!ends) continue;
+      if (!this.#endsExist(b)) continue;
       if (!local.has(key)) this.routing.bind(b.source, b.destination, b.routingKey, b.arguments);
       recorded.add(key);
       this.#recordedBindings.add(key);
@@ -544,12 +539,7 @@ export class VirtualHost implements QueueHost {
     } else {
       const b = value as BindingRecord | undefined;
       if (b) {
-        const ends =
-          this.routing.hasExchange(b.source) &&
-          (b.destination.kind === 'queue'
-            ? this.#queues.has(b.destination.name)
-            : this.routing.hasExchange(b.destination.name));
-        if (!ends) return;
+        if (!this.#endsExist(b)) return;
         this.routing.bind(b.source, b.destination, b.routingKey, b.arguments);
         this.#recordedBindings.add(key);
       } else if (this.#recordedBindings.delete(key)) {
@@ -558,6 +548,15 @@ export class VirtualHost implements QueueHost {
         this.#forgetUnboundRecords();
       }
     }
+  }
+
+  /** Both ends of a recorded binding are here (a binding may arrive before its queue). */
+  #endsExist(b: BindingRecord): boolean {
+    const destination =
+      b.destination.kind === 'queue'
+        ? this.#queues.has(b.destination.name)
+        : this.routing.hasExchange(b.destination.name);
+    return destination && this.routing.hasExchange(b.source);
   }
 
   /** Recorded bindings and exchanges the routing table no longer has (removed with an end, auto-deleted). */
