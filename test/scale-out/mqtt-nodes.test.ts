@@ -2,48 +2,14 @@
 // retained messages across nodes. Every node is a Broker + MqttServer in this process over its own
 // RedisStore on one prefix; a crash is `store.abandon()` (liveness stops, nothing is released).
 import { randomBytes } from 'node:crypto';
-import { connect as tcpConnect } from 'node:net';
 import { Broker } from '@conveyor/core';
 import { MqttServer } from '@conveyor/mqtt';
 import { RedisStore } from '@conveyor/store-redis';
-import { Redis } from 'ioredis';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { deletePrefix, REDIS_URL, redisUnavailable } from '../../packages/store-redis/test/redis-fixture.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** Why these tests cannot run (Redis does not answer), or undefined. Under CI=true they must run. */
-async function redisUnreachable(): Promise<string | undefined> {
-  const { hostname, port } = new URL(REDIS_URL);
-  const reachable = await new Promise<boolean>((resolve) => {
-    const socket = tcpConnect({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(1_000, () => (socket.destroy(), resolve(false)));
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-  if (reachable) return undefined;
-  const reason = `Redis at ${REDIS_URL} is unreachable`;
-  if (process.env.CI === 'true') throw new Error(`${reason}; CI=true requires it`);
-  return reason;
-}
-
-async function deletePrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    for (const pattern of [`${prefix}*`, `{${prefix}}*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
-  }
-}
-
-const skipReason = await redisUnreachable();
+const skipReason = await redisUnavailable();
 if (skipReason) console.warn(`[scale-out/mqtt-nodes] skipped: ${skipReason}`);
 
 interface Node {

@@ -9,7 +9,11 @@ import amqp, { type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EPHEMERAL_PORTS, startCli, type RunningCli } from './support/cli-process.js';
 import { api } from './support/http-api.js';
-import { deleteRedisKeys, REDIS_URL, redisUnreachable } from './support/redis-reachable.js';
+import {
+  deletePrefix,
+  REDIS_URL,
+  redisUnavailable,
+} from '../../../packages/store-redis/test/redis-fixture.js';
 
 const TOTAL = 20_000;
 const KILL_AFTER_CONFIRMS = 8_000;
@@ -129,7 +133,7 @@ async function publish(
   if (!closed) await channel.close();
 }
 
-const skip = await redisUnreachable();
+const skip = await redisUnavailable();
 
 describe.skipIf(skip !== undefined)(
   `SIGKILL of one of three nodes${skip ? ` (skipped: ${skip})` : ''}`,
@@ -150,7 +154,7 @@ describe.skipIf(skip !== undefined)(
     afterAll(async () => {
       for (const node of nodes) if (node.child.exitCode === null) await node.stop('SIGKILL');
       if (dir) rmSync(dir, { recursive: true, force: true });
-      await deleteRedisKeys(prefix);
+      await deletePrefix(prefix);
     });
 
     it('every confirmed message is acked at least once; what the dead node held comes back redelivered', async () => {

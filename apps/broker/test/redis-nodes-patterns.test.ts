@@ -14,7 +14,11 @@ import mqtt, {
 } from 'mqtt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EPHEMERAL_PORTS, startCli, type RunningCli } from './support/cli-process.js';
-import { deleteRedisKeys, REDIS_URL, redisUnreachable } from './support/redis-reachable.js';
+import {
+  deletePrefix,
+  REDIS_URL,
+  redisUnavailable,
+} from '../../../packages/store-redis/test/redis-fixture.js';
 
 /** The reason code of a server's DISCONNECT when another connection took the session over. */
 const SESSION_TAKEN_OVER = 0x8e;
@@ -42,7 +46,7 @@ function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promis
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-const skip = await redisUnreachable();
+const skip = await redisUnavailable();
 
 describe.skipIf(skip !== undefined)(`patterns across three nodes${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const prefix = `conveyor-e2e-patterns:${randomUUID().slice(0, 8)}:`;
@@ -119,7 +123,7 @@ describe.skipIf(skip !== undefined)(`patterns across three nodes${skip ? ` (skip
   afterAll(async () => {
     for (const node of nodes) if (node.child.exitCode === null) await node.stop('SIGKILL');
     if (dir) rmSync(dir, { recursive: true, force: true });
-    await deleteRedisKeys(prefix);
+    await deletePrefix(prefix);
   });
 
   // Names unique per test, so no test sees another's queues, sessions or topics.

@@ -6,9 +6,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EPHEMERAL_PORTS, runCli, startCli, type RunningCli } from './support/cli-process.js';
 import { api } from './support/http-api.js';
-import { deleteRedisKeys, REDIS_URL, redisUnreachable } from './support/redis-reachable.js';
+import {
+  deletePrefix,
+  REDIS_URL,
+  redisUnavailable,
+} from '../../../packages/store-redis/test/redis-fixture.js';
 
-const skip = await redisUnreachable();
+const skip = await redisUnavailable();
 
 describe.skipIf(skip !== undefined)(`three nodes over one Redis${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const prefix = `conveyor-e2e:${randomUUID().slice(0, 8)}:`;
@@ -27,7 +31,7 @@ describe.skipIf(skip !== undefined)(`three nodes over one Redis${skip ? ` (skipp
   afterAll(async () => {
     for (const node of nodes) if (node.child.exitCode === null) await node.stop('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
-    await deleteRedisKeys(prefix);
+    await deletePrefix(prefix);
   });
 
   it("logs Redis's persistence warning at start", async () => {
