@@ -93,6 +93,14 @@ describe('loadStartConfig precedence: flags > CONVEYOR_* > config file > default
     expect(resolved.store).toEqual({ kind: 'memory' }); // the environment's store wins over the file's, whole
   });
 
+  it('takes a shared store URL from the config file, as --store takes it', () => {
+    const config = file('shared.yaml', "store: 'redis://10.0.0.5:6379?prefix=conveyor:&wait=aof'\n");
+    expect(loadStartConfig({ config }, {}).store).toEqual({
+      kind: 'shared',
+      url: 'redis://10.0.0.5:6379?prefix=conveyor:&wait=aof',
+    });
+  });
+
   it('reads the config file named by CONVEYOR_CONFIG, and JSON as well as YAML', () => {
     const config = file('c.json', JSON.stringify({ http: { port: 'off' }, limits: { maxConnections: 3 } }));
     const resolved = loadStartConfig({}, { CONVEYOR_CONFIG: config });

@@ -16,7 +16,7 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ store: 'redis://h', dataDir: 'x' })).toThrow(StartError);
   });
 
-  it('keeps a shared store URL (refused later, when the broker starts)', () => {
+  it('keeps a shared store URL (one that is not redis:// is refused when the broker starts)', () => {
     expect(resolveConfig({ store: 'redis://h:6379' }).store).toEqual({
       kind: 'shared',
       url: 'redis://h:6379',
