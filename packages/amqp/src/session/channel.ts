@@ -79,6 +79,8 @@ export class AmqpChannel {
   replyQueue: string | undefined;
   #deliveryTag = 0;
   #tail: Promise<void> = Promise.resolve();
+  /** Acks under way: later methods do not wait for them, teardown and `settled` do. */
+  readonly #acking = new Set<Promise<void>>();
   /** Tasks chained on #tail and not yet finished. */
   #queued = 0;
 
@@ -224,6 +226,8 @@ export class AmqpChannel {
   /** Cancels consumers and returns every unacked delivery to its queue (RabbitMQ requeues on close). */
   async teardown(): Promise<void> {
     const { vhost } = this;
+    // Acks first: what they settled must not be requeued below.
+    await Promise.all(this.#acking);
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
     // Keep what they hold for the requeue below, which follows delivery-tag order.
@@ -246,9 +250,23 @@ export class AmqpChannel {
     }
   }
 
-  /** Resolves when every queued method has run (tests, connection close). */
-  settled(): Promise<void> {
-    return this.#tail;
+  /**
+   * Runs an ack without holding up the methods after it: each is a store round trip (over a
+   * shared store, a network one), and a consumer acking one message at a time would otherwise
+   * wait that long per message. Its store call is already issued, so later ones from this node
+   * come after it; a failure still closes the channel.
+   */
+  settleInBackground(work: Promise<void>, ref: MethodRef): void {
+    const running: Promise<void> = work
+      .catch((err: unknown) => this.fail(err, ref))
+      .finally(() => this.#acking.delete(running));
+    this.#acking.add(running);
+  }
+
+  /** Resolves when every queued method and every ack under way has run (tests, connection close). */
+  async settled(): Promise<void> {
+    await this.#tail;
+    await Promise.all(this.#acking);
   }
 }
 

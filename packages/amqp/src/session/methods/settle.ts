@@ -1,5 +1,6 @@
 /** basic.ack / nack / reject / recover: delivery tags → the engine deliveries they stand for. */
 import type { Delivery } from '@conveyor/core';
+import { ClassId } from '../../codec/index.js';
 import type { AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 
@@ -37,13 +38,14 @@ function inTx(ch: AmqpChannel, taken: [number, Delivery][], apply: () => Promise
   return true;
 }
 
-export async function ack(ch: AmqpChannel, tag: number, multiple: boolean): Promise<void> {
+/** An unknown tag fails at once; the ack itself runs in the background (see settleInBackground). */
+export function ack(ch: AmqpChannel, tag: number, multiple: boolean): void {
   const taken = takeTags(ch, tag, multiple);
   const apply = async (): Promise<void> => {
     const list = live(ch, taken);
     if (list.length > 0) await ch.vhost.ack(list);
   };
-  if (!inTx(ch, taken, apply)) await apply();
+  if (!inTx(ch, taken, apply)) ch.settleInBackground(apply(), { classId: ClassId.basic, methodId: 80 });
 }
 
 export async function nack(ch: AmqpChannel, tag: number, multiple: boolean, requeue: boolean): Promise<void> {
