@@ -11,8 +11,9 @@ function subscribe(args: string[]): { output: Promise<string> } {
   const child = spawn(SUB, args);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  // 'close', not 'exit': the process may exit before its last line has been read from the pipe.
   const output = new Promise<string>((resolve, reject) => {
-    child.on('exit', (code) =>
+    child.on('close', (code) =>
       code === 0 ? resolve(out) : reject(new Error(`mosquitto_sub exited ${code}: ${out}`)),
     );
   });
