@@ -112,8 +112,12 @@ describe.skipIf(skip !== undefined)(`dashboard in headless Chromium ${skip ?? ''
   it('lists the AMQP and MQTT connections', async () => {
     const rows = page.locator('#connections tbody tr');
     await expect.poll(() => rows.count(), SEEN).toBe(2);
-    expect(await rows.filter({ hasText: 'AMQP' }).textContent()).toMatch(/127\.0\.0\.1.*guest/);
-    expect(await rows.filter({ hasText: 'MQTT' }).textContent()).toContain('dashboard-sensor');
+    const amqpRow = rows.filter({ hasText: 'AMQP' });
+    expect(await amqpRow.textContent()).toMatch(/127\.0\.0\.1.*guest/);
+    expect(await amqpRow.locator('td').nth(4).textContent()).toBe('1'); // its one channel
+    const mqttRow = rows.filter({ hasText: 'MQTT' });
+    expect(await mqttRow.textContent()).toContain('dashboard-sensor');
+    expect(await mqttRow.locator('td').nth(2).textContent()).toBe('guest');
     await expect.poll(field(page.locator('#overview'), 'connections'), SEEN).toBe('2');
   });
 

@@ -17,6 +17,8 @@ export interface AmqpConnectionInfo {
   user: string;
   /** Set once connection.open succeeded. */
   vhost: string | undefined;
+  /** Open channels. */
+  channels: number;
   state: string;
   /** ms since the epoch. */
   connectedAt: number;
@@ -85,6 +87,7 @@ export class AmqpServer {
       remoteAddress: meta.remoteAddress,
       user: c.username,
       vhost: c.state === 'open' ? c.vhost.vhost : undefined,
+      channels: c.channelCount,
       state: c.state,
       connectedAt: meta.connectedAt,
     }));

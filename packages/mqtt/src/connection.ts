@@ -38,6 +38,8 @@ export class MqttConnection implements SessionLink {
   /** Client's Maximum Packet Size (MQTT 5). */
   clientMaxPacketBytes = Number.POSITIVE_INFINITY;
   will: Will | undefined;
+  /** Who it authenticated as at CONNECT (`guest` when it named nobody). */
+  username = 'guest';
   /** Shared store: the key of the will's copy in the store. */
   willKey: string | undefined;
   /** Client's QoS 1/2 publishes not yet acknowledged (QoS 1) or released (QoS 2): bounded by our Receive Maximum. */

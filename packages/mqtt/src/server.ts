@@ -19,6 +19,8 @@ export interface MqttConnectionInfo {
   transport: 'tcp' | 'websocket';
   remoteAddress: string;
   clientId: string | undefined;
+  /** The user it authenticated as (`guest` when CONNECT named none); undefined before CONNECT. */
+  user: string | undefined;
   vhost: string;
   /** MQTT protocol level: 3 (3.1), 4 (3.1.1) or 5. */
   protocolVersion: number;
@@ -74,6 +76,7 @@ export class MqttServer {
         transport: meta?.transport ?? 'tcp',
         remoteAddress: c.transport.remoteAddress,
         clientId: connected?.clientId,
+        user: connected ? c.username : undefined,
         vhost,
         protocolVersion: c.version,
         subscriptions: connected ? [...connected.session.subscriptions.keys()] : [],

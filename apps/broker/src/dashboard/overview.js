@@ -107,6 +107,7 @@ export function renderConnections(connections, now) {
         ),
         h('td', {}, c.user ?? '–'),
         h('td', { class: 'mono' }, c.vhost ?? '–'),
+        h('td', { class: 'num' }, c.channels === undefined ? '–' : String(c.channels)),
         h('td', { title: timeText(c.connectedAt) }, since ? `${duration(now - since.getTime())} ago` : '–'),
       );
     });

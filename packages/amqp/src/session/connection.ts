@@ -98,6 +98,11 @@ export class AmqpConnection implements ChannelHost {
     throw new AmqpProtocolError(504, 'connection not open');
   }
 
+  /** Channels open now (management API). */
+  get channelCount(): number {
+    return this.#channels.size;
+  }
+
   get username(): string {
     const s = this.#state;
     return 'username' in s ? s.username : '';

@@ -48,6 +48,7 @@ export async function handleConnect(conn: MqttConnection, packet: IConnectPacket
   const auth = authenticate(ctx.users, packet.username, packet.password, conn.transport.remoteAddress);
   if (auth === 'bad-credentials') return refuse(RC.badUserNameOrPassword, CONNACK_V4.badUserNameOrPassword);
   if (auth === 'not-authorized') return refuse(RC.notAuthorized, CONNACK_V4.notAuthorized);
+  conn.username = packet.username ?? 'guest';
 
   const cleanStart = packet.clean ?? true;
   let clientId = packet.clientId;
