@@ -38,7 +38,8 @@ function runUntilKilled(dir: string, killAfterMs: number): Promise<string[]> {
     });
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (_code, signal) => {
+    // 'close', not 'exit': lines the child wrote before it died may still be in the pipe.
+    child.on('close', (_code, signal) => {
       if (signal !== 'SIGKILL') reject(new Error(`child ended without being killed: ${err}`));
       // Only complete lines count: a line cut by the kill was never confirmed.
       else
