@@ -349,6 +349,46 @@ export function amqpFeatureSuite(target: TargetName): void {
       }
     });
 
+    test('x-single-active-consumer: only the first consumer gets messages; the next takes over when its channel goes', async () => {
+      const conn = await connect(url);
+      const setup = await channel(conn);
+      const q = unique('sac');
+      await setup.assertQueue(q, { exclusive: true, arguments: { 'x-single-active-consumer': true } });
+      const first = await channel(conn);
+      const second = await channel(conn);
+      await first.prefetch(2);
+      await second.prefetch(10);
+      const gotFirst: string[] = [];
+      const gotSecond: { body: string; redelivered: boolean }[] = [];
+      await first.consume(q, (m) => m && gotFirst.push(m.content.toString()));
+      await second.consume(q, (m) => {
+        if (!m) return;
+        gotSecond.push({ body: m.content.toString(), redelivered: m.fields.redelivered });
+        second.ack(m);
+      });
+      for (let i = 0; i < 4; i++) setup.sendToQueue(q, Buffer.from(String(i)));
+      await until(() => gotFirst.length === 2);
+      await sleep(150);
+      // The standby gets nothing although the active consumer is at its prefetch.
+      expect(gotFirst).toEqual(['0', '1']);
+      expect(gotSecond).toEqual([]);
+      await first.close();
+      await until(() => gotSecond.length === 4);
+      expect(gotSecond).toEqual([
+        { body: '0', redelivered: true },
+        { body: '1', redelivered: true },
+        { body: '2', redelivered: false },
+        { body: '3', redelivered: false },
+      ]);
+      await expectCode(
+        setup.assertQueue(unique('sac-bad'), {
+          exclusive: true,
+          arguments: { 'x-single-active-consumer': 'yes' },
+        }),
+        406,
+      );
+    });
+
     test('basic.qos prefetch per consumer: at most N unacked', async () => {
       const ch = await channel(await connect(url));
       const { queue } = await ch.assertQueue('', { exclusive: true });

@@ -230,23 +230,33 @@ export class AmqpChannel {
     await Promise.all(this.#acking);
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
-    // Keep what they hold for the requeue below, which follows delivery-tag order.
-    for (const c of consumers) await c.handle.cancel({ release: false }).catch(() => undefined);
+    // Paused, not yet cancelled, while what they hold goes back to its places in the queue:
+    // cancelling first would let another consumer (a single active consumer's successor) take
+    // newer messages before these are back ahead of them.
+    for (const c of consumers) c.handle.pause();
     if (this.mode.kind === 'tx') {
       for (const [tag, d] of this.mode.settled) this.unacked.set(tag, d);
       this.mode.ops.length = 0;
       this.mode.settled.clear();
     }
-    const held = [...this.unacked.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d);
-    this.unacked.clear();
-    for (const d of held) {
-      if (vhost.hasQueue(d.queue)) await vhost.nack(d, { requeue: true }).catch(() => undefined);
-    }
+    await this.#requeueUnacked();
+    for (const c of consumers) await c.handle.cancel({ release: false }).catch(() => undefined);
+    // What a take under way at the pause handed out afterwards.
+    await this.#requeueUnacked();
     if (this.replyQueue !== undefined) {
       const name = this.replyQueue;
       this.replyQueue = undefined;
       if (vhost.hasQueue(name))
         await vhost.deleteQueue(name, { owner: this.host.owner }).catch(() => undefined);
+    }
+  }
+
+  /** Every unacked delivery back to its queue, in delivery-tag order (RabbitMQ requeues on close). */
+  async #requeueUnacked(): Promise<void> {
+    const held = [...this.unacked.entries()].sort((a, b) => a[0] - b[0]).map(([, d]) => d);
+    this.unacked.clear();
+    for (const d of held) {
+      if (this.vhost.hasQueue(d.queue)) await this.vhost.nack(d, { requeue: true }).catch(() => undefined);
     }
   }
 

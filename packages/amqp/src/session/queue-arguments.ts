@@ -79,6 +79,12 @@ export function queueOptionsFromArguments(args: Headers, flags: DeclareFlags): Q
   if (deliveryLimit !== undefined) options.maxDeliveries = deliveryLimit + 1;
   const consumerTimeout = integer(args, 'x-consumer-timeout', 1);
   if (consumerTimeout !== undefined) options.consumerTimeoutMs = consumerTimeout;
+  const singleActive = args['x-single-active-consumer'];
+  if (singleActive !== undefined) {
+    if (typeof singleActive !== 'boolean')
+      throw invalid('x-single-active-consumer', singleActive, 'expected a boolean');
+    if (singleActive) options.singleActiveConsumer = true;
+  }
   if (Object.keys(args).length > 0) options.arguments = args;
   return options;
 }

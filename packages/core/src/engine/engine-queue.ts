@@ -351,7 +351,8 @@ export class EngineQueue {
   }
 
   async #serveConsumer(): Promise<boolean> {
-    const n = this.consumers.length;
+    // Single active consumer: the earliest attached one only (the others are standbys).
+    const n = this.options.singleActiveConsumer ? Math.min(1, this.consumers.length) : this.consumers.length;
     for (let i = 0; i < n; i++) {
       const consumer = this.consumers[(this.#rr + i) % n]!;
       const credit = consumer.credit();

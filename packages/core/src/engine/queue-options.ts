@@ -34,6 +34,12 @@ export interface QueueOptions {
   dedupeWindowMs?: number;
   /** A push consumer holding a delivery longer than this loses it (and is cancelled). */
   consumerTimeoutMs?: number;
+  /**
+   * Only one consumer gets deliveries: the earliest attached that is still there; the others wait
+   * and take over in attach order when it leaves (what it held is redelivered to the next). Over a
+   * shared store, one per node.
+   */
+  singleActiveConsumer?: boolean;
   /** Protocol-specific arguments kept as declared (compared on redeclare). */
   arguments?: Headers;
 }

@@ -16,6 +16,32 @@ describe('push consumers', () => {
     expect(got.map((d) => text(d.message.body))).toEqual(['0', '1', '2']);
   });
 
+  it('single active consumer: only the earliest consumer gets messages; the next takes over, with what it held, when it leaves', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('sac', { singleActiveConsumer: true });
+    const first: Delivery[] = [];
+    const second: Delivery[] = [];
+    const active = vh.consume('sac', (d) => first.push(d), { prefetch: 3 });
+    vh.consume('sac', (d) => second.push(d), { prefetch: 10 });
+    for (let i = 0; i < 6; i++) await vh.send('sac', { body: String(i) });
+    await sleep(20);
+    // The standby stays idle although the active one is at its prefetch.
+    expect(first.map((d) => text(d.message.body))).toEqual(['0', '1', '2']);
+    expect(second).toEqual([]);
+    await vh.ack(first[0]!);
+    await sleep(20);
+    expect(first.map((d) => text(d.message.body))).toEqual(['0', '1', '2', '3']);
+    await active.cancel();
+    await sleep(20);
+    expect(second.map((d) => [text(d.message.body), d.redelivered])).toEqual([
+      ['1', true],
+      ['2', true],
+      ['3', true],
+      ['4', false],
+      ['5', false],
+    ]);
+  });
+
   it('a shared window limits several consumers together', async () => {
     const { vh } = await openBroker();
     await vh.declareQueue('a');
