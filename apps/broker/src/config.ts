@@ -1,3 +1,4 @@
+import type { UserAccount } from '@conveyor/core';
 import { StartError } from './errors.js';
 
 /** Where the engine keeps its queues. */
@@ -29,12 +30,8 @@ export interface BrokerConfig {
 }
 
 /** An account of the protocol servers (the shape `AmqpServer` and `MqttServer` take). */
-export interface BrokerUser {
-  username: string;
-  password: string;
-  /** Only from 127.0.0.0/8 and ::1 (as RabbitMQ's guest). */
-  loopbackOnly?: boolean;
-}
+/** An account for AMQP, MQTT and the HTTP API (`vhosts`: the only ones it may open). */
+export type BrokerUser = UserAccount;
 
 /** The raw option values as commander (or the environment) gives them: strings or booleans. */
 export interface RawStartOptions {

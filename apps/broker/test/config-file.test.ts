@@ -63,7 +63,11 @@ describe('validateConfig', () => {
       "config: unknown key 'users[0].pasword' (did you mean 'users[0].password'?)",
     ],
     [{ users: [{ username: 'a' }] }, "config: 'users[0].password' must be a string"],
-    [{ users: 'guest' }, "config: 'users' must be a list of {username, password, loopbackOnly}"],
+    [
+      { users: [{ username: 'a', password: 'b', vhosts: '/' }] },
+      "config: 'users[0].vhosts' must be a list of virtual host names",
+    ],
+    [{ users: 'guest' }, "config: 'users' must be a list of {username, password, loopbackOnly, vhosts}"],
   ])('refuses %j naming the bad key', (document, message) => {
     expect(() => validateConfig(document)).toThrow(new StartError('INVALID_OPTIONS', message));
   });

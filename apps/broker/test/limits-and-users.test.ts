@@ -76,7 +76,13 @@ describe('conveyor start --users FILE', () => {
     const users = join(dir, 'users.yaml');
     writeFileSync(
       users,
-      '- username: app\n  password: app-pw\n- username: local\n  password: l\n  loopbackOnly: true\n',
+      [
+        '- username: app\n  password: app-pw',
+        '- username: local\n  password: l\n  loopbackOnly: true',
+        "- username: rooted\n  password: r\n  vhosts: ['/']",
+        '- username: tenant\n  password: t\n  vhosts: [tenant-a]',
+        '',
+      ].join('\n'),
     );
     cli = await startCli([...EPHEMERAL_PORTS, '--memory', '--log-level', 'silent', '--users', users], dir);
   });
@@ -91,6 +97,22 @@ describe('conveyor start --users FILE', () => {
     const local = await amqp.connect(`amqp://local:l@127.0.0.1:${port}`); // loopback-only, from loopback
     await local.close();
     await expect(amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`)).rejects.toThrow(/ACCESS_REFUSED|403/);
+  });
+
+  it('a user with vhosts may open those only: 530 NOT_ALLOWED for another (AMQP), not authorized (MQTT)', async () => {
+    const port = cli.ports.get('amqp');
+    const rooted = await amqp.connect(`amqp://rooted:r@127.0.0.1:${port}`);
+    await rooted.close();
+    // amqplib reports only that connection.open was answered with connection.close (530, see the amqp tests).
+    await expect(amqp.connect(`amqp://tenant:t@127.0.0.1:${port}`)).rejects.toThrow(
+      /Expected ConnectionOpenOk; got <ConnectionClose/,
+    );
+    const url = `mqtt://127.0.0.1:${cli.ports.get('mqtt')}`;
+    await expect(
+      mqtt.connectAsync(url, { username: 'tenant', password: 't', reconnectPeriod: 0, protocolVersion: 5 }),
+    ).rejects.toThrow(/Not authorized/i);
+    const ok = await mqtt.connectAsync(url, { username: 'rooted', password: 'r', reconnectPeriod: 0 });
+    await ok.endAsync();
   });
 
   it('MQTT accepts the listed users and refuses guest', async () => {

@@ -96,6 +96,25 @@ describe('handshake and negotiation', () => {
     }
   });
 
+  it("a user limited to some vhosts is refused another with connection.close 530 (RabbitMQ's text)", async () => {
+    const t = await server({
+      users: [
+        { username: 'tenant', password: 't', vhosts: ['tenant-a'] },
+        { username: 'rooted', password: 'r', vhosts: ['/'] },
+      ],
+    });
+    await t.broker.addVhost('tenant-a');
+    const refused = await rawHandshake(t.port, { username: 'tenant', password: 't', vhost: '/' });
+    expect(closeCode(refused.last)).toBe(530);
+    expect(refused.last.type === 'method' && refused.last.method.args).toMatchObject({
+      replyText: "NOT_ALLOWED - access to vhost '/' refused for user 'tenant'",
+    });
+    const own = await rawHandshake(t.port, { username: 'tenant', password: 't', vhost: 'tenant-a' });
+    expect(own.last.type === 'method' && own.last.method.name).toBe('connection.open-ok');
+    const root = await rawHandshake(t.port, { username: 'rooted', password: 'r', vhost: '/' });
+    expect(root.last.type === 'method' && root.last.method.name).toBe('connection.open-ok');
+  });
+
   it('frame_max and channel_max are negotiated down to the client; big bodies are split into frames', async () => {
     const t = await server({ frameMax: 65536, channelMax: 16 });
     const conn = await connect(t.url, { frameMax: 8192 } as never);

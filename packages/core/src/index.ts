@@ -40,3 +40,4 @@ export {
   type ResponderOptions,
 } from './engine/request-reply.js';
 export * from './mqtt-support/index.js';
+export { isLoopbackAddress, mayUseVhost, type UserAccount } from './users.js';

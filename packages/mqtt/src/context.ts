@@ -1,13 +1,9 @@
-import type { Broker, RetainedStore, VirtualHost } from '@conveyor/core';
+import type { Broker, RetainedStore, UserAccount, VirtualHost } from '@conveyor/core';
 import type { SessionRegistry } from './session-registry.js';
 import type { WillLedger } from './will-ledger.js';
 
-export interface MqttUser {
-  username: string;
-  password: string;
-  /** Only from 127.0.0.0/8 and ::1 (as RabbitMQ's guest). */
-  loopbackOnly?: boolean;
-}
+/** Who may connect: an account; one with `vhosts` only when they include the server's. */
+export type MqttUser = UserAccount;
 
 export interface MqttServerOptions {
   /** Default: anonymous = guest, allowed from loopback only. */

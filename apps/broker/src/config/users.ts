@@ -2,12 +2,13 @@ import { StartError } from '../errors.js';
 import type { BrokerUser } from '../config.js';
 import { closest } from './suggest.js';
 
-const USER_KEYS = ['username', 'password', 'loopbackOnly'];
+const USER_KEYS = ['username', 'password', 'loopbackOnly', 'vhosts'];
 
 /** Validates a `users` list (config file or users file); `where` prefixes every error ("config", "users FILE"). */
 export function parseUsers(value: unknown, where: string, path = 'users'): BrokerUser[] {
   const fail = (message: string): StartError => new StartError('INVALID_OPTIONS', `${where}: ${message}`);
-  if (!Array.isArray(value)) throw fail(`'${path}' must be a list of {username, password, loopbackOnly}`);
+  if (!Array.isArray(value))
+    throw fail(`'${path}' must be a list of {username, password, loopbackOnly, vhosts}`);
   const users = value.map((entry: unknown, i): BrokerUser => {
     const at = `${path}[${i}]`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
@@ -18,13 +19,17 @@ export function parseUsers(value: unknown, where: string, path = 'users'): Broke
       const hint = closest(key, USER_KEYS);
       throw fail(`unknown key '${at}.${key}'${hint ? ` (did you mean '${at}.${hint}'?)` : ''}`);
     }
-    const { username, password, loopbackOnly } = record;
+    const { username, password, loopbackOnly, vhosts } = record;
     if (typeof username !== 'string' || username === '')
       throw fail(`'${at}.username' must be a non-empty string`);
     if (typeof password !== 'string') throw fail(`'${at}.password' must be a string`);
     if (loopbackOnly !== undefined && typeof loopbackOnly !== 'boolean')
       throw fail(`'${at}.loopbackOnly' must be true or false`);
-    return { username, password, loopbackOnly: loopbackOnly === true };
+    if (vhosts !== undefined && !(Array.isArray(vhosts) && vhosts.every((v) => typeof v === 'string')))
+      throw fail(`'${at}.vhosts' must be a list of virtual host names`);
+    const user: BrokerUser = { username, password, loopbackOnly: loopbackOnly === true };
+    if (vhosts !== undefined) user.vhosts = vhosts as string[];
+    return user;
   });
   const names = new Set<string>();
   for (const user of users) {

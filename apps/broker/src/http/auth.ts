@@ -1,16 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isLoopbackAddress } from '@conveyor/core';
 import type { BrokerUser } from '../config.js';
 import { HttpError } from './http-errors.js';
 
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="conveyor"' };
-
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  if (isIP(v4) === 4) return v4.startsWith('127.');
-  return address === '::1';
-}
 
 function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -36,7 +29,7 @@ export function authenticate(
   const user = users.find((u) => u.username === username);
   if (!user || !sameText(user.password, password))
     throw new HttpError(401, 'UNAUTHORIZED', 'wrong username or password', CHALLENGE);
-  if (user.loopbackOnly && !isLoopback(remoteAddress))
+  if (user.loopbackOnly && !isLoopbackAddress(remoteAddress))
     throw new HttpError(403, 'FORBIDDEN', `user '${username}' may only connect from localhost`);
   return user;
 }

@@ -4,7 +4,7 @@
  * Transport-agnostic: the socket layer feeds `receive` and calls `transportClosed`.
  */
 import { randomBytes } from 'node:crypto';
-import type { Broker, VirtualHost } from '@conveyor/core';
+import { mayUseVhost, type Broker, type VirtualHost } from '@conveyor/core';
 import {
   ClassId,
   CommandAssembler,
@@ -285,6 +285,9 @@ export class AmqpConnection implements ChannelHost {
 
   #open(username: string, vhostName: string): void {
     const vhost = this.settings.broker.vhost(vhostName); // unknown: VhostNotFoundError, 530
+    const user = this.settings.users.find((u) => u.username === username);
+    if (user && !mayUseVhost(user, vhostName))
+      throw new AmqpProtocolError(530, `access to vhost '${vhostName}' refused for user '${username}'`);
     this.#state = { kind: 'open', username, vhost };
     if (this.#deadline) clearTimeout(this.#deadline);
     this.#write(encodeMethodFrame(0, createMethod('connection.open-ok', { knownHosts: '' })));

@@ -1,12 +1,9 @@
 /** SASL PLAIN and AMQPLAIN responses, and the user check (RabbitMQ's `loopback_users` included). */
+import { isLoopbackAddress, type UserAccount } from '@conveyor/core';
 import { decodeFieldTable } from '../codec/index.js';
 
-export interface AmqpUser {
-  username: string;
-  password: string;
-  /** Only from 127.0.0.1 / ::1 (RabbitMQ's default for guest). */
-  loopbackOnly?: boolean;
-}
+/** Who may log in: an account, with the virtual hosts it may open. */
+export type AmqpUser = UserAccount;
 
 export const DEFAULT_USERS: readonly AmqpUser[] = [
   { username: 'guest', password: 'guest', loopbackOnly: true },
@@ -44,11 +41,6 @@ export function parseSaslResponse(mechanism: string, response: Buffer): Credenti
   return undefined;
 }
 
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
-
 /** Returns the reason for refusal, or undefined when the user may log in. */
 export function checkUser(
   users: readonly AmqpUser[],
@@ -59,7 +51,7 @@ export function checkUser(
   if (!user || user.password !== creds.password) {
     return `Login was refused using authentication mechanism. For details see the broker logfile.`;
   }
-  if (user.loopbackOnly && !isLoopback(remoteAddress))
+  if (user.loopbackOnly && !isLoopbackAddress(remoteAddress))
     return `user '${user.username}' can only connect via localhost`;
   return undefined;
 }

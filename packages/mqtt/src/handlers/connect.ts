@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isLoopbackAddress, mayUseVhost } from '@conveyor/core';
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import type { MqttConnection } from '../connection.js';
 import type { MqttUser } from '../context.js';
@@ -9,23 +10,21 @@ import { willDelaySec, type Will } from '../will.js';
 
 type AuthResult = 'ok' | 'bad-credentials' | 'not-authorized';
 
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
-
-/** No username = guest. A user marked loopbackOnly may only connect from this machine. */
+/** No username = guest. A user marked loopbackOnly may only connect from this machine; one with vhosts only to those. */
 export function authenticate(
   users: readonly MqttUser[],
   username: string | undefined,
   password: Buffer | undefined,
   address: string,
+  vhost: string,
 ): AuthResult {
   const name = username ?? 'guest';
   const user = users.find((u) => u.username === name);
   if (!user) return 'bad-credentials';
   if (username !== undefined && (password === undefined || password.toString('utf8') !== user.password))
     return 'bad-credentials';
-  if (user.loopbackOnly && !isLoopback(address)) return 'not-authorized';
+  if (user.loopbackOnly && !isLoopbackAddress(address)) return 'not-authorized';
+  if (!mayUseVhost(user, vhost)) return 'not-authorized';
   return 'ok';
 }
 
@@ -45,7 +44,13 @@ export async function handleConnect(conn: MqttConnection, packet: IConnectPacket
     conn.close(undefined);
   };
 
-  const auth = authenticate(ctx.users, packet.username, packet.password, conn.transport.remoteAddress);
+  const auth = authenticate(
+    ctx.users,
+    packet.username,
+    packet.password,
+    conn.transport.remoteAddress,
+    ctx.vhost.vhost,
+  );
   if (auth === 'bad-credentials') return refuse(RC.badUserNameOrPassword, CONNACK_V4.badUserNameOrPassword);
   if (auth === 'not-authorized') return refuse(RC.notAuthorized, CONNACK_V4.notAuthorized);
   conn.username = packet.username ?? 'guest';
