@@ -78,7 +78,7 @@ program
   .option('--bind <host>', `interface to listen on [default: 0.0.0.0, all interfaces] (${ENV_VARS.bind})`)
   .option(
     '--users <file>',
-    `YAML or JSON list of {username, password, loopbackOnly} [default: guest/guest, loopback only] (${ENV_VARS.users})`,
+    `YAML or JSON list of {username, password, loopbackOnly, vhosts} [default: guest/guest, loopback only] (${ENV_VARS.users})`,
   )
   .option(
     '--max-connections <n>',
