@@ -124,6 +124,21 @@ describe('conveyor start --users FILE', () => {
     ).rejects.toThrow();
   });
 
+  it('the HTTP API shows a user with vhosts only those: 403 for another, lists without the others', async () => {
+    const port = cli.ports.get('http')!;
+    const admin = api(port, basic('app', 'app-pw'));
+    expect((await admin.call('PUT', '/api/queues/%2F/visible-to-root', { durable: false })).status).toBe(201);
+    const tenant = api(port, basic('tenant', 't'));
+    expect((await tenant.call('GET', '/api/queues/%2F')).status).toBe(403);
+    expect((await tenant.call('PUT', '/api/queues/%2F/sneaky', { durable: false })).status).toBe(403);
+    expect((await tenant.call('GET', '/api/queues')).body).toEqual([]);
+    expect((await tenant.call('GET', '/api/vhosts')).body).toEqual([]);
+    const rooted = api(port, basic('rooted', 'r'));
+    const listed = await rooted.call<{ name: string }[]>('GET', '/api/queues/%2F');
+    expect(listed.status).toBe(200);
+    expect(listed.body.map((q) => q.name)).toContain('visible-to-root');
+  });
+
   it('the HTTP API accepts the listed users and refuses guest with 401', async () => {
     const http = api(cli.ports.get('http')!, basic('app', 'app-pw'));
     expect((await http.call('GET', '/api/overview')).status).toBe(200);

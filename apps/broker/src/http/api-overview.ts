@@ -1,12 +1,12 @@
 // GET endpoints that describe the whole broker: overview, vhosts, exchanges, bindings, connections.
 import { jsonSafe } from './message-json.js';
-import type { ApiContext } from './api-context.js';
+import type { ApiContext, ConnectionInfo } from './api-context.js';
 import type { ApiRequest, ApiResult, Route } from './router.js';
 
-async function overview(ctx: ApiContext): Promise<ApiResult> {
+async function overview(ctx: ApiContext, request: ApiRequest): Promise<ApiResult> {
   const queueTotals = { ready: 0, inFlight: 0, delayed: 0 };
   const messageStats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 };
-  for (const name of ctx.broker.vhosts()) {
+  for (const name of ctx.broker.vhosts().filter(request.mayUse)) {
     const vhost = ctx.broker.vhost(name);
     for (const queue of await vhost.listQueues()) {
       const stats = await vhost.count(queue.name).catch(() => undefined);
@@ -21,7 +21,7 @@ async function overview(ctx: ApiContext): Promise<ApiResult> {
     }
   }
   const connections = { amqp: 0, mqtt: 0 };
-  for (const c of ctx.connections()) connections[c.protocol] += 1;
+  for (const c of visibleConnections(ctx, request)) connections[c.protocol] += 1;
   return {
     body: {
       version: ctx.version,
@@ -43,7 +43,12 @@ function vhostNames(ctx: ApiContext, request: ApiRequest): string[] {
     ctx.broker.vhost(one); // 404 for an unknown vhost
     return [one];
   }
-  return ctx.broker.vhosts();
+  return ctx.broker.vhosts().filter(request.mayUse);
+}
+
+/** Connections on vhosts the user may use. */
+function visibleConnections(ctx: ApiContext, request: ApiRequest): ConnectionInfo[] {
+  return ctx.connections().filter((c) => request.mayUse(c.vhost));
 }
 
 function exchanges(ctx: ApiContext, request: ApiRequest): ApiResult {
@@ -80,20 +85,23 @@ export function overviewRoutes(ctx: ApiContext): Route[] {
     handler: async (request) => handler(request),
   });
   return [
-    get('/api/overview', () => overview(ctx)),
-    get('/api/vhosts', async () => ({
+    get('/api/overview', (r) => overview(ctx, r)),
+    get('/api/vhosts', async (r) => ({
       body: await Promise.all(
-        ctx.broker.vhosts().map(async (name) => ({
-          name,
-          queues: (await ctx.broker.vhost(name).listQueues()).length,
-        })),
+        ctx.broker
+          .vhosts()
+          .filter(r.mayUse)
+          .map(async (name) => ({
+            name,
+            queues: (await ctx.broker.vhost(name).listQueues()).length,
+          })),
       ),
     })),
     get('/api/exchanges', (r) => exchanges(ctx, r)),
     get('/api/exchanges/:vhost', (r) => exchanges(ctx, r)),
     get('/api/bindings', (r) => bindings(ctx, r)),
     get('/api/bindings/:vhost', (r) => bindings(ctx, r)),
-    get('/api/connections', () => ({ body: ctx.connections() })),
+    get('/api/connections', (r) => ({ body: visibleConnections(ctx, r) })),
     get('/api/bridges', () => ({ body: ctx.bridges() })),
   ];
 }

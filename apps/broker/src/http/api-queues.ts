@@ -55,7 +55,8 @@ async function queueJson(
 }
 
 async function listQueues(ctx: ApiContext, request: ApiRequest): Promise<ApiResult> {
-  const names = request.params.vhost === undefined ? ctx.broker.vhosts() : [request.params.vhost];
+  const names =
+    request.params.vhost === undefined ? ctx.broker.vhosts().filter(request.mayUse) : [request.params.vhost];
   const list: Record<string, unknown>[] = [];
   for (const name of names) {
     const vhost = vhostOf(ctx, name);

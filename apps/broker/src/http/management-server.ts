@@ -2,6 +2,7 @@
 // auth, like RabbitMQ's prometheus endpoint), and the dashboard's static files everywhere else.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mayUseVhost } from '@conveyor/core';
 import type { BrokerUser } from '../config.js';
 import { overviewRoutes } from './api-overview.js';
 import { deliveryRoutes } from './api-deliveries.js';
@@ -73,16 +74,21 @@ export class ManagementServer {
     let aborted = false;
     res.on('close', () => (aborted = !res.writableFinished));
     try {
-      authenticate(this.options.users, req.headers.authorization, req.socket.remoteAddress);
+      const user = authenticate(this.options.users, req.headers.authorization, req.socket.remoteAddress);
       // Raw segments: `%2F` must decode to a vhost `/`, not split the path.
       const segments = decodeSegments(url.pathname);
       const { handler, params } = matchRoute(this.#routes, method, segments);
+      const mayUse = (vhost: string | undefined): boolean =>
+        vhost === undefined ? user.vhosts === undefined : mayUseVhost(user, vhost);
+      if (params.vhost !== undefined && !mayUse(params.vhost))
+        throw new HttpError(403, 'FORBIDDEN', `user '${user.username}' may not use vhost '${params.vhost}'`);
       const result = await handler({
         method,
         params,
         query: url.searchParams,
         body: () => readJsonBody(req, this.options.maxBodyBytes),
         aborted: () => aborted,
+        mayUse,
       });
       this.#send(res, { status: result.status ?? 200, body: result.body, headers: {} });
     } catch (err) {

@@ -10,6 +10,11 @@ export interface ApiRequest {
   body(): Promise<Record<string, unknown>>;
   /** True once the client went away (a long-poll receive must not keep what it took). */
   readonly aborted: () => boolean;
+  /**
+   * Whether the authenticated user may see and use this vhost (its `vhosts`; absent: every one).
+   * `undefined` (a connection not in a vhost yet): only a user of every vhost.
+   */
+  readonly mayUse: (vhost: string | undefined) => boolean;
 }
 
 export interface ApiResult {
