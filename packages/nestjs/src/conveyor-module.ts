@@ -15,6 +15,11 @@ export interface ConveyorModuleOptions extends ConveyorClientOptions {
   isGlobal?: boolean;
 }
 
+/** A named client of its own (another connection, vhost or broker), injected with `@Inject(name)`. */
+export interface ConveyorFeatureClient extends ConveyorClientOptions {
+  name: string | symbol;
+}
+
 export interface ConveyorModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   inject?: (InjectionToken | OptionalFactoryDependency)[];
   useFactory: (...args: never[]) => ConveyorClientOptions | Promise<ConveyorClientOptions>;
@@ -39,6 +44,18 @@ export class ConveyorModule {
       ],
       exports: [ConveyorClient, ConveyorHealthIndicator],
     };
+  }
+
+  /**
+   * Clients a feature module needs besides the root one — e.g. one on another vhost or broker —
+   * each under its `name` (`@Inject('AUDIT') audit: ConveyorClient`), each closed on shutdown.
+   */
+  static forFeature(clients: readonly ConveyorFeatureClient[]): DynamicModule {
+    const providers = clients.map(({ name, ...options }) => ({
+      provide: name,
+      useFactory: () => new ConveyorClient(options),
+    }));
+    return { module: ConveyorModule, providers, exports: providers.map((p) => p.provide) };
   }
 
   static forRootAsync(options: ConveyorModuleAsyncOptions): DynamicModule {

@@ -33,6 +33,7 @@ export { deadLetterReason, type ReceivedMessage } from './received-message.js';
 export {
   CONVEYOR_OPTIONS,
   ConveyorModule,
+  type ConveyorFeatureClient,
   type ConveyorModuleAsyncOptions,
   type ConveyorModuleOptions,
 } from './conveyor-module.js';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Controller, Injectable } from '@nestjs/common';
+import { Controller, Inject, Injectable, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
@@ -53,6 +53,39 @@ describe('ConveyorModule', () => {
     await client.enqueue(q, { ok: true });
     await expect(client.count(q)).resolves.toMatchObject({ ready: 1 });
     await moduleRef.close();
+  });
+
+  it('forFeature: named clients of their own (another vhost here) beside the root one, each injectable and closed on shutdown', async () => {
+    await broker.addVhost('audit');
+    @Injectable()
+    class Auditor {
+      constructor(
+        readonly main: ConveyorClient,
+        @Inject('AUDIT') readonly audit: ConveyorClient,
+      ) {}
+    }
+    @Module({
+      imports: [ConveyorModule.forFeature([{ name: 'AUDIT', connection: { broker, vhost: 'audit' } }])],
+      providers: [Auditor],
+    })
+    class AuditModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConveyorModule.forRoot({ connection: { broker } }), AuditModule],
+    }).compile();
+    await moduleRef.init();
+    const auditor = moduleRef.get(Auditor);
+    expect(auditor.audit).toBeInstanceOf(ConveyorClient);
+    expect(auditor.audit).not.toBe(auditor.main);
+    const q = `${uniquePrefix()}.audit`;
+    await broker.vhost('audit').declareQueue(q);
+    await auditor.audit.connect();
+    await auditor.audit.enqueue(q, { who: 'x' });
+    expect((await broker.vhost('audit').count(q)).ready).toBe(1);
+    expect(broker.vhost().hasQueue(q)).toBe(false);
+    expect(auditor.audit.unwrap<Broker>()).toBe(broker);
+    await moduleRef.close();
+    // Closed with the app: its link is gone until something connects it again.
+    expect(() => auditor.audit.unwrap()).toThrow(/not connected/);
   });
 
   it('the health indicator works with @nestjs/terminus: up when connected, down when the broker is gone', async () => {
