@@ -1,4 +1,11 @@
-import { generate, parser as createParser, type IConnectPacket, type Packet, type Parser } from 'mqtt-packet';
+import {
+  generate,
+  parser as createParser,
+  type IConnectPacket,
+  type IPublishPacket,
+  type Packet,
+  type Parser,
+} from 'mqtt-packet';
 import type { MqttContext } from './context.js';
 import { PacketSplitter } from './packet-splitter.js';
 import { decodePublish, decodeShortAck } from './publish-decoder.js';
@@ -44,7 +51,12 @@ export class MqttConnection implements SessionLink {
   willKey: string | undefined;
   /** Client's QoS 1/2 publishes not yet acknowledged (QoS 1) or released (QoS 2): bounded by our Receive Maximum. */
   inboundInFlight = 0;
+  /** Topic aliases the client set on its publishes (ours to resolve). */
   readonly topicAliases = new Map<number, string>();
+  /** The client's Topic Alias Maximum (MQTT 5): how many aliases we may use on our publishes to it. */
+  topicAliasMaximumOut = 0;
+  /** Topics we gave an alias on this connection, with that alias. */
+  readonly #aliasesOut = new Map<string, number>();
   /** QoS 1/2 acks go out in the order their publishes came in, each after its engine publish resolved. */
   ackChain: Promise<void> = Promise.resolve();
   readonly #parser: Parser;
@@ -192,6 +204,9 @@ export class MqttConnection implements SessionLink {
     ) {
       packet = { ...packet, reasonCode: 0 } as Packet;
     }
+    let aliased: string | undefined;
+    if (packet.cmd === 'publish' && this.topicAliasMaximumOut > 0)
+      ({ packet, aliased } = this.#alias(packet));
     let bytes: Buffer | undefined;
     try {
       bytes = packet.cmd === 'publish' ? encodePublish(packet, this.version) : encodeAck(packet);
@@ -203,7 +218,26 @@ export class MqttConnection implements SessionLink {
     }
     if (bytes.length > this.clientMaxPacketBytes) return false;
     this.transport.write(bytes);
+    // Only once the client has it: a later publish may then send the alias alone.
+    if (aliased !== undefined) this.#aliasesOut.set(aliased, this.#aliasesOut.size + 1);
     return true;
+  }
+
+  /**
+   * Outgoing topic aliases [MQTT-3.3.2.3.4]: a topic already sent on this connection goes as its
+   * alias with an empty name; a new one gets the next alias while there are any left (no
+   * reassignment). A new packet object: stored in-flight packets keep their topic for a resend
+   * on another connection.
+   */
+  #alias(packet: IPublishPacket): { packet: IPublishPacket; aliased?: string } {
+    const { topic } = packet;
+    if (topic === '') return { packet };
+    const known = this.#aliasesOut.get(topic);
+    if (known !== undefined)
+      return { packet: { ...packet, topic: '', properties: { ...packet.properties, topicAlias: known } } };
+    if (this.#aliasesOut.size >= this.topicAliasMaximumOut) return { packet };
+    const alias = this.#aliasesOut.size + 1;
+    return { packet: { ...packet, properties: { ...packet.properties, topicAlias: alias } }, aliased: topic };
   }
 
   /** Keep-alive ×1.5 without a packet: the peer is dead [MQTT-3.1.2-22]. */

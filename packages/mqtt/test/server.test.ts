@@ -36,6 +36,44 @@ describe('MqttServer', () => {
     sub.close();
   });
 
+  test("[MQTT-3.3.2.3.4] outgoing topic aliases up to the client's Topic Alias Maximum; none for a client that allows none", async () => {
+    const sub = await RawClient.open(target.port);
+    await sub.connect(uid(), { properties: { topicAliasMaximum: 1 } });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'ta/#', qos: 0 }] });
+    await sub.next('suback');
+    const plain = await connect(target.url, { protocolVersion: 5 });
+    await plain.subscribeAsync('ta/#', { qos: 0 });
+    const plainGot = collect(plain);
+    // mqtt.js with a Topic Alias Maximum resolves our aliases back to the names.
+    const aliasing = await connect(target.url, { protocolVersion: 5, properties: { topicAliasMaximum: 5 } });
+    await aliasing.subscribeAsync('ta/#', { qos: 0 });
+    const aliasingGot = collect(aliasing);
+    const pub = await connect(target.url, { protocolVersion: 5 });
+    for (const topic of ['ta/a', 'ta/a', 'ta/b', 'ta/a', 'ta/b'])
+      await pub.publishAsync(topic, topic, { qos: 0 });
+    await sleep(150);
+    const sent = sub.packets
+      .filter((p) => p.cmd === 'publish')
+      .map((p) => [p.topic, p.properties?.topicAlias, p.payload.toString()]);
+    expect(sent).toEqual([
+      ['ta/a', 1, 'ta/a'], // first time: name and alias
+      ['', 1, 'ta/a'], // then the alias alone
+      ['ta/b', undefined, 'ta/b'], // the only alias is taken
+      ['', 1, 'ta/a'],
+      ['ta/b', undefined, 'ta/b'],
+    ]);
+    // mqtt.js announces no Topic Alias Maximum: names only, and the topics arrive as sent.
+    expect(plainGot.all.map((m) => [m.topic, m.packet.properties?.topicAlias])).toEqual(
+      ['ta/a', 'ta/a', 'ta/b', 'ta/a', 'ta/b'].map((t) => [t, undefined]),
+    );
+    expect(aliasingGot.all.map((m) => m.topic)).toEqual(['ta/a', 'ta/a', 'ta/b', 'ta/a', 'ta/b']);
+    expect(aliasingGot.all.map((m) => m.packet.properties?.topicAlias)).toEqual([1, 1, 2, 1, 2]);
+    pub.end();
+    plain.end();
+    aliasing.end();
+    sub.close();
+  });
+
   test('[MQTT-4.4.0-1] a persistent session resends unacknowledged publishes with their packet ids and DUP; after PUBREC only PUBREL', async () => {
     const clientId = uid();
     const opts = { clean: false, properties: { sessionExpiryInterval: 60 } };

@@ -73,6 +73,7 @@ export async function handleConnect(conn: MqttConnection, packet: IConnectPacket
     if (props?.receiveMaximum === 0 || props?.maximumPacketSize === 0) return refuse(RC.protocolError, 0);
     conn.receiveMaximum = props?.receiveMaximum ?? 65535;
     if (props?.maximumPacketSize !== undefined) conn.clientMaxPacketBytes = props.maximumPacketSize;
+    conn.topicAliasMaximumOut = props?.topicAliasMaximum ?? 0;
   }
   let keepAlive = packet.keepalive ?? 0;
   let serverKeepAlive: number | undefined;
