@@ -19,6 +19,11 @@ export interface ServerOptions {
   management?: (servers: ProtocolServers) => ManagementServer;
 }
 
+/** MQTT's largest remaining length is 268,435,455 bytes; headroom of 64 KiB for topic and properties. */
+function mqttPacketLimit(maxMessageBytes: number): number {
+  return Math.min(maxMessageBytes + 64 * 1024, 268_435_455);
+}
+
 /** Something that listens and can be closed: what the app shuts down on exit. */
 interface Closable {
   close(): Promise<void>;
@@ -60,7 +65,13 @@ export class ProtocolServers {
   /** One MQTT server serves both the TCP and the WebSocket listener (sessions are shared). */
   mqtt(): MqttServer {
     if (this.#mqtt === undefined) {
-      this.#mqtt = new MqttServer(this.broker, this.#shared());
+      const { maxMessageBytes } = this.options;
+      this.#mqtt = new MqttServer(this.broker, {
+        ...this.#shared(),
+        // Announced to 5.0 clients as Maximum Packet Size: the largest message plus room for its topic and properties.
+        ...(maxMessageBytes === undefined ? {} : { maxPacketBytes: mqttPacketLimit(maxMessageBytes) }),
+        onError: this.options.onError,
+      });
       this.#created.push(this.#mqtt);
     }
     return this.#mqtt;

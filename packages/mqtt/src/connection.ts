@@ -58,7 +58,7 @@ export class MqttConnection implements SessionLink {
   /** Topics we gave an alias on this connection, with that alias. */
   readonly #aliasesOut = new Map<string, number>();
   /** QoS 1/2 acks go out in the order their publishes came in, each after its engine publish resolved. */
-  ackChain: Promise<void> = Promise.resolve();
+  #ackChain: Promise<void> = Promise.resolve();
   readonly #parser: Parser;
   readonly #splitter: PacketSplitter;
   #work: Promise<void> = Promise.resolve();
@@ -120,6 +120,20 @@ export class MqttConnection implements SessionLink {
     if (this.#parsed === before) this.close(RC.malformedPacket);
   };
 
+  /**
+   * Queues an acknowledgement behind the earlier ones (`step` may wait for its engine call). A
+   * failure inside ends the connection and is reported; it never leaves a rejected chain behind.
+   */
+  queueAck(step: () => Promise<void> | void): void {
+    this.#ackChain = this.#ackChain.then(step).catch((err: unknown) => this.fail(err));
+  }
+
+  /** A failure we did not expect while handling this client: reported, and the connection ends. */
+  fail(err: unknown): void {
+    this.ctx.reportError(err);
+    this.close(RC.unspecifiedError);
+  }
+
   /** The socket's write buffer is over its high mark (QoS 0 output waits). */
   get congested(): boolean {
     return this.transport.congested;
@@ -135,8 +149,8 @@ export class MqttConnection implements SessionLink {
       let pending: Promise<void> | void;
       try {
         pending = this.#dispatch(packet);
-      } catch {
-        return this.close(RC.unspecifiedError);
+      } catch (err) {
+        return this.fail(err);
       }
       if (pending === undefined) return;
       this.#track(pending);
@@ -148,7 +162,7 @@ export class MqttConnection implements SessionLink {
   #track(work: Promise<void>): void {
     if (++this.#queued === MAX_QUEUED_PACKETS) this.transport.pause('busy');
     this.#work = work
-      .catch(() => this.close(RC.unspecifiedError))
+      .catch((err: unknown) => this.fail(err))
       .finally(() => {
         if (--this.#queued === MAX_QUEUED_PACKETS - 1) this.transport.resume('busy');
       });

@@ -40,4 +40,6 @@ export interface MqttContext {
   readonly topicAliasMaximum: number;
   readonly defaultInflight: number;
   readonly receiveMaximum: number;
+  /** Failures nobody asked for (a bug, a store that broke): the server's onError. */
+  reportError(err: unknown): void;
 }

@@ -112,24 +112,26 @@ export class MqttServer {
         topicAliasMaximum: this.#options.topicAliasMaximum ?? 64,
         defaultInflight: this.#options.defaultInflight ?? 100,
         receiveMaximum: this.#options.receiveMaximum ?? 1024,
+        reportError: (err) => this.#reportError(err),
       };
       await sessions.restore();
       if (wills) {
         sessions.onClientConnected = (clientId) => wills.clientConnected(clientId);
         // A node left (closed, or found dead): its sessions expire here, its clients' wills go out.
-        const onError = (err: unknown): void => {
-          if (this.#options.onError) this.#options.onError(err);
-          else if (!broker.closed) console.error('[conveyor mqtt]', err);
-        };
         this.#unwatchNodes = store.watchNodes?.(() => {
-          sessions.adoptDeparted().catch(onError);
-          wills.recover().catch(onError);
+          sessions.adoptDeparted().catch(ctx.reportError);
+          wills.recover().catch(ctx.reportError);
         });
         await wills.recover();
       }
       return ctx;
     })();
     return this.#context;
+  }
+
+  #reportError(err: unknown): void {
+    if (this.#options.onError) this.#options.onError(err);
+    else if (!this.#broker.closed) console.error('[conveyor mqtt]', err);
   }
 
   #accept(ctx: MqttContext, stream: Duplex, remoteAddress: string, kind: 'tcp' | 'websocket'): void {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isLoopbackAddress, mayUseVhost } from '@conveyor/core';
+import { isConveyorError, isLoopbackAddress, mayUseVhost } from '@conveyor/core';
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import type { MqttConnection } from '../connection.js';
 import type { MqttUser } from '../context.js';
@@ -28,14 +28,15 @@ export function authenticate(
   return 'ok';
 }
 
+type Refuse = (code5: number, code4: number) => void;
+
 /** CONNECT [MQTT-3.1]: authenticate, open or resume the session, CONNACK, then resend what is in flight. */
 export async function handleConnect(conn: MqttConnection, packet: IConnectPacket): Promise<void> {
-  const { ctx } = conn;
   conn.state = { kind: 'connecting' };
   const version = packet.protocolVersion ?? 4;
   conn.version = version;
   const v5 = version === 5;
-  const refuse = (code5: number, code4: number): void => {
+  const refuse: Refuse = (code5, code4) => {
     conn.send(
       v5
         ? { cmd: 'connack', sessionPresent: false, reasonCode: code5 }
@@ -43,6 +44,18 @@ export async function handleConnect(conn: MqttConnection, packet: IConnectPacket
     );
     conn.close(undefined);
   };
+  try {
+    await connect(conn, packet, refuse);
+  } catch (err) {
+    // The engine or the store failed while opening the session: the client hears it in its CONNACK.
+    if (!isConveyorError(err)) conn.ctx.reportError(err);
+    if (conn.state.kind === 'connecting') refuse(RC.serverUnavailable, CONNACK_V4.serverUnavailable);
+  }
+}
+
+async function connect(conn: MqttConnection, packet: IConnectPacket, refuse: Refuse): Promise<void> {
+  const { ctx } = conn;
+  const v5 = conn.version === 5;
 
   const auth = authenticate(
     ctx.users,

@@ -1,4 +1,4 @@
-import { isConveyorError, type PublishResult } from '@conveyor/core';
+import type { PublishResult } from '@conveyor/core';
 import type {
   IPubackPacket,
   IPubcompPacket,
@@ -7,7 +7,7 @@ import type {
   IPubrelPacket,
 } from 'mqtt-packet';
 import type { MqttConnection } from '../connection.js';
-import { RC } from '../reason-codes.js';
+import { disconnectReason, endsConnection, mqttReasonCode, RC } from '../reason-codes.js';
 import { publishMessage } from '../publishing.js';
 import type { MqttSession } from '../session.js';
 import { isValidTopicName } from '../topics.js';
@@ -32,7 +32,7 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
   if (packet.qos > 0 && (id === undefined || id === 0)) return conn.close(RC.protocolError);
   // A QoS 2 publish resent before PUBREL: it was stored once already, only PUBREC again [MQTT-4.3.3].
   if (packet.qos === 2 && session.inboundQos2.has(id!)) {
-    conn.ackChain = conn.ackChain.then(() => void conn.send({ cmd: 'pubrec', messageId: id! }));
+    conn.queueAck(() => void conn.send({ cmd: 'pubrec', messageId: id! }));
     return;
   }
   if (packet.qos > 0 && v5 && ++conn.inboundInFlight > conn.ctx.receiveMaximum)
@@ -47,36 +47,41 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
     v5 ? props : undefined,
   );
   if (packet.qos === 0) {
-    done.catch(() => undefined);
+    // QoS 0 has no answer; an engine refusal (too large, no such exchange) drops it, as the spec allows.
+    done.catch(dropQos0);
     return;
   }
   if (packet.qos === 2) session.inboundQos2.add(id!);
   const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
-  const settled = (): void => {
-    if (v5 && (packet.qos === 1 || failed)) conn.inboundInFlight--;
-  };
-  let failed = false;
-  conn.ackChain = conn.ackChain.then(() =>
-    done.then(
-      (result) => {
-        settled();
-        conn.send(v5 ? { cmd, messageId: id!, reasonCode: publishReason(result) } : { cmd, messageId: id! });
-      },
-      (err: unknown) => {
-        failed = true;
-        settled();
-        if (packet.qos === 2) session.inboundQos2.delete(id!);
-        // 3.1.1 has no negative acknowledgement: the connection closes [MQTT-3.3.5-2].
-        if (!v5) return conn.close(undefined);
-        conn.send({
-          cmd,
-          messageId: id!,
-          reasonCode: isConveyorError(err) ? err.mqttReasonCode : RC.unspecifiedError,
-        });
-      },
-    ),
+  // Settled into a value at once: the ack chain may reach it only after earlier publishes were
+  // stored, and a rejection without a handler by then would be an unhandled rejection.
+  const outcome = done.then(
+    (result): { result: PublishResult } => ({ result }),
+    (err: unknown): { err: unknown } => ({ err }),
+  );
+  conn.queueAck(() =>
+    outcome.then((settled) => {
+      if ('result' in settled) {
+        if (v5 && packet.qos === 1) conn.inboundInFlight--;
+        conn.send(
+          v5
+            ? { cmd, messageId: id!, reasonCode: publishReason(settled.result) }
+            : { cmd, messageId: id! },
+        );
+        return;
+      }
+      if (v5) conn.inboundInFlight--;
+      if (packet.qos === 2) session.inboundQos2.delete(id!);
+      // 3.1.1 has no negative acknowledgement: the connection closes [MQTT-3.3.5-2].
+      if (!v5) return conn.close(undefined);
+      if (endsConnection(settled.err)) return conn.close(disconnectReason(settled.err));
+      conn.send({ cmd, messageId: id!, reasonCode: mqttReasonCode(settled.err, cmd) });
+    }),
   );
 }
+
+/** A refused QoS 0 publish is dropped: it has no acknowledgement to carry a reason [MQTT-4.3.1]. */
+function dropQos0(): void {}
 
 function publishReason(result: PublishResult): number {
   if (result.unroutable) return RC.noMatchingSubscribers;
@@ -89,7 +94,7 @@ export function handlePubrel(conn: MqttConnection, session: MqttSession, packet:
   const id = packet.messageId!;
   const known = session.inboundQos2.delete(id);
   if (known && conn.version === 5) conn.inboundInFlight = Math.max(0, conn.inboundInFlight - 1);
-  conn.ackChain = conn.ackChain.then(() => {
+  conn.queueAck(() => {
     const pubcomp: IPubcompPacket = { cmd: 'pubcomp', messageId: id };
     if (conn.version === 5) pubcomp.reasonCode = known ? RC.success : RC.packetIdentifierNotFound;
     conn.send(pubcomp);

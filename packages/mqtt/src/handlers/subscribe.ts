@@ -1,7 +1,6 @@
-import { isConveyorError } from '@conveyor/core';
 import type { ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
 import type { MqttConnection } from '../connection.js';
-import { RC } from '../reason-codes.js';
+import { mqttReasonCode, RC } from '../reason-codes.js';
 import type { MqttSession, Subscription } from '../session.js';
 import { parseFilter } from '../topics.js';
 
@@ -36,7 +35,7 @@ export async function handleSubscribe(
       if (parsed.group === undefined && (retainHandling === 0 || (retainHandling === 1 && !existed)))
         withRetained.push(sub);
     } catch (err) {
-      granted.push(v5 && isConveyorError(err) ? err.mqttReasonCode : 0x80);
+      granted.push(v5 ? mqttReasonCode(err, 'suback') : 0x80);
     }
   }
   conn.send({ cmd: 'suback', messageId: packet.messageId!, granted });
