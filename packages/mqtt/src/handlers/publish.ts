@@ -64,9 +64,7 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
       if ('result' in settled) {
         if (v5 && packet.qos === 1) conn.inboundInFlight--;
         conn.send(
-          v5
-            ? { cmd, messageId: id!, reasonCode: publishReason(settled.result) }
-            : { cmd, messageId: id! },
+          v5 ? { cmd, messageId: id!, reasonCode: publishReason(settled.result) } : { cmd, messageId: id! },
         );
         return;
       }
