@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { registerBridgeCommand } from './bridge-command.js';
 import { registerAdminCommands } from './cli/admin-commands.js';
+import { registerHashPassword } from './cli/hash-password.js';
 import { ENV_VARS, LOG_LEVELS, type RawStartOptions } from './config.js';
 import { StartError } from './errors.js';
 import type { RecoveryProgress } from './recovery-progress.js';
@@ -18,7 +19,8 @@ function formatAddress(host: string, port: number): string {
 function fail(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`conveyor: ${message}\n`);
-  process.exit(err instanceof StartError && err.code === 'INVALID_OPTIONS' ? 2 : 1);
+  const usage = err instanceof StartError && (err.code === 'INVALID_OPTIONS' || err.code === 'TLS_INVALID');
+  process.exit(usage ? 2 : 1);
 }
 
 function stopOnSignals(running: RunningBroker): void {
@@ -37,6 +39,17 @@ function stopOnSignals(running: RunningBroker): void {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // New certificates without a restart; a bad file keeps the old ones and says why.
+  process.on('SIGHUP', () => {
+    try {
+      running.reloadTls();
+      process.stderr.write('conveyor: SIGHUP received, certificates reloaded\n');
+    } catch (err) {
+      process.stderr.write(
+        `conveyor: SIGHUP: kept the old certificates: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+    }
+  });
 }
 
 function printProgress(progress: RecoveryProgress): void {
@@ -78,7 +91,7 @@ program
   .option('--bind <host>', `interface to listen on [default: 0.0.0.0, all interfaces] (${ENV_VARS.bind})`)
   .option(
     '--users <file>',
-    `YAML or JSON list of {username, password, loopbackOnly, vhosts} [default: guest/guest, loopback only] (${ENV_VARS.users})`,
+    `YAML or JSON list of {username, password or passwordHash, loopbackOnly, vhosts, tags, permissions, topicPermissions}, or a RabbitMQ definitions export [default: guest/guest, loopback only] (${ENV_VARS.users})`,
   )
   .option(
     '--max-connections <n>',
@@ -92,6 +105,27 @@ program
     '--memory-high-watermark <size>',
     `message bytes held before publishers are blocked [default: 40% of RAM] (${ENV_VARS.memoryHighWatermark})`,
   )
+  .option('--tls-cert <file>', `PEM certificate (chain) of the TLS listeners (${ENV_VARS.tlsCert})`)
+  .option('--tls-key <file>', `PEM private key of --tls-cert (${ENV_VARS.tlsKey})`)
+  .option(
+    '--tls-ca <file>',
+    `PEM CA certificates client certificates are verified against (${ENV_VARS.tlsCa})`,
+  )
+  .option('--tls-verify-client', `require a client certificate (mutual TLS) (${ENV_VARS.tlsVerifyClient}=1)`)
+  .option('--amqps-port <port>', port('AMQP over TLS (with --tls-cert)', 5671, ENV_VARS.amqpsPort))
+  .option('--mqtts-port <port>', port('MQTT over TLS (with --tls-cert)', 8883, ENV_VARS.mqttsPort))
+  .option(
+    '--mqtt-wss-port <port>',
+    port('MQTT over secure WebSocket (with --tls-cert)', 15676, ENV_VARS.mqttWssPort),
+  )
+  .option(
+    '--https-port <port>',
+    port('management API over HTTPS (with --tls-cert)', 15671, ENV_VARS.httpsPort),
+  )
+  .option(
+    '--mqtt-anonymous-user <name>',
+    `user an MQTT CONNECT without user name logs in as [default: guest without --users, else none] (${ENV_VARS.mqttAnonymousUser})`,
+  )
   .addOption(
     new Option('--log-level <level>', `log level [default: info] (${ENV_VARS.logLevel})`).choices(LOG_LEVELS),
   )
@@ -99,5 +133,6 @@ program
 
 registerAdminCommands(program);
 registerBridgeCommand(program);
+registerHashPassword(program);
 
 await program.parseAsync(process.argv);

@@ -27,6 +27,35 @@ export interface BrokerConfig {
   users?: BrokerUser[];
   /** The config file's `bridges:` list, checked by @conveyor/bridge when the broker starts them. */
   bridges?: unknown[];
+  mqtt?: MqttConfig;
+  http?: HttpConfig;
+  /** Certificate files of the TLS listeners (amqps, mqtts, mqtt-wss, https); none: no TLS listener. */
+  tls?: TlsConfig;
+}
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** CA certificates client certificates are verified against. */
+  caFile?: string;
+  /** A client certificate is required (mutual TLS): AMQP offers SASL EXTERNAL. */
+  verifyClient: boolean;
+  /** Which part of a client certificate is its user name. */
+  identityFrom: 'cn' | 'san';
+}
+
+export interface MqttConfig {
+  /** The user a CONNECT without a user name logs in as (its permissions apply); none: refused. */
+  anonymousUser?: string;
+  /** Origins a browser page may open MQTT over WebSocket from (`*` for any). */
+  wsAllowedOrigins?: string[];
+  /** Over mutual TLS, the client certificate's identity is the user name (no password). */
+  identityAsUsername?: boolean;
+}
+
+export interface HttpConfig {
+  /** Host names the management API answers to, beyond IP addresses and localhost. */
+  allowedHosts?: string[];
 }
 
 /** An account of the protocol servers (the shape `AmqpServer` and `MqttServer` take). */
@@ -51,6 +80,21 @@ export interface RawStartOptions {
   config?: string;
   /** A YAML or JSON users file. */
   users?: string;
+  amqpsPort?: string;
+  mqttsPort?: string;
+  mqttWssPort?: string;
+  httpsPort?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsVerifyClient?: boolean | string;
+  tlsIdentityFrom?: string;
+  mqttAnonymousUser?: string;
+  mqttIdentityAsUsername?: boolean | string;
+  /** Comma-separated. */
+  mqttWsAllowedOrigins?: string;
+  /** Comma-separated. */
+  httpAllowedHosts?: string;
 }
 
 export const DEFAULT_DATA_DIR = './data';
@@ -126,6 +170,10 @@ export function resolveConfig(raw: RawStartOptions, users?: BrokerUser[]): Broke
       mqtt: parsePort(raw.mqttPort ?? '1883', '--mqtt-port'),
       'mqtt-ws': parsePort(raw.mqttWsPort ?? '15675', '--mqtt-ws-port'),
       http: parsePort(raw.httpPort ?? '15672', '--http-port'),
+      amqps: parsePort(raw.amqpsPort ?? '5671', '--amqps-port'),
+      mqtts: parsePort(raw.mqttsPort ?? '8883', '--mqtts-port'),
+      'mqtt-wss': parsePort(raw.mqttWssPort ?? '15676', '--mqtt-wss-port'),
+      https: parsePort(raw.httpsPort ?? '15671', '--https-port'),
     },
     logLevel,
   };
@@ -136,7 +184,48 @@ export function resolveConfig(raw: RawStartOptions, users?: BrokerUser[]): Broke
     config.maxMessageBytes = parseBytes(raw.maxMessageBytes, '--max-message-bytes');
   if (raw.memoryHighWatermark !== undefined)
     config.memoryHighWatermarkBytes = parseBytes(raw.memoryHighWatermark, '--memory-high-watermark');
+  const tls = parseTls(raw);
+  if (tls) config.tls = tls;
+  const mqtt: MqttConfig = {};
+  if (raw.mqttAnonymousUser !== undefined) mqtt.anonymousUser = raw.mqttAnonymousUser;
+  if (raw.mqttWsAllowedOrigins !== undefined) mqtt.wsAllowedOrigins = list(raw.mqttWsAllowedOrigins);
+  if (raw.mqttIdentityAsUsername !== undefined) mqtt.identityAsUsername = truthy(raw.mqttIdentityAsUsername);
+  if (Object.keys(mqtt).length > 0) config.mqtt = mqtt;
+  if (raw.httpAllowedHosts !== undefined) config.http = { allowedHosts: list(raw.httpAllowedHosts) };
   return config;
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** A boolean flag, or its environment twin (`1`, `true`). */
+function truthy(value: boolean | string): boolean {
+  return value === true || value === '1' || (typeof value === 'string' && value.toLowerCase() === 'true');
+}
+
+function parseTls(raw: RawStartOptions): TlsConfig | undefined {
+  const { tlsCert, tlsKey } = raw;
+  if (tlsCert === undefined && tlsKey === undefined) {
+    if (raw.tlsCa !== undefined || raw.tlsVerifyClient !== undefined)
+      throw invalid('--tls-ca and --tls-verify-client need --tls-cert FILE and --tls-key FILE');
+    return undefined;
+  }
+  if (tlsCert === undefined || tlsKey === undefined)
+    throw invalid('TLS needs both --tls-cert FILE and --tls-key FILE');
+  const identityFrom = raw.tlsIdentityFrom ?? 'cn';
+  if (identityFrom !== 'cn' && identityFrom !== 'san')
+    throw invalid(`tls.identityFrom must be cn or san, got "${identityFrom}"`);
+  return {
+    certFile: tlsCert,
+    keyFile: tlsKey,
+    ...(raw.tlsCa === undefined ? {} : { caFile: raw.tlsCa }),
+    verifyClient: raw.tlsVerifyClient === undefined ? false : truthy(raw.tlsVerifyClient),
+    identityFrom,
+  };
 }
 
 /** `CONVEYOR_DATA_DIR`, `CONVEYOR_AMQP_PORT`, … : the environment twin of every flag. */
@@ -155,4 +244,17 @@ export const ENV_VARS: Readonly<Record<keyof RawStartOptions, string>> = {
   logLevel: 'CONVEYOR_LOG_LEVEL',
   config: 'CONVEYOR_CONFIG',
   users: 'CONVEYOR_USERS',
+  amqpsPort: 'CONVEYOR_AMQPS_PORT',
+  mqttsPort: 'CONVEYOR_MQTTS_PORT',
+  mqttWssPort: 'CONVEYOR_MQTT_WSS_PORT',
+  httpsPort: 'CONVEYOR_HTTPS_PORT',
+  tlsCert: 'CONVEYOR_TLS_CERT',
+  tlsKey: 'CONVEYOR_TLS_KEY',
+  tlsCa: 'CONVEYOR_TLS_CA',
+  tlsVerifyClient: 'CONVEYOR_TLS_VERIFY_CLIENT',
+  tlsIdentityFrom: 'CONVEYOR_TLS_IDENTITY_FROM',
+  mqttAnonymousUser: 'CONVEYOR_MQTT_ANONYMOUS_USER',
+  mqttIdentityAsUsername: 'CONVEYOR_MQTT_IDENTITY_AS_USERNAME',
+  mqttWsAllowedOrigins: 'CONVEYOR_MQTT_WS_ALLOWED_ORIGINS',
+  httpAllowedHosts: 'CONVEYOR_HTTP_ALLOWED_HOSTS',
 };

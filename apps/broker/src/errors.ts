@@ -2,7 +2,8 @@
  * Errors of the broker app. They carry a stable `code` and a message meant to be printed as the
  * single line a user sees when `conveyor start` refuses to run.
  */
-export type StartErrorCode = 'INVALID_OPTIONS' | 'PORT_IN_USE' | 'LISTEN_FAILED' | 'STORE_NOT_SUPPORTED';
+export type StartErrorCode =
+  'INVALID_OPTIONS' | 'TLS_INVALID' | 'PORT_IN_USE' | 'LISTEN_FAILED' | 'STORE_NOT_SUPPORTED';
 
 export class StartError extends Error {
   constructor(

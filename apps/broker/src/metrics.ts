@@ -1,7 +1,7 @@
 // Prometheus metrics, fed by the engine's observer (counters, latencies) and read on scrape
 // (queue depths, connections), in a registry of our own so embedders' metrics stay apart.
 import type { BridgeStatus } from '@conveyor/bridge';
-import type { Broker, DeadLetterReason, EngineObserver } from '@conveyor/core';
+import type { AuthFailure, Broker, DeadLetterReason, EngineObserver } from '@conveyor/core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RateWindow } from './rate-window.js';
 
@@ -22,6 +22,7 @@ export class BrokerMetrics {
   readonly registry = new Registry();
   readonly rates = new RateWindow();
   readonly observer: EngineObserver;
+  readonly #authFailures: Counter<'protocol' | 'reason'>;
 
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry });
@@ -76,6 +77,12 @@ export class BrokerMetrics {
       deadLettered: (vhost, queue, reason: DeadLetterReason, count) =>
         deadLettered.inc({ vhost, queue, reason }, count),
     };
+    this.#authFailures = new Counter({
+      name: 'conveyor_auth_failures_total',
+      help: 'Refused logins (wrong credentials, loopback-only user from afar, vhost refused, anonymous)',
+      labelNames: ['protocol', 'reason'] as const,
+      registers,
+    });
     this.#depthGauges(sources);
     this.#bridgeGauges(sources);
     new Gauge({
@@ -88,6 +95,11 @@ export class BrokerMetrics {
         for (const [protocol, count] of Object.entries(sources.connections())) this.set({ protocol }, count);
       },
     });
+  }
+
+  /** A refused login of any door (the authenticator's onFailure). */
+  authFailed(failure: AuthFailure): void {
+    this.#authFailures.inc({ protocol: failure.door, reason: failure.reason });
   }
 
   /** One gauge per bridge figure, read from the bridges' status on scrape. */

@@ -1,14 +1,20 @@
+import type { SecureContextOptions } from 'node:tls';
 import { AmqpServer } from '@conveyor/amqp';
-import type { Broker } from '@conveyor/core';
+import type { Authenticator, Broker } from '@conveyor/core';
 import { MqttServer } from '@conveyor/mqtt';
-import type { BrokerUser } from './config.js';
 import { StartError } from './errors.js';
 import type { ConnectionInfo } from './http/api-context.js';
 import type { ManagementServer } from './http/management-server.js';
 
 export interface ServerOptions {
-  /** Default: each door's own (guest/guest from loopback only, as RabbitMQ). */
-  users?: BrokerUser[];
+  /** The one login check of every door. */
+  authenticator: Authenticator;
+  /** The user an MQTT CONNECT without a user name logs in as; none: such clients are refused. */
+  mqttAnonymousUser?: string;
+  /** MQTT over mutual TLS: the client certificate names the user. */
+  mqttIdentityAsUsername?: boolean;
+  /** Browser origins allowed on MQTT over WebSocket. */
+  mqttWsAllowedOrigins?: string[];
   /** Per protocol server: connections beyond it are closed before the handshake. */
   maxConnections?: number;
   /** Largest message body the AMQP server accepts (the engine checks every door too). */
@@ -41,12 +47,9 @@ export class ProtocolServers {
     private readonly options: ServerOptions,
   ) {}
 
-  #shared(): { users?: BrokerUser[]; maxConnections?: number } {
-    const { users, maxConnections } = this.options;
-    return {
-      ...(users === undefined ? {} : { users }),
-      ...(maxConnections === undefined ? {} : { maxConnections }),
-    };
+  #shared(): { authenticator: Authenticator; maxConnections?: number } {
+    const { authenticator, maxConnections } = this.options;
+    return { authenticator, ...(maxConnections === undefined ? {} : { maxConnections }) };
   }
 
   amqp(): AmqpServer {
@@ -68,6 +71,13 @@ export class ProtocolServers {
       const { maxMessageBytes } = this.options;
       this.#mqtt = new MqttServer(this.broker, {
         ...this.#shared(),
+        ...(this.options.mqttAnonymousUser === undefined
+          ? {}
+          : { anonymousUser: this.options.mqttAnonymousUser }),
+        ...(this.options.mqttWsAllowedOrigins === undefined
+          ? {}
+          : { wsAllowedOrigins: this.options.mqttWsAllowedOrigins }),
+        identityAsUsername: this.options.mqttIdentityAsUsername ?? false,
         // Announced to 5.0 clients as Maximum Packet Size: the largest message plus room for its topic and properties.
         ...(maxMessageBytes === undefined ? {} : { maxPacketBytes: mqttPacketLimit(maxMessageBytes) }),
         onError: this.options.onError,
@@ -85,6 +95,13 @@ export class ProtocolServers {
       this.#created.push(this.#management);
     }
     return this.#management;
+  }
+
+  /** New certificates for every TLS listener started so far; open connections keep theirs. */
+  setSecureContext(context: SecureContextOptions): void {
+    this.#amqp?.setSecureContext(context);
+    this.#mqtt?.setSecureContext(context);
+    this.#management?.setSecureContext(context);
   }
 
   /** Every open connection of the protocol servers started so far. */

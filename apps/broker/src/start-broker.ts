@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Broker, LmdbStore, MemoryStore, type MessageStore } from '@conveyor/core';
+import { Authenticator, Broker, GUEST_USER, LmdbStore, MemoryStore, type MessageStore } from '@conveyor/core';
 import type { BridgeStatus } from '@conveyor/bridge';
 import { RedisStore } from '@conveyor/store-redis';
 import { pino, type Logger } from 'pino';
@@ -13,6 +13,7 @@ import { LISTENERS, type ListenerModule } from './listeners.js';
 import { BrokerMetrics } from './metrics.js';
 import { ProtocolServers } from './protocol-servers.js';
 import { openWithProgress, type RecoveryProgress } from './recovery-progress.js';
+import { loadTls } from './tls-files.js';
 
 export type StartBrokerOptions = Partial<BrokerConfig> & {
   /** Structured logs; default pino at `logLevel` on stderr. */
@@ -38,12 +39,22 @@ export interface RunningBroker {
   readonly listeners: readonly BoundListener[];
   /** The config's bridges (`bridges:`), with their status; absent when none are configured. */
   readonly bridges?: RunningBridges;
+  /** Reads the certificate files again and gives them to every TLS listener (SIGHUP). */
+  reloadTls(): void;
   /** Stops the listeners, then closes the engine (flushing the store). */
   close(): Promise<void>;
 }
 
-const DEFAULT_PORTS: Record<string, number> = { amqp: 5672, mqtt: 1883, 'mqtt-ws': 15675, http: 15672 };
-const DEFAULT_USERS: BrokerUser[] = [{ username: 'guest', password: 'guest', loopbackOnly: true }];
+const DEFAULT_PORTS: Record<string, number> = {
+  amqp: 5672,
+  mqtt: 1883,
+  'mqtt-ws': 15675,
+  http: 15672,
+  amqps: 5671,
+  mqtts: 8883,
+  'mqtt-wss': 15676,
+  https: 15671,
+};
 
 function packageVersion(): string {
   try {
@@ -94,9 +105,37 @@ function listenError(listener: ListenerModule, host: string, port: number, err: 
   });
 }
 
+/** One login check for every door: failures counted in /metrics and logged (never the password). */
+function createAuthenticator(
+  users: BrokerUser[] | undefined,
+  metrics: BrokerMetrics,
+  logger: Logger,
+): Authenticator {
+  const plain = (users ?? []).filter((u) => u.password !== undefined).map((u) => u.username);
+  if (plain.length > 0)
+    logger.warn(
+      { users: plain },
+      'users with a plain-text password: store a passwordHash instead (conveyor hash-password)',
+    );
+  return new Authenticator(users ?? [GUEST_USER], {
+    onFailure: (failure) => {
+      metrics.authFailed(failure);
+      logger.warn(failure, 'login refused');
+    },
+  });
+}
+
+function anonymousMqtt(options: StartBrokerOptions): { mqttAnonymousUser?: string } {
+  const configured = options.mqtt?.anonymousUser;
+  if (configured !== undefined) return { mqttAnonymousUser: configured };
+  return options.users === undefined ? { mqttAnonymousUser: GUEST_USER.username } : {};
+}
+
 /** Opens the engine on its store and starts every configured listener. Used by `conveyor start` and by tests. */
 export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const logger = options.logger ?? pino({ level: options.logLevel ?? 'info' }, pino.destination(2));
+  // Certificates first: a bad one stops the start before the store is opened.
+  let tls = options.tls === undefined ? undefined : loadTls(options.tls);
   const storeConfig = options.store ?? { kind: 'lmdb', dataDir: DEFAULT_DATA_DIR };
   const bind = options.bind ?? '0.0.0.0';
   const ports = { ...DEFAULT_PORTS, ...options.ports };
@@ -133,8 +172,17 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   broker.on('unblocked', (bytes) => logger.info({ bytes }, 'memory below watermark: publishers unblocked'));
 
   const maxMessageBytes = options.maxMessageBytes ?? 128 * 1024 * 1024;
+  const authenticator = createAuthenticator(options.users, metrics, logger);
   const protocolServers = new ProtocolServers(broker, {
-    ...(options.users === undefined ? {} : { users: options.users }),
+    authenticator,
+    // Without a users file anonymous MQTT is guest (from loopback only); with one, only as configured.
+    ...anonymousMqtt(options),
+    ...(options.mqtt?.identityAsUsername === undefined
+      ? {}
+      : { mqttIdentityAsUsername: options.mqtt.identityAsUsername }),
+    ...(options.mqtt?.wsAllowedOrigins === undefined
+      ? {}
+      : { mqttWsAllowedOrigins: options.mqtt.wsAllowedOrigins }),
     ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
     ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes }),
     onError: (err) => logger.warn({ err }, 'protocol server error'),
@@ -151,7 +199,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           version: packageVersion(),
         },
         {
-          users: options.users ?? DEFAULT_USERS,
+          authenticator,
+          ...(options.http?.allowedHosts === undefined ? {} : { allowedHosts: options.http.allowedHosts }),
           // A message as base64 in JSON, plus room for its properties.
           maxBodyBytes: Math.ceil(maxMessageBytes * 1.4) + 1024 * 1024,
           onError: (err) => logger.error({ err }, 'management API error'),
@@ -174,9 +223,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     for (const listener of options.listeners ?? LISTENERS) {
       const port = ports[listener.name];
       if (port === undefined || port === false) continue;
+      if (listener.tls && tls === undefined) continue;
       let address;
       try {
-        address = await listener.listen(protocolServers, port, bind);
+        address = await listener.listen(protocolServers, port, bind, listener.tls ? tls : undefined);
       } catch (err) {
         throw listenError(listener, bind, port, err);
       }
@@ -203,6 +253,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     metrics,
     listeners,
     ...(bridges === undefined ? {} : { bridges }),
+    reloadTls: () => {
+      if (options.tls === undefined) return;
+      tls = loadTls(options.tls);
+      protocolServers.setSecureContext(tls.context);
+      logger.info({ cert: options.tls.certFile }, 'certificates reloaded');
+    },
     close: () => (closing ??= shutdown()),
   };
 }

@@ -18,6 +18,8 @@ function file(name: string, text: string): string {
   return path;
 }
 
+const TLS_DEFAULT_PORTS = { amqps: 5671, mqtts: 8883, 'mqtt-wss': 15676, https: 15671 };
+
 describe('validateConfig', () => {
   it('maps every section onto the matching option', () => {
     const parsed = validateConfig({
@@ -62,12 +64,19 @@ describe('validateConfig', () => {
       { users: [{ username: 'a', pasword: 'b' }] },
       "config: unknown key 'users[0].pasword' (did you mean 'users[0].password'?)",
     ],
-    [{ users: [{ username: 'a' }] }, "config: 'users[0].password' must be a string"],
+    [
+      { users: [{ username: 'a' }] },
+      "config: 'users[0]' needs a password or a passwordHash (conveyor hash-password makes one)",
+    ],
+    [{ users: [{ username: 'a', password: 7 }] }, "config: 'users[0].password' must be a string"],
     [
       { users: [{ username: 'a', password: 'b', vhosts: '/' }] },
       "config: 'users[0].vhosts' must be a list of virtual host names",
     ],
-    [{ users: 'guest' }, "config: 'users' must be a list of {username, password, loopbackOnly, vhosts}"],
+    [
+      { users: 'guest' },
+      "config: 'users' must be a list of {username, password or passwordHash, loopbackOnly, vhosts, tags}",
+    ],
   ])('refuses %j naming the bad key', (document, message) => {
     expect(() => validateConfig(document)).toThrow(new StartError('INVALID_OPTIONS', message));
   });
@@ -92,7 +101,13 @@ describe('loadStartConfig precedence: flags > CONVEYOR_* > config file > default
       { config, amqpPort: '4444' },
       { CONVEYOR_MQTT_PORT: '5555', CONVEYOR_MEMORY: '1' },
     );
-    expect(resolved.ports).toEqual({ amqp: 4444, mqtt: 5555, 'mqtt-ws': 15675, http: 3333 });
+    expect(resolved.ports).toEqual({
+      ...TLS_DEFAULT_PORTS,
+      amqp: 4444,
+      mqtt: 5555,
+      'mqtt-ws': 15675,
+      http: 3333,
+    });
     expect(resolved.logLevel).toBe('debug');
     expect(resolved.store).toEqual({ kind: 'memory' }); // the environment's store wins over the file's, whole
   });

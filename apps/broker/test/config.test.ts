@@ -6,7 +6,17 @@ describe('resolveConfig', () => {
     const config = resolveConfig({});
     expect(config.store).toEqual({ kind: 'lmdb', dataDir: './data' });
     expect(config.bind).toBe('0.0.0.0');
-    expect(config.ports).toEqual({ amqp: 5672, mqtt: 1883, 'mqtt-ws': 15675, http: 15672 });
+    // The TLS listeners start only with a certificate; their ports are RabbitMQ's and Mosquitto's.
+    expect(config.ports).toEqual({
+      amqp: 5672,
+      mqtt: 1883,
+      'mqtt-ws': 15675,
+      http: 15672,
+      amqps: 5671,
+      mqtts: 8883,
+      'mqtt-wss': 15676,
+      https: 15671,
+    });
   });
 
   it('refuses two stores at once with one line naming both flags', () => {

@@ -77,10 +77,10 @@ describe('conveyor start --users FILE', () => {
     writeFileSync(
       users,
       [
-        '- username: app\n  password: app-pw',
+        '- username: app\n  password: app-pw\n  tags: [administrator]',
         '- username: local\n  password: l\n  loopbackOnly: true',
-        "- username: rooted\n  password: r\n  vhosts: ['/']",
-        '- username: tenant\n  password: t\n  vhosts: [tenant-a]',
+        "- username: rooted\n  password: r\n  vhosts: ['/']\n  tags: [management]",
+        '- username: tenant\n  password: t\n  vhosts: [tenant-a]\n  tags: [management]',
         '',
       ].join('\n'),
     );

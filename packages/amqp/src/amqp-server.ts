@@ -1,6 +1,17 @@
 /** The AMQP 0-9-1 server: a TCP listener whose connections translate frames into engine calls. */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { Broker } from '@conveyor/core';
+import {
+  createServer as createTlsServer,
+  type SecureContextOptions,
+  type Server as TlsServer,
+} from 'node:tls';
+import {
+  Authenticator,
+  certificateIdentity,
+  tlsServerOptions,
+  type Broker,
+  type TlsListenerOptions,
+} from '@conveyor/core';
 import { AmqpConnection, type ConnectionSettings } from './session/connection.js';
 import { DEFAULT_USERS, type AmqpUser } from './session/sasl.js';
 import { SocketTransport } from './transport/socket-transport.js';
@@ -27,6 +38,8 @@ export interface AmqpConnectionInfo {
 export interface AmqpServerOptions {
   /** Who may log in. Default guest/guest from loopback only, as RabbitMQ. */
   users?: AmqpUser[];
+  /** One login check shared with other doors (takes the place of `users`). */
+  authenticator?: Authenticator;
   /** Largest frame we accept and send. Default 131072 (RabbitMQ's). */
   frameMax?: number;
   /** Highest channel number. Default 2047 (RabbitMQ's). */
@@ -43,6 +56,7 @@ export interface AmqpServerOptions {
 
 export class AmqpServer {
   readonly #server: Server;
+  readonly #tlsServers: { server: TlsServer; options: TlsListenerOptions }[] = [];
   readonly #connections = new Map<
     AmqpConnection,
     { remoteAddress: string | undefined; connectedAt: number }
@@ -58,7 +72,7 @@ export class AmqpServer {
   ) {
     this.#settings = {
       broker,
-      users: options.users ?? DEFAULT_USERS,
+      authenticator: options.authenticator ?? new Authenticator(options.users ?? DEFAULT_USERS),
       frameMax: options.frameMax ?? 131_072,
       channelMax: options.channelMax ?? 2047,
       heartbeatSeconds: options.heartbeatSeconds ?? 60,
@@ -94,32 +108,46 @@ export class AmqpServer {
   }
 
   listen(port: number, host?: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        resolve(this.#server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.#server, port, host);
+  }
+
+  /** AMQPS: the same connections over TLS; with `verifyClient`, SASL EXTERNAL is offered too. */
+  listenTls(port: number, host: string | undefined, options: TlsListenerOptions): Promise<AddressInfo> {
+    const server = createTlsServer(tlsServerOptions(options), (socket) =>
+      this.#accept(socket, certificateIdentity(socket, options.identityFrom)),
+    );
+    // A failed handshake (wrong version, bad client certificate) is that client's problem only.
+    server.on('tlsClientError', () => undefined);
+    this.#tlsServers.push({ server, options });
+    return listenOn(server, port, host);
+  }
+
+  /** New certificates for the TLS listeners; open connections keep theirs. */
+  setSecureContext(context: SecureContextOptions): void {
+    for (const entry of this.#tlsServers) {
+      entry.options = { ...entry.options, context };
+      entry.server.setSecureContext(tlsServerOptions(entry.options));
+    }
   }
 
   /** Stops listening and closes every connection with 320 CONNECTION_FORCED. */
   async close(): Promise<void> {
     this.broker.off('blocked', this.#onBlocked);
     this.broker.off('unblocked', this.#onUnblocked);
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const servers = [this.#server, ...this.#tlsServers.map((t) => t.server)].filter((s) => s.listening);
+    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     await Promise.all([...this.#connections.keys()].map((c) => c.forceClose()));
     await closed;
   }
 
-  #accept(socket: Socket): void {
+  #accept(socket: Socket, peerIdentity?: string): void {
     if (this.#connections.size >= this.#maxConnections) {
       // Refused before the protocol header: a plain TCP close the client reports as such.
       socket.on('error', () => socket.destroy());
       socket.end();
       return;
     }
-    const transport = new SocketTransport(socket);
+    const transport = new SocketTransport(socket, peerIdentity === undefined ? {} : { peerIdentity });
     const connection = new AmqpConnection(transport, this.#settings);
     this.#connections.set(connection, { remoteAddress: socket.remoteAddress, connectedAt: Date.now() });
     socket.on('data', (chunk: Buffer) => connection.receive(chunk));
@@ -130,4 +158,14 @@ export class AmqpServer {
   #setBlocked(blocked: boolean): void {
     for (const c of this.#connections.keys()) c.setBlocked(blocked);
   }
+}
+
+function listenOn(server: Server, port: number, host: string | undefined): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }

@@ -5,7 +5,7 @@
  * error (541), and keep serving other clients.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Broker } from '@conveyor/core';
+import { Authenticator, Broker } from '@conveyor/core';
 import {
   AmqpConnection,
   createMethod,
@@ -187,7 +187,7 @@ describe('fuzzing after a correct handshake', () => {
     let live = 0;
     const settings: ConnectionSettings = {
       broker,
-      users: [{ username: 'guest', password: 'guest' }],
+      authenticator: new Authenticator([{ username: 'guest', password: 'guest' }]),
       frameMax: FRAME_MAX,
       channelMax: 16,
       heartbeatSeconds: 0,

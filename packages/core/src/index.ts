@@ -40,4 +40,10 @@ export {
   type ResponderOptions,
 } from './engine/request-reply.js';
 export * from './mqtt-support/index.js';
-export { isLoopbackAddress, mayUseVhost, type UserAccount } from './users.js';
+export * from './auth/index.js';
+export {
+  certificateIdentity,
+  tlsServerOptions,
+  type CertificateIdentity,
+  type TlsListenerOptions,
+} from './tls/index.js';

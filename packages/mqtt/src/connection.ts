@@ -6,6 +6,7 @@ import {
   type Packet,
   type Parser,
 } from 'mqtt-packet';
+import type { Principal } from '@conveyor/core';
 import type { MqttContext } from './context.js';
 import { PacketSplitter } from './packet-splitter.js';
 import { decodePublish, decodeShortAck } from './publish-decoder.js';
@@ -45,8 +46,8 @@ export class MqttConnection implements SessionLink {
   /** Client's Maximum Packet Size (MQTT 5). */
   clientMaxPacketBytes = Number.POSITIVE_INFINITY;
   will: Will | undefined;
-  /** Who it authenticated as at CONNECT (`guest` when it named nobody). */
-  username = 'guest';
+  /** Who it authenticated as at CONNECT; undefined before. */
+  principal: Principal | undefined;
   /** Shared store: the key of the will's copy in the store. */
   willKey: string | undefined;
   /** Client's QoS 1/2 publishes not yet acknowledged (QoS 1) or released (QoS 2): bounded by our Receive Maximum. */
@@ -132,6 +133,11 @@ export class MqttConnection implements SessionLink {
   fail(err: unknown): void {
     this.ctx.reportError(err);
     this.close(RC.unspecifiedError);
+  }
+
+  /** The user name it authenticated as ('' before CONNECT). */
+  get username(): string {
+    return this.principal?.username ?? '';
   }
 
   /** The socket's write buffer is over its high mark (QoS 0 output waits). */

@@ -1,4 +1,4 @@
-import type { Broker, RetainedStore, UserAccount, VirtualHost } from '@conveyor/core';
+import type { Authenticator, Broker, RetainedStore, UserAccount, VirtualHost } from '@conveyor/core';
 import type { SessionRegistry } from './session-registry.js';
 import type { WillLedger } from './will-ledger.js';
 
@@ -6,8 +6,26 @@ import type { WillLedger } from './will-ledger.js';
 export type MqttUser = UserAccount;
 
 export interface MqttServerOptions {
-  /** Default: anonymous = guest, allowed from loopback only. */
+  /** Default: guest/guest from loopback only, which is also who an anonymous CONNECT is. */
   users?: MqttUser[];
+  /** One login check shared with other doors (takes the place of `users`). */
+  authenticator?: Authenticator;
+  /**
+   * The user a CONNECT without a user name logs in as (its permissions apply). Default: `guest`
+   * when neither `users` nor `authenticator` is given, else none: anonymous clients are refused.
+   */
+  anonymousUser?: string;
+  /**
+   * Over TLS with client verification: the user name comes from the client certificate (its CN, or
+   * the SAN the listener is configured to read), with no password; CONNECT's user name is ignored.
+   */
+  identityAsUsername?: boolean;
+  /**
+   * Origins (`https://app.example.com`) a browser page may open MQTT over WebSocket from; `*`: any.
+   * A request without Origin (not a browser) is always let in; one whose Origin is the broker's
+   * own host name is too when that name is an IP address or localhost. Default: no others.
+   */
+  wsAllowedOrigins?: readonly string[];
   /** Largest packet accepted (and announced to MQTT 5 clients). Default 1 MiB + headers (16 MiB cap below 256 MiB). */
   maxPacketBytes?: number;
   /** Clients asking for a longer keep-alive (or none) get this one (MQTT 5 Server Keep Alive). */
@@ -34,7 +52,10 @@ export interface MqttContext {
   readonly sessions: SessionRegistry;
   /** Shared store only: the copies of this node's wills that other nodes publish if it dies. */
   readonly wills: WillLedger | undefined;
-  readonly users: readonly MqttUser[];
+  readonly authenticator: Authenticator;
+  readonly anonymousUser: string | undefined;
+  /** A verified TLS client certificate's identity is the user name (Mosquitto's use_identity_as_username). */
+  readonly identityAsUsername: boolean;
   readonly maxPacketBytes: number;
   readonly keepAliveMaxSeconds: number | undefined;
   readonly topicAliasMaximum: number;

@@ -1,15 +1,31 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { MqttSessionStore, RetainedStore, type Broker } from '@conveyor/core';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import {
+  createServer as createTlsServer,
+  type SecureContextOptions,
+  type Server as TlsServer,
+} from 'node:tls';
+import {
+  Authenticator,
+  certificateIdentity,
+  GUEST_USER,
+  MqttSessionStore,
+  RetainedStore,
+  tlsServerOptions,
+  type Broker,
+  type TlsListenerOptions,
+} from '@conveyor/core';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Duplex } from 'node:stream';
 import { MqttConnection } from './connection.js';
-import type { MqttContext, MqttServerOptions, MqttUser } from './context.js';
+import type { MqttContext, MqttServerOptions } from './context.js';
 import { publishMessage } from './publishing.js';
 import { RC } from './reason-codes.js';
 import { SessionRegistry } from './session-registry.js';
 import { Transport } from './transport.js';
 import { WillLedger } from './will-ledger.js';
+import { originAllowed } from './websocket-origin.js';
 
 /** A connection as the management API lists it (a read-only snapshot). */
 export interface MqttConnectionInfo {
@@ -31,8 +47,6 @@ export interface MqttConnectionInfo {
   connectedAt: number;
 }
 
-const DEFAULT_USERS: MqttUser[] = [{ username: 'guest', password: 'guest', loopbackOnly: true }];
-
 /**
  * An MQTT 3.1.1 and 5.0 server over a Conveyor broker: TCP and WebSocket (`/ws`, subprotocol
  * `mqtt`) listeners. Every publish goes to `amq.topic`; every session owns engine queues.
@@ -43,6 +57,7 @@ export class MqttServer {
   readonly #connections = new Set<MqttConnection>();
   readonly #accepted = new WeakMap<MqttConnection, { transport: 'tcp' | 'websocket'; connectedAt: number }>();
   readonly #servers: (Server | HttpServer)[] = [];
+  readonly #tlsServers: { server: TlsServer; options: TlsListenerOptions }[] = [];
   #wss: WebSocketServer[] = [];
   #context: Promise<MqttContext> | undefined;
   #unwatchNodes: (() => void) | undefined;
@@ -106,7 +121,9 @@ export class MqttServer {
         retained,
         sessions,
         wills,
-        users: this.#options.users ?? DEFAULT_USERS,
+        authenticator: this.#authenticator(),
+        anonymousUser: this.#anonymousUser(),
+        identityAsUsername: this.#options.identityAsUsername ?? false,
         maxPacketBytes: this.#options.maxPacketBytes ?? 16 * 1024 * 1024,
         keepAliveMaxSeconds: this.#options.keepAliveMaxSeconds,
         topicAliasMaximum: this.#options.topicAliasMaximum ?? 64,
@@ -129,19 +146,37 @@ export class MqttServer {
     return this.#context;
   }
 
+  #authenticator(): Authenticator {
+    const { authenticator, users } = this.#options;
+    return authenticator ?? new Authenticator(users ?? [GUEST_USER]);
+  }
+
+  /** Without configured users, anonymous is guest (from loopback only); with them, only as configured. */
+  #anonymousUser(): string | undefined {
+    const { anonymousUser, users, authenticator } = this.#options;
+    if (anonymousUser !== undefined) return anonymousUser;
+    return users === undefined && authenticator === undefined ? GUEST_USER.username : undefined;
+  }
+
   #reportError(err: unknown): void {
     if (this.#options.onError) this.#options.onError(err);
     else if (!this.#broker.closed) console.error('[conveyor mqtt]', err);
   }
 
-  #accept(ctx: MqttContext, stream: Duplex, remoteAddress: string, kind: 'tcp' | 'websocket'): void {
+  #accept(
+    ctx: MqttContext,
+    stream: Duplex,
+    remoteAddress: string,
+    kind: 'tcp' | 'websocket',
+    peerIdentity?: string,
+  ): void {
     if (this.#connections.size >= (this.#options.maxConnections ?? Number.POSITIVE_INFINITY)) {
       // Refused before CONNECT: the connection is dropped, no session is touched.
       stream.on('error', () => undefined);
       stream.destroy();
       return;
     }
-    const transport = new Transport(stream, remoteAddress);
+    const transport = new Transport(stream, remoteAddress, peerIdentity);
     const conn = new MqttConnection(ctx, transport, (c) => this.#connections.delete(c));
     this.#connections.add(conn);
     this.#accepted.set(conn, { transport: kind, connectedAt: Date.now() });
@@ -156,24 +191,66 @@ export class MqttServer {
 
   async listenWebSocket(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     const ctx = await this.#ctx();
-    const http = createHttpServer((_req, res) =>
-      res.writeHead(426).end('MQTT over WebSocket: connect to /ws\n'),
+    const http = createHttpServer(upgradeRequired);
+    this.#serveWebSocket(ctx, http);
+    return this.#listen(http, port, host);
+  }
+
+  /** MQTT over TLS (8883); with `verifyClient`, the certificate may name the user (`identityAsUsername`). */
+  async listenTls(port: number, host: string, options: TlsListenerOptions): Promise<AddressInfo> {
+    const ctx = await this.#ctx();
+    const server = createTlsServer(tlsServerOptions(options), (socket) =>
+      this.#accept(
+        ctx,
+        socket,
+        socket.remoteAddress ?? '',
+        'tcp',
+        certificateIdentity(socket, options.identityFrom),
+      ),
     );
+    server.on('tlsClientError', () => undefined);
+    this.#tlsServers.push({ server, options });
+    return this.#listen(server, port, host);
+  }
+
+  /** MQTT over secure WebSocket (`wss://…/ws`). */
+  async listenWebSocketTls(port: number, host: string, options: TlsListenerOptions): Promise<AddressInfo> {
+    const ctx = await this.#ctx();
+    const https = createHttpsServer(tlsServerOptions(options), upgradeRequired);
+    https.on('tlsClientError', () => undefined);
+    this.#serveWebSocket(ctx, https, options);
+    this.#tlsServers.push({ server: https, options });
+    return this.#listen(https, port, host);
+  }
+
+  /** New certificates for the TLS listeners; open connections keep theirs. */
+  setSecureContext(context: SecureContextOptions): void {
+    for (const entry of this.#tlsServers) {
+      entry.options = { ...entry.options, context };
+      entry.server.setSecureContext(tlsServerOptions(entry.options));
+    }
+  }
+
+  #serveWebSocket(ctx: MqttContext, http: HttpServer, tls?: TlsListenerOptions): void {
+    const allowed = this.#options.wsAllowedOrigins ?? [];
     const wss = new WebSocketServer({
       server: http,
       path: '/ws',
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
       maxPayload: ctx.maxPacketBytes + 8,
+      // A page of another site must not reach the broker through its visitor's browser.
+      verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) =>
+        originAllowed(origin, req.headers.host, allowed),
     });
     wss.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
-      this.#accept(ctx, stream, req.socket.remoteAddress ?? '', 'websocket');
+      const identity = tls ? certificateIdentity(req.socket, tls.identityFrom) : undefined;
+      this.#accept(ctx, stream, req.socket.remoteAddress ?? '', 'websocket', identity);
     });
     this.#wss.push(wss);
-    return this.#listen(http, port, host);
   }
 
-  #listen(server: Server | HttpServer, port: number, host: string): Promise<AddressInfo> {
+  #listen(server: Server | HttpServer | TlsServer, port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -203,4 +280,8 @@ export class MqttServer {
       await ctx.sessions.closeAll();
     }
   }
+}
+
+function upgradeRequired(_req: IncomingMessage, res: import('node:http').ServerResponse): void {
+  res.writeHead(426).end('MQTT over WebSocket: connect to /ws\n');
 }

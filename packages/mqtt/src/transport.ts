@@ -21,6 +21,8 @@ export class Transport {
   constructor(
     readonly stream: Duplex,
     readonly remoteAddress: string,
+    /** The user name a verified TLS client certificate carries; undefined without one. */
+    readonly peerIdentity?: string,
   ) {
     if (stream instanceof Socket) stream.setNoDelay(true);
     stream.on('drain', () => {

@@ -10,6 +10,8 @@ describe('MqttServer', () => {
     target = await startConveyor({
       maxPacketBytes: 4096,
       keepAliveMaxSeconds: 60,
+      // With users configured, anonymous clients are refused unless a user is named for them.
+      anonymousUser: 'guest',
       users: [
         { username: 'guest', password: 'guest', loopbackOnly: true },
         { username: 'alice', password: 'secret' },

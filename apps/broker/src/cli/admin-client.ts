@@ -42,7 +42,8 @@ export class AdminClient {
         method,
         headers: {
           Authorization: this.#authorization,
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          // Every change says JSON, bodiless DELETEs too: the API refuses others (cross-site form posts).
+          ...(method === 'GET' ? {} : { 'Content-Type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout((this.options.timeoutMs ?? 30_000) + extraTimeoutMs),

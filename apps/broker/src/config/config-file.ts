@@ -5,9 +5,9 @@ import { parse as parseYaml } from 'yaml';
 import type { BrokerUser, RawStartOptions } from '../config.js';
 import { StartError } from '../errors.js';
 import { closest } from './suggest.js';
-import { parseUsers } from './users.js';
+import { parseUsers, usersFromDefinitions } from './users.js';
 
-type ValueKind = 'string' | 'boolean' | 'port' | 'size' | 'count';
+type ValueKind = 'string' | 'boolean' | 'port' | 'size' | 'count' | 'list';
 
 /** Dotted key in the file → the option it sets, and what it must hold. */
 const KEYS: Readonly<Record<string, { option: keyof RawStartOptions; kind: ValueKind }>> = {
@@ -23,8 +23,21 @@ const KEYS: Readonly<Record<string, { option: keyof RawStartOptions; kind: Value
   'limits.maxConnections': { option: 'maxConnections', kind: 'count' },
   'limits.maxMessageBytes': { option: 'maxMessageBytes', kind: 'size' },
   'limits.memoryHighWatermark': { option: 'memoryHighWatermark', kind: 'size' },
+  'amqp.tlsPort': { option: 'amqpsPort', kind: 'port' },
+  'mqtt.tlsPort': { option: 'mqttsPort', kind: 'port' },
+  'mqtt.wssPort': { option: 'mqttWssPort', kind: 'port' },
+  'mqtt.anonymousUser': { option: 'mqttAnonymousUser', kind: 'string' },
+  'mqtt.identityAsUsername': { option: 'mqttIdentityAsUsername', kind: 'boolean' },
+  'mqtt.wsAllowedOrigins': { option: 'mqttWsAllowedOrigins', kind: 'list' },
+  'http.tlsPort': { option: 'httpsPort', kind: 'port' },
+  'http.allowedHosts': { option: 'httpAllowedHosts', kind: 'list' },
+  'tls.cert': { option: 'tlsCert', kind: 'string' },
+  'tls.key': { option: 'tlsKey', kind: 'string' },
+  'tls.ca': { option: 'tlsCa', kind: 'string' },
+  'tls.verifyClient': { option: 'tlsVerifyClient', kind: 'boolean' },
+  'tls.identityFrom': { option: 'tlsIdentityFrom', kind: 'string' },
 };
-const SECTIONS = ['amqp', 'mqtt', 'http', 'limits'];
+const SECTIONS = ['amqp', 'mqtt', 'http', 'limits', 'tls'];
 const ALL_KEYS = [...Object.keys(KEYS), ...SECTIONS, 'users', 'bridges'];
 
 export interface ConfigFile {
@@ -50,14 +63,19 @@ function flagValue(key: string, kind: ValueKind, value: unknown): string | boole
     port: 'a port number or "off"',
     size: 'a byte count or a size such as 16MiB',
     count: 'a positive whole number',
+    list: 'a list of strings',
   };
   const ok =
     (kind === 'string' && typeof value === 'string') ||
     (kind === 'boolean' && typeof value === 'boolean') ||
     (kind === 'port' && (typeof value === 'number' || value === 'off')) ||
     (kind === 'size' && (typeof value === 'number' || typeof value === 'string')) ||
-    (kind === 'count' && typeof value === 'number');
+    (kind === 'count' && typeof value === 'number') ||
+    (kind === 'list' &&
+      Array.isArray(value) &&
+      value.every((v) => typeof v === 'string' && !v.includes(',')));
   if (!ok) throw fail(`'${key}' must be ${expected[kind]}, got ${JSON.stringify(value)}`);
+  if (kind === 'list') return (value as string[]).join(',');
   return typeof value === 'boolean' ? value : String(value);
 }
 
@@ -130,9 +148,16 @@ export function loadConfigFile(path: string): ConfigFile {
   return validateConfig(readDocument(path, 'config'));
 }
 
-/** A users file: a list of users, or a mapping with a `users` list. */
+/** A users file: a list of users, a mapping with a `users` list, or a RabbitMQ definitions export. */
 export function loadUsersFile(path: string): BrokerUser[] {
   const document = readDocument(path, `users ${path}`);
+  if (isRecord(document) && isDefinitions(document)) return usersFromDefinitions(document, `users ${path}`);
   const list = isRecord(document) && 'users' in document ? document.users : document;
   return parseUsers(list, `users ${path}`);
+}
+
+/** RabbitMQ's definitions name their users `name` and carry `password_hash`. */
+function isDefinitions(document: Record<string, unknown>): boolean {
+  const users = document.users;
+  return Array.isArray(users) && users.length > 0 && isRecord(users[0]) && 'password_hash' in users[0];
 }

@@ -15,8 +15,9 @@ function fromEnvironment(env: NodeJS.ProcessEnv): RawStartOptions {
   for (const key of Object.keys(ENV_VARS) as (keyof RawStartOptions)[]) {
     const value = env[ENV_VARS[key]];
     if (value === undefined || value === '') continue;
+    // Boolean settings keep their text ('1', 'true'): resolveConfig reads both forms.
     if (key === 'memory') options.memory = value === '1' || value.toLowerCase() === 'true';
-    else options[key] = value;
+    else (options as Record<string, string>)[key] = value;
   }
   return options;
 }

@@ -51,7 +51,8 @@ export async function api(path, { method = 'GET', body } = {}) {
   const headers = { accept: 'application/json' };
   const credentials = savedCredentials();
   if (credentials) headers.authorization = credentials.authorization;
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  // Every change says JSON (bodiless DELETEs too): the API refuses others, as a cross-site form would send.
+  if (method !== 'GET') headers['content-type'] = 'application/json';
   let response;
   try {
     response = await fetch(path, {

@@ -56,9 +56,11 @@ export function deliveryRoutes(ctx: ApiContext): Route[] {
       const result = await action(vhost, held, body);
       return { body: result ?? { settled: held.length } };
     };
+  // Looking at, taking and settling messages of a queue: read on it, as basic.get needs.
   const route = (path: string, handler: (r: ApiRequest) => Promise<ApiResult>): Route => ({
     method: 'POST',
     path: `/api/queues/:vhost/:name/${path}`,
+    access: { permission: 'read', kind: 'queue' },
     handler,
   });
 

@@ -128,6 +128,9 @@ function routed(result: {
   };
 }
 
+const CONFIGURE_QUEUE = { permission: 'configure', kind: 'queue' } as const;
+const READ_QUEUE = { permission: 'read', kind: 'queue' } as const;
+
 export function queueRoutes(ctx: ApiContext): Route[] {
   const params = (r: ApiRequest): { vhost: VirtualHost; name: string } => ({
     vhost: vhostOf(ctx, r.params.vhost),
@@ -144,11 +147,22 @@ export function queueRoutes(ctx: ApiContext): Route[] {
         return { body: await queueJson(ctx, vhost, name) };
       },
     },
-    { method: 'PUT', path: '/api/queues/:vhost/:name', handler: (r) => declare(ctx, r) },
-    { method: 'DELETE', path: '/api/queues/:vhost/:name', handler: (r) => remove(ctx, r) },
+    {
+      method: 'PUT',
+      path: '/api/queues/:vhost/:name',
+      access: CONFIGURE_QUEUE,
+      handler: (r) => declare(ctx, r),
+    },
+    {
+      method: 'DELETE',
+      path: '/api/queues/:vhost/:name',
+      access: CONFIGURE_QUEUE,
+      handler: (r) => remove(ctx, r),
+    },
     {
       method: 'DELETE',
       path: '/api/queues/:vhost/:name/contents',
+      access: READ_QUEUE,
       handler: async (r) => {
         const { vhost, name } = params(r);
         return { body: { purged: await vhost.purgeQueue(name) } };
@@ -157,6 +171,7 @@ export function queueRoutes(ctx: ApiContext): Route[] {
     {
       method: 'POST',
       path: '/api/queues/:vhost/:name/redrive',
+      access: READ_QUEUE,
       handler: async (r) => {
         const { vhost, name } = params(r);
         const body = await r.body();
@@ -174,6 +189,8 @@ export function queueRoutes(ctx: ApiContext): Route[] {
       path: '/api/queues/:vhost/:name/send',
       handler: async (r) => {
         const { vhost, name } = params(r);
+        // A send is a publish to the default exchange (RabbitMQ's amq.default).
+        r.principal.check(vhost.vhost, 'write', 'exchange', '');
         return routed(await vhost.send(name, outgoing(await r.body())));
       },
     },
@@ -186,6 +203,9 @@ export function queueRoutes(ctx: ApiContext): Route[] {
         const routingKey = optionalString(body, 'routingKey') ?? '';
         // RabbitMQ's API names the default exchange amq.default.
         const exchange = name === 'amq.default' ? '' : name;
+        r.principal.check(vhost.vhost, 'write', 'exchange', exchange);
+        if (vhost.routing.getExchange(exchange)?.kind === 'topic')
+          r.principal.checkTopic(vhost.vhost, exchange, 'write', routingKey);
         return routed(await vhost.publish(exchange, routingKey, outgoing(body)));
       },
     },

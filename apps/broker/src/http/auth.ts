@@ -1,35 +1,46 @@
-import { timingSafeEqual } from 'node:crypto';
-import { isLoopbackAddress } from '@conveyor/core';
-import type { BrokerUser } from '../config.js';
+import type { Authenticator, Principal } from '@conveyor/core';
 import { HttpError } from './http-errors.js';
 
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="conveyor"' };
 
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /**
- * HTTP Basic against the broker's users, with the AMQP rule for loopback-only users (RabbitMQ's
- * `loopback_users`): 401 without or with wrong credentials, 403 for a loopback-only user from afar.
+ * HTTP Basic through the broker's one authenticator (the AMQP and MQTT doors use it too): 401
+ * without or with wrong credentials, 403 for a loopback-only user from afar.
  */
 export function authenticate(
-  users: readonly BrokerUser[],
+  authenticator: Authenticator,
   authorization: string | undefined,
   remoteAddress: string | undefined,
-): BrokerUser {
+): Principal {
   const match = /^Basic\s+(\S+)$/i.exec(authorization ?? '');
   if (!match) throw new HttpError(401, 'UNAUTHORIZED', 'credentials required (HTTP Basic)', CHALLENGE);
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const username = colon < 0 ? decoded : decoded.slice(0, colon);
   const password = colon < 0 ? '' : decoded.slice(colon + 1);
-  const user = users.find((u) => u.username === username);
-  if (!user || !sameText(user.password, password))
+  const result = authenticator.password(username, password, { door: 'http', remoteAddress });
+  if (result.ok) return result.principal;
+  if (result.reason === 'bad-credentials')
     throw new HttpError(401, 'UNAUTHORIZED', 'wrong username or password', CHALLENGE);
-  if (user.loopbackOnly && !isLoopbackAddress(remoteAddress))
-    throw new HttpError(403, 'FORBIDDEN', `user '${username}' may only connect from localhost`);
-  return user;
+  throw new HttpError(403, 'FORBIDDEN', result.message);
+}
+
+/** What the user's tags let it do in the management API (RabbitMQ's management user tags). */
+export interface ManagementRole {
+  /** Every vhost, read-only (monitoring, administrator). */
+  readsEverything: boolean;
+  /** Users, definitions (administrator). */
+  administers: boolean;
+}
+
+/** 403 for a user with no management tag: the API is not for it. */
+export function managementRole(principal: Principal): ManagementRole {
+  if (principal.tags.length === 0)
+    throw new HttpError(
+      403,
+      'FORBIDDEN',
+      `user '${principal.username}' has no management tag (administrator, monitoring, policymaker or management)`,
+    );
+  const administers = principal.hasTag('administrator');
+  return { administers, readsEverything: administers || principal.hasTag('monitoring') };
 }

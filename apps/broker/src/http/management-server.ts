@@ -1,20 +1,27 @@
 // The management HTTP server: JSON API under /api (HTTP Basic), Prometheus text at /metrics (no
 // auth, like RabbitMQ's prometheus endpoint), and the dashboard's static files everywhere else.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
+import { tlsServerOptions, type TlsListenerOptions } from '@conveyor/core';
 import type { AddressInfo } from 'node:net';
-import { mayUseVhost } from '@conveyor/core';
-import type { BrokerUser } from '../config.js';
+import type { Authenticator } from '@conveyor/core';
 import { overviewRoutes } from './api-overview.js';
 import { deliveryRoutes } from './api-deliveries.js';
 import { queueRoutes } from './api-queues.js';
 import type { ApiContext } from './api-context.js';
-import { authenticate } from './auth.js';
+import { authenticate, managementRole } from './auth.js';
+import { checkHost, requireJsonForChanges, SECURITY_HEADERS } from './request-guards.js';
 import { errorResponse, HttpError } from './http-errors.js';
 import { decodeSegments, matchRoute, readJsonBody, type Route } from './router.js';
 import { dashboardDirectory, staticFile } from './static-files.js';
+import { userRoutes } from './api-users.js';
 
 export interface ManagementServerOptions {
-  users: readonly BrokerUser[];
+  /** The broker's one login check (the AMQP and MQTT doors share it). */
+  authenticator: Authenticator;
+  /** Host names (beyond IP addresses and localhost) a request may name: DNS rebinding defence. */
+  allowedHosts?: readonly string[];
   /** Largest request body; sized for a base64 message of the broker's largest size. */
   maxBodyBytes: number;
   /** Failures that are not the client's fault (500s). */
@@ -23,6 +30,7 @@ export interface ManagementServerOptions {
 
 export class ManagementServer {
   readonly #server: Server;
+  readonly #https: { server: HttpsServer; options: TlsListenerOptions }[] = [];
   readonly #routes: Route[];
   readonly #dashboard = dashboardDirectory();
 
@@ -30,27 +38,55 @@ export class ManagementServer {
     private readonly ctx: ApiContext,
     private readonly options: ManagementServerOptions,
   ) {
-    this.#routes = [...overviewRoutes(ctx), ...queueRoutes(ctx), ...deliveryRoutes(ctx)];
-    this.#server = createServer((req, res) => {
-      this.#handle(req, res).catch((err: unknown) => this.#send(res, errorResponse(err)));
-    });
+    this.#routes = [
+      ...overviewRoutes(ctx),
+      ...userRoutes(options.authenticator),
+      ...queueRoutes(ctx),
+      ...deliveryRoutes(ctx),
+    ];
+    this.#server = createServer((req, res) => this.#respond(req, res));
     this.#server.keepAliveTimeout = 5_000;
   }
 
+  /** Every request, over HTTP or HTTPS: security headers first, then the Host check, then the route. */
+  readonly #respond = (req: IncomingMessage, res: ServerResponse): void => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    try {
+      checkHost(req.headers.host, this.options.allowedHosts ?? []);
+    } catch (err) {
+      req.resume();
+      this.#send(res, errorResponse(err));
+      return;
+    }
+    this.#handle(req, res).catch((err: unknown) => this.#send(res, errorResponse(err)));
+  };
+
   listen(port: number, host?: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        resolve(this.#server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.#server, port, host);
+  }
+
+  /** The same API and dashboard over HTTPS. */
+  listenTls(port: number, host: string | undefined, options: TlsListenerOptions): Promise<AddressInfo> {
+    const server = createHttpsServer(tlsServerOptions(options), this.#respond);
+    server.keepAliveTimeout = 5_000;
+    server.on('tlsClientError', () => undefined);
+    this.#https.push({ server, options });
+    return listenOn(server, port, host);
+  }
+
+  /** New certificates for the HTTPS listener; open connections keep theirs. */
+  setSecureContext(context: SecureContextOptions): void {
+    for (const entry of this.#https) {
+      entry.options = { ...entry.options, context };
+      entry.server.setSecureContext(tlsServerOptions(entry.options));
+    }
   }
 
   async close(): Promise<void> {
     this.ctx.deliveries.close();
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeAllConnections();
+    const servers = [this.#server, ...this.#https.map((h) => h.server)].filter((s) => s.listening);
+    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const server of servers) server.closeAllConnections();
     await closed;
   }
 
@@ -74,21 +110,38 @@ export class ManagementServer {
     let aborted = false;
     res.on('close', () => (aborted = !res.writableFinished));
     try {
-      const user = authenticate(this.options.users, req.headers.authorization, req.socket.remoteAddress);
+      requireJsonForChanges(method, req.headers);
+      const principal = authenticate(
+        this.options.authenticator,
+        req.headers.authorization,
+        req.socket.remoteAddress,
+      );
+      const role = managementRole(principal);
       // Raw segments: `%2F` must decode to a vhost `/`, not split the path.
       const segments = decodeSegments(url.pathname);
-      const { handler, params } = matchRoute(this.#routes, method, segments);
+      const { route, params } = matchRoute(this.#routes, method, segments);
+      const reading = method === 'GET';
       const mayUse = (vhost: string | undefined): boolean =>
-        vhost === undefined ? user.vhosts === undefined : mayUseVhost(user, vhost);
+        (reading && role.readsEverything) ||
+        (vhost === undefined ? principal.user.vhosts === undefined : principal.mayUseVhost(vhost));
+      if (route.administratorOnly && !role.administers)
+        throw new HttpError(403, 'FORBIDDEN', `user '${principal.username}' is not an administrator`);
       if (params.vhost !== undefined && !mayUse(params.vhost))
-        throw new HttpError(403, 'FORBIDDEN', `user '${user.username}' may not use vhost '${params.vhost}'`);
-      const result = await handler({
+        throw new HttpError(
+          403,
+          'FORBIDDEN',
+          `user '${principal.username}' may not use vhost '${params.vhost}'`,
+        );
+      if (route.access && params.vhost !== undefined && params.name !== undefined)
+        principal.check(params.vhost, route.access.permission, route.access.kind, params.name);
+      const result = await route.handler({
         method,
         params,
         query: url.searchParams,
         body: () => readJsonBody(req, this.options.maxBodyBytes),
         aborted: () => aborted,
         mayUse,
+        principal,
       });
       this.#send(res, { status: result.status ?? 200, body: result.body, headers: {} });
     } catch (err) {
@@ -124,4 +177,14 @@ export class ManagementServer {
       })
       .end(text);
   }
+}
+
+function listenOn(server: Server, port: number, host: string | undefined): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Permission, Principal, ResourceKind } from '@conveyor/core';
 import { badRequest, HttpError } from './http-errors.js';
 
 /** What a route handler sees: decoded path parameters, query, and the JSON body on demand. */
@@ -15,6 +16,8 @@ export interface ApiRequest {
    * `undefined` (a connection not in a vhost yet): only a user of every vhost.
    */
   readonly mayUse: (vhost: string | undefined) => boolean;
+  /** Who asked: for permission checks that depend on the body (a publish's routing key). */
+  readonly principal: Principal;
 }
 
 export interface ApiResult {
@@ -29,10 +32,14 @@ export interface Route {
   /** Segments; `:name` captures one URL-decoded segment (so `%2F` is the vhost `/`). */
   path: string;
   handler: Handler;
+  /** The permission the user needs on the `:name` queue or exchange of `:vhost` (RabbitMQ's model). */
+  access?: { permission: Permission; kind: ResourceKind };
+  /** Only for users tagged administrator. */
+  administratorOnly?: boolean;
 }
 
 export interface Match {
-  handler: Handler;
+  route: Route;
   params: Record<string, string>;
 }
 
@@ -53,7 +60,7 @@ export function matchRoute(routes: readonly Route[], method: string, segments: r
     });
     if (!ok) continue;
     pathMatched = true;
-    if (route.method === method) return { handler: route.handler, params };
+    if (route.method === method) return { route, params };
   }
   if (pathMatched) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here`);
   throw new HttpError(404, 'NOT_FOUND', 'no such endpoint');

@@ -31,7 +31,7 @@ export function api(port: number, defaultAuth: string = GUEST): Api {
         method,
         headers: {
           ...(auth === null ? {} : { Authorization: auth }),
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...(method === 'GET' ? {} : { 'Content-Type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });

@@ -3,7 +3,13 @@
  * engine is asynchronous), delivery tags, consumers, unacked deliveries, and confirm/tx mode.
  * The per-class method handlers live in ./methods/ behind `dispatchChannelCommand`.
  */
-import { CreditWindow, type ConsumerHandle, type Delivery, type VirtualHost } from '@conveyor/core';
+import {
+  CreditWindow,
+  type ConsumerHandle,
+  type Delivery,
+  type Principal,
+  type VirtualHost,
+} from '@conveyor/core';
 import {
   createMethod,
   encodeDeliver,
@@ -24,6 +30,8 @@ export interface ChannelHost {
   /** Owner id of this connection (exclusive queues, releaseOwner). */
   readonly owner: string;
   readonly username: string;
+  /** What the user may do: every method checks its permission here first. */
+  readonly access: Principal;
   readonly frameMax: number;
   readonly capabilities: ClientCapabilities;
   send(bytes: Buffer): void;

@@ -4,7 +4,7 @@
  * Transport-agnostic: the socket layer feeds `receive` and calls `transportClosed`.
  */
 import { randomBytes } from 'node:crypto';
-import { mayUseVhost, type Broker, type VirtualHost } from '@conveyor/core';
+import type { Authenticator, Broker, Principal, VirtualHost } from '@conveyor/core';
 import {
   ClassId,
   CommandAssembler,
@@ -23,12 +23,13 @@ import type { ConnectionState, Transport } from './connection-state.js';
 import { AmqpProtocolError, replyText, toReply, type MethodRef, type Reply } from './protocol-error.js';
 import { negotiate, startMethod, type Tuning } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
-import { checkUser, parseSaslResponse, type AmqpUser } from './sasl.js';
+import { parseSaslResponse } from './sasl.js';
 import { clientCapabilities, type ClientCapabilities } from './server-properties.js';
 
 export interface ConnectionSettings {
   broker: Broker;
-  users: readonly AmqpUser[];
+  /** Who may log in, and what each may do. */
+  authenticator: Authenticator;
   frameMax: number;
   channelMax: number;
   heartbeatSeconds: number;
@@ -42,6 +43,7 @@ export interface ConnectionSettings {
 }
 
 const NO_METHOD: MethodRef = { classId: 0, methodId: 0 };
+const START_OK: MethodRef = { classId: 10, methodId: 11 };
 let connectionSeq = 0;
 
 export class AmqpConnection implements ChannelHost {
@@ -104,8 +106,20 @@ export class AmqpConnection implements ChannelHost {
   }
 
   get username(): string {
+    return this.principal?.username ?? '';
+  }
+
+  /** The open connection's user (channels exist only then). */
+  get access(): Principal {
+    const principal = this.principal;
+    if (principal === undefined) throw new AmqpProtocolError(504, 'connection not open');
+    return principal;
+  }
+
+  /** Who the connection authenticated as; undefined before start-ok. */
+  get principal(): Principal | undefined {
     const s = this.#state;
-    return 'username' in s ? s.username : '';
+    return 'principal' in s ? s.principal : undefined;
   }
 
   // ---------------------------------------------------------------- input
@@ -125,7 +139,7 @@ export class AmqpConnection implements ChannelHost {
   #onEvent(event: ParserEvent): void {
     switch (event.type) {
       case 'protocol-header':
-        this.#write(encodeMethodFrame(0, startMethod()));
+        this.#write(encodeMethodFrame(0, startMethod(this.transport.peerIdentity !== undefined)));
         this.#state = { kind: 'awaiting-start-ok' };
         return;
       case 'bad-protocol-header':
@@ -181,14 +195,14 @@ export class AmqpConnection implements ChannelHost {
         return this.#startOk(method.args.mechanism, method.args.response, method.args.clientProperties);
       case 'awaiting-tune-ok':
         if (method.name !== 'connection.tune-ok') break;
-        return this.#tuneOk(state.username, method.args);
+        return this.#tuneOk(state.principal, method.args);
       case 'awaiting-open':
         if (method.name !== 'connection.open') break;
-        return this.#open(state.username, method.args.virtualHost);
+        return this.#open(state.principal, method.args.virtualHost);
       case 'open':
         switch (method.name) {
           case 'connection.close':
-            return this.#peerClose(state.username, state.vhost);
+            return this.#peerClose(state.principal, state.vhost);
           case 'connection.update-secret':
             this.#write(encodeMethodFrame(0, createMethod('connection.update-secret-ok', {})));
             return;
@@ -257,14 +271,28 @@ export class AmqpConnection implements ChannelHost {
   ): void {
     const credentials = parseSaslResponse(mechanism, response);
     if (!credentials)
-      return this.closeConnection(refusal(`unknown or malformed ${mechanism} response`), {
-        classId: 10,
-        methodId: 11,
-      });
-    const refused = checkUser(this.settings.users, credentials, this.transport.remoteAddress);
-    if (refused !== undefined) return this.closeConnection(refusal(refused), { classId: 10, methodId: 11 });
+      return this.closeConnection(refusal(`unknown or malformed ${mechanism} response`), START_OK);
+    const attempt = { door: 'amqp' as const, remoteAddress: this.transport.remoteAddress };
+    const { authenticator } = this.settings;
+    const identity = this.transport.peerIdentity;
+    const result =
+      credentials.kind === 'password'
+        ? authenticator.password(credentials.username, credentials.password, attempt)
+        : identity !== undefined
+          ? authenticator.identified(identity, attempt)
+          : undefined;
+    if (result === undefined)
+      return this.closeConnection(refusal('EXTERNAL needs a verified client certificate'), START_OK);
+    if (!result.ok) {
+      // RabbitMQ's text for a wrong password: it tells the client nothing more.
+      const text =
+        result.reason === 'bad-credentials'
+          ? `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`
+          : result.message;
+      return this.closeConnection(refusal(text), START_OK);
+    }
     this.capabilities = clientCapabilities(clientProperties);
-    this.#state = { kind: 'awaiting-tune-ok', username: credentials.username };
+    this.#state = { kind: 'awaiting-tune-ok', principal: result.principal };
     const { channelMax, frameMax, heartbeatSeconds } = this.settings;
     this.#write(
       encodeMethodFrame(
@@ -274,21 +302,25 @@ export class AmqpConnection implements ChannelHost {
     );
   }
 
-  #tuneOk(username: string, args: Tuning): void {
+  #tuneOk(principal: Principal, args: Tuning): void {
     const tuning = negotiate(this.settings, args);
     this.frameMax = tuning.frameMax;
     this.channelMax = tuning.channelMax;
     this.#parser.setFrameMax(this.frameMax);
     this.#heartbeat.start(tuning.heartbeat);
-    this.#state = { kind: 'awaiting-open', username };
+    this.#state = { kind: 'awaiting-open', principal };
   }
 
-  #open(username: string, vhostName: string): void {
+  #open(principal: Principal, vhostName: string): void {
     const vhost = this.settings.broker.vhost(vhostName); // unknown: VhostNotFoundError, 530
-    const user = this.settings.users.find((u) => u.username === username);
-    if (user && !mayUseVhost(user, vhostName))
-      throw new AmqpProtocolError(530, `access to vhost '${vhostName}' refused for user '${username}'`);
-    this.#state = { kind: 'open', username, vhost };
+    if (!principal.mayUseVhost(vhostName)) {
+      const attempt = { door: 'amqp' as const, remoteAddress: this.transport.remoteAddress };
+      throw new AmqpProtocolError(
+        530,
+        this.settings.authenticator.refuseVhost(principal, vhostName, attempt),
+      );
+    }
+    this.#state = { kind: 'open', principal, vhost };
     if (this.#deadline) clearTimeout(this.#deadline);
     this.#write(encodeMethodFrame(0, createMethod('connection.open-ok', { knownHosts: '' })));
     if (this.settings.broker.blocked) this.setBlocked(true);
@@ -373,7 +405,7 @@ export class AmqpConnection implements ChannelHost {
     if (s.kind === 'closing' || s.kind === 'closed') return;
     this.#state = {
       kind: 'closing',
-      username: 'username' in s ? s.username : '',
+      principal: 'principal' in s ? s.principal : undefined,
       vhost: s.kind === 'open' ? s.vhost : undefined,
     };
     this.#write(
@@ -396,8 +428,8 @@ export class AmqpConnection implements ChannelHost {
    * The client's connection.close: what its channels already received (a publish pipelined with the close,
    * say) still takes effect, then close-ok and the socket goes.
    */
-  #peerClose(username: string, vhost: VirtualHost): void {
-    this.#state = { kind: 'closing', username, vhost };
+  #peerClose(principal: Principal, vhost: VirtualHost): void {
+    this.#state = { kind: 'closing', principal, vhost };
     const pending = Promise.all([...this.#channels.values()].map((ch) => ch.settled()));
     const timeout = new Promise((resolve) => setTimeout(resolve, this.settings.closeTimeoutMs).unref());
     void Promise.race([pending, timeout]).then(() => {
@@ -444,7 +476,8 @@ export class AmqpConnection implements ChannelHost {
         : this.#state.kind === 'closing'
           ? this.#state.vhost
           : undefined;
-    if (this.#state.kind === 'open') this.#state = { kind: 'closing', username: this.#state.username, vhost };
+    if (this.#state.kind === 'open')
+      this.#state = { kind: 'closing', principal: this.#state.principal, vhost };
     const released = this.#release();
     this.#state = { kind: 'closed' };
     this.#heartbeat.stop();

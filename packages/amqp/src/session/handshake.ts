@@ -1,15 +1,16 @@
 /** The pieces of the connection handshake that are pure: connection.start and the tune negotiation. */
 import { createMethod, FRAME_MIN_SIZE, type AmqpMethod } from '../codec/index.js';
 import { AmqpProtocolError } from './protocol-error.js';
-import { MECHANISMS } from './sasl.js';
+import { mechanisms } from './sasl.js';
 import { serverProperties } from './server-properties.js';
 
-export function startMethod(): AmqpMethod {
+/** connection.start; EXTERNAL is offered when the client presented a verified certificate. */
+export function startMethod(external: boolean): AmqpMethod {
   return createMethod('connection.start', {
     versionMajor: 0,
     versionMinor: 9,
     serverProperties: serverProperties(),
-    mechanisms: Buffer.from(MECHANISMS.join(' ')),
+    mechanisms: Buffer.from(mechanisms(external).join(' ')),
     locales: Buffer.from('en_US'),
   });
 }

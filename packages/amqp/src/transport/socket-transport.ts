@@ -11,6 +11,8 @@ import type { Transport } from '../session/connection-state.js';
 export interface SocketTransportOptions {
   /** Bytes queued for the socket above which we stop reading from it. Default 1 MiB. */
   writeHighWatermark?: number;
+  /** The user name of the TLS socket's verified client certificate (SASL EXTERNAL). */
+  peerIdentity?: string;
 }
 
 /** Frames at least this large are written as they are; smaller ones are copied together... */
@@ -20,6 +22,7 @@ const MAX_RUN = 256 * 1024;
 
 export class SocketTransport implements Transport {
   readonly remoteAddress: string | undefined;
+  readonly peerIdentity: string | undefined;
   readonly #pauses = new Set<string>();
   readonly #highWatermark: number;
   /** This turn's frames, written together by #flush. */
@@ -33,6 +36,7 @@ export class SocketTransport implements Transport {
     options: SocketTransportOptions = {},
   ) {
     this.remoteAddress = socket.remoteAddress;
+    this.peerIdentity = options.peerIdentity;
     this.#highWatermark = options.writeHighWatermark ?? 1024 * 1024;
     socket.setNoDelay(true);
     socket.on('drain', () => this.resumeReading('write-buffer'));

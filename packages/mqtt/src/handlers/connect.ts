@@ -1,31 +1,37 @@
 import { randomBytes } from 'node:crypto';
-import { isConveyorError, isLoopbackAddress, mayUseVhost } from '@conveyor/core';
+import { isConveyorError, type AuthResult } from '@conveyor/core';
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import type { MqttConnection } from '../connection.js';
-import type { MqttUser } from '../context.js';
 import { CONNACK_V4, RC } from '../reason-codes.js';
 import { NEVER_EXPIRES } from '../session-registry.js';
 import { isValidTopicName } from '../topics.js';
 import { willDelaySec, type Will } from '../will.js';
+import { mayPublish } from '../access.js';
 
-type AuthResult = 'ok' | 'bad-credentials' | 'not-authorized';
-
-/** No username = guest. A user marked loopbackOnly may only connect from this machine; one with vhosts only to those. */
-export function authenticate(
-  users: readonly MqttUser[],
-  username: string | undefined,
-  password: Buffer | undefined,
-  address: string,
-  vhost: string,
-): AuthResult {
-  const name = username ?? 'guest';
-  const user = users.find((u) => u.username === name);
-  if (!user) return 'bad-credentials';
-  if (username !== undefined && (password === undefined || password.toString('utf8') !== user.password))
-    return 'bad-credentials';
-  if (user.loopbackOnly && !isLoopbackAddress(address)) return 'not-authorized';
-  if (!mayUseVhost(user, vhost)) return 'not-authorized';
-  return 'ok';
+/**
+ * Who the client is [MQTT-3.1.3.5]: a user name with its password; the identity of a verified TLS
+ * client certificate when the server takes user names from certificates; no user name: the
+ * configured anonymous user, or nobody. A password without a user name is a protocol violation in
+ * 3.1.1 (undefined: close without CONNACK [MQTT-3.1.2-22]); in 5.0 it is credentials with no user
+ * (§3.1.2.9), refused unless an anonymous user is configured.
+ */
+function login(conn: MqttConnection, packet: IConnectPacket): AuthResult | undefined {
+  const { ctx } = conn;
+  const attempt = {
+    door: 'mqtt' as const,
+    remoteAddress: conn.transport.remoteAddress,
+    vhost: ctx.vhost.vhost,
+  };
+  const { username, password } = packet;
+  const identity = conn.transport.peerIdentity;
+  if (identity !== undefined && ctx.identityAsUsername)
+    return ctx.authenticator.identified(identity, attempt);
+  if (username !== undefined)
+    return ctx.authenticator.password(username, password?.toString('utf8') ?? '', attempt);
+  if (password !== undefined && conn.version !== 5) return undefined;
+  if (password === undefined && ctx.anonymousUser !== undefined)
+    return ctx.authenticator.identified(ctx.anonymousUser, attempt);
+  return ctx.authenticator.refuseAnonymous(attempt);
 }
 
 type Refuse = (code5: number, code4: number) => void;
@@ -57,16 +63,14 @@ async function connect(conn: MqttConnection, packet: IConnectPacket, refuse: Ref
   const { ctx } = conn;
   const v5 = conn.version === 5;
 
-  const auth = authenticate(
-    ctx.users,
-    packet.username,
-    packet.password,
-    conn.transport.remoteAddress,
-    ctx.vhost.vhost,
-  );
-  if (auth === 'bad-credentials') return refuse(RC.badUserNameOrPassword, CONNACK_V4.badUserNameOrPassword);
-  if (auth === 'not-authorized') return refuse(RC.notAuthorized, CONNACK_V4.notAuthorized);
-  conn.username = packet.username ?? 'guest';
+  const auth = login(conn, packet);
+  if (auth === undefined) return conn.close(undefined); // [MQTT-3.1.2-22], [MQTT-3.1.4-1]: no CONNACK
+  if (!auth.ok) {
+    if (auth.reason === 'bad-credentials' || (auth.reason === 'anonymous-refused' && packet.password))
+      return refuse(RC.badUserNameOrPassword, CONNACK_V4.badUserNameOrPassword);
+    return refuse(RC.notAuthorized, CONNACK_V4.notAuthorized);
+  }
+  conn.principal = auth.principal;
 
   const cleanStart = packet.clean ?? true;
   let clientId = packet.clientId;
@@ -79,6 +83,9 @@ async function connect(conn: MqttConnection, packet: IConnectPacket, refuse: Ref
   }
   if (packet.will && !isValidTopicName(packet.will.topic))
     return refuse(RC.topicNameInvalid, CONNACK_V4.identifierRejected);
+  // The will is a publish of this user's: refused now rather than lost silently later.
+  if (packet.will && !mayPublish(auth.principal, ctx.vhost.vhost, packet.will.topic, clientId))
+    return refuse(RC.notAuthorized, CONNACK_V4.notAuthorized);
 
   const props = packet.properties;
   const expiry = v5 ? (props?.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;

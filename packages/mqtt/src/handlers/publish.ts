@@ -11,6 +11,7 @@ import { disconnectReason, endsConnection, mqttReasonCode, RC } from '../reason-
 import { publishMessage } from '../publishing.js';
 import type { MqttSession } from '../session.js';
 import { isValidTopicName } from '../topics.js';
+import { mayPublish } from '../access.js';
 
 /** PUBLISH from the client [MQTT-3.3]: into the engine; PUBACK/PUBREC only once the engine has it stored. */
 export function handlePublish(conn: MqttConnection, session: MqttSession, packet: IPublishPacket): void {
@@ -33,6 +34,14 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
   // A QoS 2 publish resent before PUBREL: it was stored once already, only PUBREC again [MQTT-4.3.3].
   if (packet.qos === 2 && session.inboundQos2.has(id!)) {
     conn.queueAck(() => void conn.send({ cmd: 'pubrec', messageId: id! }));
+    return;
+  }
+  if (!mayPublish(conn.principal!, conn.ctx.vhost.vhost, topic, session.clientId)) {
+    // 5.0: PUBACK/PUBREC 0x87; QoS 0 has no ack, so DISCONNECT 0x87. 3.1.1 has no negative ack:
+    // the connection closes, as RabbitMQ does.
+    if (!v5 || packet.qos === 0) return conn.close(RC.notAuthorized);
+    const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
+    conn.queueAck(() => void conn.send({ cmd, messageId: id!, reasonCode: RC.notAuthorized }));
     return;
   }
   if (packet.qos > 0 && v5 && ++conn.inboundInFlight > conn.ctx.receiveMaximum)

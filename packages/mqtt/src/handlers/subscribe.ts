@@ -3,6 +3,7 @@ import type { MqttConnection } from '../connection.js';
 import { mqttReasonCode, RC } from '../reason-codes.js';
 import type { MqttSession, Subscription } from '../session.js';
 import { parseFilter } from '../topics.js';
+import { maySubscribe } from '../access.js';
 
 /** SUBSCRIBE [MQTT-3.8]: bind the session's queue (or the group's shared queue), SUBACK, then retained messages. */
 export async function handleSubscribe(
@@ -18,6 +19,10 @@ export async function handleSubscribe(
     const parsed = parseFilter(s.topic);
     if (!parsed) {
       granted.push(v5 ? RC.topicFilterInvalid : 0x80);
+      continue;
+    }
+    if (!maySubscribe(conn.principal!, conn.ctx.vhost.vhost, parsed.filter, session.clientId)) {
+      granted.push(v5 ? RC.notAuthorized : 0x80);
       continue;
     }
     // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].

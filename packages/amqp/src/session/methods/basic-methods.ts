@@ -15,6 +15,7 @@ import {
 } from '../../codec/index.js';
 import { deliveryProperties, DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
+import { mayReadQueue } from '../permissions.js';
 import { queueName } from './queue-methods.js';
 import { ack, nack, recover } from './settle.js';
 
@@ -71,6 +72,7 @@ async function consume(ch: AmqpChannel, a: BasicConsumeArgs): Promise<void> {
     queue = await replyQueue(ch);
   } else {
     queue = queueName(ch, a.queue);
+    mayReadQueue(ch, queue);
   }
   // Exclusive-queue ownership is 405; checked first so that a lock left over is an exclusive consumer.
   await vhost.declareQueue(queue, {}, { passive: true, owner });
@@ -123,6 +125,7 @@ async function replyQueue(ch: AmqpChannel): Promise<string> {
 async function get(ch: AmqpChannel, a: BasicGetArgs): Promise<void> {
   const { vhost } = ch;
   const queue = queueName(ch, a.queue);
+  mayReadQueue(ch, queue);
   // Held by the channel until acked, nacked or the channel goes (as RabbitMQ), not on a lease.
   const [delivery] = await vhost.receive(
     queue,

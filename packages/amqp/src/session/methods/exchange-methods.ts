@@ -3,6 +3,7 @@ import { ExchangeNotFoundError, type ExchangeKind, type VirtualHost } from '@con
 import { createMethod, type AmqpMethod } from '../../codec/index.js';
 import type { AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
+import { mayBind, mayConfigureExchange } from '../permissions.js';
 
 export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promise<void> {
   const { vhost } = ch;
@@ -16,6 +17,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
         if (!isExchangeKind(a.type)) throw new AmqpProtocolError(503, `invalid exchange type '${a.type}'`);
         if (a.exchange === '')
           throw new AmqpProtocolError(403, 'operation not permitted on the default exchange');
+        mayConfigureExchange(ch, a.exchange);
         await vhost.declareExchange(a.exchange, a.type, {
           durable: a.durable,
           autoDelete: a.autoDelete,
@@ -28,6 +30,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
     }
     case 'exchange.delete': {
       const a = method.args;
+      mayConfigureExchange(ch, a.exchange);
       // Deleting an exchange that does not exist succeeds, as in RabbitMQ 3.x.
       if (a.exchange === '' || vhost.routing.hasExchange(a.exchange))
         await vhost.deleteExchange(a.exchange, { ifUnused: a.ifUnused });
@@ -37,6 +40,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
     case 'exchange.bind': {
       const a = method.args;
       requireExchanges(vhost, a.destination, a.source);
+      mayBind(ch, { kind: 'exchange', name: a.destination }, a.source, a.routingKey);
       await vhost.bindExchange(a.destination, a.source, a.routingKey, a.arguments);
       if (!a.nowait) ch.sendMethod(createMethod('exchange.bind-ok', {}));
       return;
@@ -44,6 +48,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
     case 'exchange.unbind': {
       const a = method.args;
       requireExchanges(vhost, a.destination, a.source);
+      mayBind(ch, { kind: 'exchange', name: a.destination }, a.source, a.routingKey);
       await vhost.unbindExchange(a.destination, a.source, a.routingKey, a.arguments);
       if (!a.nowait) ch.sendMethod(createMethod('exchange.unbind-ok', {}));
       return;

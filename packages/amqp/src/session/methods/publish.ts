@@ -20,12 +20,14 @@ import {
 } from '../../codec/index.js';
 import { DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
+import { mayPublish } from '../permissions.js';
 
 export function publish(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCommand): void {
   const { vhost, host } = ch;
   if (args.immediate) throw new AmqpProtocolError(540, 'immediate=true');
   const exchange = vhost.routing.getExchange(args.exchange);
   if (!exchange) throw new ExchangeNotFoundError(args.exchange, vhost.vhost);
+  mayPublish(ch, args.exchange, args.routingKey);
   if (exchange.options.internal)
     throw new AccessRefusedError(
       `cannot publish to internal exchange '${args.exchange}' in vhost '${vhost.vhost}'`,

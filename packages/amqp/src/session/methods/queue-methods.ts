@@ -4,6 +4,9 @@ import { createMethod, type AmqpMethod } from '../../codec/index.js';
 import { DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 import { queueOptionsFromArguments } from '../queue-arguments.js';
+import { mayBind, mayConfigureQueue, mayDeadLetterTo, mayReadQueue } from '../permissions.js';
+
+const SERVER_NAMED_PREFIX = 'amq.gen-';
 
 /** The queue an AMQP method names: an empty name means the channel's last declared queue. */
 export function queueName(ch: AmqpChannel, name: string): string {
@@ -39,6 +42,9 @@ export async function queueMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
           exclusive: a.exclusive,
           autoDelete: a.autoDelete,
         });
+        // A server-named queue is checked by the prefix of the name it will get.
+        mayConfigureQueue(ch, a.queue === '' ? SERVER_NAMED_PREFIX : a.queue);
+        if (options.deadLetter) mayDeadLetterTo(ch, options.deadLetter.exchange);
         info = await vhost.declareQueue(a.queue, options, { owner });
       }
       ch.lastQueue = info.name;
@@ -54,25 +60,32 @@ export async function queueMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
     }
     case 'queue.bind': {
       const a = method.args;
-      await vhost.bindQueue(queueName(ch, a.queue), a.exchange, a.routingKey, a.arguments, owner);
+      const queue = queueName(ch, a.queue);
+      mayBind(ch, { kind: 'queue', name: queue }, a.exchange, a.routingKey);
+      await vhost.bindQueue(queue, a.exchange, a.routingKey, a.arguments, owner);
       if (!a.nowait) ch.sendMethod(createMethod('queue.bind-ok', {}));
       return;
     }
     case 'queue.unbind': {
       const a = method.args;
-      await vhost.unbindQueue(queueName(ch, a.queue), a.exchange, a.routingKey, a.arguments, owner);
+      const queue = queueName(ch, a.queue);
+      mayBind(ch, { kind: 'queue', name: queue }, a.exchange, a.routingKey);
+      await vhost.unbindQueue(queue, a.exchange, a.routingKey, a.arguments, owner);
       ch.sendMethod(createMethod('queue.unbind-ok', {}));
       return;
     }
     case 'queue.purge': {
       const a = method.args;
-      const messageCount = await vhost.purgeQueue(queueName(ch, a.queue), owner);
+      const queue = queueName(ch, a.queue);
+      mayReadQueue(ch, queue);
+      const messageCount = await vhost.purgeQueue(queue, owner);
       if (!a.nowait) ch.sendMethod(createMethod('queue.purge-ok', { messageCount }));
       return;
     }
     case 'queue.delete': {
       const a = method.args;
       const name = queueName(ch, a.queue);
+      mayConfigureQueue(ch, name);
       // Deleting a queue that does not exist succeeds with 0 messages, as in RabbitMQ 3.x.
       const messageCount = vhost.hasQueue(name)
         ? await vhost.deleteQueue(name, { ifUnused: a.ifUnused, ifEmpty: a.ifEmpty, owner })
