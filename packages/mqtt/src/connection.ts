@@ -67,6 +67,12 @@ export class MqttConnection implements SessionLink {
   #parsed = 0;
   #queued = 0;
   #keepAlive: NodeJS.Timeout | undefined;
+  #keepAliveSeconds = 0;
+  /**
+   * Packets held while the broker's memory alarm is up: from the first PUBLISH on, in order, with
+   * the socket paused. Undefined while nothing is held.
+   */
+  #held: Packet[] | undefined;
 
   constructor(
     readonly ctx: MqttContext,
@@ -151,6 +157,11 @@ export class MqttConnection implements SessionLink {
    * no promise per packet on the hot path.
    */
   #enqueue(packet: Packet): void {
+    if (this.#held !== undefined) {
+      this.#held.push(packet);
+      return;
+    }
+    if (packet.cmd === 'publish' && this.ctx.publishersBlocked()) return this.#hold(packet);
     if (this.#queued === 0) {
       let pending: Promise<void> | void;
       try {
@@ -163,6 +174,34 @@ export class MqttConnection implements SessionLink {
       return;
     }
     this.#track(this.#work.then(() => this.#dispatch(packet)));
+  }
+
+  /**
+   * Memory alarm, as RabbitMQ's reader does it: only a connection that publishes is stopped, at its
+   * PUBLISH; the others (a CONNECT, a subscriber's PUBACKs, PINGREQ) go on being read so that the
+   * queues holding the memory can drain. A held connection's keep-alive is suspended meanwhile.
+   */
+  #hold(packet: Packet): void {
+    this.#held = [packet];
+    this.transport.pause('blocked');
+    if (this.#keepAlive) clearTimeout(this.#keepAlive);
+    this.#keepAlive = undefined;
+  }
+
+  /** The memory alarm cleared: what was held is handled in order, reading and keep-alive resume. */
+  unblocked(): void {
+    const held = this.#held;
+    if (held === undefined || this.state.kind === 'closed') return;
+    this.#held = undefined;
+    this.setKeepAlive(this.#keepAliveSeconds);
+    for (const packet of held) this.#enqueue(packet);
+    // Held again by a new alarm: the socket stays paused.
+    if (this.#held === undefined) this.transport.resume('blocked');
+  }
+
+  /** Held at a PUBLISH by the memory alarm (management API, tests). */
+  get blocked(): boolean {
+    return this.#held !== undefined;
   }
 
   #track(work: Promise<void>): void {
@@ -264,7 +303,8 @@ export class MqttConnection implements SessionLink {
   setKeepAlive(seconds: number): void {
     if (this.#keepAlive) clearTimeout(this.#keepAlive);
     this.#keepAlive = undefined;
-    if (seconds <= 0) return;
+    this.#keepAliveSeconds = seconds;
+    if (seconds <= 0 || this.#held !== undefined) return;
     this.#keepAlive = setTimeout(() => this.close(RC.keepAliveTimeout), seconds * 1500);
     this.#keepAlive.unref();
   }

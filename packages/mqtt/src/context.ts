@@ -61,6 +61,8 @@ export interface MqttContext {
   readonly topicAliasMaximum: number;
   readonly defaultInflight: number;
   readonly receiveMaximum: number;
+  /** The broker's memory alarm is up: a connection that publishes is held at its PUBLISH. */
+  publishersBlocked(): boolean;
   /** Failures nobody asked for (a bug, a store that broke): the server's onError. */
   reportError(err: unknown): void;
 }

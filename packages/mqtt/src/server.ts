@@ -61,16 +61,20 @@ export class MqttServer {
   #wss: WebSocketServer[] = [];
   #context: Promise<MqttContext> | undefined;
   #unwatchNodes: (() => void) | undefined;
+  /** The memory alarm: connections are held one by one at their next PUBLISH (MqttConnection). */
+  #blocked: boolean;
   #onBlocked = (): void => {
-    for (const c of this.#connections) c.transport.pause('blocked');
+    this.#blocked = true;
   };
   #onUnblocked = (): void => {
-    for (const c of this.#connections) c.transport.resume('blocked');
+    this.#blocked = false;
+    for (const c of [...this.#connections]) c.unblocked();
   };
 
   constructor(broker: Broker, options: MqttServerOptions = {}) {
     this.#broker = broker;
     this.#options = options;
+    this.#blocked = broker.blocked;
     broker.on('blocked', this.#onBlocked);
     broker.on('unblocked', this.#onUnblocked);
   }
@@ -130,6 +134,7 @@ export class MqttServer {
         defaultInflight: this.#options.defaultInflight ?? 100,
         receiveMaximum: this.#options.receiveMaximum ?? 1024,
         reportError: (err) => this.#reportError(err),
+        publishersBlocked: () => this.#blocked,
       };
       await sessions.restore();
       if (wills) {
@@ -180,7 +185,6 @@ export class MqttServer {
     const conn = new MqttConnection(ctx, transport, (c) => this.#connections.delete(c));
     this.#connections.add(conn);
     this.#accepted.set(conn, { transport: kind, connectedAt: Date.now() });
-    if (this.#broker.blocked) transport.pause('blocked');
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {

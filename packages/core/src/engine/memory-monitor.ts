@@ -16,7 +16,7 @@ export interface MemoryMonitorOptions {
 /**
  * Tracks the message bytes the engine holds and raises a "publishers must wait" signal between
  * two watermarks (hysteresis, so the signal does not flap). Protocol servers act on it:
- * AMQP sends connection.blocked, MQTT stops reading sockets.
+ * AMQP sends connection.blocked, MQTT holds each connection at its next PUBLISH.
  */
 export class MemoryMonitor extends EventEmitter<{ blocked: [bytes: number]; unblocked: [bytes: number] }> {
   #bytes = 0;
