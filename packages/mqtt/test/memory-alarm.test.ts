@@ -101,7 +101,11 @@ describe('MQTT under the broker memory alarm', () => {
     expect(both.packets.filter((p) => p.cmd === 'puback')).toEqual([]);
     // The others drain the memory; then its PUBLISH goes through and it receives again.
     const sender = await connect(target.url, { protocolVersion: 5 });
-    const { client: drain, got: drained, connack } = connectCollecting(target.url, {
+    const {
+      client: drain,
+      got: drained,
+      connack,
+    } = connectCollecting(target.url, {
       clientId: holder,
       clean: false,
       protocolVersion: 5,
