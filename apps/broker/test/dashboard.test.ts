@@ -6,32 +6,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumSkipReason, launchChromium } from './support/chromium.js';
 import { EPHEMERAL_PORTS, startCli, type RunningCli } from './support/cli-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = fileURLToPath(new URL('./artifacts/dashboard.png', import.meta.url));
-
-function skipReason(): string | undefined {
-  if (existsSync(CHROMIUM)) return undefined;
-  if (process.env.CI === 'true')
-    throw new Error(`${CHROMIUM} is required for the dashboard test in CI (Debian package "chromium")`);
-  return `(skipped: ${CHROMIUM} is missing; install it with "apt-get install chromium")`;
-}
-const skip = skipReason();
-
-/** Without the background-networking flags this machine refuses Chromium's connections. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const skip = chromiumSkipReason('dashboard test');
 const SEEN = { timeout: 10_000 };
 
 describe.skipIf(skip !== undefined)(`dashboard in headless Chromium ${skip ?? ''}`, () => {
@@ -47,10 +28,7 @@ describe.skipIf(skip !== undefined)(`dashboard in headless Chromium ${skip ?? ''
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'conveyor-dashboard-'));
     cli = await startCli([...EPHEMERAL_PORTS, '--http-port', '0', '--memory', '--log-level', 'warn'], dir);
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
+    context = await launchChromium(join(dir, 'chromium-profile'), {
       viewport: { width: 1360, height: 900 },
     });
     page = context.pages()[0] ?? (await context.newPage());
