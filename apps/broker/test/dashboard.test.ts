@@ -1,6 +1,6 @@
 // The web dashboard in a real headless Chromium against the BUILT broker: login, live queue depth,
 // dead-letter peek with its reason, redrive, purge. Saves a screenshot for people to look at.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -3,7 +3,7 @@
 // PUBACKs went unread). Now a connection is held only at its next PUBLISH, as RabbitMQ's reader does.
 import { afterEach, describe, expect, test } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { collect, connect, connectCollecting, sleep, startConveyor, uid } from './helpers.js';
+import { connect, connectCollecting, sleep, startConveyor, uid } from './helpers.js';
 import { RawClient } from './raw-client.js';
 
 const WATERMARK = 64 * 1024;
