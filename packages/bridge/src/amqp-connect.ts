@@ -3,9 +3,13 @@ import type { LostHandler } from './endpoint.js';
 import { BridgeError, describeError, redactUrl } from './errors.js';
 
 /** Connects, or rejects with a one-line BridgeError naming the host and the reason. */
-export async function connectAmqp(url: string, what: string): Promise<ChannelModel> {
+export async function connectAmqp(url: string, what: string, ca?: Buffer): Promise<ChannelModel> {
   try {
-    return await connect(url, { timeout: 5_000, clientProperties: { connection_name: what } });
+    return await connect(url, {
+      timeout: 5_000,
+      clientProperties: { connection_name: what },
+      ...(ca === undefined ? {} : { ca: [ca] }),
+    });
   } catch (err) {
     throw new BridgeError(
       'UNREACHABLE',
@@ -46,6 +50,7 @@ export class AmqpLink<C extends Channel> {
   constructor(
     private readonly url: string,
     private readonly what: string,
+    private readonly ca?: Buffer,
   ) {}
 
   get channel(): C | undefined {
@@ -67,7 +72,7 @@ export class AmqpLink<C extends Channel> {
   ): Promise<void> {
     this.#closing = false;
     const generation = ++this.#generation;
-    const model = await connectAmqp(this.url, this.what);
+    const model = await connectAmqp(this.url, this.what, this.ca);
     this.#model = model;
     const lost = (err?: Error): void => {
       if (this.#closing || generation !== this.#generation) return;

@@ -7,6 +7,8 @@ import type { BridgeMessage } from './message.js';
 
 export interface AmqpSinkOptions {
   url: string;
+  /** PEM CA certificates a TLS peer's certificate is verified against (default: Node's trust store). */
+  ca?: Buffer;
   /** Send to this existing queue (default exchange) … */
   queue?: string;
   /** … or publish to this exchange, */
@@ -27,7 +29,7 @@ export class AmqpSink implements SinkEndpoint {
     const target =
       options.queue !== undefined ? `queue '${options.queue}'` : `exchange '${options.exchange}'`;
     this.description = `${redactUrl(options.url)} ${target}`;
-    this.#link = new AmqpLink(options.url, `amqp sink ${this.description}`);
+    this.#link = new AmqpLink(options.url, `amqp sink ${this.description}`, options.ca);
   }
 
   open(onLost: LostHandler): Promise<void> {

@@ -7,6 +7,8 @@ import { routingKeyWords } from './message.js';
 
 export interface AmqpSourceOptions {
   url: string;
+  /** PEM CA certificates a TLS peer's certificate is verified against (default: Node's trust store). */
+  ca?: Buffer;
   /** Consume this existing queue … */
   queue?: string;
   /** … or bind a bridge-owned durable queue (`ownQueue`, declared by the bridge) to this exchange with `routingKey`. */
@@ -31,7 +33,7 @@ export class AmqpSource implements SourceEndpoint {
     }
     this.#queue = queue;
     this.description = `${redactUrl(options.url)} queue '${queue}'`;
-    this.#link = new AmqpLink(options.url, `amqp source ${this.description}`);
+    this.#link = new AmqpLink(options.url, `amqp source ${this.description}`, options.ca);
   }
 
   open(onLost: LostHandler): Promise<void> {

@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AmqpSink } from './amqp-sink.js';
 import { AmqpSource } from './amqp-source.js';
 import { Bridge } from './bridge.js';
 import { ConveyorSink, ConveyorSource, type BrokerRef } from './conveyor-endpoint.js';
 import type { SinkEndpoint, SourceEndpoint } from './endpoint.js';
-import { BridgeError } from './errors.js';
+import { BridgeError, describeError, redactUrl } from './errors.js';
 import type { SubjectRewrite } from './message.js';
 import { MqttSink } from './mqtt-sink.js';
 import { MqttSource } from './mqtt-source.js';
@@ -25,6 +26,8 @@ export interface EndpointConfig {
   protocolVersion?: 4 | 5;
   /** Conveyor: the vhost. Default `/`. */
   vhost?: string;
+  /** amqps, mqtts, wss: a PEM file of the CA certificates the server's certificate is verified against. */
+  ca?: string;
 }
 
 export interface BridgeConfig {
@@ -75,7 +78,7 @@ function schemeOf(url: unknown, where: string): Scheme {
   return scheme;
 }
 
-const STRING_FIELDS = ['queue', 'exchange', 'routingKey', 'topic', 'clientId', 'vhost'] as const;
+const STRING_FIELDS = ['queue', 'exchange', 'routingKey', 'topic', 'clientId', 'vhost', 'ca'] as const;
 
 function parseEndpoint(raw: unknown, where: string, side: 'from' | 'to'): EndpointConfig {
   if (raw === null || typeof raw !== 'object') throw invalid(`${where} must be a mapping with a url`);
@@ -93,6 +96,8 @@ function parseEndpoint(raw: unknown, where: string, side: 'from' | 'to'): Endpoi
       throw invalid(`${where}.protocolVersion must be 4 (MQTT 3.1.1) or 5`);
     out.protocolVersion = record.protocolVersion;
   }
+  if (out.ca !== undefined && !/^(amqps|mqtts|wss):/i.test(out.url))
+    throw invalid(`${where}.ca: only for amqps://, mqtts:// or wss:// urls`);
   if (scheme === 'mqtt' && side === 'from' && out.topic === undefined)
     throw invalid(`${where}: an mqtt source needs a topic (filter)`);
   if (scheme !== 'mqtt' && out.queue === undefined && out.exchange === undefined)
@@ -177,11 +182,17 @@ function createSource(c: BridgeConfig, context: BridgeContext): SourceEndpoint {
   const ownQueue = `conveyor-bridge.${c.name}`;
   switch (schemeOf(e.url, c.name)) {
     case 'amqp':
-      return new AmqpSource({ url: e.url, ownQueue, ...pick(e, 'queue', 'exchange', 'routingKey') });
+      return new AmqpSource({
+        url: e.url,
+        ownQueue,
+        ...caOf(e),
+        ...pick(e, 'queue', 'exchange', 'routingKey'),
+      });
     case 'mqtt': {
       const clientId = e.clientId ?? `conveyor-bridge-${c.name}`;
       return new MqttSource({
         url: e.url,
+        ...caOf(e),
         topic: e.topic!,
         clientId,
         receiveMaximum: c.window ?? 256,
@@ -200,11 +211,27 @@ function createSink(c: BridgeConfig, context: BridgeContext): SinkEndpoint {
   const e = c.to;
   switch (schemeOf(e.url, c.name)) {
     case 'amqp':
-      return new AmqpSink({ url: e.url, ...pick(e, 'queue', 'exchange', 'routingKey') });
+      return new AmqpSink({ url: e.url, ...caOf(e), ...pick(e, 'queue', 'exchange', 'routingKey') });
     case 'mqtt':
-      return new MqttSink({ url: e.url, ...pick(e, 'topic', 'clientId', 'protocolVersion') });
+      return new MqttSink({ url: e.url, ...caOf(e), ...pick(e, 'topic', 'clientId', 'protocolVersion') });
     case 'conveyor':
       return new ConveyorSink(conveyorTarget(e, brokerOf(context, `bridge '${c.name}' to`), ''));
+  }
+}
+
+/** The endpoint's CA file, read when the bridge is made (a missing file fails the start, with its name). */
+function caOf(e: EndpointConfig): { ca?: Buffer } {
+  if (e.ca === undefined) return {};
+  try {
+    return { ca: readFileSync(e.ca) };
+  } catch (err) {
+    throw new BridgeError(
+      'INVALID_CONFIG',
+      `${redactUrl(e.url)}: cannot read the CA file ${e.ca}: ${describeError(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

@@ -8,6 +8,8 @@ import { toMqttPublishOptions } from './mqtt-properties.js';
 
 export interface MqttSinkOptions {
   url: string;
+  /** PEM CA certificates a TLS peer's certificate is verified against (default: Node's trust store). */
+  ca?: Buffer;
   /** Publish every message to this topic; default the message's subject joined with `/`. */
   topic?: string;
   /** Default a random `conveyor-bridge-…` id (a clean session: nothing to resume). */
@@ -33,6 +35,7 @@ export class MqttSink implements SinkEndpoint {
     const client = await connectMqtt(
       this.options.url,
       {
+        ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
         clientId: this.options.clientId ?? `conveyor-bridge-${randomBytes(6).toString('hex')}`,
         clean: true,
         protocolVersion: this.#version,

@@ -8,6 +8,8 @@ import { MqttSequence } from './mqtt-sequence.js';
 
 export interface MqttSourceOptions {
   url: string;
+  /** PEM CA certificates a TLS peer's certificate is verified against (default: Node's trust store). */
+  ca?: Buffer;
   /** Topic filter, subscribed at QoS 1. */
   topic: string;
   /** Fixed: the source broker keeps the persistent session (and its messages) under this id. */
@@ -85,6 +87,7 @@ export class MqttSource implements SourceEndpoint {
     const client = await connectMqtt(
       this.options.url,
       {
+        ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
         clientId: this.options.clientId,
         clean: false,
         protocolVersion: this.#version,
