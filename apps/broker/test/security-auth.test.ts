@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp, { type Channel } from 'amqplib';
 import mqtt, { type IClientOptions } from 'mqtt';
-import { hashPassword } from '@conveyor/core';
+import { hashPassword, verifyPasswordHash } from '@conveyor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../../../packages/mqtt/test/raw-client.js';
-import { EPHEMERAL_PORTS, startCli, type RunningCli } from './support/cli-process.js';
+import { EPHEMERAL_PORTS, runCli, startCli, type RunningCli } from './support/cli-process.js';
 import { api, basic } from './support/http-api.js';
 
 let dir: string;
@@ -182,6 +182,19 @@ describe('hashed passwords', () => {
     await expect(mqttConnect({ username: 'reader', password: 'nope' })).rejects.toThrow();
     const http = api(cli.ports.get('http')!, basic('hashed', 'h-pw'));
     expect((await http.call('GET', '/api/whoami')).body).toEqual({ name: 'hashed', tags: ['management'] });
+  });
+
+  it('conveyor hash-password prints a hash that verifies (sha256 by default, sha512 on request)', async () => {
+    const sha256 = await runCli(['hash-password', 'pa55 word'], dir);
+    expect(sha256.code).toBe(0);
+    expect(verifyPasswordHash(sha256.stdout.trim(), 'rabbit_password_hashing_sha256', 'pa55 word')).toBe(
+      true,
+    );
+    const sha512 = await runCli(['hash-password', '--algorithm', 'sha512', 'pa55 word'], dir);
+    expect(verifyPasswordHash(sha512.stdout.trim(), 'rabbit_password_hashing_sha512', 'pa55 word')).toBe(
+      true,
+    );
+    expect(sha512.stderr).toMatch(/hashingAlgorithm: rabbit_password_hashing_sha512/);
   });
 
   it('the broker warns at start about plain-text passwords', () => {

@@ -8,7 +8,9 @@ import {
 import {
   Authenticator,
   certificateIdentity,
+  listenOn,
   tlsServerOptions,
+  TlsServers,
   type Broker,
   type TlsListenerOptions,
 } from '@conveyor/core';
@@ -56,7 +58,8 @@ export interface AmqpServerOptions {
 
 export class AmqpServer {
   readonly #server: Server;
-  readonly #tlsServers: { server: TlsServer; options: TlsListenerOptions }[] = [];
+  readonly #servers: (Server | TlsServer)[] = [];
+  readonly #tls = new TlsServers();
   readonly #connections = new Map<
     AmqpConnection,
     { remoteAddress: string | undefined; connectedAt: number }
@@ -113,28 +116,24 @@ export class AmqpServer {
 
   /** AMQPS: the same connections over TLS; with `verifyClient`, SASL EXTERNAL is offered too. */
   listenTls(port: number, host: string | undefined, options: TlsListenerOptions): Promise<AddressInfo> {
+    // A failed handshake (wrong version, no client certificate) only destroys that socket.
     const server = createTlsServer(tlsServerOptions(options), (socket) =>
       this.#accept(socket, certificateIdentity(socket, options.identityFrom)),
     );
-    // A failed handshake (wrong version, bad client certificate) is that client's problem only.
-    server.on('tlsClientError', () => undefined);
-    this.#tlsServers.push({ server, options });
+    this.#servers.push(this.#tls.add(server, options));
     return listenOn(server, port, host);
   }
 
   /** New certificates for the TLS listeners; open connections keep theirs. */
   setSecureContext(context: SecureContextOptions): void {
-    for (const entry of this.#tlsServers) {
-      entry.options = { ...entry.options, context };
-      entry.server.setSecureContext(tlsServerOptions(entry.options));
-    }
+    this.#tls.setSecureContext(context);
   }
 
   /** Stops listening and closes every connection with 320 CONNECTION_FORCED. */
   async close(): Promise<void> {
     this.broker.off('blocked', this.#onBlocked);
     this.broker.off('unblocked', this.#onUnblocked);
-    const servers = [this.#server, ...this.#tlsServers.map((t) => t.server)].filter((s) => s.listening);
+    const servers = [this.#server, ...this.#servers].filter((s) => s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     await Promise.all([...this.#connections.keys()].map((c) => c.forceClose()));
     await closed;
@@ -158,14 +157,4 @@ export class AmqpServer {
   #setBlocked(blocked: boolean): void {
     for (const c of this.#connections.keys()) c.setBlocked(blocked);
   }
-}
-
-function listenOn(server: Server, port: number, host: string | undefined): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }

@@ -43,7 +43,10 @@ export * from './mqtt-support/index.js';
 export * from './auth/index.js';
 export {
   certificateIdentity,
+  listenOn,
   tlsServerOptions,
+  TlsServers,
+  type ReloadableTlsServer,
   type CertificateIdentity,
   type TlsListenerOptions,
 } from './tls/index.js';

@@ -12,7 +12,9 @@ import {
   GUEST_USER,
   MqttSessionStore,
   RetainedStore,
+  listenOn,
   tlsServerOptions,
+  TlsServers,
   type Broker,
   type TlsListenerOptions,
 } from '@conveyor/core';
@@ -57,7 +59,7 @@ export class MqttServer {
   readonly #connections = new Set<MqttConnection>();
   readonly #accepted = new WeakMap<MqttConnection, { transport: 'tcp' | 'websocket'; connectedAt: number }>();
   readonly #servers: (Server | HttpServer)[] = [];
-  readonly #tlsServers: { server: TlsServer; options: TlsListenerOptions }[] = [];
+  readonly #tls = new TlsServers();
   #wss: WebSocketServer[] = [];
   #context: Promise<MqttContext> | undefined;
   #unwatchNodes: (() => void) | undefined;
@@ -212,8 +214,7 @@ export class MqttServer {
         certificateIdentity(socket, options.identityFrom),
       ),
     );
-    server.on('tlsClientError', () => undefined);
-    this.#tlsServers.push({ server, options });
+    this.#tls.add(server, options);
     return this.#listen(server, port, host);
   }
 
@@ -221,18 +222,13 @@ export class MqttServer {
   async listenWebSocketTls(port: number, host: string, options: TlsListenerOptions): Promise<AddressInfo> {
     const ctx = await this.#ctx();
     const https = createHttpsServer(tlsServerOptions(options), upgradeRequired);
-    https.on('tlsClientError', () => undefined);
-    this.#serveWebSocket(ctx, https, options);
-    this.#tlsServers.push({ server: https, options });
+    this.#serveWebSocket(ctx, this.#tls.add(https, options), options);
     return this.#listen(https, port, host);
   }
 
   /** New certificates for the TLS listeners; open connections keep theirs. */
   setSecureContext(context: SecureContextOptions): void {
-    for (const entry of this.#tlsServers) {
-      entry.options = { ...entry.options, context };
-      entry.server.setSecureContext(tlsServerOptions(entry.options));
-    }
+    this.#tls.setSecureContext(context);
   }
 
   #serveWebSocket(ctx: MqttContext, http: HttpServer, tls?: TlsListenerOptions): void {
@@ -254,15 +250,10 @@ export class MqttServer {
     this.#wss.push(wss);
   }
 
-  #listen(server: Server | HttpServer | TlsServer, port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        this.#servers.push(server);
-        resolve(server.address() as AddressInfo);
-      });
-    });
+  async #listen(server: Server | HttpServer | TlsServer, port: number, host: string): Promise<AddressInfo> {
+    const address = await listenOn(server, port, host);
+    this.#servers.push(server);
+    return address;
   }
 
   /** Stops listening, tells MQTT 5 clients the server is shutting down, detaches every session. */

@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
-import { tlsServerOptions, type TlsListenerOptions } from '@conveyor/core';
+import { listenOn, tlsServerOptions, TlsServers, type TlsListenerOptions } from '@conveyor/core';
 import type { AddressInfo } from 'node:net';
 import type { Authenticator } from '@conveyor/core';
 import { overviewRoutes } from './api-overview.js';
@@ -30,7 +30,8 @@ export interface ManagementServerOptions {
 
 export class ManagementServer {
   readonly #server: Server;
-  readonly #https: { server: HttpsServer; options: TlsListenerOptions }[] = [];
+  readonly #https: HttpsServer[] = [];
+  readonly #tls = new TlsServers();
   readonly #routes: Route[];
   readonly #dashboard = dashboardDirectory();
 
@@ -69,22 +70,18 @@ export class ManagementServer {
   listenTls(port: number, host: string | undefined, options: TlsListenerOptions): Promise<AddressInfo> {
     const server = createHttpsServer(tlsServerOptions(options), this.#respond);
     server.keepAliveTimeout = 5_000;
-    server.on('tlsClientError', () => undefined);
-    this.#https.push({ server, options });
+    this.#https.push(this.#tls.add(server, options));
     return listenOn(server, port, host);
   }
 
   /** New certificates for the HTTPS listener; open connections keep theirs. */
   setSecureContext(context: SecureContextOptions): void {
-    for (const entry of this.#https) {
-      entry.options = { ...entry.options, context };
-      entry.server.setSecureContext(tlsServerOptions(entry.options));
-    }
+    this.#tls.setSecureContext(context);
   }
 
   async close(): Promise<void> {
     this.ctx.deliveries.close();
-    const servers = [this.#server, ...this.#https.map((h) => h.server)].filter((s) => s.listening);
+    const servers = [this.#server, ...this.#https].filter((s) => s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const server of servers) server.closeAllConnections();
     await closed;
@@ -177,14 +174,4 @@ export class ManagementServer {
       })
       .end(text);
   }
-}
-
-function listenOn(server: Server, port: number, host: string | undefined): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }

@@ -2,6 +2,7 @@
  * What every TLS listener of every door shares: Node's secure-context options (TLS 1.2 and 1.3
  * only, Node's default ciphers) and how a verified client certificate names its user.
  */
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 
 /** Where the user name of a client certificate comes from: its subject CN, or its first SAN. */
@@ -49,4 +50,40 @@ export function certificateIdentity(socket: unknown, from: CertificateIdentity =
   }
   const cn = cert.subject?.CN;
   return Array.isArray(cn) ? cn[0] : cn;
+}
+
+/** What tls.Server and https.Server share: a secure context that can be replaced. */
+export interface ReloadableTlsServer {
+  setSecureContext(options: SecureContextOptions): void;
+}
+
+/**
+ * A door's TLS servers and the options each was made with, so new certificates (SIGHUP) reach all
+ * of them; open connections keep the context they were made with.
+ */
+export class TlsServers {
+  readonly #entries: { server: ReloadableTlsServer; options: TlsListenerOptions }[] = [];
+
+  add<S extends ReloadableTlsServer>(server: S, options: TlsListenerOptions): S {
+    this.#entries.push({ server, options });
+    return server;
+  }
+
+  setSecureContext(context: SecureContextOptions): void {
+    for (const entry of this.#entries) {
+      entry.options = { ...entry.options, context };
+      entry.server.setSecureContext(tlsServerOptions(entry.options));
+    }
+  }
+}
+
+/** `server.listen` as a promise of the address bound (a port in use rejects). */
+export function listenOn(server: NetServer, port: number, host: string | undefined): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }
