@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { CONVEYOR_TRANSPORT, specOf, type HandlerSpec } from './decorators.js';
 import { keepOriginalExceptions } from './error-reply.js';
+import { assertOneNestCopy } from './nest-copies.js';
 import type { MessageLink, QueueSetup, Subscription } from './link/link.js';
 import { openLink, type ConveyorConnectionOptions } from './link/open-link.js';
 import { MessageRunner } from './message-runner.js';
@@ -82,6 +83,8 @@ export class ConveyorServer
   }
 
   async #start(): Promise<void> {
+    // Loudly, before anything runs: with two copies, handler errors and RpcExceptions go wrong silently.
+    assertOneNestCopy();
     this._status$.next('connecting');
     this.#runner = new MessageRunner({
       link: () => {

@@ -3,7 +3,11 @@
  * come from `@conveyor/core` unchanged; these cover what the engine has no word for.
  */
 export type ConveyorNestErrorCode =
-  'NON_RETRYABLE' | 'UNSUPPORTED_OPERATION' | 'REMOTE_HANDLER_FAILED' | 'CONNECTION_LOST';
+  | 'NON_RETRYABLE'
+  | 'UNSUPPORTED_OPERATION'
+  | 'REMOTE_HANDLER_FAILED'
+  | 'CONNECTION_LOST'
+  | 'DUPLICATE_NESTJS';
 
 export abstract class ConveyorNestError extends Error {
   abstract readonly code: ConveyorNestErrorCode;

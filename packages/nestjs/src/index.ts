@@ -47,6 +47,18 @@ export {
   type ConveyorNestErrorCode,
   type ErrorReply,
 } from './errors.js';
+export { DuplicateNestError } from './nest-copies.js';
+export {
+  AccessRefusedError,
+  BrokerClosedError,
+  MessageTooLargeError,
+  PreconditionFailedError,
+  QueueNotFoundError,
+  RequestTimeoutError,
+  isConveyorError,
+  type ConveyorError,
+  type ConveyorErrorCode,
+} from '@conveyor/core';
 export { JsonSerializer, type Encoded, type Serializer } from './serializer.js';
 export type { ConveyorConnectionOptions } from './link/open-link.js';
 export type { LinkMode, QueueCount, SettleOptions } from './link/link.js';
