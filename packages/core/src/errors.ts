@@ -77,6 +77,19 @@ export class PreconditionFailedError extends ConveyorError {
   readonly mqttReasonCode = 0x80;
 }
 
+/** A queue redeclared with an option that differs from the declared one (which option, both values). */
+export class InequivalentOptionError extends PreconditionFailedError {
+  constructor(
+    readonly queue: string,
+    readonly option: string,
+    readonly declared: unknown,
+    readonly requested: unknown,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export class QueueInUseError extends ConveyorError {
   readonly code = 'QUEUE_IN_USE' as const;
   readonly amqpReplyCode = 406;
@@ -164,9 +177,20 @@ export class RequestTimeoutError extends ConveyorError {
     readonly correlationId: string,
     readonly attempts: number,
     readonly timeoutMs: number,
+    /** Where the request went, and how many consumers that queue had when the wait ended. */
+    readonly target?: { queue: string; consumers?: number | undefined },
   ) {
-    super(`no reply to request '${correlationId}' after ${attempts} attempt(s) of ${timeoutMs} ms`);
+    super(
+      `no reply to request '${correlationId}'${target === undefined ? '' : ` sent to ${describeTarget(target)}`} after ${attempts} attempt(s) of ${timeoutMs} ms`,
+    );
   }
+}
+
+function describeTarget(target: { queue: string; consumers?: number | undefined }): string {
+  const { queue, consumers } = target;
+  if (consumers === undefined) return `queue '${queue}'`;
+  if (consumers === 0) return `queue '${queue}', which has no consumers`;
+  return `queue '${queue}' (${consumers} consumer${consumers === 1 ? '' : 's'})`;
 }
 
 export class BrokerClosedError extends ConveyorError {

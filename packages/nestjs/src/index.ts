@@ -61,6 +61,7 @@ export {
 } from '@conveyor/core';
 export { JsonSerializer, type Encoded, type Serializer } from './serializer.js';
 export type { ConveyorConnectionOptions } from './link/open-link.js';
+export type { AmqpTuning } from './link/amqp-link.js';
 export type { LinkMode, QueueCount, SettleOptions } from './link/link.js';
 export { DEATH_DETAIL_HEADER, RETRY_COUNT_HEADER } from './link/amqp-link.js';
 export { REPLY_STATUS_HEADER } from './message-runner.js';

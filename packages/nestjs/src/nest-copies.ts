@@ -26,7 +26,9 @@ function resolved(from: string): string | undefined {
  * Throws when `@nestjs/microservices` resolves to one file from the app (its entry script, or the
  * working directory) and to another from here.
  */
-export function assertOneNestCopy(appEntry: string = process.argv[1] ?? join(process.cwd(), 'index.js')): void {
+export function assertOneNestCopy(
+  appEntry: string = process.argv[1] ?? join(process.cwd(), 'index.js'),
+): void {
   const ours = resolved(import.meta.url);
   const theirs = resolved(appEntry);
   if (ours === undefined || theirs === undefined || ours === theirs) return;

@@ -16,7 +16,6 @@ import {
   type Type,
 } from '@nestjs/common';
 import { Payload, RpcException } from '@nestjs/microservices';
-import { RequestTimeoutError } from '@conveyor/core';
 import { IsInt, IsString, Min } from 'class-validator';
 import { map, throwError, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,8 +24,10 @@ import {
   ConveyorContext,
   NonRetryableError,
   OneWay,
+  QueueNotFoundError,
   RemoteHandlerError,
   Request as ConveyorRequest,
+  RequestTimeoutError,
   type ConveyorConnectionOptions,
 } from '../src/index.js';
 import { Ctx } from '@nestjs/microservices';
@@ -363,6 +364,20 @@ export function patternSuite(mode: ModeUnderTest): void {
       expect(err).toBeInstanceOf(RequestTimeoutError);
       expect((err as RequestTimeoutError).attempts).toBe(2);
       expect((err as Error).message).toMatch(/no reply to request .* after 2 attempt\(s\) of 100 ms/);
+      // [issue 14, item 6] the message says where the request went and whether anyone listens there.
+      expect((err as Error).message).toContain(`sent to queue '${p}.lazy' (1 consumer)`);
+    });
+
+    it('[issue 14, item 4] a send to a queue nobody declared fails with QueueNotFoundError; a broadcast nobody hears succeeds', async () => {
+      const p = uniquePrefix();
+      const { client } = await start(p, new Seen());
+      await expect(client.enqueue(`${p}.nobody-declared`, { x: 1 })).rejects.toBeInstanceOf(
+        QueueNotFoundError,
+      );
+      await expect(
+        client.request(`${p}.nobody-declared`, { x: 1 }, { timeout: 2_000, retries: 0 }),
+      ).rejects.toBeInstanceOf(QueueNotFoundError);
+      await expect(client.broadcast(`${p}.nobody.listens`, { x: 1 })).resolves.toBeUndefined();
     });
 
     it('@Broadcast: one copy per service, a copy per instance with perInstance', async () => {

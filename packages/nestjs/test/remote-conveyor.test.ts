@@ -1,4 +1,6 @@
+import { Socket } from 'node:net';
 import { AmqpServer } from '@conveyor/amqp';
+import amqp from 'amqplib';
 import { Broker } from '@conveyor/core';
 import 'reflect-metadata';
 import { Controller } from '@nestjs/common';
@@ -89,5 +91,64 @@ describe('remote Conveyor: queue arguments', () => {
     const retry = await vhost.queueInfo(`${p}.jobs.retry`);
     expect(retry.options.deadLetter).toEqual({ exchange: '', routingKey: `${p}.jobs` });
     await app.close();
+  });
+});
+
+describe('remote Conveyor: the AMQP connection [issue 14, items 3 and 5]', () => {
+  it('opens with TCP_NODELAY and passes heartbeat and socket options through', async () => {
+    const calls: boolean[] = [];
+    const original = Socket.prototype.setNoDelay;
+    Socket.prototype.setNoDelay = function (this: Socket, noDelay?: boolean) {
+      if (this.remotePort === Number(new URL(url).port)) calls.push(noDelay ?? true);
+      return original.call(this, noDelay);
+    };
+    try {
+      const p = uniquePrefix();
+      @Controller()
+      class H {
+        @OneWay(`${p}.tuned`)
+        handle(): void {}
+      }
+      const app = await startApp([H], {
+        url,
+        kind: 'conveyor',
+        amqp: { heartbeatSeconds: 7, connectionName: 'orders' },
+      });
+      expect(calls).toContain(true);
+      const model = app.server.link!.unwrap() as unknown as { connection: { heartbeat: number } };
+      expect(model.connection.heartbeat).toBe(7);
+      await app.close();
+    } finally {
+      Socket.prototype.setNoDelay = original;
+    }
+  });
+
+  it('without kind, a Conveyor broker is recognised by its product: Conveyor options are declared, no 406', async () => {
+    const p = uniquePrefix();
+    @Controller()
+    class H {
+      @OneWay(`${p}.kinds`, { retry: { maxAttempts: 4 } })
+      handle(): void {}
+    }
+    const first = await startApp([H], { url, kind: 'conveyor' });
+    await first.close();
+    // The same app, kind forgotten: before, it redeclared without x-delivery-limit and got a 406.
+    const second = await startApp([H], { url });
+    expect((second.server.link as unknown as { mode: string }).mode).toBe('conveyor');
+    await second.close();
+  });
+
+  it('a redeclare with other arguments is refused naming the argument as declared on the wire', async () => {
+    const conn = await amqp.connect(url);
+    conn.on('error', () => undefined);
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined); // the 406 closes it; the error is read from the rejected call
+    const q = `${uniquePrefix()}.args`;
+    await ch.assertQueue(q, { arguments: { 'x-delivery-limit': 4 } });
+    const err = await ch.assertQueue(q, {}).catch((e: unknown) => e as Error);
+    expect(String(err)).toContain(
+      `inequivalent arg 'x-delivery-limit' for queue '${q}' in vhost '/': received none but current is the value '4'`,
+    );
+    await conn.close().catch(() => undefined);
   });
 });

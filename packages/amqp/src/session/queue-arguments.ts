@@ -4,6 +4,7 @@
  */
 import {
   PreconditionFailedError,
+  type InequivalentOptionError,
   type HeaderValue,
   type Headers,
   type OverflowPolicy,
@@ -87,4 +88,61 @@ export function queueOptionsFromArguments(args: Headers, flags: DeclareFlags): Q
   }
   if (Object.keys(args).length > 0) options.arguments = args;
   return options;
+}
+
+/** The engine's queue options as AMQP names them: the `x-*` argument, and its value on the wire. */
+const AMQP_NAMES: Record<string, { arg: string; value?: (v: unknown) => unknown }> = {
+  durable: { arg: 'durable' },
+  exclusive: { arg: 'exclusive' },
+  autoDelete: { arg: 'auto_delete' },
+  messageTtlMs: { arg: 'x-message-ttl' },
+  expiresMs: { arg: 'x-expires' },
+  maxLength: { arg: 'x-max-length' },
+  maxBytes: { arg: 'x-max-length-bytes' },
+  overflow: { arg: 'x-overflow' },
+  deadLetter: { arg: 'x-dead-letter-exchange', value: (v) => (v as { exchange?: string }).exchange },
+  // The engine counts deliveries, RabbitMQ's limit redeliveries.
+  maxDeliveries: { arg: 'x-delivery-limit', value: (v) => (v as number) - 1 },
+  consumerTimeoutMs: { arg: 'x-consumer-timeout' },
+  singleActiveConsumer: { arg: 'x-single-active-consumer' },
+};
+
+function shown(value: unknown): string {
+  if (value === undefined || value === null) return 'none';
+  const text =
+    typeof value === 'bigint' ? String(value) : typeof value === 'string' ? value : JSON.stringify(value);
+  return `the value '${text}'`;
+}
+
+/** The first `x-*` argument two argument tables disagree on. */
+function firstDifferentArgument(declared: unknown, requested: unknown): string | undefined {
+  const a = (declared ?? {}) as Record<string, unknown>;
+  const b = (requested ?? {}) as Record<string, unknown>;
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].find((k) => shown(a[k]) !== shown(b[k]));
+}
+
+/**
+ * RabbitMQ's text for a redeclare with other arguments, named the way the client declared them
+ * (`x-delivery-limit`, not the engine's `maxDeliveries`): "inequivalent arg 'x-message-ttl' for
+ * queue 'q' in vhost '/': received the value '2000' but current is none".
+ */
+export function inequivalentArgument(err: InequivalentOptionError, vhost: string): PreconditionFailedError {
+  let arg: string;
+  let requested: unknown;
+  let declared: unknown;
+  if (err.option === 'arguments') {
+    arg = firstDifferentArgument(err.declared, err.requested) ?? 'arguments';
+    requested = (err.requested as Record<string, unknown> | undefined)?.[arg];
+    declared = (err.declared as Record<string, unknown> | undefined)?.[arg];
+  } else {
+    const name = AMQP_NAMES[err.option];
+    // An option AMQP has no argument for was set through another door (the HTTP API, NestJS).
+    arg = name?.arg ?? `${err.option} (a Conveyor option, no AMQP argument)`;
+    const toWire = name?.value ?? ((v: unknown) => v);
+    requested = err.requested === undefined ? undefined : toWire(err.requested);
+    declared = err.declared === undefined ? undefined : toWire(err.declared);
+  }
+  return new PreconditionFailedError(
+    `inequivalent arg '${arg}' for queue '${err.queue}' in vhost '${vhost}': received ${shown(requested)} but current is ${shown(declared)}`,
+  );
 }

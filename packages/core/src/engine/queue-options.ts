@@ -1,4 +1,4 @@
-import { InvalidArgumentError, PreconditionFailedError } from '../errors.js';
+import { InequivalentOptionError, InvalidArgumentError } from '../errors.js';
 import type { Headers } from '../message.js';
 
 /** Where a queue's dead letters go: an exchange plus an optional routing key (AMQP's DLX model). */
@@ -110,7 +110,11 @@ export function assertEquivalent(
     const a = (existing as Record<string, unknown>)[key];
     const b = (requested as Record<string, unknown>)[key];
     if (!sameValue(a, b)) {
-      throw new PreconditionFailedError(
+      throw new InequivalentOptionError(
+        queue,
+        key,
+        a,
+        b,
         `inequivalent option '${key}' for queue '${queue}': declared ${describe(a)}, requested ${describe(b)}`,
       );
     }

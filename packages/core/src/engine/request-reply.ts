@@ -68,7 +68,10 @@ export class Requester {
           replyTo: this.replyQueue,
           messageId: randomUUID(),
         };
-        await this.vhost.publish(options.exchange ?? '', to, { ...outgoing, properties });
+        const request = { ...outgoing, properties };
+        // To a queue: one nobody declared is QueueNotFoundError, not a request that waits for nothing.
+        if ((options.exchange ?? '') === '') await this.vhost.send(to, request);
+        else await this.vhost.publish(options.exchange!, to, request);
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<undefined>((resolve) => {
           timer = setTimeout(resolve, timeoutMs, undefined);
@@ -77,7 +80,13 @@ export class Requester {
         clearTimeout(timer);
         if (result) return result;
       }
-      throw new RequestTimeoutError(correlationId, attempts, timeoutMs);
+      if ((options.exchange ?? '') !== '') throw new RequestTimeoutError(correlationId, attempts, timeoutMs);
+      // The consumer count only makes the message more useful: a failed count leaves it out.
+      const consumers = await this.vhost.count(to).then(
+        (stats) => stats.consumers,
+        () => undefined,
+      );
+      throw new RequestTimeoutError(correlationId, attempts, timeoutMs, { queue: to, consumers });
     } finally {
       this.#pending.delete(correlationId);
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { RequestTimeoutError, type Headers } from '@conveyor/core';
+import { QueueNotFoundError, RequestTimeoutError, type Headers } from '@conveyor/core';
 import amqp, {
   type Channel,
   type ChannelModel,
@@ -50,6 +50,8 @@ export class AmqpLink implements MessageLink {
   readonly #errorListeners: ((err: unknown) => void)[] = [];
   readonly #consumerChannels = new Set<Channel>();
   readonly #deadLetterQueues = new Map<string, string>();
+  /** Message ids of mandatory publishes the broker returned (no queue): their confirm fails. */
+  readonly #returned = new Set<string>();
 
   private constructor(
     private readonly connection: ChannelModel,
@@ -64,8 +66,30 @@ export class AmqpLink implements MessageLink {
     });
   }
 
-  static async open(url: string, mode: 'rabbitmq' | 'conveyor', api?: ManagementApi): Promise<AmqpLink> {
-    return new AmqpLink(await amqp.connect(url), mode, api);
+  /**
+   * Connects with TCP_NODELAY (a request is a few small frames: Nagle's algorithm would hold each
+   * one back for the peer's delayed ACK), and the given tuning. Without `mode`, a server whose
+   * `product` is Conveyor is used as Conveyor, anything else as RabbitMQ.
+   */
+  static async open(
+    url: string,
+    mode: 'rabbitmq' | 'conveyor' | undefined,
+    api?: ManagementApi,
+    tuning: AmqpTuning = {},
+  ): Promise<AmqpLink> {
+    const target = new URL(url);
+    if (tuning.heartbeatSeconds !== undefined)
+      target.searchParams.set('heartbeat', String(tuning.heartbeatSeconds));
+    if (tuning.frameMax !== undefined) target.searchParams.set('frameMax', String(tuning.frameMax));
+    const connection = await amqp.connect(target.toString(), {
+      noDelay: true,
+      ...tuning.socket,
+      clientProperties: {
+        ...(tuning.connectionName === undefined ? {} : { connection_name: tuning.connectionName }),
+        ...tuning.clientProperties,
+      },
+    });
+    return new AmqpLink(connection, mode ?? serverKind(connection), api);
   }
 
   get connected(): boolean {
@@ -79,6 +103,7 @@ export class AmqpLink implements MessageLink {
       this.#pub = opening;
       opening.then(
         (ch) => {
+          this.#watchReturns(ch);
           ch.on('error', () => undefined);
           ch.on('close', () => {
             if (this.#pub === opening) this.#pub = undefined;
@@ -219,20 +244,52 @@ export class AmqpLink implements MessageLink {
     return this.#deadLetterQueues.get(queue) ?? `${queue}.dlq`;
   }
 
+  /** basic.return comes before the publish's confirm: remember it so the confirm can fail. */
+  #watchReturns(ch: Channel): void {
+    ch.on('return', (m: Message) => {
+      const id = m.properties.messageId as string | undefined;
+      if (id !== undefined) this.#returned.add(id);
+    });
+  }
+
+  /**
+   * Publishes and resolves on the broker's confirm. `mandatory` (a send to a queue): a message no
+   * queue took comes back with basic.return and the send fails with QueueNotFoundError instead of
+   * resolving while the message is gone.
+   */
+  #publish(
+    ch: ConfirmChannel,
+    exchange: string,
+    key: string,
+    body: Buffer,
+    options: Options.Publish,
+  ): Promise<void> {
+    const mandatory = options.mandatory === true;
+    const messageId = mandatory ? (options.messageId ?? randomUUID()) : options.messageId;
+    return new Promise<void>((resolve, reject) => {
+      ch.publish(exchange, key, body, { ...options, messageId }, (err: unknown) => {
+        const returned = messageId !== undefined && this.#returned.delete(messageId);
+        if (err) reject(toError(err));
+        else if (returned) reject(new QueueNotFoundError(key));
+        else resolve();
+      });
+    });
+  }
+
   async #confirmedPublish(
     exchange: string,
     key: string,
     body: Buffer,
     options: Options.Publish,
   ): Promise<void> {
-    const ch = await this.#channel();
-    await new Promise<void>((resolve, reject) => {
-      ch.publish(exchange, key, body, options, (err: unknown) => (err ? reject(toError(err)) : resolve()));
-    });
+    await this.#publish(await this.#channel(), exchange, key, body, options);
   }
 
   async sendToQueue(queue: string, message: OutboundMessage): Promise<void> {
-    await this.#confirmedPublish('', queue, message.body, toPublishOptions(message.properties));
+    await this.#confirmedPublish('', queue, message.body, {
+      ...toPublishOptions(message.properties),
+      mandatory: true,
+    });
   }
 
   async publishTopic(topic: string, message: OutboundMessage): Promise<void> {
@@ -244,6 +301,7 @@ export class AmqpLink implements MessageLink {
     this.#replies ??= (async () => {
       const ch = await this.connection.createConfirmChannel();
       ch.on('error', () => undefined);
+      this.#watchReturns(ch);
       await ch.consume(
         DIRECT_REPLY_TO,
         (m) => {
@@ -273,20 +331,27 @@ export class AmqpLink implements MessageLink {
           replyTo: DIRECT_REPLY_TO,
           messageId: randomUUID(),
         });
-        await new Promise<void>((resolve, reject) =>
-          ch.sendToQueue(queue, message.body, options, (err: unknown) =>
-            err ? reject(toError(err)) : resolve(),
-          ),
-        );
+        // Pipelined: the wait for the reply starts with the publish, not after its confirm. A
+        // refused or returned request still fails at once; a lost one is what the resend covers.
+        const confirmed = this.#publish(ch, '', queue, message.body, { ...options, mandatory: true });
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<undefined>(
           (resolve) => (timer = setTimeout(resolve, setup.timeoutMs, undefined)),
         );
-        const result = await Promise.race([reply, timeout]);
-        clearTimeout(timer);
-        if (result) return result;
+        const failed = confirmed.then(() => new Promise<never>(() => undefined));
+        try {
+          const result = await Promise.race([reply, timeout, failed]);
+          if (result) return result;
+        } finally {
+          clearTimeout(timer);
+        }
       }
-      throw new RequestTimeoutError(correlationId, attempts, setup.timeoutMs);
+      const consumers = await this.count(queue).then(
+        (c) => c.consumers,
+        // The count only makes the message more useful: without it the error says less.
+        () => undefined,
+      );
+      throw new RequestTimeoutError(correlationId, attempts, setup.timeoutMs, { queue, consumers });
     } finally {
       this.#pending.delete(correlationId);
     }
@@ -367,6 +432,28 @@ export class AmqpLink implements MessageLink {
     for (const ch of [...this.#consumerChannels]) await ch.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }
+}
+
+/** Options of the AMQP connection (remote modes). */
+export interface AmqpTuning {
+  /** Socket options for net.connect / tls.connect (TLS: ca, cert, key, servername, …). TCP_NODELAY is on unless `noDelay: false`. */
+  socket?: Record<string, unknown>;
+  /** Heartbeat proposed to the broker (the URL's `heartbeat`). */
+  heartbeatSeconds?: number;
+  /** Largest frame (the URL's `frameMax`). */
+  frameMax?: number;
+  /** Shown by the broker's management UI (`connection_name`). */
+  connectionName?: string;
+  clientProperties?: Record<string, unknown>;
+}
+
+/** Conveyor announces `product: Conveyor` in connection.start; anything else is taken as RabbitMQ. */
+function serverKind(connection: ChannelModel): 'rabbitmq' | 'conveyor' {
+  const props = (connection as unknown as { connection?: { serverProperties?: { product?: unknown } } })
+    .connection?.serverProperties;
+  const product = props?.product;
+  const name = Buffer.isBuffer(product) ? product.toString() : String(product ?? '');
+  return name === 'Conveyor' ? 'conveyor' : 'rabbitmq';
 }
 
 function toError(err: unknown): Error {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Broker, type MessageStore } from '@conveyor/core';
-import { AmqpLink } from './amqp-link.js';
+import { AmqpLink, type AmqpTuning } from './amqp-link.js';
 import { EmbeddedLink } from './embedded-link.js';
 import { ManagementApi } from './management-api.js';
 import type { MessageLink } from './link.js';
@@ -7,7 +7,8 @@ import type { MessageLink } from './link.js';
 /**
  * Where the app's messages go. Nothing set: an engine inside the process (shared by the server
  * and the clients of that process). `broker`: that engine. `url`: AMQP 0-9-1 to a Conveyor broker
- * (`kind: 'conveyor'`, which adds Conveyor's extras) or to RabbitMQ (`kind: 'rabbitmq'`, default).
+ * (`kind: 'conveyor'`, which adds Conveyor's extras) or to RabbitMQ (`kind: 'rabbitmq'`); without
+ * `kind`, the server's `product` decides.
  */
 export interface ConveyorConnectionOptions {
   broker?: Broker;
@@ -20,7 +21,10 @@ export interface ConveyorConnectionOptions {
   store?: MessageStore | string;
   vhost?: string;
   url?: string;
+  /** Default: read from the server (`product` Conveyor → `conveyor`, else `rabbitmq`). */
   kind?: 'rabbitmq' | 'conveyor';
+  /** Remote modes: socket options (TLS, keep-alive; TCP_NODELAY is on), heartbeat, frame size, connection name. */
+  amqp?: AmqpTuning;
   /**
    * A Conveyor broker's management HTTP API (`http://user:pass@host:15672`): with `kind:
    * 'conveyor'`, peek, take and leased receive go through it.
@@ -32,12 +36,12 @@ export async function openLink(options: ConveyorConnectionOptions = {}): Promise
   if (options.store !== undefined && (options.broker !== undefined || options.url !== undefined))
     throw new InvalidArgumentError('connection: give one of store, broker and url');
   if (options.url !== undefined) {
-    const kind = options.kind ?? 'rabbitmq';
+    // The management API serves only a Conveyor broker: asked for, it says the kind too.
     const api =
-      kind === 'conveyor' && options.managementUrl !== undefined
+      options.kind !== 'rabbitmq' && options.managementUrl !== undefined
         ? new ManagementApi(options.managementUrl, options.vhost ?? vhostOf(options.url))
         : undefined;
-    return AmqpLink.open(options.url, kind, api);
+    return AmqpLink.open(options.url, options.kind, api, options.amqp);
   }
   return EmbeddedLink.open(options.broker, options.vhost, options.store);
 }

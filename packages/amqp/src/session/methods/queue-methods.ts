@@ -1,9 +1,9 @@
 /** queue.declare / bind / unbind / purge / delete → the engine's queues. */
-import { AccessRefusedError, type QueueInfo } from '@conveyor/core';
+import { AccessRefusedError, InequivalentOptionError, type QueueInfo } from '@conveyor/core';
 import { createMethod, type AmqpMethod } from '../../codec/index.js';
 import { DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
-import { queueOptionsFromArguments } from '../queue-arguments.js';
+import { inequivalentArgument, queueOptionsFromArguments } from '../queue-arguments.js';
 import { mayBind, mayConfigureQueue, mayDeadLetterTo, mayReadQueue } from '../permissions.js';
 
 const SERVER_NAMED_PREFIX = 'amq.gen-';
@@ -45,7 +45,9 @@ export async function queueMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
         // A server-named queue is checked by the prefix of the name it will get.
         mayConfigureQueue(ch, a.queue === '' ? SERVER_NAMED_PREFIX : a.queue);
         if (options.deadLetter) mayDeadLetterTo(ch, options.deadLetter.exchange);
-        info = await vhost.declareQueue(a.queue, options, { owner });
+        info = await vhost.declareQueue(a.queue, options, { owner }).catch((err: unknown) => {
+          throw err instanceof InequivalentOptionError ? inequivalentArgument(err, vhost.vhost) : err;
+        });
       }
       ch.lastQueue = info.name;
       if (!a.nowait)
