@@ -5,6 +5,7 @@ import type { InboundMessage, SettleOptions } from './link/link.js';
 /** What `@Ctx()` gives a Conveyor handler: the message's metadata and, for manual mode, its settlement. */
 export class ConveyorContext extends BaseRpcContext<[InboundMessage, string]> {
   #settled = false;
+  readonly #abort = new AbortController();
 
   constructor(message: InboundMessage, pattern: string) {
     super([message, pattern]);
@@ -48,6 +49,20 @@ export class ConveyorContext extends BaseRpcContext<[InboundMessage, string]> {
   get traceparent(): string | undefined {
     const value = this.message.headers['traceparent'];
     return typeof value === 'string' ? value : undefined;
+  }
+
+  /**
+   * Aborted when the message is no longer the handler's: handed back at the shutdown deadline, or
+   * its lease could not be renewed. Another consumer may then get it; a long handler should stop
+   * (pass it to fetch, or check `signal.aborted` between steps). `signal.reason` says why.
+   */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** @internal The transport took the message back from the handler. */
+  abandon(reason: string): void {
+    if (!this.#abort.signal.aborted) this.#abort.abort(new Error(reason));
   }
 
   get settled(): boolean {

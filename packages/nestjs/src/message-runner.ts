@@ -1,3 +1,4 @@
+import { LeaseNotHeldError } from '@conveyor/core';
 import type { LoggerService } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import { lastValueFrom, type Observable } from 'rxjs';
@@ -102,7 +103,7 @@ export class MessageRunner {
     handler: MessageHandler,
     options: ConsumerOptions,
   ): Promise<void> {
-    const renew = this.#renewWhileRunning(message, options.leaseMs);
+    const renew = this.#renewWhileRunning(message, options.leaseMs, ctx);
     try {
       // Two methods on one queue: Nest's head handler runs the chained ones too (forkJoin).
       await this.#invoke(message, ctx, handler);
@@ -126,11 +127,17 @@ export class MessageRunner {
   }
 
   /** Renews a pull lease at half its length while the handler runs. */
-  #renewWhileRunning(message: InboundMessage, leaseMs: number | undefined): NodeJS.Timeout | undefined {
+  #renewWhileRunning(
+    message: InboundMessage,
+    leaseMs: number | undefined,
+    ctx: ConveyorContext,
+  ): NodeJS.Timeout | undefined {
     if (leaseMs === undefined) return undefined;
     const timer = setInterval(() => {
       message.renewLease(leaseMs).catch((err: unknown) => {
         this.deps.logger.warn?.(`conveyor: lease renewal failed: ${String(err)}`);
+        // The lease is gone: the message may already be another consumer's.
+        if (err instanceof LeaseNotHeldError) ctx.abandon(`lease lost: ${err.message}`);
       });
     }, leaseMs / 2);
     timer.unref();
@@ -197,7 +204,11 @@ export class MessageRunner {
     for (const entry of this.#inFlight) {
       if (entry.ctx.settled) continue;
       released++;
-      await entry.ctx.nack().catch(() => undefined);
+      // Told first: the handler may stop before another consumer gets the message.
+      entry.ctx.abandon(`handed back: shutdown after ${timeoutMs} ms`);
+      await entry.ctx.nack().catch((err: unknown) => {
+        this.deps.logger.warn?.(`conveyor: giving back a message at shutdown failed: ${String(err)}`);
+      });
     }
     return released;
   }

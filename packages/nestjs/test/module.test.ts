@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Controller, Inject, Injectable, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { Payload } from '@nestjs/microservices';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { Broker } from '@conveyor/core';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
@@ -187,6 +187,38 @@ describe('ConveyorServer shutdown limit and serializer', () => {
     await app.close();
     expect(Date.now() - before).toBeLessThan(1_500);
     await expect(broker.vhost().count(`${p}.stuck`)).resolves.toMatchObject({ ready: 1, inFlight: 0 });
+  });
+
+  it('[issue 14, item 8] the handler of a message handed back at the deadline is told through ctx.signal, and stops', async () => {
+    const p = uniquePrefix();
+    let finished = 0;
+    let stopped: string | undefined;
+    @Controller()
+    class Long {
+      @OneWay(`${p}.long`)
+      async handle(@Ctx() ctx: ConveyorContext): Promise<void> {
+        for (let step = 0; step < 100; step++) {
+          if (ctx.signal.aborted) {
+            stopped = String((ctx.signal.reason as Error).message);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        finished++;
+      }
+    }
+    const moduleRef = await Test.createTestingModule({ controllers: [Long] }).compile();
+    const server = new ConveyorServer({ appName: 'svc', connection: { broker }, shutdownTimeoutMs: 100 });
+    const app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
+    await app.listen();
+    for (let i = 0; i < 5; i++) await broker.vhost().send(`${p}.long`, { body: String(i) });
+    await waitFor(() => server.link !== undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    await app.close();
+    await waitFor(() => stopped !== undefined);
+    expect(stopped).toBe('handed back: shutdown after 100 ms');
+    expect(finished).toBe(0);
+    await expect(broker.vhost().count(`${p}.long`)).resolves.toMatchObject({ ready: 5, inFlight: 0 });
   });
 
   it('a pluggable serializer is used on both sides', async () => {
