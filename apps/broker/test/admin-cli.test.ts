@@ -96,6 +96,30 @@ describe('operator subcommands', () => {
     expect(deliveries.map((d) => d.payload)).toEqual(['arrived']);
   });
 
+  it('[issue 14, item 7] peek shows why a dead letter died in a REASON column, without --json', async () => {
+    await http.call('PUT', '/api/queues/%2F/poison-dlq', { durable: false });
+    await http.call('PUT', '/api/queues/%2F/poison', {
+      durable: false,
+      deadLetter: { exchange: '', routingKey: 'poison-dlq' },
+    });
+    await conveyor('send', 'poison', 'bad payload');
+    const received = await http.call<{ id: string; holder: string }[]>(
+      'POST',
+      '/api/queues/%2F/poison/receive',
+      {},
+    );
+    await http.call('POST', '/api/queues/%2F/poison/dead-letter', {
+      deliveries: [{ id: received.body[0]!.id, holder: received.body[0]!.holder }],
+      reason: 'amount must be positive',
+    });
+    const peek = await conveyor('peek', 'poison-dlq');
+    const [header, row] = peek.stdout.trim().split('\n');
+    expect(header).toMatch(/^ID\s+STATE\s+DELIVERIES\s+ROUTING KEY\s+REASON\s+PAYLOAD$/);
+    expect(row).toMatch(/rejected: amount must be positive\s+bad payload$/);
+    // A queue of live messages has no REASON column.
+    expect((await conveyor('peek', 'jobs')).stdout).not.toMatch(/REASON/);
+  });
+
   it('purge empties a queue; redrive moves dead letters back (--to)', async () => {
     await conveyor('send', 'jobs', 'x');
     const purge = await conveyor('purge', 'jobs');

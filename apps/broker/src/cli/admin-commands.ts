@@ -106,16 +106,36 @@ function queuePath(options: GlobalOptions, queue: string, ...rest: string[]): st
 
 function messagesTable(messages: readonly MessageJson[]): string {
   if (messages.length === 0) return 'no messages\n';
+  const reasons = messages.map(deathReason);
+  const anyDead = reasons.some((r) => r !== '');
   return formatTable(
-    ['ID', 'STATE', 'DELIVERIES', 'ROUTING KEY', 'PAYLOAD'],
-    messages.map((m) => [
+    ['ID', 'STATE', 'DELIVERIES', 'ROUTING KEY', ...(anyDead ? ['REASON'] : []), 'PAYLOAD'],
+    messages.map((m, i) => [
       m.id,
       m.state,
       m.deliveryCount,
       m.routingKey,
+      ...(anyDead ? [reasons[i]!] : []),
       shortPayload(m.payload, m.payloadEncoding, m.payloadBytes),
     ]),
   );
+}
+
+/**
+ * Why a dead-lettered message died, from its headers: the latest `x-death` entry (reason, and the
+ * handler's error as `detail`), or the NestJS transport's `x-death-detail`; '' for a live message.
+ */
+function deathReason(m: MessageJson): string {
+  const headers = ((m.properties as { headers?: Record<string, unknown> } | null)?.headers ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as Record<string, unknown>[]) : [];
+  const latest = deaths[0];
+  const reason = String(latest?.['reason'] ?? headers['x-last-death-reason'] ?? '');
+  const detail = latest?.['detail'] ?? headers['x-death-detail'];
+  const text = detail === undefined ? reason : `${reason || 'rejected'}: ${String(detail)}`;
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function deliveryText(m: MessageJson): string {
