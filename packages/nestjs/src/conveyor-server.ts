@@ -163,7 +163,13 @@ export class ConveyorServer
   ): Promise<Subscription> {
     const concurrency = spec.options.concurrency ?? 10;
     if (spec.kind === 'request') {
-      const setup: QueueSetup = { deadLetterQueue: spec.options.deadLetterQueue ?? `${spec.queue}.dlq` };
+      // A request handler's failure is its reply: no DLQ unless one is asked for.
+      const setup: QueueSetup = {
+        keepExisting: true,
+        ...(spec.options.deadLetterQueue === undefined
+          ? {}
+          : { deadLetterQueue: spec.options.deadLetterQueue }),
+      };
       await link.setupQueue(spec.queue, setup);
       // Kept across reconnects, so a resend after one still gets the first result.
       const cache = this.#replyCaches.get(pattern) ?? new ReplyCache(spec.options.windowMs ?? 60_000);

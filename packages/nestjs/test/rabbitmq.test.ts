@@ -1,5 +1,9 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { usedPrefixes } from './helpers/apps.js';
+import 'reflect-metadata';
+import { Controller } from '@nestjs/common';
+import amqp from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Request } from '../src/index.js';
+import { startApp, uniquePrefix, usedPrefixes } from './helpers/apps.js';
 import { deleteTestQueues, publishRaw, reachable } from './helpers/raw-amqp.js';
 import { patternSuite } from './patterns.shared.js';
 
@@ -22,5 +26,35 @@ if (!available && process.env['CI'] !== 'true') {
     name: 'RabbitMQ',
     connection: () => ({ url, kind: 'rabbitmq' }),
     publishRaw: (queue, body, contentType) => publishRaw(url, queue, body, contentType),
+  });
+
+  describe('upgrading over the old layout on RabbitMQ [issue 14, item 7]', () => {
+    it('an old @Request queue with x-dead-letter-* keeps its arguments (no 406) and its non-empty DLQ stays', async () => {
+      const p = uniquePrefix();
+      const old = await amqp.connect(url);
+      const ch = await old.createConfirmChannel();
+      await ch.assertQueue(`${p}.ask.dlq`);
+      await ch.assertQueue(`${p}.ask`, { deadLetterExchange: '', deadLetterRoutingKey: `${p}.ask.dlq` });
+      ch.sendToQueue(`${p}.ask.dlq`, Buffer.from('{"old":true}'));
+      await ch.waitForConfirms();
+      @Controller()
+      class H {
+        @Request(`${p}.ask`)
+        ask(): string {
+          return 'answer';
+        }
+      }
+      const app = await startApp([H], { url, kind: 'rabbitmq' });
+      try {
+        await expect(app.client.request(`${p}.ask`, {})).resolves.toBe('answer');
+        expect((await ch.checkQueue(`${p}.ask.dlq`)).messageCount).toBe(1);
+        // Its retry queue is RabbitMQ's only way to delay: still there.
+        await expect(ch.checkQueue(`${p}.ask.retry`)).resolves.toBeDefined();
+      } finally {
+        await app.close();
+        for (const q of [`${p}.ask`, `${p}.ask.dlq`, `${p}.ask.retry`]) await ch.deleteQueue(q);
+        await old.close();
+      }
+    });
   });
 }

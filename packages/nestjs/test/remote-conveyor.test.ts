@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionLostError, ConveyorHealthIndicator, OneWay } from '../src/index.js';
+import { Broadcast, ConnectionLostError, ConveyorHealthIndicator, OneWay, Request } from '../src/index.js';
 import { startApp, uniquePrefix, waitFor } from './helpers/apps.js';
 import { publishRaw } from './helpers/raw-amqp.js';
 import { patternSuite } from './patterns.shared.js';
@@ -74,13 +74,16 @@ describe('remote Conveyor: losing the broker', () => {
   });
 });
 
-describe('remote Conveyor: queue arguments', () => {
-  it('declares x-delivery-limit (crash-loop guard), the DLQ and the retry queue that dead-letters back', async () => {
+describe('remote Conveyor: queue arguments and layout [issue 14, item 7]', () => {
+  it('a one-way handler gets its queue (x-delivery-limit, dead-lettering) and DLQ; retries wait in the queue itself, no .retry queue', async () => {
     const p = uniquePrefix();
+    let calls = 0;
     @Controller()
     class H {
-      @OneWay(`${p}.jobs`, { retry: { maxAttempts: 4 } })
-      handle(): void {}
+      @OneWay(`${p}.jobs`, { retry: { maxAttempts: 4, backoffMs: 50 } })
+      handle(): void {
+        if (++calls < 3) throw new Error('not yet');
+      }
     }
     const app = await startApp([H], { url, kind: 'conveyor' });
     const vhost = broker.vhost();
@@ -88,9 +91,79 @@ describe('remote Conveyor: queue arguments', () => {
     expect(jobs.options.maxDeliveries).toBe(4);
     expect(jobs.options.deadLetter).toEqual({ exchange: '', routingKey: `${p}.jobs.dlq` });
     expect(vhost.hasQueue(`${p}.jobs.dlq`)).toBe(true);
-    const retry = await vhost.queueInfo(`${p}.jobs.retry`);
-    expect(retry.options.deadLetter).toEqual({ exchange: '', routingKey: `${p}.jobs` });
+    expect(vhost.hasQueue(`${p}.jobs.retry`)).toBe(false);
+    await app.client.enqueue(`${p}.jobs`, { n: 1 });
+    await waitFor(() => calls === 3);
     await app.close();
+  });
+
+  it('handlers make only the queues they need: one-way 2, request 1, broadcast 2', async () => {
+    const p = uniquePrefix();
+    @Controller()
+    class H {
+      @OneWay(`${p}.a`)
+      a(): void {}
+      @Request(`${p}.b`)
+      b(): string {
+        return 'b';
+      }
+      @Broadcast(`${p}.c`)
+      c(): void {}
+    }
+    const app = await startApp([H], { url, kind: 'conveyor' });
+    const names = (await broker.vhost().listQueues()).map((q) => q.name).filter((n) => n.includes(p));
+    expect(names.sort()).toEqual([`${p}.a`, `${p}.a.dlq`, `${p}.b`, `app.${p}.c`, `app.${p}.c.dlq`].sort());
+    await app.close();
+  });
+
+  it('upgrading over the old layout loses nothing: .retry drains back, a non-empty DLQ stays, an old @Request queue keeps its arguments', async () => {
+    const p = uniquePrefix();
+    // The previous version's layout, with messages in it.
+    const old = await amqp.connect(url);
+    const ch = await old.createConfirmChannel();
+    await ch.assertQueue(`${p}.jobs.dlq`);
+    await ch.assertQueue(`${p}.jobs`, {
+      deadLetterExchange: '',
+      deadLetterRoutingKey: `${p}.jobs.dlq`,
+      arguments: { 'x-delivery-limit': 2 },
+    });
+    await ch.assertQueue(`${p}.jobs.retry`, { deadLetterExchange: '', deadLetterRoutingKey: `${p}.jobs` });
+    await ch.assertQueue(`${p}.ask.dlq`);
+    await ch.assertQueue(`${p}.ask`, { deadLetterExchange: '', deadLetterRoutingKey: `${p}.ask.dlq` });
+    await ch.assertQueue(`${p}.ask.retry`, { deadLetterExchange: '', deadLetterRoutingKey: `${p}.ask` });
+    const body = (n: number): Buffer => Buffer.from(JSON.stringify({ n }));
+    ch.sendToQueue(`${p}.jobs.retry`, body(1), { expiration: '300', contentType: 'application/json' });
+    ch.sendToQueue(`${p}.ask.dlq`, body(2), { contentType: 'application/json' });
+    await ch.waitForConfirms();
+    await old.close();
+
+    const handled: number[] = [];
+    @Controller()
+    class H {
+      @OneWay(`${p}.jobs`, { retry: { maxAttempts: 3 } })
+      job(@Payload() m: { n: number }): void {
+        handled.push(m.n);
+      }
+      @Request(`${p}.ask`)
+      ask(): string {
+        return 'answer';
+      }
+    }
+    const app = await startApp([H], { url, kind: 'conveyor' });
+    // The waiting retry came back by its TTL and was handled.
+    await waitFor(() => handled.includes(1));
+    await expect(app.client.request(`${p}.ask`, {})).resolves.toBe('answer');
+    const vhost = broker.vhost();
+    expect((await vhost.count(`${p}.ask.dlq`)).ready).toBe(1);
+    expect((await vhost.queueInfo(`${p}.ask`)).options.deadLetter).toEqual({
+      exchange: '',
+      routingKey: `${p}.ask.dlq`,
+    });
+    await app.close();
+    // Empty now: the next start deletes the old retry queue.
+    const again = await startApp([H], { url, kind: 'conveyor' });
+    expect(vhost.hasQueue(`${p}.jobs.retry`)).toBe(false);
+    await again.close();
   });
 });
 

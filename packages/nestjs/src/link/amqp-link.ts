@@ -126,24 +126,58 @@ export class AmqpLink implements MessageLink {
       durable: setup.durable ?? true,
       exclusive: setup.exclusive ?? false,
       autoDelete: setup.autoDelete ?? false,
-      deadLetterExchange: '',
-      deadLetterRoutingKey: setup.deadLetterQueue,
+      ...(setup.deadLetterQueue === undefined
+        ? {}
+        : { deadLetterExchange: '', deadLetterRoutingKey: setup.deadLetterQueue }),
       arguments: args,
     };
   }
 
+  /** checkQueue on a channel of its own: a 404 closes the channel it was asked on. */
+  async #existing(queue: string): Promise<{ messageCount: number } | undefined> {
+    const ch = await this.connection.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      return await ch.checkQueue(queue);
+    } catch (err) {
+      if (/404|NOT_FOUND/.test(String(err))) return undefined;
+      throw err;
+    } finally {
+      await ch.close().catch(() => undefined); // already closed by the 404
+    }
+  }
+
   async #declareAround(queue: string, setup: QueueSetup): Promise<string> {
     const ch = await this.#channel();
-    await ch.assertQueue(setup.deadLetterQueue, { durable: setup.durable ?? true });
-    const { queue: name } = await ch.assertQueue(queue, this.#queueArgs(setup));
-    this.#deadLetterQueues.set(name, setup.deadLetterQueue);
-    await ch.assertQueue(retryQueueOf(name), {
+    if (setup.deadLetterQueue !== undefined)
+      await ch.assertQueue(setup.deadLetterQueue, { durable: setup.durable ?? true });
+    const existing = setup.keepExisting && queue !== '' ? await this.#existing(queue) : undefined;
+    const name = existing ? queue : (await ch.assertQueue(queue, this.#queueArgs(setup))).queue;
+    if (setup.deadLetterQueue !== undefined) this.#deadLetterQueues.set(name, setup.deadLetterQueue);
+    await this.#retryQueue(name, setup);
+    return name;
+  }
+
+  /**
+   * RabbitMQ has no delayed redelivery: a retry waits in `<queue>.retry` for its TTL, then
+   * dead-letters back. Conveyor delays it itself (x-delay), so no retry queue there; one left by an
+   * older version drains back by its TTLs and is deleted once empty. A non-empty one is kept.
+   */
+  async #retryQueue(name: string, setup: QueueSetup): Promise<void> {
+    const retry = retryQueueOf(name);
+    if (this.mode === 'conveyor') {
+      const old = await this.#existing(retry);
+      if (old?.messageCount === 0) await (await this.#channel()).deleteQueue(retry, { ifEmpty: true });
+      return;
+    }
+    await (
+      await this.#channel()
+    ).assertQueue(retry, {
       durable: setup.durable ?? true,
       exclusive: setup.exclusive ?? false,
       deadLetterExchange: '',
       deadLetterRoutingKey: name,
     });
-    return name;
   }
 
   async setupQueue(queue: string, setup: QueueSetup): Promise<void> {
@@ -211,16 +245,25 @@ export class AmqpLink implements MessageLink {
       nack: async (options = {}) => {
         if (!options.delayMs) return settle(() => ch.nack(m, false, true));
         const copy = { ...headers, [RETRY_COUNT_HEADER]: retries + 1 };
-        await this.#confirmedPublish('', retryQueueOf(queue), m.content, {
-          ...toPublishOptions({ ...properties, headers: copy }),
-          expiration: String(Math.max(1, Math.round(options.delayMs))),
-        });
+        const delayMs = Math.max(1, Math.round(options.delayMs));
+        // Conveyor holds a message back per queue for its x-delay; RabbitMQ needs the retry queue.
+        if (this.mode === 'conveyor')
+          await this.#confirmedPublish('', queue, m.content, {
+            ...toPublishOptions({ ...properties, headers: { ...copy, 'x-delay': delayMs } }),
+          });
+        else
+          await this.#confirmedPublish('', retryQueueOf(queue), m.content, {
+            ...toPublishOptions({ ...properties, headers: copy }),
+            expiration: String(delayMs),
+          });
         ch.ack(m);
       },
       deadLetter: async (reason) => {
         const deadLetterQueue = this.#deadLetterQueueOf(queue);
+        // The retry's x-delay must not hold the dead letter back too.
+        const { 'x-delay': _delay, ...kept } = headers;
         const copy: Headers = {
-          ...headers,
+          ...kept,
           [DEATH_DETAIL_HEADER]: reason,
           'x-first-death-reason': headers['x-first-death-reason'] ?? 'rejected',
           'x-first-death-queue': headers['x-first-death-queue'] ?? queue,

@@ -79,12 +79,15 @@ export class EmbeddedLink implements MessageLink {
   }
 
   async setupQueue(queue: string, setup: QueueSetup): Promise<void> {
-    await this.vhost.declareQueue(setup.deadLetterQueue, { durable: setup.durable ?? true });
+    if (setup.keepExisting && this.vhost.hasQueue(queue)) return;
+    if (setup.deadLetterQueue !== undefined)
+      await this.vhost.declareQueue(setup.deadLetterQueue, { durable: setup.durable ?? true });
     await this.vhost.declareQueue(queue, queueOptions(setup));
   }
 
   async setupSubscription(topic: string, queue: string, setup: QueueSetup): Promise<string> {
-    await this.vhost.declareQueue(setup.deadLetterQueue, { durable: setup.durable ?? true });
+    if (setup.deadLetterQueue !== undefined)
+      await this.vhost.declareQueue(setup.deadLetterQueue, { durable: setup.durable ?? true });
     return this.vhost.subscribe(topic, { name: queue, queue: queueOptions(setup) });
   }
 
@@ -237,7 +240,7 @@ function queueOptions(setup: QueueSetup): QueueOptions {
     durable: setup.durable ?? true,
     exclusive: false,
     autoDelete: setup.autoDelete ?? false,
-    deadLetter: deadLetterToQueue(setup.deadLetterQueue),
+    ...(setup.deadLetterQueue === undefined ? {} : { deadLetter: deadLetterToQueue(setup.deadLetterQueue) }),
     ...(setup.maxDeliveries === undefined ? {} : { maxDeliveries: setup.maxDeliveries }),
   };
 }

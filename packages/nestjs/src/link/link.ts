@@ -6,8 +6,13 @@ export interface QueueSetup {
   durable?: boolean;
   exclusive?: boolean;
   autoDelete?: boolean;
-  /** Where dead letters go; declared too. */
-  deadLetterQueue: string;
+  /** Where dead letters go; declared too. None: the queue has no dead-letter target (@Request). */
+  deadLetterQueue?: string;
+  /**
+   * An existing queue is used as declared, not declared again: a queue of an older version keeps
+   * its arguments (RabbitMQ refuses a redeclare with other x-dead-letter-* with 406).
+   */
+  keepExisting?: boolean;
   /** Deliveries after which the broker itself dead-letters (protects against crash loops). */
   maxDeliveries?: number;
 }
