@@ -156,18 +156,23 @@ export class MessageRunner {
     const { replyTo, correlationId } = message.properties;
     if (replyTo === undefined) {
       this.deps.logger.warn?.(`conveyor: request on '${message.queue}' has no reply-to; result dropped`);
-    } else {
-      try {
-        await this.deps.link().reply(replyTo, {
-          body: reply.body,
-          properties: { ...reply.properties, ...(correlationId === undefined ? {} : { correlationId }) },
-        });
-      } catch (err) {
-        await ctx.nack({ delayMs: 100 });
-        throw err;
-      }
+      await ctx.ack();
+      return;
     }
+    // The request is acked once its reply is sent, not once the reply is confirmed: a reply lost
+    // on the way is covered by the caller's resend, which the reply cache answers with the same
+    // result (the handler does not run again). Holding the prefetch slot for the confirm would cap
+    // the handler at prefetch / (confirm round trip).
+    const sent = this.deps.link().reply(replyTo, {
+      body: reply.body,
+      properties: { ...reply.properties, ...(correlationId === undefined ? {} : { correlationId }) },
+    });
     await ctx.ack();
+    await sent.catch((err: unknown) => {
+      this.deps.logger.warn?.(
+        `conveyor: reply to '${replyTo}' failed (${String(err)}); the caller's resend gets it from the reply cache`,
+      );
+    });
   }
 
   async #produceReply(
