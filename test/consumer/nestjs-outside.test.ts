@@ -55,6 +55,18 @@ async function npmInstall(dir: string, dependencies: Record<string, string>): Pr
   });
 }
 
+/** Runs the built app (embedded, or against `url`): its one-way, request and broadcast all arrived. */
+async function runsAllPatterns(dir: string, flavour: string, url?: string): Promise<void> {
+  const args = [join(dir, flavour, 'dist/main.js'), ...(url === undefined ? [] : [url])];
+  const { stdout } = await run(process.execPath, args, { cwd: dir, timeout: 30_000 });
+  expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
+    jobs: [7],
+    sum: 5,
+    news: ['hello'],
+    timeoutIsExported: true,
+  });
+}
+
 describe('@conveyor/* installed from tarballs, outside the workspace', () => {
   let dir: string;
   let tarballs: Record<string, string>;
@@ -97,16 +109,7 @@ describe('@conveyor/* installed from tarballs, outside the workspace', () => {
   });
 
   it.each(['esm', 'cjs'])('%s: one-way, request and broadcast on the embedded engine', async (flavour) => {
-    const { stdout } = await run(process.execPath, [join(dir, flavour, 'dist/main.js')], {
-      cwd: dir,
-      timeout: 30_000,
-    });
-    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
-      jobs: [7],
-      sum: 5,
-      news: ['hello'],
-      timeoutIsExported: true,
-    });
+    await runsAllPatterns(dir, flavour);
   });
 
   it.each(['esm', 'cjs'])(
@@ -142,20 +145,7 @@ describe('@conveyor/* installed from tarballs, outside the workspace', () => {
           });
           broker.on('exit', (code) => reject(new Error(`conveyor exited ${code}`)));
         });
-        const { stdout } = await run(
-          process.execPath,
-          [join(dir, flavour, 'dist/main.js'), `amqp://guest:guest@127.0.0.1:${port}`],
-          {
-            cwd: dir,
-            timeout: 30_000,
-          },
-        );
-        expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
-          jobs: [7],
-          sum: 5,
-          news: ['hello'],
-          timeoutIsExported: true,
-        });
+        await runsAllPatterns(dir, flavour, `amqp://guest:guest@127.0.0.1:${port}`);
       } finally {
         broker.kill('SIGTERM');
       }
