@@ -1,6 +1,7 @@
 /**
- * Typed errors with stable codes. Every error that crosses a package boundary is one of these:
- * protocol doors map `amqpReplyCode` / `mqttReasonCode` straight onto the wire.
+ * Typed errors with stable codes. Every error that crosses a package boundary is one of these.
+ * The core knows no protocol: each door maps `code` onto its wire (AMQP reply codes in
+ * @conveyor/amqp, MQTT reason codes in @conveyor/mqtt).
  */
 export type ConveyorErrorCode =
   | 'QUEUE_NOT_FOUND'
@@ -26,10 +27,6 @@ export interface ConveyorErrorOptions {
 
 export abstract class ConveyorError extends Error {
   abstract readonly code: ConveyorErrorCode;
-  /** The AMQP 0-9-1 reply code this error maps to (channel- or connection-level close). */
-  abstract readonly amqpReplyCode: number;
-  /** The MQTT 5 reason code this error maps to. */
-  abstract readonly mqttReasonCode: number;
 
   constructor(message: string, options?: ConveyorErrorOptions) {
     super(message, options);
@@ -39,8 +36,6 @@ export abstract class ConveyorError extends Error {
 
 export class QueueNotFoundError extends ConveyorError {
   readonly code = 'QUEUE_NOT_FOUND' as const;
-  readonly amqpReplyCode = 404;
-  readonly mqttReasonCode = 0x80;
   constructor(
     readonly queue: string,
     readonly vhost = '/',
@@ -51,8 +46,6 @@ export class QueueNotFoundError extends ConveyorError {
 
 export class ExchangeNotFoundError extends ConveyorError {
   readonly code = 'EXCHANGE_NOT_FOUND' as const;
-  readonly amqpReplyCode = 404;
-  readonly mqttReasonCode = 0x80;
   constructor(
     readonly exchange: string,
     readonly vhost = '/',
@@ -63,8 +56,6 @@ export class ExchangeNotFoundError extends ConveyorError {
 
 export class VhostNotFoundError extends ConveyorError {
   readonly code = 'VHOST_NOT_FOUND' as const;
-  readonly amqpReplyCode = 530;
-  readonly mqttReasonCode = 0x87;
   constructor(readonly vhost: string) {
     super(`no vhost '${vhost}'`);
   }
@@ -73,8 +64,6 @@ export class VhostNotFoundError extends ConveyorError {
 /** Declared with options that differ from the existing entity, or an operation whose precondition fails. */
 export class PreconditionFailedError extends ConveyorError {
   readonly code = 'PRECONDITION_FAILED' as const;
-  readonly amqpReplyCode = 406;
-  readonly mqttReasonCode = 0x80;
 }
 
 /** A queue redeclared with an option that differs from the declared one (which option, both values). */
@@ -92,8 +81,6 @@ export class InequivalentOptionError extends PreconditionFailedError {
 
 export class QueueInUseError extends ConveyorError {
   readonly code = 'QUEUE_IN_USE' as const;
-  readonly amqpReplyCode = 406;
-  readonly mqttReasonCode = 0x80;
   constructor(readonly queue: string) {
     super(`queue '${queue}' has consumers`);
   }
@@ -101,8 +88,6 @@ export class QueueInUseError extends ConveyorError {
 
 export class QueueNotEmptyError extends ConveyorError {
   readonly code = 'QUEUE_NOT_EMPTY' as const;
-  readonly amqpReplyCode = 406;
-  readonly mqttReasonCode = 0x80;
   constructor(readonly queue: string) {
     super(`queue '${queue}' is not empty`);
   }
@@ -111,20 +96,14 @@ export class QueueNotEmptyError extends ConveyorError {
 /** An exclusive queue owned by someone else, or an exclusive consumer already present. */
 export class ResourceLockedError extends ConveyorError {
   readonly code = 'RESOURCE_LOCKED' as const;
-  readonly amqpReplyCode = 405;
-  readonly mqttReasonCode = 0x80;
 }
 
 export class AccessRefusedError extends ConveyorError {
   readonly code = 'ACCESS_REFUSED' as const;
-  readonly amqpReplyCode = 403;
-  readonly mqttReasonCode = 0x87;
 }
 
 export class MessageTooLargeError extends ConveyorError {
   readonly code = 'MESSAGE_TOO_LARGE' as const;
-  readonly amqpReplyCode = 311;
-  readonly mqttReasonCode = 0x95;
   constructor(
     readonly size: number,
     readonly limit: number,
@@ -135,15 +114,11 @@ export class MessageTooLargeError extends ConveyorError {
 
 export class InvalidArgumentError extends ConveyorError {
   readonly code = 'INVALID_ARGUMENT' as const;
-  readonly amqpReplyCode = 406;
-  readonly mqttReasonCode = 0x83;
 }
 
 /** A queue at its max length / max bytes with overflow `reject-publish`. */
 export class QueueFullError extends ConveyorError {
   readonly code = 'QUEUE_FULL' as const;
-  readonly amqpReplyCode = 406;
-  readonly mqttReasonCode = 0x97;
   constructor(readonly queue: string) {
     super(`queue '${queue}' is full`);
   }
@@ -152,15 +127,11 @@ export class QueueFullError extends ConveyorError {
 /** Ack, nack or renew of a delivery the caller no longer holds (lease expired, already settled). */
 export class LeaseNotHeldError extends ConveyorError {
   readonly code = 'LEASE_NOT_HELD' as const;
-  readonly amqpReplyCode = 406;
-  readonly mqttReasonCode = 0x92;
 }
 
 /** `take` of a peeked message that was taken, acked or expired in the meantime. */
 export class MessageGoneError extends ConveyorError {
   readonly code = 'MESSAGE_GONE' as const;
-  readonly amqpReplyCode = 404;
-  readonly mqttReasonCode = 0x80;
   constructor(
     readonly queue: string,
     readonly id: string,
@@ -171,8 +142,6 @@ export class MessageGoneError extends ConveyorError {
 
 export class RequestTimeoutError extends ConveyorError {
   readonly code = 'REQUEST_TIMEOUT' as const;
-  readonly amqpReplyCode = 504;
-  readonly mqttReasonCode = 0x80;
   constructor(
     readonly correlationId: string,
     readonly attempts: number,
@@ -195,8 +164,6 @@ function describeTarget(target: { queue: string; consumers?: number | undefined 
 
 export class BrokerClosedError extends ConveyorError {
   readonly code = 'BROKER_CLOSED' as const;
-  readonly amqpReplyCode = 320;
-  readonly mqttReasonCode = 0x8b;
   constructor() {
     super('the broker is closed');
   }
@@ -204,8 +171,6 @@ export class BrokerClosedError extends ConveyorError {
 
 export class StoreError extends ConveyorError {
   readonly code = 'STORE_ERROR' as const;
-  readonly amqpReplyCode = 541;
-  readonly mqttReasonCode = 0x80;
 }
 
 export function isConveyorError(err: unknown): err is ConveyorError {

@@ -18,6 +18,7 @@ import {
   type BasicProperties,
   type ContentCommand,
   type MethodCommand,
+  ReplyCode,
 } from '../codec/index.js';
 import { ConfirmTracker } from './confirm-tracker.js';
 import { dispatchChannelCommand } from './methods/dispatch.js';
@@ -172,7 +173,12 @@ export class AmqpChannel {
     if (this.state.kind !== 'open') return;
     if (reason === 'timeout') {
       this.closeWith(
-        toReply(new AmqpProtocolError(406, `delivery acknowledgement on channel ${this.number} timed out`)),
+        toReply(
+          new AmqpProtocolError(
+            ReplyCode.PRECONDITION_FAILED,
+            `delivery acknowledgement on channel ${this.number} timed out`,
+          ),
+        ),
         { classId: 0, methodId: 0 },
       );
     } else if (this.host.capabilities.consumerCancelNotify) {

@@ -17,6 +17,7 @@ import {
   type AmqpFrame,
   type AmqpMethod,
   type ParserEvent,
+  ReplyCode,
 } from '../codec/index.js';
 import { AmqpChannel, type ChannelHost } from './channel.js';
 import type { ConnectionState, Transport } from './connection-state.js';
@@ -97,7 +98,7 @@ export class AmqpConnection implements ChannelHost {
   get vhost(): VirtualHost {
     const s = this.#state;
     if (s.kind === 'open' || (s.kind === 'closing' && s.vhost)) return s.vhost!;
-    throw new AmqpProtocolError(504, 'connection not open');
+    throw new AmqpProtocolError(ReplyCode.CHANNEL_ERROR, 'connection not open');
   }
 
   /** Channels open now (management API). */
@@ -112,7 +113,7 @@ export class AmqpConnection implements ChannelHost {
   /** The open connection's user (channels exist only then). */
   get access(): Principal {
     const principal = this.principal;
-    if (principal === undefined) throw new AmqpProtocolError(504, 'connection not open');
+    if (principal === undefined) throw new AmqpProtocolError(ReplyCode.CHANNEL_ERROR, 'connection not open');
     return principal;
   }
 
@@ -178,12 +179,18 @@ export class AmqpConnection implements ChannelHost {
     if (frame.type === 'heartbeat') return;
     if (frame.channel === 0) {
       if (frame.type !== 'method')
-        throw new AmqpProtocolError(505, `unexpected ${frame.type} frame on channel 0`);
+        throw new AmqpProtocolError(
+          ReplyCode.UNEXPECTED_FRAME,
+          `unexpected ${frame.type} frame on channel 0`,
+        );
       this.#connectionMethod(frame.method);
       return;
     }
     if (state.kind !== 'open')
-      throw new AmqpProtocolError(504, `frame on channel ${frame.channel} before connection.open`);
+      throw new AmqpProtocolError(
+        ReplyCode.CHANNEL_ERROR,
+        `frame on channel ${frame.channel} before connection.open`,
+      );
     this.#channelFrame(frame);
   }
 
@@ -213,18 +220,24 @@ export class AmqpConnection implements ChannelHost {
         break;
     }
     if (method.classId === ClassId.connection)
-      throw new AmqpProtocolError(503, `unexpected ${method.name} in state ${state.kind}`);
-    throw new AmqpProtocolError(503, `${method.name} is not allowed on channel 0`);
+      throw new AmqpProtocolError(
+        ReplyCode.COMMAND_INVALID,
+        `unexpected ${method.name} in state ${state.kind}`,
+      );
+    throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `${method.name} is not allowed on channel 0`);
   }
 
   #channelFrame(frame: AmqpFrame): void {
     const n = frame.channel;
     if (n > this.channelMax)
-      throw new AmqpProtocolError(530, `channel ${n} is above channel_max ${this.channelMax}`);
+      throw new AmqpProtocolError(
+        ReplyCode.NOT_ALLOWED,
+        `channel ${n} is above channel_max ${this.channelMax}`,
+      );
     const ch = this.#channels.get(n);
     if (!ch) {
       if (frame.type === 'method' && frame.method.name === 'channel.open') return this.#openChannel(n);
-      throw new AmqpProtocolError(504, `expected 'channel.open' on channel ${n}`);
+      throw new AmqpProtocolError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open' on channel ${n}`);
     }
     if (ch.state.kind !== 'open') {
       // Closing: only the close handshake counts; contents in flight are dropped.
@@ -248,14 +261,14 @@ export class AmqpConnection implements ChannelHost {
     if (cmd.type === 'method') {
       switch (cmd.method.name) {
         case 'channel.open':
-          throw new AmqpProtocolError(504, `second 'channel.open' on channel ${n}`);
+          throw new AmqpProtocolError(ReplyCode.CHANNEL_ERROR, `second 'channel.open' on channel ${n}`);
         case 'channel.close':
           return ch.peerClose();
         case 'channel.close-ok':
           return ch.closeOk();
       }
       if (cmd.method.classId === ClassId.connection)
-        throw new AmqpProtocolError(503, `${cmd.method.name} on channel ${n}`);
+        throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `${cmd.method.name} on channel ${n}`);
     } else {
       this.#notePublisher();
     }

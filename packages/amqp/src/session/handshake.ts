@@ -1,5 +1,5 @@
 /** The pieces of the connection handshake that are pure: connection.start and the tune negotiation. */
-import { createMethod, FRAME_MIN_SIZE, type AmqpMethod } from '../codec/index.js';
+import { createMethod, FRAME_MIN_SIZE, type AmqpMethod, ReplyCode } from '../codec/index.js';
 import { AmqpProtocolError } from './protocol-error.js';
 import { mechanisms } from './sasl.js';
 import { serverProperties } from './server-properties.js';
@@ -24,7 +24,10 @@ export interface Tuning {
 /** The client's tune-ok against our limits: 0 means "no limit" and takes ours; larger values are clamped. */
 export function negotiate(ours: { channelMax: number; frameMax: number }, theirs: Tuning): Tuning {
   if (theirs.frameMax !== 0 && theirs.frameMax < FRAME_MIN_SIZE) {
-    throw new AmqpProtocolError(530, `frame_max=${theirs.frameMax} < ${FRAME_MIN_SIZE} min size`);
+    throw new AmqpProtocolError(
+      ReplyCode.NOT_ALLOWED,
+      `frame_max=${theirs.frameMax} < ${FRAME_MIN_SIZE} min size`,
+    );
   }
   return {
     frameMax: theirs.frameMax === 0 ? ours.frameMax : Math.min(theirs.frameMax, ours.frameMax),

@@ -12,6 +12,7 @@ import {
   type AmqpMethod,
   type BasicConsumeArgs,
   type BasicGetArgs,
+  ReplyCode,
 } from '../../codec/index.js';
 import { deliveryProperties, DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
@@ -23,7 +24,8 @@ export async function basicMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
   switch (method.name) {
     case 'basic.qos': {
       const a = method.args;
-      if (a.prefetchSize !== 0) throw new AmqpProtocolError(540, `prefetch_size!=0 (${a.prefetchSize})`);
+      if (a.prefetchSize !== 0)
+        throw new AmqpProtocolError(ReplyCode.NOT_IMPLEMENTED, `prefetch_size!=0 (${a.prefetchSize})`);
       if (a.global) ch.window.limit = a.prefetchCount;
       else ch.prefetch = a.prefetchCount;
       ch.sendMethod(createMethod('basic.qos-ok', {}));
@@ -57,7 +59,7 @@ export async function basicMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
     case 'basic.recover-async':
       return recover(ch);
     default:
-      throw new AmqpProtocolError(503, `${method.name} may not be sent by a client`);
+      throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `${method.name} may not be sent by a client`);
   }
 }
 
@@ -65,7 +67,8 @@ async function consume(ch: AmqpChannel, a: BasicConsumeArgs): Promise<void> {
   const { vhost } = ch;
   const owner = ch.host.owner;
   const tag = a.consumerTag !== '' ? a.consumerTag : `amq.ctag-${randomBytes(16).toString('base64url')}`;
-  if (ch.consumers.has(tag)) throw new AmqpProtocolError(530, `attempt to reuse consumer tag '${tag}'`);
+  if (ch.consumers.has(tag))
+    throw new AmqpProtocolError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
   let queue: string;
   if (a.queue === DIRECT_REPLY_TO) {
     if (!a.noAck) throw new PreconditionFailedError('reply consumer cannot acknowledge');

@@ -1,5 +1,5 @@
 /** The one dispatch for channel commands: by method class, then by method, each to its handler. */
-import { ClassId, type ContentCommand, type MethodCommand } from '../../codec/index.js';
+import { ClassId, type ContentCommand, type MethodCommand, ReplyCode } from '../../codec/index.js';
 import type { AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 import { basicMethod } from './basic-methods.js';
@@ -20,7 +20,7 @@ export function dispatchChannelCommand(
   const { method } = cmd;
   if (cmd.type === 'content') {
     if (method.name === 'basic.publish') return publish(ch, method.args, cmd);
-    throw new AmqpProtocolError(503, `${method.name} may not be sent by a client`);
+    throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `${method.name} may not be sent by a client`);
   }
   switch (method.classId) {
     case ClassId.channel:
@@ -40,5 +40,8 @@ export function dispatchChannelCommand(
     case ClassId.confirm:
       return confirmMethod(ch, method);
   }
-  throw new AmqpProtocolError(503, `${method.name} is not valid on a channel from a client`);
+  throw new AmqpProtocolError(
+    ReplyCode.COMMAND_INVALID,
+    `${method.name} is not valid on a channel from a client`,
+  );
 }

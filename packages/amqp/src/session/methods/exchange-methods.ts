@@ -1,6 +1,6 @@
 /** exchange.declare / delete / bind / unbind → the engine's routing model. */
 import { ExchangeNotFoundError, type ExchangeKind, type VirtualHost } from '@conveyor/core';
-import { createMethod, type AmqpMethod } from '../../codec/index.js';
+import { createMethod, type AmqpMethod, ReplyCode } from '../../codec/index.js';
 import type { AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 import { mayBind, mayConfigureExchange } from '../permissions.js';
@@ -14,9 +14,13 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
         await vhost.declareExchange(a.exchange, 'direct', {}, { passive: true });
       } else {
         // RabbitMQ treats an unknown exchange type as a connection error.
-        if (!isExchangeKind(a.type)) throw new AmqpProtocolError(503, `invalid exchange type '${a.type}'`);
+        if (!isExchangeKind(a.type))
+          throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `invalid exchange type '${a.type}'`);
         if (a.exchange === '')
-          throw new AmqpProtocolError(403, 'operation not permitted on the default exchange');
+          throw new AmqpProtocolError(
+            ReplyCode.ACCESS_REFUSED,
+            'operation not permitted on the default exchange',
+          );
         mayConfigureExchange(ch, a.exchange);
         await vhost.declareExchange(a.exchange, a.type, {
           durable: a.durable,
@@ -54,7 +58,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
       return;
     }
     default:
-      throw new AmqpProtocolError(503, `unexpected ${method.name}`);
+      throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `unexpected ${method.name}`);
   }
 }
 

@@ -17,6 +17,7 @@ import {
   toMessageProperties,
   type BasicPublishArgs,
   type ContentCommand,
+  ReplyCode,
 } from '../../codec/index.js';
 import { DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
@@ -24,7 +25,7 @@ import { mayPublish } from '../permissions.js';
 
 export function publish(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCommand): void {
   const { vhost, host } = ch;
-  if (args.immediate) throw new AmqpProtocolError(540, 'immediate=true');
+  if (args.immediate) throw new AmqpProtocolError(ReplyCode.NOT_IMPLEMENTED, 'immediate=true');
   const exchange = vhost.routing.getExchange(args.exchange);
   if (!exchange) throw new ExchangeNotFoundError(args.exchange, vhost.vhost);
   mayPublish(ch, args.exchange, args.routingKey);

@@ -1,6 +1,6 @@
 /** queue.declare / bind / unbind / purge / delete → the engine's queues. */
 import { AccessRefusedError, InequivalentOptionError, type QueueInfo } from '@conveyor/core';
-import { createMethod, type AmqpMethod } from '../../codec/index.js';
+import { createMethod, type AmqpMethod, ReplyCode } from '../../codec/index.js';
 import { DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 import { inequivalentArgument, queueOptionsFromArguments } from '../queue-arguments.js';
@@ -11,7 +11,8 @@ const SERVER_NAMED_PREFIX = 'amq.gen-';
 /** The queue an AMQP method names: an empty name means the channel's last declared queue. */
 export function queueName(ch: AmqpChannel, name: string): string {
   if (name !== '') return name;
-  if (ch.lastQueue === undefined) throw new AmqpProtocolError(404, 'no previously declared queue');
+  if (ch.lastQueue === undefined)
+    throw new AmqpProtocolError(ReplyCode.NOT_FOUND, 'no previously declared queue');
   return ch.lastQueue;
 }
 
@@ -96,6 +97,6 @@ export async function queueMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
       return;
     }
     default:
-      throw new AmqpProtocolError(503, `unexpected ${method.name}`);
+      throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `unexpected ${method.name}`);
   }
 }

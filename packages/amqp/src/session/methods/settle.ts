@@ -1,6 +1,6 @@
 /** basic.ack / nack / reject / recover: delivery tags → the engine deliveries they stand for. */
 import type { Delivery } from '@conveyor/core';
-import { ClassId } from '../../codec/index.js';
+import { ClassId, ReplyCode } from '../../codec/index.js';
 import type { AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 
@@ -20,7 +20,7 @@ function takeTags(ch: AmqpChannel, tag: number, multiple: boolean): [number, Del
 }
 
 function unknownTag(tag: number): AmqpProtocolError {
-  return new AmqpProtocolError(406, `unknown delivery tag ${tag}`);
+  return new AmqpProtocolError(ReplyCode.PRECONDITION_FAILED, `unknown delivery tag ${tag}`);
 }
 
 /** Deliveries whose queue is gone are settled already (RabbitMQ accepts acks for them). */

@@ -1,6 +1,6 @@
 /** tx.* and confirm.select: the channel's publishing mode. */
 import { PreconditionFailedError } from '@conveyor/core';
-import { createMethod, type AmqpMethod } from '../../codec/index.js';
+import { createMethod, type AmqpMethod, ReplyCode } from '../../codec/index.js';
 import type { AmqpChannel } from '../channel.js';
 import { ConfirmTracker } from '../confirm-tracker.js';
 import { AmqpProtocolError } from '../protocol-error.js';
@@ -32,13 +32,13 @@ export async function txMethod(ch: AmqpChannel, method: AmqpMethod): Promise<voi
       return;
     }
     default:
-      throw new AmqpProtocolError(503, `${method.name} may not be sent by a client`);
+      throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `${method.name} may not be sent by a client`);
   }
 }
 
 export function confirmMethod(ch: AmqpChannel, method: AmqpMethod): void {
   if (method.name !== 'confirm.select')
-    throw new AmqpProtocolError(503, `${method.name} may not be sent by a client`);
+    throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `${method.name} may not be sent by a client`);
   if (ch.mode.kind === 'tx') throw new PreconditionFailedError('cannot switch from tx to confirm mode');
   if (ch.mode.kind === 'plain') {
     const tracker = new ConfirmTracker((outcome, seq, multiple) => {
