@@ -199,11 +199,6 @@ export class MqttConnection implements SessionLink {
     if (this.#held === undefined) this.transport.resume('blocked');
   }
 
-  /** Held at a PUBLISH by the memory alarm (management API, tests). */
-  get blocked(): boolean {
-    return this.#held !== undefined;
-  }
-
   #track(work: Promise<void>): void {
     if (++this.#queued === MAX_QUEUED_PACKETS) this.transport.pause('busy');
     this.#work = work

@@ -381,9 +381,9 @@ export class AmqpLink implements MessageLink {
         const timeout = new Promise<undefined>(
           (resolve) => (timer = setTimeout(resolve, setup.timeoutMs, undefined)),
         );
-        const failed = confirmed.then(() => new Promise<never>(() => undefined));
         try {
-          const result = await Promise.race([reply, timeout, failed]);
+          // A failed confirm rejects the race; a good one only waits on for the reply.
+          const result = await Promise.race([reply, timeout, confirmed.then(() => reply)]);
           if (result) return result;
         } finally {
           clearTimeout(timer);
