@@ -135,7 +135,7 @@ function anonymousMqtt(options: StartBrokerOptions): { mqttAnonymousUser?: strin
 export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const logger = options.logger ?? pino({ level: options.logLevel ?? 'info' }, pino.destination(2));
   // Certificates first: a bad one stops the start before the store is opened.
-  let tls = options.tls === undefined ? undefined : loadTls(options.tls);
+  const tls = options.tls === undefined ? undefined : loadTls(options.tls);
   const storeConfig = options.store ?? { kind: 'lmdb', dataDir: DEFAULT_DATA_DIR };
   const bind = options.bind ?? '0.0.0.0';
   const ports = { ...DEFAULT_PORTS, ...options.ports };
@@ -255,8 +255,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     ...(bridges === undefined ? {} : { bridges }),
     reloadTls: () => {
       if (options.tls === undefined) return;
-      tls = loadTls(options.tls);
-      protocolServers.setSecureContext(tls.context);
+      protocolServers.setSecureContext(loadTls(options.tls).context);
       logger.info({ cert: options.tls.certFile }, 'certificates reloaded');
     },
     close: () => (closing ??= shutdown()),
