@@ -24,6 +24,10 @@ export interface SendOptions {
   traceparent?: string;
   messageId?: string;
   correlationId?: string;
+  /**
+   * Written to disk by the broker before it confirms. Default: true for `enqueue` and
+   * `broadcast`, false for `request` (see there).
+   */
   persistent?: boolean;
 }
 
@@ -134,7 +138,7 @@ export class ConveyorClient
     await this.close();
   }
 
-  #outbound(payload: unknown, options: SendOptions = {}): OutboundMessage {
+  #outbound(payload: unknown, options: SendOptions = {}, persistent = true): OutboundMessage {
     const encoded = this.#serializer.serialize(payload);
     const headers: Headers = { ...options.headers };
     if (options.traceparent !== undefined) headers['traceparent'] = options.traceparent;
@@ -142,7 +146,7 @@ export class ConveyorClient
       body: encoded.body,
       properties: {
         headers,
-        persistent: options.persistent ?? true,
+        persistent: options.persistent ?? persistent,
         ...(encoded.contentType === undefined ? {} : { contentType: encoded.contentType }),
         ...(options.messageId === undefined ? {} : { messageId: options.messageId }),
         ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
@@ -164,10 +168,14 @@ export class ConveyorClient
    * Request/response: resends on timeout as a new message with the same correlation id (the
    * handler runs once); fails with `RequestTimeoutError` after the last attempt, or with
    * `RemoteHandlerError` when the handler threw.
+   *
+   * Requests are not persistent unless asked: a request kept across a broker restart would be
+   * answered to a reply address that died with the caller's connection, and the caller resends
+   * on timeout anyway. Skipping the disk write takes it off every round trip.
    */
   async request<T = unknown>(queue: string, payload: unknown, options: RequestCallOptions = {}): Promise<T> {
     const link = await this.connect();
-    const reply = await link.request(queue, this.#outbound(payload, options), {
+    const reply = await link.request(queue, this.#outbound(payload, options, false), {
       timeoutMs: options.timeout ?? this.#options.requestTimeoutMs ?? 5_000,
       retries: options.retries ?? this.#options.requestRetries ?? 2,
       ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),

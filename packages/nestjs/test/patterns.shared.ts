@@ -90,6 +90,7 @@ function controllers(p: string, seen: Seen): Type[] {
         traceparent: ctx.traceparent,
         deliveryCount: ctx.deliveryCount,
         header: ctx.headers['x-k'],
+        persistent: ctx.properties.persistent,
       });
     }
 
@@ -143,8 +144,9 @@ function controllers(p: string, seen: Seen): Type[] {
     }
 
     @ConveyorRequest(`${p}.price`)
-    price(@Payload() data: { item: string }): { item: string; price: number } {
+    price(@Payload() data: { item: string }, @Ctx() ctx: ConveyorContext): { item: string; price: number } {
       seen.add('price', data);
+      seen.add('price-persistent', ctx.properties.persistent);
       return { item: data.item, price: 42 };
     }
 
@@ -214,7 +216,9 @@ export function patternSuite(mode: ModeUnderTest): void {
       const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
       await client.enqueue(`${p}.work`, { n: 1 }, { traceparent, headers: { 'x-k': 'v' } });
       await waitFor(() => seen.count('work') === 1);
-      expect(seen.calls['work']).toEqual([{ data: { n: 1 }, traceparent, deliveryCount: 1, header: 'v' }]);
+      expect(seen.calls['work']).toEqual([
+        { data: { n: 1 }, traceparent, deliveryCount: 1, header: 'v', persistent: true },
+      ]);
       await waitFor(async () => (await client.count(`${p}.work`)).ready === 0);
       expect((await client.count(`${p}.work`)).ready).toBe(0);
     });
@@ -318,6 +322,11 @@ export function patternSuite(mode: ModeUnderTest): void {
         client.send(`${p}.price`, { item: 'cake' }).subscribe({ next: resolve, error: reject }),
       );
       expect(viaSend).toEqual({ item: 'cake', price: 42 });
+      // A request outlives no broker restart usefully (its reply address dies with the caller's
+      // connection): not written to disk unless asked.
+      expect(seen.calls['price-persistent']).toEqual([false, false]);
+      await client.request(`${p}.price`, { item: 'jam' }, { persistent: true });
+      expect(seen.calls['price-persistent']).toEqual([false, false, true]);
     });
 
     it('@Request: a thrown error comes back as a typed RemoteHandlerError', async () => {
