@@ -4,7 +4,15 @@
  */
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AmqpServer, createMethod, encodeFieldTable, encodeFrame, encodeMethodFrame } from '../src/index.js';
+import type { ConsumeMessage } from 'amqplib';
+import {
+  AmqpServer,
+  createMethod,
+  encodeContent,
+  encodeFieldTable,
+  encodeFrame,
+  encodeMethodFrame,
+} from '../src/index.js';
 import {
   channel,
   channelClosed,
@@ -295,6 +303,91 @@ describe('Conveyor-only behaviour (differences from RabbitMQ, see docs/amqp.md)'
     expect(Date.now() - sent).toBeGreaterThanOrEqual(140);
     const second = await ch.get('later', { noAck: true });
     expect(second && second.content.toString()).toBe('late');
+  });
+});
+
+describe('dead-letter with a reason (the amq.conveyor.dead-letter extension)', () => {
+  const DEAD_LETTER = 'amq.conveyor.dead-letter';
+
+  it('announces the capability', async () => {
+    const t = await server();
+    const conn = await connect(t.url);
+    const caps = (conn.connection.serverProperties as unknown as { capabilities: Record<string, boolean> })
+      .capabilities;
+    expect(caps['dead_letter_with_reason']).toBe(true);
+  });
+
+  it("moves the held delivery to the queue's dead-letter target with the reason in x-death, confirmed, counted on the source queue", async () => {
+    const t = await server();
+    const conn = await connect(t.url);
+    const ch = await confirmChannel(conn);
+    await ch.assertQueue('work.dlq', { durable: true });
+    await ch.assertQueue('work', { durable: true, deadLetterExchange: '', deadLetterRoutingKey: 'work.dlq' });
+    ch.sendToQueue('work', Buffer.from('poison'), { messageId: 'm-1', persistent: true });
+    await ch.waitForConfirms();
+    const [held] = await new Promise<ConsumeMessage[]>((resolve) => {
+      void ch.consume('work', (m) => m && resolve([m]));
+    });
+    await new Promise<void>((resolve, reject) => {
+      ch.publish(DEAD_LETTER, String(held!.fields.deliveryTag), Buffer.from('Error: bad price'), {}, (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+    const stats = await t.broker.vhost('/').count('work');
+    expect(stats).toMatchObject({ ready: 0, inFlight: 0, deadLettered: 1 });
+    const dead = await channel(conn);
+    const got = await dead.get('work.dlq', { noAck: true });
+    expect(got && got.content.toString()).toBe('poison');
+    const death = (got as ConsumeMessage).properties.headers?.['x-death'] as Record<string, unknown>[];
+    expect(death[0]).toMatchObject({ reason: 'rejected', queue: 'work', detail: 'Error: bad price' });
+    expect((got as ConsumeMessage).properties.messageId).toBe('m-1');
+  });
+
+  it('an unknown or settled delivery tag closes the channel with 406, as an ack of it does', async () => {
+    const t = await server();
+    const conn = await connect(t.url);
+    const ch = await channel(conn);
+    const closed = channelClosed(ch);
+    ch.publish(DEAD_LETTER, '7', Buffer.from('no such delivery'));
+    expect(await closed).toBe(406);
+    const other = await channel(conn);
+    const again = channelClosed(other);
+    other.publish(DEAD_LETTER, 'not-a-tag', Buffer.from('x'));
+    expect(await again).toBe(406);
+  });
+
+  it('in a transaction it happens at commit; a rollback hands the delivery back to the channel', async () => {
+    const t = await server();
+    const setup = await channel(await connect(t.url));
+    await setup.assertQueue('tx.dlq', { durable: false });
+    await setup.assertQueue('tx', { durable: false, deadLetterExchange: '', deadLetterRoutingKey: 'tx.dlq' });
+    setup.sendToQueue('tx', Buffer.from('a'));
+    await until(async () => (await t.broker.vhost('/').count('tx')).ready === 1);
+    const client = await rawChannel(t.port);
+    const deadLetter = (tag: number): Buffer =>
+      encodeContent(
+        1,
+        createMethod('basic.publish', { exchange: DEAD_LETTER, routingKey: String(tag) }),
+        {},
+        Buffer.from('in tx'),
+        131072,
+      );
+    client.sendMethod(1, createMethod('basic.get', { queue: 'tx' }));
+    const got = await client.next(isMethod('basic.get-ok'));
+    const tag = got.type === 'method' && got.method.name === 'basic.get-ok' ? got.method.args.deliveryTag : 0;
+    client.sendMethod(1, createMethod('tx.select', {}));
+    await client.next(isMethod('tx.select-ok'));
+    client.send(deadLetter(tag));
+    client.sendMethod(1, createMethod('tx.rollback', {}));
+    await client.next(isMethod('tx.rollback-ok'));
+    expect(await t.broker.vhost('/').count('tx')).toMatchObject({ inFlight: 1, deadLettered: 0 });
+    // Rolled back: the tag is the channel's again, so it can be dead-lettered and committed.
+    client.send(deadLetter(tag));
+    client.sendMethod(1, createMethod('tx.commit', {}));
+    await client.next(isMethod('tx.commit-ok'));
+    expect(await t.broker.vhost('/').count('tx')).toMatchObject({ inFlight: 0, deadLettered: 1 });
+    expect((await t.broker.vhost('/').count('tx.dlq')).ready).toBe(1);
+    client.destroy();
   });
 });
 

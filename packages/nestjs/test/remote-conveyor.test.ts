@@ -167,6 +167,37 @@ describe('remote Conveyor: queue arguments and layout [issue 14, item 7]', () =>
   });
 });
 
+describe('remote Conveyor: dead letters counted where they died [issue 14, item 7]', () => {
+  it('a poison message is dead-lettered by the broker itself: the source queue counts it, x-death carries the reason, no copy is made', async () => {
+    const p = uniquePrefix();
+    @Controller()
+    class H {
+      @OneWay(`${p}.poison`, { retry: { maxAttempts: 2, backoffMs: 10 } })
+      handle(): void {
+        throw new Error('cannot digest');
+      }
+    }
+    const app = await startApp([H], { url, kind: 'conveyor' });
+    const vhost = broker.vhost();
+    await app.client.enqueue(`${p}.poison`, { n: 1 });
+    await waitFor(async () => (await vhost.count(`${p}.poison.dlq`)).ready === 1);
+    const source = await vhost.count(`${p}.poison`);
+    expect(source).toMatchObject({ ready: 0, inFlight: 0, deadLettered: 1 });
+    const [dead] = await vhost.peek(`${p}.poison.dlq`);
+    const deaths = dead?.message.properties.headers?.['x-death'] as {
+      queue: string;
+      reason: string;
+      detail?: string;
+    }[];
+    expect(deaths[0]).toMatchObject({ queue: `${p}.poison`, reason: 'rejected' });
+    expect(deaths[0]?.detail).toContain('Error: cannot digest');
+    expect(deaths[0]?.detail).toContain('after 2 attempts');
+    // The copy-and-ack fallback's header is not there: this was a move, not a copy.
+    expect(dead?.message.properties.headers?.['x-death-detail']).toBeUndefined();
+    await app.close();
+  });
+});
+
 describe('remote Conveyor: the AMQP connection [issue 14, items 3 and 5]', () => {
   it('opens with TCP_NODELAY and passes heartbeat and socket options through', async () => {
     const calls: boolean[] = [];

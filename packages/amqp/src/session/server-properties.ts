@@ -10,6 +10,8 @@ export const SERVER_CAPABILITIES: Headers = {
   authentication_failure_close: true,
   per_consumer_qos: true,
   direct_reply_to: true,
+  /** Conveyor's own: see methods/dead-letter.ts. */
+  dead_letter_with_reason: true,
 };
 
 export function serverProperties(): Headers {

@@ -28,6 +28,8 @@ export const RETRY_COUNT_HEADER = 'x-retry-count';
 /** Header carrying why a message was dead-lettered (the handler's error). */
 export const DEATH_DETAIL_HEADER = 'x-death-detail';
 const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+/** Conveyor's pseudo-exchange: routing key = delivery tag, body = reason (see @conveyor/amqp). */
+const DEAD_LETTER_EXCHANGE = 'amq.conveyor.dead-letter';
 const GET_POLL_MS = 50;
 
 /** The retry queue of a queue: messages wait there for their delay, then dead-letter back. */
@@ -52,12 +54,15 @@ export class AmqpLink implements MessageLink {
   readonly #deadLetterQueues = new Map<string, string>();
   /** Message ids of mandatory publishes the broker returned (no queue): their confirm fails. */
   readonly #returned = new Set<string>();
+  /** The broker offers `amq.conveyor.dead-letter`: dead letters need no copy. */
+  readonly #deadLetterInPlace: boolean;
 
   private constructor(
     private readonly connection: ChannelModel,
     readonly mode: 'rabbitmq' | 'conveyor',
     private readonly api: ManagementApi | undefined,
   ) {
+    this.#deadLetterInPlace = mode === 'conveyor' && canDeadLetterWithReason(connection);
     connection.on('error', () => undefined); // 'close' follows with the same cause
     connection.on('close', (err?: Error) => {
       if (!this.#connected) return; // closed by us
@@ -195,7 +200,11 @@ export class AmqpLink implements MessageLink {
     setup: ConsumeSetup,
     handler: (m: InboundMessage) => void,
   ): Promise<Subscription> {
-    const ch = await this.connection.createChannel();
+    // With Conveyor's dead-letter extension, a dead letter is a publish on the delivery's own
+    // channel, confirmed: the consumer channel is a confirm channel then.
+    const ch = this.#deadLetterInPlace
+      ? await this.connection.createConfirmChannel()
+      : await this.connection.createChannel();
     ch.on('error', () => undefined);
     this.#consumerChannels.add(ch);
     let stopping = false;
@@ -259,6 +268,18 @@ export class AmqpLink implements MessageLink {
         ch.ack(m);
       },
       deadLetter: async (reason) => {
+        if (this.#deadLetterInPlace && this.#deadLetterQueues.has(queue) && isConfirmChannel(ch)) {
+          // One step on the broker: moved through the queue's own dead-letter target, the reason in
+          // x-death, counted as dead-lettered by the queue itself.
+          await this.#publish(
+            ch,
+            DEAD_LETTER_EXCHANGE,
+            String(m.fields.deliveryTag),
+            Buffer.from(reason),
+            {},
+          );
+          return;
+        }
         const deadLetterQueue = this.#deadLetterQueueOf(queue);
         // The retry's x-delay must not hold the dead letter back too.
         const { 'x-delay': _delay, ...kept } = headers;
@@ -490,13 +511,32 @@ export interface AmqpTuning {
   clientProperties?: Record<string, unknown>;
 }
 
+/** What the server announced in connection.start (amqplib keeps it on the inner connection). */
+function serverProperties(connection: ChannelModel): Record<string, unknown> {
+  const inner = (connection as unknown as { connection?: { serverProperties?: Record<string, unknown> } })
+    .connection;
+  return inner?.serverProperties ?? {};
+}
+
 /** Conveyor announces `product: Conveyor` in connection.start; anything else is taken as RabbitMQ. */
 function serverKind(connection: ChannelModel): 'rabbitmq' | 'conveyor' {
-  const props = (connection as unknown as { connection?: { serverProperties?: { product?: unknown } } })
-    .connection?.serverProperties;
-  const product = props?.product;
+  const product = serverProperties(connection)['product'];
   const name = Buffer.isBuffer(product) ? product.toString() : String(product ?? '');
   return name === 'Conveyor' ? 'conveyor' : 'rabbitmq';
+}
+
+/** Conveyor's `amq.conveyor.dead-letter` extension (a dead-letter with a reason, in one step). */
+function canDeadLetterWithReason(connection: ChannelModel): boolean {
+  const caps = serverProperties(connection)['capabilities'];
+  return (
+    typeof caps === 'object' &&
+    caps !== null &&
+    (caps as Record<string, unknown>)['dead_letter_with_reason'] === true
+  );
+}
+
+function isConfirmChannel(ch: Channel): ch is ConfirmChannel {
+  return typeof (ch as Partial<ConfirmChannel>).waitForConfirms === 'function';
 }
 
 function toError(err: unknown): Error {

@@ -22,10 +22,12 @@ import {
 import { DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 import { mayPublish } from '../permissions.js';
+import { DEAD_LETTER_EXCHANGE, deadLetterByPublish } from './dead-letter.js';
 
 export function publish(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCommand): void {
   const { vhost, host } = ch;
   if (args.immediate) throw new AmqpProtocolError(ReplyCode.NOT_IMPLEMENTED, 'immediate=true');
+  if (args.exchange === DEAD_LETTER_EXCHANGE) return deadLetterByPublish(ch, args, cmd);
   const exchange = vhost.routing.getExchange(args.exchange);
   if (!exchange) throw new ExchangeNotFoundError(args.exchange, vhost.vhost);
   mayPublish(ch, args.exchange, args.routingKey);

@@ -5,7 +5,7 @@ import type { AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 
 /** Removes and returns the deliveries a tag names; an unknown tag is a 406 channel error (RabbitMQ's). */
-function takeTags(ch: AmqpChannel, tag: number, multiple: boolean): [number, Delivery][] {
+export function takeTags(ch: AmqpChannel, tag: number, multiple: boolean): [number, Delivery][] {
   const taken: [number, Delivery][] = [];
   if (multiple) {
     for (const entry of ch.unacked) if (tag === 0 || entry[0] <= tag) taken.push(entry);
@@ -24,11 +24,11 @@ function unknownTag(tag: number): AmqpProtocolError {
 }
 
 /** Deliveries whose queue is gone are settled already (RabbitMQ accepts acks for them). */
-function live(ch: AmqpChannel, taken: [number, Delivery][]): Delivery[] {
+export function live(ch: AmqpChannel, taken: [number, Delivery][]): Delivery[] {
   return taken.map(([, d]) => d).filter((d) => ch.vhost.hasQueue(d.queue));
 }
 
-function inTx(ch: AmqpChannel, taken: [number, Delivery][], apply: () => Promise<void>): boolean {
+export function inTx(ch: AmqpChannel, taken: [number, Delivery][], apply: () => Promise<void>): boolean {
   if (ch.mode.kind !== 'tx') return false;
   for (const [t, d] of taken) ch.mode.settled.set(t, d);
   ch.mode.ops.push(async () => {
