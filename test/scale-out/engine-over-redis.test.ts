@@ -1,10 +1,15 @@
 /**
- * The engine's own behaviour tests, unchanged, over RedisStore: the core's broker fixture is
+ * The engine's own behaviour tests (packages/core/test/engine), unchanged, over RedisStore: the core's broker fixture is
  * swapped for one that opens each broker on a fresh Redis prefix.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BrokerOptions, MessageStore } from '@conveyor/core';
-import { deletePrefix, redisStore, redisUnavailable, uniquePrefix } from './redis-fixture.js';
+import {
+  deletePrefix,
+  redisStore,
+  redisUnavailable,
+  uniquePrefix,
+} from '../../packages/store-redis/test/redis-fixture.js';
 
 const opened: { close(): Promise<void>; prefix: string }[] = [];
 /** Store calls under way, over every broker this file opened. */
@@ -26,7 +31,7 @@ function counted(store: MessageStore): MessageStore {
   });
 }
 
-vi.mock(import('../../core/test/engine/broker-fixture.js'), async (importOriginal) => {
+vi.mock(import('../../packages/core/test/engine/broker-fixture.js'), async (importOriginal) => {
   const original = await importOriginal();
   const { Broker } = await import('@conveyor/core');
   return {
@@ -59,18 +64,18 @@ describe.skipIf(skip !== undefined)(
   `engine behaviour over RedisStore${skip ? ` (skipped: ${skip})` : ''}`,
   async () => {
     it('runs the engine tests on a RedisStore (the fixture is swapped)', async () => {
-      const { openBroker } = await import('../../core/test/engine/broker-fixture.js');
+      const { openBroker } = await import('../../packages/core/test/engine/broker-fixture.js');
       const { broker } = await openBroker();
       expect(broker.store.kind).toBe('redis');
     });
-    await import('../../core/test/engine/receive.test.js');
-    await import('../../core/test/engine/dead-letter.test.js');
-    await import('../../core/test/engine/peek-take.test.js');
-    await import('../../core/test/engine/consume.test.js');
-    await import('../../core/test/engine/competing-consumers.test.js');
-    await import('../../core/test/engine/queues.test.js');
-    await import('../../core/test/engine/routing.test.js');
-    await import('../../core/test/engine/request-reply.test.js');
-    await import('../../core/test/engine/observability.test.js');
+    await import('../../packages/core/test/engine/receive.test.js');
+    await import('../../packages/core/test/engine/dead-letter.test.js');
+    await import('../../packages/core/test/engine/peek-take.test.js');
+    await import('../../packages/core/test/engine/consume.test.js');
+    await import('../../packages/core/test/engine/competing-consumers.test.js');
+    await import('../../packages/core/test/engine/queues.test.js');
+    await import('../../packages/core/test/engine/routing.test.js');
+    await import('../../packages/core/test/engine/request-reply.test.js');
+    await import('../../packages/core/test/engine/observability.test.js');
   },
 );

@@ -465,7 +465,7 @@ describe('MQTT over a node-local store keeps nothing for other nodes', () => {
       return c;
     };
     try {
-      expect(broker.store.shared).toBeFalsy();
+      expect(broker.store.cluster).toBeUndefined();
       const watcher = await open({ clientId: `w-${tag}`, protocolVersion: 5 });
       await watcher.subscribeAsync(`will/${tag}`, { qos: 1 });
       const wills = collect(watcher);

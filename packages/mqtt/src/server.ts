@@ -116,7 +116,7 @@ export class MqttServer {
       const sessionStore = new MqttSessionStore(store, vhost.vhost);
       const sessions = new SessionRegistry(vhost, sessionStore, retained);
       const wills =
-        store.shared === true
+        store.cluster !== undefined
           ? new WillLedger(store, vhost.vhost, sessionStore, (clientId, will) =>
               publishMessage(ctx, clientId, will.topic, will.payload, will.qos, will.retain, will.properties),
             )
@@ -142,7 +142,7 @@ export class MqttServer {
       if (wills) {
         sessions.onClientConnected = (clientId) => wills.clientConnected(clientId);
         // A node left (closed, or found dead): its sessions expire here, its clients' wills go out.
-        this.#unwatchNodes = store.watchNodes?.(() => {
+        this.#unwatchNodes = store.cluster?.watchNodes(() => {
           sessions.adoptDeparted().catch(ctx.reportError);
           wills.recover().catch(ctx.reportError);
         });

@@ -43,7 +43,7 @@ export class SessionRegistry {
     readonly store: MqttSessionStore,
     readonly retained: RetainedStore,
   ) {
-    if (vhost.store.shared !== true) return;
+    if (vhost.store.cluster === undefined) return;
     this.#takeover = new TakeoverChannel(vhost.store, vhost.vhost, (clientId, fromHere) =>
       this.#onTakeoverNote(clientId, fromHere),
     );
@@ -51,7 +51,7 @@ export class SessionRegistry {
   }
 
   get #nodeId(): string | undefined {
-    return this.#takeover ? this.vhost.store.nodeId : undefined;
+    return this.#takeover ? this.vhost.store.cluster?.nodeId : undefined;
   }
 
   get(clientId: string): MqttSession | undefined {
@@ -131,7 +131,7 @@ export class SessionRegistry {
     const record = await this.store.load(clientId);
     const node = record !== undefined && record.expiryIntervalSec > 0 ? record.node : undefined;
     const holder =
-      node !== undefined && node !== this.#nodeId && (await this.vhost.store.liveNodes?.())?.has(node)
+      node !== undefined && node !== this.#nodeId && (await this.vhost.store.cluster?.liveNodes())?.has(node)
         ? node
         : undefined;
     await this.#takeover?.claim(clientId, holder);
@@ -209,7 +209,7 @@ export class SessionRegistry {
 
   async #adoptDeparted(now: number): Promise<void> {
     const self = this.#nodeId;
-    const live = await this.vhost.store.liveNodes?.();
+    const live = await this.vhost.store.cluster?.liveNodes();
     if (self === undefined || !live) return;
     for (const record of await this.store.loadAll()) {
       const { node, clientId } = record;

@@ -297,7 +297,7 @@ export class MqttSession {
       payload: asBuffer(message.body),
       qos,
       // Shared store: held by a node that let go of the session (takeover, crash) and sent again.
-      dup: qos > 0 && delivery.redelivered && this.vhost.store.shared === true,
+      dup: qos > 0 && delivery.redelivered && this.vhost.store.cluster !== undefined,
       retain: retained && matches.some((s) => s.retainAsPublished),
     };
     if (link.version === 5) {

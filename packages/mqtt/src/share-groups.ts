@@ -20,7 +20,7 @@ export class ShareGroups {
   }
 
   async join(queue: string, clientId: string): Promise<void> {
-    await this.store.putMeta(this.#key(queue, clientId), { node: this.store.nodeId ?? '' });
+    await this.store.putMeta(this.#key(queue, clientId), { node: this.store.cluster?.nodeId ?? '' });
   }
 
   /** Removes the member; true when no member is left anywhere (the queue may go). */
@@ -29,7 +29,7 @@ export class ShareGroups {
     const prefix = this.#groupPrefix(queue);
     const entries = await this.store.loadMeta(prefix);
     if (entries.length === 0) return true;
-    const live = await this.store.liveNodes?.();
+    const live = await this.store.cluster?.liveNodes();
     for (const { key, value } of entries) {
       if (!live || live.has((value as { node: string }).node)) return false;
       const record = await this.sessions.load(decodeURIComponent(key.slice(prefix.length)));

@@ -34,22 +34,22 @@ export class TakeoverChannel {
     /** A client connected somewhere (`fromHere`: on this node): give up what this node has of it. */
     onTakeover: (clientId: string, fromHere: boolean) => Promise<void>,
   ) {
-    const nodeId = store.nodeId;
-    const on = store.onSignal?.bind(store);
-    if (!on) return;
+    const cluster = store.cluster;
+    if (!cluster) return;
+    const nodeId = cluster.nodeId;
     this.#unsubscribe.push(
-      on(TAKEOVER, (payload) => {
+      cluster.onSignal(TAKEOVER, (payload) => {
         const note = parse(payload);
         if (!note || note.vhost !== vhost) return;
         const fromHere = note.from === nodeId;
         onTakeover(note.clientId, fromHere)
           .catch(() => undefined)
           .then(() => {
-            if (note.target === nodeId && !fromHere) return store.signal?.(RELEASED, note.ref);
+            if (note.target === nodeId && !fromHere) return cluster.signal(RELEASED, note.ref);
           })
           .catch(() => undefined);
       }),
-      on(RELEASED, (ref) => this.#pending.get(ref)?.()),
+      cluster.onSignal(RELEASED, (ref) => this.#pending.get(ref)?.()),
     );
   }
 
@@ -62,7 +62,7 @@ export class TakeoverChannel {
     const note: TakeoverNote = {
       vhost: this.vhost,
       clientId,
-      from: this.store.nodeId ?? '',
+      from: this.store.cluster?.nodeId ?? '',
       ref,
       ...(holder === undefined ? {} : { target: holder }),
     };
@@ -75,7 +75,7 @@ export class TakeoverChannel {
             timer = setTimeout(resolve, waitMs);
           });
     try {
-      await this.store.signal?.(TAKEOVER, JSON.stringify(note));
+      await this.store.cluster?.signal(TAKEOVER, JSON.stringify(note));
       await released;
     } finally {
       clearTimeout(timer);

@@ -50,7 +50,7 @@ export class WillLedger {
   async put(clientId: string, will: Will, delaySec: number, since: number): Promise<string> {
     const key = `${this.#prefix}${enc(clientId)}/${randomBytes(9).toString('base64url')}`;
     const record: WillRecord = {
-      node: this.store.nodeId ?? '',
+      node: this.store.cluster?.nodeId ?? '',
       clientId,
       topic: will.topic,
       payload: will.payload.toString('base64'),
@@ -84,11 +84,11 @@ export class WillLedger {
 
   /** Publishes the wills of connections whose node is no longer live (one node takes each). */
   async recover(): Promise<void> {
-    const live = await this.store.liveNodes?.();
+    const live = await this.store.cluster?.liveNodes();
     if (!live || this.#closed) return;
     for (const { key, value } of await this.store.loadMeta(this.#prefix)) {
       const node = (value as WillRecord).node;
-      if (node === this.store.nodeId || live.has(node)) continue;
+      if (node === this.store.cluster?.nodeId || live.has(node)) continue;
       const record = (await this.store.takeMeta(key)) as WillRecord | undefined;
       if (record) this.#schedule(record);
     }

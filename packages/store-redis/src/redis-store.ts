@@ -5,6 +5,7 @@ import {
   StoreError,
   type HolderId,
   type MessageStore,
+  type StoreCluster,
   type MetaEntry,
   type PeekedMessage,
   type PeekOptions,
@@ -59,9 +60,10 @@ export class RedisStore implements MessageStore {
   readonly kind = 'redis';
   /** Posted = accepted by Redis (and by `wait` when set): it outlives this process; see `persistence`. */
   readonly durable = true;
-  readonly shared = true;
   /** This process's node id (holders are `<nodeId>/<holder>`). */
   readonly nodeId = randomUUID().slice(0, 8);
+  /** Shared by every node with the same prefix: wake-ups, metadata notes, liveness, signals. */
+  readonly cluster: StoreCluster;
   /** Redis's durability settings, read at open; undefined when CONFIG is refused. */
   persistence: RedisPersistence | undefined;
 
@@ -96,6 +98,16 @@ export class RedisStore implements MessageStore {
     };
     this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? fromUrl.holderTtlMs ?? 10_000);
     this.#channels = new ChannelSubscriber(this.#redis, this.#onError);
+    this.cluster = {
+      nodeId: this.nodeId,
+      subscribe: (queue, onWake) => this.#subscribeWake(queue, onWake),
+      watchMeta: (onChange) => this.#watch(this.#metaWatchers, onChange),
+      liveNodes: () => this.#liveNodes(),
+      watchNodes: (onGone) => this.#watch(this.#nodeWatchers, onGone),
+      signal: (topic, payload) => this.#signal(topic, payload),
+      onSignal: (topic, listener) =>
+        this.#channels.subscribe(globalKeys.signal(this.#keys.global, topic), listener),
+    };
   }
 
   async open(): Promise<void> {
@@ -168,32 +180,27 @@ export class RedisStore implements MessageStore {
   }
 
   /**
-   * Extension, not part of `MessageStore`: `onWake` runs whenever any node adds messages to
-   * `queue` (ready or delayed) or returns held ones to it, so a node can serve its blocked
-   * receivers and consumers at once and re-arm its timer from `nextWakeAt`. Returns the
-   * unsubscribe function. Pub/sub is at most once: keep the `nextWakeAt` timers as the fallback.
+   * `onWake` runs whenever any node adds messages to `queue` (ready or delayed) or returns held
+   * ones to it, so a node can serve its blocked receivers and consumers at once and re-arm its
+   * timer from `nextWakeAt`. Pub/sub is at most once: the `nextWakeAt` timers are the fallback.
    */
-  subscribe(queue: QueueKey, onWake: () => void): () => void {
+  #subscribeWake(queue: QueueKey, onWake: () => void): () => void {
     this.#check();
     return this.#channels.subscribe(globalKeys.wake(this.#keys.global, queue), () => onWake());
   }
 
-  /** Calls `onChange` with the key when any node (this one included) changes the metadata. */
-  watchMeta(onChange: (key: string) => void): () => void {
-    // After a reconnect ('' key): notes published while the connection was away are lost.
-    this.#metaWatchers.add(onChange);
-    return () => void this.#metaWatchers.delete(onChange);
+  /**
+   * Metadata notes (a key any node changed; '' after a reconnect, when notes published while the
+   * connection was away are lost) and node departures (closed, or found dead by any node's sweep).
+   */
+  #watch<T>(watchers: Set<(value: T) => void>, listener: (value: T) => void): () => void {
+    watchers.add(listener);
+    return () => void watchers.delete(listener);
   }
 
-  async liveNodes(): Promise<ReadonlySet<string>> {
+  async #liveNodes(): Promise<ReadonlySet<string>> {
     this.#check();
     return this.#guard(this.#liveness.liveNodes());
-  }
-
-  /** Calls `onGone` when a node closes or a sweep (by any node) finds it dead. */
-  watchNodes(onGone: (nodeId: string) => void): () => void {
-    this.#nodeWatchers.add(onGone);
-    return () => void this.#nodeWatchers.delete(onGone);
   }
 
   #tell<T>(listeners: Set<(value: T) => void>, value: T): void {
@@ -206,13 +213,9 @@ export class RedisStore implements MessageStore {
     }
   }
 
-  async signal(topic: string, payload: string): Promise<void> {
+  async #signal(topic: string, payload: string): Promise<void> {
     this.#check();
     await this.#guard(this.#redis.publish(globalKeys.signal(this.#keys.global, topic), payload));
-  }
-
-  onSignal(topic: string, listener: (payload: string) => void): () => void {
-    return this.#channels.subscribe(globalKeys.signal(this.#keys.global, topic), listener);
   }
 
   // ---- metadata ----

@@ -192,13 +192,15 @@ describe.skipIf(skip !== undefined)(
 
     it('nodes see each other live, hear of a departure, exchange signals, and take a metadata entry exactly once', async () => {
       const [a, b] = await nodes(2, 300);
-      expect([...(await a!.store.liveNodes())].sort()).toEqual([a!.store.nodeId, b!.store.nodeId].sort());
+      expect([...(await a!.store.cluster.liveNodes())].sort()).toEqual(
+        [a!.store.nodeId, b!.store.nodeId].sort(),
+      );
       const heard: string[] = [];
       const signals: string[] = [];
-      a!.store.watchNodes((node) => heard.push(node));
-      a!.store.onSignal('hello', (p) => signals.push(p));
+      a!.store.cluster.watchNodes((node) => heard.push(node));
+      a!.store.cluster.onSignal('hello', (p) => signals.push(p));
       await sleep(50); // the subscription is under way
-      await b!.store.signal('hello', 'from b');
+      await b!.store.cluster.signal('hello', 'from b');
       await a!.store.putMeta('will/x', { n: 1 });
       const taken = await Promise.all([a!.store.takeMeta('will/x'), b!.store.takeMeta('will/x')]);
       expect(taken.filter((v) => v !== undefined)).toEqual([{ n: 1 }]);
@@ -206,7 +208,7 @@ describe.skipIf(skip !== undefined)(
       await until(() => heard.length > 0);
       expect(heard).toContain(b!.store.nodeId);
       expect(signals).toEqual(['from b']);
-      expect([...(await a!.store.liveNodes())]).toEqual([a!.store.nodeId]);
+      expect([...(await a!.store.cluster.liveNodes())]).toEqual([a!.store.nodeId]);
     });
 
     it('publishers are paced to a consumer with room: confirms do not run ahead of deliveries', async () => {

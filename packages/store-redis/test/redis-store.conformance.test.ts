@@ -1,5 +1,5 @@
 import { describe } from 'vitest';
-import { describeStoreConformance } from '../../core/test/store/store.conformance.js';
+import { describeStoreConformance } from '@conveyor/core/testing/store';
 import { deletePrefix, redisStore, redisUnavailable, uniquePrefix } from './redis-fixture.js';
 
 const skip = await redisUnavailable();
@@ -10,7 +10,7 @@ describe.skipIf(skip !== undefined)(`RedisStore${skip ? ` (skipped: ${skip})` : 
     return {
       store: redisStore(prefix),
       reopen: () => redisStore(prefix),
-      shared: true,
+      peer: () => redisStore(prefix),
       cleanup: () => deletePrefix(prefix),
     };
   });
@@ -20,7 +20,7 @@ describe.skipIf(skip !== undefined)(`RedisStore${skip ? ` (skipped: ${skip})` : 
     return {
       store: redisStore(prefix, { singleSlot: true }),
       reopen: () => redisStore(prefix, { singleSlot: true }),
-      shared: true,
+      peer: () => redisStore(prefix, { singleSlot: true }),
       cleanup: () => deletePrefix(prefix),
     };
   });

@@ -203,14 +203,14 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await b.nextWakeAt('q')).toBeUndefined();
   });
 
-  it("subscribe (extension): another node's sends, delayed sends and returns wake this node; unsubscribe stops it", async () => {
+  it("cluster.subscribe: another node's sends, delayed sends and returns wake this node; unsubscribe stops it", async () => {
     const prefix = fresh();
     const a = await open(prefix);
     const b = await open(prefix);
     await b.createQueue('q');
     await b.createQueue('other');
     let wakes = 0;
-    const stop = a.subscribe('q', () => wakes++);
+    const stop = a.cluster.subscribe('q', () => wakes++);
     await subscribers(`${prefix}wake:q`, 1); // SUBSCRIBE reached Redis
     const until = async (n: number) => {
       const deadline = Date.now() + 2_000;

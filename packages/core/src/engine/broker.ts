@@ -107,7 +107,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.store = options.store ?? new MemoryStore();
     this.memory = new MemoryMonitor({
       highWatermarkBytes: options.memoryHighWatermarkBytes ?? Math.floor(totalmem() * 0.4),
-      messagesInProcess: this.store.shared !== true,
+      messagesInProcess: this.store.cluster === undefined,
     });
     this.#options = {
       maxMessageBytes: options.maxMessageBytes ?? 128 * 1024 * 1024,
@@ -125,12 +125,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     await broker.store.open();
     // Watching before recovery reads the topology, so no change made after that read is missed;
     // what comes in meanwhile waits for recovery to end.
-    const unwatchMeta = broker.store.watchMeta?.((key) => {
+    const unwatchMeta = broker.store.cluster?.watchMeta((key) => {
       if (key === '') void broker.#catchUp();
       else if (parseTopologyKey(key)) void broker.#catchUp(key);
     });
     // A node that left may have owned exclusive and transient topology: it goes.
-    const unwatchNodes = broker.store.watchNodes?.(() => void broker.#catchUp());
+    const unwatchNodes = broker.store.cluster?.watchNodes(() => void broker.#catchUp());
     broker.#unwatch = () => {
       unwatchMeta?.();
       unwatchNodes?.();
@@ -209,7 +209,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     // Queues that were not durable do not come back, nor do their (transient) messages; in a
     // shared store they may be another node's, so they stay.
-    if (!this.store.shared) {
+    if (this.store.cluster === undefined) {
       for (const key of await this.store.listQueues())
         if (!declared.has(key)) await this.store.deleteQueue(key);
     }

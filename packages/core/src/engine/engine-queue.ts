@@ -89,7 +89,7 @@ export class EngineQueue {
   ) {
     this.touch();
     // A shared store tells us when another node sends to this queue.
-    this.#unsubscribe = host.store.subscribe?.(key, () => this.pump());
+    this.#unsubscribe = host.store.cluster?.subscribe(key, () => this.pump());
   }
 
   readonly #unsubscribe: (() => void) | undefined;
@@ -188,7 +188,7 @@ export class EngineQueue {
     if (earliestReady !== Number.POSITIVE_INFINITY) this.#wakeTimer.at(earliestReady, false);
     if (this.options.overflow === 'drop-head' && this.#hasLimits()) await this.#dropHead();
     this.pump();
-    if (store.shared) await this.#paceAfter(records.length);
+    if (store.cluster) await this.#paceAfter(records.length);
     return outcomes;
   }
 

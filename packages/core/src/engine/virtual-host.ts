@@ -201,7 +201,7 @@ export class VirtualHost implements QueueHost {
   }
 
   get #shared(): boolean {
-    return this.store.shared === true;
+    return this.store.cluster !== undefined;
   }
 
   /**
@@ -214,7 +214,7 @@ export class VirtualHost implements QueueHost {
 
   /** Shared store: a transient declaration lives and dies with the node that made it. */
   #nodeOf(transient: boolean): { node?: string } {
-    const node = this.store.nodeId;
+    const node = this.store.cluster?.nodeId;
     return this.#shared && transient && node !== undefined ? { node } : {};
   }
 
@@ -392,7 +392,7 @@ export class VirtualHost implements QueueHost {
     const queueName = name === '' ? `amq.gen-${randomBytes(16).toString('base64url')}` : name;
     const owner = resolved.exclusive ? context.owner : undefined;
     const queue = await this.#createQueue(queueName, resolved, owner);
-    if (this.#shared) queue.homeNode = this.store.nodeId;
+    queue.homeNode = this.store.cluster?.nodeId;
     if (this.#records(resolved.durable && !resolved.exclusive)) {
       const record: QueueRecord = {
         name: queueName,
@@ -438,9 +438,9 @@ export class VirtualHost implements QueueHost {
     const knownExchanges = new Set(this.#recordedExchanges);
     const knownQueues = [...this.#queues.values()].filter((q) => q.persisted);
     const knownBindings = new Set(this.#recordedBindings);
-    const live = this.#shared ? await this.store.liveNodes?.() : undefined;
+    const live = await this.store.cluster?.liveNodes();
     const departed = (node: string | undefined): boolean =>
-      node !== undefined && live !== undefined && node !== this.store.nodeId && !live.has(node);
+      node !== undefined && live !== undefined && node !== this.store.cluster?.nodeId && !live.has(node);
     const exchanges = await load<ExchangeRecord>(metaKeys.exchangePrefix(this.vhost));
     const queues = await load<QueueRecord>(metaKeys.queuePrefix(this.vhost));
     let bindings = await load<BindingRecord>(metaKeys.bindingPrefix(this.vhost));
@@ -578,7 +578,7 @@ export class VirtualHost implements QueueHost {
   async #restoreQueue(record: QueueRecord): Promise<EngineQueue> {
     // Another node's exclusive queue: routable here, but nobody here may use it.
     const owner =
-      record.owner === undefined || record.node === this.store.nodeId
+      record.owner === undefined || record.node === this.store.cluster?.nodeId
         ? record.owner
         : `remote:${record.node ?? ''}/${record.owner}`;
     const queue = await this.#createQueue(record.name, record.options, owner, true);
@@ -654,7 +654,7 @@ export class VirtualHost implements QueueHost {
   queueUnused(queue: EngineQueue): void {
     if (queue.consumers.length > 0 || queue.deleted) return;
     // Shared store: only the declaring node counts consumers for auto-delete and expiry.
-    if (queue.homeNode !== undefined && queue.homeNode !== this.store.nodeId) return;
+    if (queue.homeNode !== undefined && queue.homeNode !== this.store.cluster?.nodeId) return;
     this.#dropQueue(queue, 'queue-deleted').catch((err: unknown) => this.backgroundError(err));
   }
 

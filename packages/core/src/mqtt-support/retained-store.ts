@@ -39,8 +39,8 @@ export class RetainedStore {
   static async open(store: MessageStore, vhost = '/'): Promise<RetainedStore> {
     const retained = new RetainedStore(store, `mqtt-retained/${enc(vhost)}/`);
     // Watch before loading: a change made while the load runs is reloaded after it.
-    if (store.shared === true && store.watchMeta) {
-      retained.#unwatch = store.watchMeta((key) => {
+    if (store.cluster) {
+      retained.#unwatch = store.cluster.watchMeta((key) => {
         if (key.startsWith(retained.prefix)) retained.#reload(key);
       });
     }
@@ -90,7 +90,7 @@ export class RetainedStore {
 
   async delete(topic: string): Promise<void> {
     // Shared store: another node may have retained it without this one hearing of it yet.
-    if (!this.#byTopic.delete(topic) && this.store.shared !== true) return;
+    if (!this.#byTopic.delete(topic) && this.store.cluster === undefined) return;
     await this.store.deleteMeta(this.prefix + enc(topic));
   }
 

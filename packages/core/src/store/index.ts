@@ -1,6 +1,9 @@
 export type {
   HolderId,
   MessageStore,
+  MetadataStore,
+  QueueStore,
+  StoreCluster,
   MetaEntry,
   PeekOptions,
   QueueCounts,

@@ -48,57 +48,41 @@ export interface MetaEntry {
   value: unknown;
 }
 
-export interface MessageStore {
-  /** `memory`, `lmdb`, `redis`, …: shown by the broker at start. */
-  readonly kind: string;
-  /** True when `enqueue` of a durable record means "on stable storage". */
-  readonly durable: boolean;
+/**
+ * What several broker processes sharing one store need of it, beyond queues and metadata. A store
+ * with a `cluster` is shared: a node must then not delete queues it did not declare, keeps all of
+ * its topology (durable or not) in the metadata so every node routes alike, and learns of other
+ * nodes' sends through `subscribe`.
+ */
+export interface StoreCluster {
+  /** This process's node id, stable while the store is open. */
+  readonly nodeId: string;
   /**
-   * True when other broker processes use the same storage (a shared store): a node must then not
-   * delete queues it did not declare, keeps all of its topology (durable or not) in the metadata
-   * so every node routes alike, and learns of other nodes' sends through `subscribe`.
+   * Calls `onWake` when another process adds or returns messages in `queue` (at most once; the
+   * engine keeps its `nextWakeAt` timers as the fallback). Returns an unsubscribe function.
    */
-  readonly shared?: boolean;
-  /** Shared stores: this process's node id, stable while the store is open. */
-  readonly nodeId?: string;
-
+  subscribe(queue: QueueKey, onWake: () => void): () => void;
   /**
-   * Optional: calls `onWake` when another process adds or returns messages in `queue` (at most
-   * once; the engine keeps its `nextWakeAt` timers as the fallback). Returns an unsubscribe function.
+   * Calls `onChange` with the key when any process (this one included) changes the metadata, and
+   * with `''` when notes may have been lost (the store's listening connection came back): then
+   * anything may have changed. Returns an unsubscribe function.
    */
-  subscribe?(queue: QueueKey, onWake: () => void): () => void;
-
+  watchMeta(onChange: (key: string) => void): () => void;
+  /** The nodes whose liveness is current (this one included). */
+  liveNodes(): Promise<ReadonlySet<string>>;
   /**
-   * Optional, for shared stores: calls `onChange` with the key when any process (this one
-   * included) changes the metadata, and with `''` when notes may have been lost (the store's
-   * listening connection came back): then anything may have changed. Returns an unsubscribe
-   * function.
+   * Calls `onGone` on every node when a node left (closed, or found dead by a sweep after its
+   * deliveries were returned). At most once, like `watchMeta`.
    */
-  watchMeta?(onChange: (key: string) => void): () => void;
+  watchNodes(onGone: (nodeId: string) => void): () => void;
+  /** A note to every process of the store (pub/sub: at most once, no history). */
+  signal(topic: string, payload: string): Promise<void>;
+  /** Receives the notes of `signal` on `topic`, this process's own included. */
+  onSignal(topic: string, listener: (payload: string) => void): () => void;
+}
 
-  /** Shared stores: the nodes whose liveness is current (this one included). */
-  liveNodes?(): Promise<ReadonlySet<string>>;
-
-  /**
-   * Shared stores: calls `onGone` on every node when a node left (closed, or found dead by a
-   * sweep after its deliveries were returned). At most once, like `watchMeta`.
-   */
-  watchNodes?(onGone: (nodeId: string) => void): () => void;
-
-  /** Shared stores: a note to every process of the store (pub/sub: at most once, no history). */
-  signal?(topic: string, payload: string): Promise<void>;
-  /** Shared stores: receives the notes of `signal` on `topic`, this process's own included. */
-  onSignal?(topic: string, listener: (payload: string) => void): () => void;
-
-  /**
-   * Opens the store. For an embedded store, whatever was held by anyone when the process
-   * stopped is ready again (holders do not outlive the process), with its stored count.
-   */
-  open(): Promise<void>;
-  /** Flushes and closes. Operations after close reject with `BrokerClosedError`. */
-  close(): Promise<void>;
-
-  // ---- durable topology and other metadata (exchanges, queues, bindings, retained, sessions) ----
+/** Key-value metadata: durable topology, retained messages, sessions. */
+export interface MetadataStore {
   loadMeta(prefix: string): Promise<MetaEntry[]>;
   /** One entry by its exact key; `undefined` when absent. */
   getMeta(key: string): Promise<unknown>;
@@ -106,8 +90,10 @@ export interface MessageStore {
   deleteMeta(key: string): Promise<void>;
   /** Reads and deletes one entry atomically: of concurrent callers, one gets the value, the others `undefined`. */
   takeMeta(key: string): Promise<unknown>;
+}
 
-  // ---- queues ----
+/** The queues and their messages. */
+export interface QueueStore {
   /** Idempotent. */
   createQueue(queue: QueueKey): Promise<void>;
   /** Removes the queue and every message in it. */
@@ -171,4 +157,22 @@ export interface MessageStore {
 
   /** Earliest time something in the queue changes by itself (a delayed message or a lease deadline). */
   nextWakeAt(queue: QueueKey): Promise<number | undefined>;
+}
+
+/** A store: queues, metadata, and, when several processes share it, `cluster`. */
+export interface MessageStore extends QueueStore, MetadataStore {
+  /** `memory`, `lmdb`, `redis`, …: shown by the broker at start. */
+  readonly kind: string;
+  /** True when `enqueue` of a durable record means "on stable storage". */
+  readonly durable: boolean;
+  /** Present when other broker processes use the same storage (a shared store). */
+  readonly cluster?: StoreCluster;
+
+  /**
+   * Opens the store. For an embedded store, whatever was held by anyone when the process
+   * stopped is ready again (holders do not outlive the process), with its stored count.
+   */
+  open(): Promise<void>;
+  /** Flushes and closes. Operations after close reject with `BrokerClosedError`. */
+  close(): Promise<void>;
 }

@@ -1,5 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { MemoryStore, MqttSessionStore, RetainedStore, mqttTopicMatches } from '../../src/index.js';
+import {
+  MemoryStore,
+  MqttSessionStore,
+  RetainedStore,
+  mqttTopicMatches,
+  type StoreCluster,
+} from '../../src/index.js';
 
 describe('mqttTopicMatches', () => {
   test.each([
@@ -54,10 +60,21 @@ describe('RetainedStore', () => {
   });
 });
 
-/** A memory store that calls itself shared and announces metadata changes, as a shared store does. */
+/** A memory store with a cluster that announces metadata changes, as a shared store does (one node). */
 class AnnouncingStore extends MemoryStore {
-  readonly shared = true;
   readonly #watchers = new Set<(key: string) => void>();
+  readonly cluster: StoreCluster = {
+    nodeId: 'n1',
+    subscribe: () => () => undefined,
+    watchMeta: (onChange) => {
+      this.#watchers.add(onChange);
+      return () => void this.#watchers.delete(onChange);
+    },
+    liveNodes: () => Promise.resolve(new Set(['n1'])),
+    watchNodes: () => () => undefined,
+    signal: () => Promise.resolve(),
+    onSignal: () => () => undefined,
+  };
   override async putMeta(key: string, value: unknown): Promise<void> {
     await super.putMeta(key, value);
     for (const w of this.#watchers) w(key);
@@ -65,10 +82,6 @@ class AnnouncingStore extends MemoryStore {
   override async deleteMeta(key: string): Promise<void> {
     await super.deleteMeta(key);
     for (const w of this.#watchers) w(key);
-  }
-  watchMeta(onChange: (key: string) => void): () => void {
-    this.#watchers.add(onChange);
-    return () => this.#watchers.delete(onChange);
   }
 }
 

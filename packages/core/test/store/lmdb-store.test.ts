@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LmdbStore } from '../../src/store/index.js';
-import { describeStoreConformance } from './store.conformance.js';
+import { describeStoreConformance } from '../../src/testing/store-conformance.js';
 
 describeStoreConformance('LmdbStore', () => {
   const path = mkdtempSync(join(tmpdir(), 'conveyor-lmdb-'));
