@@ -3,18 +3,18 @@ export * from './message.js';
 export * from './store/index.js';
 export * from './routing/index.js';
 export { Broker, type BrokerOptions } from './engine/broker.js';
-export {
-  VirtualHost,
-  type DeclareQueueContext,
-  type NackOptions,
-  type PublishOptions,
-  type PublishResult,
-  type QueueInfo,
-  type QueueStats,
-  type ReceiveOptions,
-  type RedriveOptions,
-  type SubscribeOptions,
-} from './engine/virtual-host.js';
+export { VirtualHost } from './engine/virtual-host.js';
+export type {
+  DeclareQueueContext,
+  NackOptions,
+  PublishOptions,
+  PublishResult,
+  QueueInfo,
+  QueueStats,
+  ReceiveOptions,
+  RedriveOptions,
+  SubscribeOptions,
+} from './engine/vhost-types.js';
 export { CreditWindow, type Delivery, type DeliveryHandler } from './engine/delivery.js';
 export type {
   CancelOptions,

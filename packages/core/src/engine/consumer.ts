@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.js';
 import type { CreditWindow, Delivery, DeliveryHandler } from './delivery.js';
 
 export type ConsumerCancelReason = 'cancelled' | 'queue-deleted' | 'timeout' | 'owner-gone' | 'broker-closed';
@@ -93,4 +94,34 @@ export interface ConsumerHandle {
   resume(): void;
   /** Changes the prefetch window (AMQP basic.qos on a live consumer); takes effect at once. */
   setPrefetch(prefetch: number): void;
+}
+
+/** The handle of a consumer on `queue` (anything that can dispatch again). */
+export function consumerHandle(
+  state: ConsumerState,
+  queue: { pump(): void },
+  cancel: (release: boolean) => Promise<void>,
+): ConsumerHandle {
+  return {
+    tag: state.tag,
+    queue: state.queue,
+    holder: state.holder,
+    get inFlight() {
+      return state.held.size;
+    },
+    pause: () => {
+      state.paused = true;
+    },
+    resume: () => {
+      state.paused = false;
+      queue.pump();
+    },
+    setPrefetch: (prefetch: number) => {
+      if (!Number.isInteger(prefetch) || prefetch < 0)
+        throw new InvalidArgumentError(`prefetch must be a non-negative integer, got ${prefetch}`);
+      state.options.prefetch = prefetch;
+      queue.pump();
+    },
+    cancel: (options: CancelOptions = {}) => cancel(options.release ?? true),
+  };
 }

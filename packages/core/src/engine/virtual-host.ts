@@ -22,21 +22,27 @@ import {
   type ExchangeKind,
   type ExchangeOptions,
 } from '../routing/index.js';
-import type { MessageStore, PeekOptions, QueueCounts } from '../store/message-store.js';
-import { ConsumerState, type CancelOptions, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
-import { lastDeathQueue, redrivenMessage } from './dead-letter.js';
+import type { MessageStore, PeekOptions } from '../store/message-store.js';
+import { ConsumerState, consumerHandle, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
+import { redrive } from './redrive.js';
+import { Definitions } from './definitions.js';
+import { deliverTo } from './deliver.js';
+import type {
+  DeclareQueueContext,
+  NackOptions,
+  PublishOptions,
+  PublishResult,
+  QueueInfo,
+  QueueStats,
+  ReceiveOptions,
+  RedriveOptions,
+  SubscribeOptions,
+} from './vhost-types.js';
 import type { Delivery, DeliveryHandler } from './delivery.js';
-import { EngineQueue, type AcceptOutcome, type AcceptRequest } from './engine-queue.js';
+import { EngineQueue } from './engine-queue.js';
 import type { EngineObserver } from './engine-observer.js';
 import type { MemoryMonitor } from './memory-monitor.js';
-import {
-  metaKeys,
-  parseTopologyKey,
-  queueKey,
-  type BindingRecord,
-  type ExchangeRecord,
-  type QueueRecord,
-} from './meta-keys.js';
+import { metaKeys, queueKey } from './meta-keys.js';
 import type { QueueHost } from './queue-host.js';
 import {
   assertEquivalent,
@@ -46,102 +52,8 @@ import {
   type ResolvedQueueOptions,
 } from './queue-options.js';
 
-export interface DeclareQueueContext {
-  /** Only check that the queue exists (AMQP passive declare). */
-  passive?: boolean;
-  /** The connection or session declaring it: required for exclusive queues. */
-  owner?: string;
-}
-
-export interface QueueInfo {
-  vhost: string;
-  name: string;
-  options: ResolvedQueueOptions;
-  /** Ready messages (what AMQP reports in declare-ok). */
-  messageCount: number;
-  consumerCount: number;
-}
-
-export interface QueueStats extends QueueCounts {
-  /** Cumulative since the broker started: copies enqueued, handed out, acked, dead-lettered. */
-  published: number;
-  delivered: number;
-  acked: number;
-  deadLettered: number;
-  consumers: number;
-  /** Pull receivers waiting for a message. */
-  waiting: number;
-}
-
-export interface PublishOptions {
-  /** Only the routing result matters to the caller; AMQP returns an unroutable mandatory message. */
-  mandatory?: boolean;
-}
-
-export interface PublishResult {
-  /** Queues the message was routed to. */
-  queues: readonly string[];
-  /** Routed to no queue at all. */
-  unroutable: boolean;
-  /** Queues that refused it (full, overflow reject-publish). */
-  rejected: readonly string[];
-  /** Queues that already had its message id within their duplicate window. */
-  duplicates: readonly string[];
-}
-
-const NONE: readonly string[] = Object.freeze([]);
 /** Publishers may not publish to internal exchanges (AMQP 403); dead-lettering may. */
 const CLIENT_ROUTE = Object.freeze({ rejectInternal: true });
-const UNROUTABLE: PublishResult = Object.freeze({
-  queues: NONE,
-  unroutable: true,
-  rejected: NONE,
-  duplicates: NONE,
-});
-
-function singleQueueResult(queue: string, outcome: AcceptOutcome): PublishResult {
-  const queues = outcome === 'rejected' ? NONE : [queue];
-  return {
-    queues,
-    unroutable: false,
-    rejected: outcome === 'rejected' ? [queue] : NONE,
-    duplicates: outcome === 'duplicate' ? [queue] : NONE,
-  };
-}
-
-export interface ReceiveOptions {
-  /** Most messages to return. Default 1. */
-  max?: number;
-  /** Wait up to this long for a message when none is ready. Default 0: answer at once. */
-  waitMs?: number;
-  /** Lease (visibility timeout); default the queue's `leaseMs`, else the broker's. `Infinity`: held until settled or released. */
-  leaseMs?: number;
-  /** Hold for this holder id (e.g. an AMQP channel's basic.get), released with `releaseHolder`; default a fresh one. */
-  holder?: string;
-}
-
-export interface NackOptions {
-  /** Back to the queue (true, default) or to the dead-letter target (false: reason `rejected`). */
-  requeue?: boolean;
-  /** Ready again only after this delay. */
-  delayMs?: number;
-}
-
-export interface RedriveOptions {
-  /** Queue to move to; default each message's original queue (from its death headers). */
-  to?: string;
-  /** At most this many. Default all ready messages. */
-  max?: number;
-}
-
-export interface SubscribeOptions {
-  /** A durable subscription's name (its queue's name); absent: a private queue that goes with its last consumer. */
-  name?: string;
-  /** Topic exchange to bind to. Default `amq.topic`. */
-  exchange?: string;
-  /** Options of the subscription's queue (TTL, DLQ, limits, …). */
-  queue?: QueueOptions;
-}
 
 export interface VirtualHostSettings {
   store: MessageStore;
@@ -165,17 +77,26 @@ export class VirtualHost implements QueueHost {
   readonly routing: RoutingTable;
   readonly #queues = new Map<string, EngineQueue>();
   readonly #consumers = new Map<string, { queue: EngineQueue; state: ConsumerState }>();
-  /** Exchanges and binding keys whose declaration is in the store's metadata. */
-  readonly #recordedExchanges = new Set<string>();
-  readonly #recordedBindings = new Set<string>();
   /** Queues this node is deleting: a topology read taken before the deletion must not bring them back. */
   readonly #deleting = new Set<string>();
+  readonly #definitions: Definitions;
 
   constructor(
     readonly vhost: string,
     private readonly settings: VirtualHostSettings,
   ) {
     this.routing = new RoutingTable({ queueExists: (name) => this.#queues.has(name) });
+    this.#definitions = new Definitions({
+      vhost,
+      store: settings.store,
+      memory: settings.memory,
+      routing: this.routing,
+      queues: this.#queues,
+      isDeleting: (name) => this.#deleting.has(name),
+      createQueue: (name, options, owner, restoring) => this.#createQueue(name, options, owner, restoring),
+      forgetQueue: (queue) => this.#forgetQueue(queue),
+      catchUp: (key) => settings.catchUp(key),
+    });
   }
 
   get store(): MessageStore {
@@ -201,39 +122,7 @@ export class VirtualHost implements QueueHost {
   }
 
   get #shared(): boolean {
-    return this.store.cluster !== undefined;
-  }
-
-  /**
-   * Whether a declaration goes into the store's metadata: durable ones always; with a shared
-   * store every one, so that all nodes route alike.
-   */
-  #records(durable: boolean): boolean {
-    return durable || this.#shared;
-  }
-
-  /** Shared store: a transient declaration lives and dies with the node that made it. */
-  #nodeOf(transient: boolean): { node?: string } {
-    const node = this.store.cluster?.nodeId;
-    return this.#shared && transient && node !== undefined ? { node } : {};
-  }
-
-  /**
-   * Shared store: a queue or exchange another node declared a moment ago may not be here yet (its
-   * note is on the way): on "not found", read that one declaration from the store and try again.
-   */
-  async #withTopology<T>(action: () => T | Promise<T>): Promise<T> {
-    try {
-      return await action();
-    } catch (err) {
-      if (!this.#shared) throw err;
-      if (err instanceof QueueNotFoundError)
-        await this.settings.catchUp(metaKeys.queue(this.vhost, err.queue));
-      else if (err instanceof ExchangeNotFoundError)
-        await this.settings.catchUp(metaKeys.exchange(this.vhost, err.exchange));
-      else throw err;
-      return action();
-    }
+    return this.#definitions.shared;
   }
 
   // ---------------------------------------------------------------- exchanges and bindings
@@ -245,23 +134,18 @@ export class VirtualHost implements QueueHost {
     context: { passive?: boolean } = {},
   ): Promise<void> {
     this.settings.assertOpen();
-    const { exchange, created } = await this.#withTopology(() =>
+    const { created } = await this.#definitions.withTopology(() =>
       this.routing.declareExchange(name, kind, options, context),
     );
-    if (created && this.#records(exchange.options.durable)) {
-      const record: ExchangeRecord = { name, kind, options, ...this.#nodeOf(!exchange.options.durable) };
-      await this.store.putMeta(metaKeys.exchange(this.vhost, name), record);
-      this.#recordedExchanges.add(name);
-    }
+    if (created) await this.#definitions.exchangeDeclared(name, kind, options);
   }
 
   async deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
     this.settings.assertOpen();
-    const before = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
+    const before = this.#definitions.bindingKeys();
     const changes = this.routing.deleteExchange(name, options);
-    this.#recordedExchanges.delete(name);
-    await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
-    await this.#forgetBindings(before, changes.deletedExchanges);
+    await this.#definitions.exchangeDeleted(name);
+    await this.#definitions.forgetBindings(before, changes.deletedExchanges);
   }
 
   async bindQueue(
@@ -314,13 +198,8 @@ export class VirtualHost implements QueueHost {
     routingKey: string,
     args: Headers,
   ): Promise<void> {
-    await this.#withTopology(() => this.routing.bind(source, destination, routingKey, args));
-    if (this.#records(this.#bindingIsDurable(source, destination))) {
-      const record: BindingRecord = { source, destination, routingKey, arguments: args };
-      const key = metaKeys.binding(this.vhost, source, destination, routingKey, args);
-      await this.store.putMeta(key, record);
-      this.#recordedBindings.add(key);
-    }
+    await this.#definitions.withTopology(() => this.routing.bind(source, destination, routingKey, args));
+    await this.#definitions.bindingAdded(source, destination, routingKey, args);
   }
 
   async #unbind(
@@ -329,39 +208,10 @@ export class VirtualHost implements QueueHost {
     routingKey: string,
     args: Headers,
   ): Promise<void> {
-    const changes = await this.#withTopology(() =>
+    const changes = await this.#definitions.withTopology(() =>
       this.routing.unbind(source, destination, routingKey, args),
     );
-    const key = metaKeys.binding(this.vhost, source, destination, routingKey, args);
-    this.#recordedBindings.delete(key);
-    await this.store.deleteMeta(key);
-    for (const name of changes.deletedExchanges) {
-      this.#recordedExchanges.delete(name);
-      await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
-    }
-  }
-
-  #bindingIsDurable(source: string, destination: BindingDestination): boolean {
-    const sourceDurable = this.routing.getExchange(source)?.options.durable === true;
-    const destDurable =
-      destination.kind === 'queue'
-        ? this.#queues.get(destination.name)?.options.durable === true
-        : this.routing.getExchange(destination.name)?.options.durable === true;
-    return sourceDurable && destDurable;
-  }
-
-  /** Deletes the metadata of bindings that the routing table dropped (and of auto-deleted exchanges). */
-  async #forgetBindings(before: Set<string>, deletedExchanges: readonly string[]): Promise<void> {
-    const after = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
-    for (const key of before) {
-      if (after.has(key)) continue;
-      this.#recordedBindings.delete(key);
-      await this.store.deleteMeta(key);
-    }
-    for (const name of deletedExchanges) {
-      this.#recordedExchanges.delete(name);
-      await this.store.deleteMeta(metaKeys.exchange(this.vhost, name));
-    }
+    await this.#definitions.bindingRemoved(source, destination, routingKey, args, changes.deletedExchanges);
   }
 
   // ---------------------------------------------------------------- queues
@@ -391,19 +241,8 @@ export class VirtualHost implements QueueHost {
     }
     const queueName = name === '' ? `amq.gen-${randomBytes(16).toString('base64url')}` : name;
     const owner = resolved.exclusive ? context.owner : undefined;
-    const queue = await this.#createQueue(queueName, resolved, owner);
-    queue.homeNode = this.store.cluster?.nodeId;
-    if (this.#records(resolved.durable && !resolved.exclusive)) {
-      const record: QueueRecord = {
-        name: queueName,
-        options: resolved,
-        ...this.#nodeOf(!resolved.durable || resolved.exclusive),
-        ...(owner === undefined ? {} : { owner }),
-        ...(queue.homeNode === undefined ? {} : { home: queue.homeNode }),
-      };
-      await this.store.putMeta(metaKeys.queue(this.vhost, queueName), record);
-      queue.persisted = true;
-    }
+    const queue = await this.#createQueue(queueName, resolved, owner, false);
+    await this.#definitions.queueDeclared(queue);
     return this.#info(queue);
   }
 
@@ -411,7 +250,7 @@ export class VirtualHost implements QueueHost {
     name: string,
     options: ResolvedQueueOptions,
     owner: string | undefined,
-    restoring = false,
+    restoring: boolean,
   ): Promise<EngineQueue> {
     const key = queueKey(this.vhost, name);
     // A shared store's queue that another node declared exists there already (or was just deleted).
@@ -424,147 +263,14 @@ export class VirtualHost implements QueueHost {
     return queue;
   }
 
-  /**
-   * Brings this vhost up to the topology in the store's metadata: at start (recovery), and with a
-   * shared store whenever any node changed it or a node left. What others declared appears; what
-   * others deleted or unbound goes; what a departed node owned (its exclusive and transient
-   * queues and exchanges) is deleted from the store, by whichever node gets there first.
-   */
-  async syncTopology(): Promise<void> {
-    const load = async <T>(prefix: string): Promise<T[]> =>
-      (await this.store.loadMeta(prefix)).map((entry) => entry.value as T);
-    // Only what was recorded before this read may go for being absent from it: a declaration
-    // made here while the read runs is not in it yet.
-    const knownExchanges = new Set(this.#recordedExchanges);
-    const knownQueues = [...this.#queues.values()].filter((q) => q.persisted);
-    const knownBindings = new Set(this.#recordedBindings);
-    const live = await this.store.cluster?.liveNodes();
-    const departed = (node: string | undefined): boolean =>
-      node !== undefined && live !== undefined && node !== this.store.cluster?.nodeId && !live.has(node);
-    const exchanges = await load<ExchangeRecord>(metaKeys.exchangePrefix(this.vhost));
-    const queues = await load<QueueRecord>(metaKeys.queuePrefix(this.vhost));
-    let bindings = await load<BindingRecord>(metaKeys.bindingPrefix(this.vhost));
-
-    const gone = new Set<string>();
-    for (const e of exchanges.filter((x) => departed(x.node))) {
-      gone.add(`x:${e.name}`);
-      await this.store.deleteMeta(metaKeys.exchange(this.vhost, e.name));
-    }
-    for (const q of queues.filter((x) => departed(x.node))) {
-      gone.add(`q:${q.name}`);
-      await this.store.deleteQueue(queueKey(this.vhost, q.name));
-      await this.store.deleteMeta(metaKeys.queue(this.vhost, q.name));
-    }
-    if (gone.size > 0) {
-      const ends = (b: BindingRecord) => [
-        `x:${b.source}`,
-        `${b.destination.kind === 'queue' ? 'q' : 'x'}:${b.destination.name}`,
-      ];
-      for (const b of bindings.filter((x) => ends(x).some((end) => gone.has(end))))
-        await this.store.deleteMeta(bindingKey(this.vhost, b));
-      bindings = bindings.filter((x) => !ends(x).some((end) => gone.has(end)));
-    }
-
-    const exchangeNames = new Set<string>();
-    for (const e of exchanges) {
-      if (gone.has(`x:${e.name}`)) continue;
-      exchangeNames.add(e.name);
-      if (!this.routing.hasExchange(e.name))
-        this.routing.declareExchange(e.name, e.kind, e.options, { allowReserved: true });
-      this.#recordedExchanges.add(e.name);
-    }
-    for (const name of knownExchanges) {
-      if (exchangeNames.has(name)) continue;
-      this.routing.deleteExchange(name, { allowReserved: true });
-      this.#recordedExchanges.delete(name);
-    }
-
-    const declared = new Set<string>();
-    const restored: EngineQueue[] = [];
-    for (const q of queues) {
-      if (gone.has(`q:${q.name}`)) continue;
-      declared.add(q.name);
-      if (!this.#queues.has(q.name) && !this.#deleting.has(q.name))
-        restored.push(await this.#restoreQueue(q));
-    }
-    for (const queue of knownQueues) {
-      if (!declared.has(queue.name) && this.#queues.get(queue.name) === queue) this.#forgetQueue(queue);
-    }
-
-    const local = new Map(this.routing.bindings().map((b) => [bindingKey(this.vhost, b), b]));
-    const recorded = new Set<string>();
-    for (const b of bindings) {
-      const key = bindingKey(this.vhost, b);
-      if (!this.#endsExist(b)) continue;
-      if (!local.has(key)) this.routing.bind(b.source, b.destination, b.routingKey, b.arguments);
-      recorded.add(key);
-      this.#recordedBindings.add(key);
-    }
-    for (const key of knownBindings) {
-      const b = local.get(key);
-      if (recorded.has(key) || !b) continue;
-      this.routing.unbind(b.source, b.destination, b.routingKey, b.arguments);
-    }
-    this.#forgetUnboundRecords();
-    // After the bindings: a recovered queue's first sweep may dead-letter through them.
-    for (const queue of restored) await queue.recover();
+  /** Brings this vhost up to the topology in the store's metadata (see Definitions). */
+  syncTopology(): Promise<void> {
+    return this.#definitions.syncTopology();
   }
 
-  /**
-   * Shared store: brings one topology key of this vhost up to its current value in the store
-   * (another node changed it). Reads the value now, so a late or repeated note is harmless.
-   */
-  async applyMetaKey(key: string): Promise<void> {
-    const what = parseTopologyKey(key);
-    if (!what || what.vhost !== this.vhost || what.kind === 'vhost') return;
-    const value = await this.store.getMeta(key);
-    if (what.kind === 'exchange') {
-      const e = value as ExchangeRecord | undefined;
-      if (e) {
-        if (!this.routing.hasExchange(e.name))
-          this.routing.declareExchange(e.name, e.kind, e.options, { allowReserved: true });
-        this.#recordedExchanges.add(e.name);
-      } else if (this.#recordedExchanges.delete(what.name)) {
-        this.routing.deleteExchange(what.name, { allowReserved: true });
-        this.#forgetUnboundRecords();
-      }
-    } else if (what.kind === 'queue') {
-      const q = value as QueueRecord | undefined;
-      const local = this.#queues.get(what.name);
-      if (q && !local && !this.#deleting.has(q.name)) await (await this.#restoreQueue(q)).recover();
-      else if (!q && local?.persisted) {
-        this.#forgetQueue(local);
-        this.#forgetUnboundRecords();
-      }
-    } else {
-      const b = value as BindingRecord | undefined;
-      if (b) {
-        if (!this.#endsExist(b)) return;
-        this.routing.bind(b.source, b.destination, b.routingKey, b.arguments);
-        this.#recordedBindings.add(key);
-      } else if (this.#recordedBindings.delete(key)) {
-        const local = this.routing.bindings().find((x) => bindingKey(this.vhost, x) === key);
-        if (local) this.routing.unbind(local.source, local.destination, local.routingKey, local.arguments);
-        this.#forgetUnboundRecords();
-      }
-    }
-  }
-
-  /** Both ends of a recorded binding are here (a binding may arrive before its queue). */
-  #endsExist(b: BindingRecord): boolean {
-    const destination =
-      b.destination.kind === 'queue'
-        ? this.#queues.has(b.destination.name)
-        : this.routing.hasExchange(b.destination.name);
-    return destination && this.routing.hasExchange(b.source);
-  }
-
-  /** Recorded bindings and exchanges the routing table no longer has (removed with an end, auto-deleted). */
-  #forgetUnboundRecords(): void {
-    const current = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
-    for (const key of this.#recordedBindings) if (!current.has(key)) this.#recordedBindings.delete(key);
-    for (const name of this.#recordedExchanges)
-      if (!this.routing.hasExchange(name)) this.#recordedExchanges.delete(name);
+  /** Shared store: one topology key of this vhost changed on another node (see Definitions). */
+  applyMetaKey(key: string): Promise<void> {
+    return this.#definitions.applyMetaKey(key);
   }
 
   /** Drops a queue another node deleted: local state only (its storage is already gone). */
@@ -574,24 +280,9 @@ export class VirtualHost implements QueueHost {
     this.routing.removeQueue(queue.name);
   }
 
-  /** A queue from the store's metadata, with the bytes it already holds counted. */
-  async #restoreQueue(record: QueueRecord): Promise<EngineQueue> {
-    // Another node's exclusive queue: routable here, but nobody here may use it.
-    const owner =
-      record.owner === undefined || record.node === this.store.cluster?.nodeId
-        ? record.owner
-        : `remote:${record.node ?? ''}/${record.owner}`;
-    const queue = await this.#createQueue(record.name, record.options, owner, true);
-    queue.persisted = true;
-    queue.homeNode = record.home;
-    const counts = await this.store.counts(queue.key);
-    this.memory.add(counts.bytes);
-    return queue;
-  }
-
   /** Store keys of the queues whose declaration is in the store's metadata. */
   persistedQueueKeys(): string[] {
-    return [...this.#queues.values()].filter((q) => q.persisted).map((q) => q.key);
+    return this.#definitions.persistedQueueKeys();
   }
 
   async #info(queue: EngineQueue): Promise<QueueInfo> {
@@ -635,20 +326,11 @@ export class VirtualHost implements QueueHost {
     const counts = await this.store.counts(queue.key);
     this.#queues.delete(queue.name);
     for (const c of queue.close(reason)) this.#consumers.delete(consumerKey(queue.name, c.tag));
-    const before = new Set(this.routing.bindings().map((b) => bindingKey(this.vhost, b)));
+    const before = this.#definitions.bindingKeys();
     const changes = this.routing.removeQueue(queue.name);
     await this.store.deleteQueue(queue.key);
     this.memory.remove(counts.bytes);
-    await this.store.deleteMeta(metaKeys.queue(this.vhost, queue.name));
-    await this.#forgetBindings(before, changes.deletedExchanges);
-    if (this.#shared) {
-      // Bindings to it that another node recorded a moment ago and this one has not seen yet.
-      for (const { key, value } of await this.store.loadMeta(metaKeys.bindingPrefix(this.vhost))) {
-        const b = value as BindingRecord;
-        if (b.destination.kind === 'queue' && b.destination.name === queue.name)
-          await this.store.deleteMeta(key);
-      }
-    }
+    await this.#definitions.queueDeleted(queue.name, before, changes.deletedExchanges);
   }
 
   queueUnused(queue: EngineQueue): void {
@@ -710,7 +392,7 @@ export class VirtualHost implements QueueHost {
   /** The queue, waiting for the store's topology once when it is not here yet (shared store). */
   #queueHere(name: string): Promise<EngineQueue> {
     const queue = this.#queues.get(name);
-    return queue ? Promise.resolve(queue) : this.#withTopology(() => this.#queue(name));
+    return queue ? Promise.resolve(queue) : this.#definitions.withTopology(() => this.#queue(name));
   }
 
   #queue(name: string): EngineQueue {
@@ -761,7 +443,7 @@ export class VirtualHost implements QueueHost {
           routingKey,
           outgoing,
         );
-      return this.#deliverTo(queues, message, outgoing);
+      return deliverTo(this.#queues, this.now(), queues, message, outgoing);
     } catch (err) {
       if (err instanceof ExchangeNotFoundError && this.#shared)
         return this.#publishAfterCatchUp(
@@ -785,7 +467,7 @@ export class VirtualHost implements QueueHost {
     const message = this.#messageData(exchange, routingKey, outgoing);
     const headers = message.properties.headers ?? {};
     const { queues } = this.routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
-    return this.#deliverTo(queues, message, outgoing);
+    return deliverTo(this.#queues, this.now(), queues, message, outgoing);
   }
 
   /** Straight to one queue (the default exchange); an unknown queue is an error, not a silent drop. */
@@ -795,7 +477,7 @@ export class VirtualHost implements QueueHost {
       if (!this.#queues.has(queue) && this.#shared)
         return this.#queueHere(queue).then(() => this.send(queue, outgoing));
       this.#queue(queue);
-      return this.#deliverTo([queue], this.#messageData('', queue, outgoing), outgoing);
+      return deliverTo(this.#queues, this.now(), [queue], this.#messageData('', queue, outgoing), outgoing);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -806,52 +488,6 @@ export class VirtualHost implements QueueHost {
     if (body.byteLength > this.settings.maxMessageBytes)
       throw new MessageTooLargeError(body.byteLength, this.settings.maxMessageBytes);
     return { exchange, routingKey, properties: outgoing.properties ?? {}, body };
-  }
-
-  // Publishing is the hottest path: no async function, no spreads, one promise per copy batch.
-  #deliverTo(
-    names: readonly string[],
-    message: MessageData,
-    outgoing: OutgoingMessage,
-  ): Promise<PublishResult> {
-    const now = Date.now();
-    const request: AcceptRequest = {
-      message,
-      now,
-      readyAt: outgoing.deliverAt ?? (outgoing.delayMs !== undefined ? now + outgoing.delayMs : undefined),
-      ttlMs: message.properties.expiration,
-    };
-    if (names.length === 1) {
-      const name = names[0]!;
-      const queue = this.#queues.get(name);
-      if (queue) {
-        const { done, index } = queue.accept(request);
-        return done.then((outcomes) => singleQueueResult(name, outcomes[index]!));
-      }
-    }
-    const tickets: { queue: string; done: Promise<AcceptOutcome[]>; index: number }[] = [];
-    for (const name of names) {
-      const queue = this.#queues.get(name);
-      if (queue) tickets.push({ queue: name, ...queue.accept(request) });
-    }
-    if (tickets.length === 0) return Promise.resolve(UNROUTABLE);
-    return Promise.all(tickets.map((t) => t.done)).then((all) => {
-      const result = {
-        queues: [] as string[],
-        unroutable: false,
-        rejected: [] as string[],
-        duplicates: [] as string[],
-      };
-      tickets.forEach((ticket, i) => {
-        const outcome = all[i]![ticket.index];
-        if (outcome === 'rejected') result.rejected.push(ticket.queue);
-        else {
-          result.queues.push(ticket.queue);
-          if (outcome === 'duplicate') result.duplicates.push(ticket.queue);
-        }
-      });
-      return result;
-    });
   }
 
   deadLetterQueues(target: DeadLetterTarget, message: MessageData): EngineQueue[] {
@@ -931,29 +567,7 @@ export class VirtualHost implements QueueHost {
     );
     queue.addConsumer(state);
     this.#consumers.set(key, { queue, state });
-    return {
-      tag,
-      queue: name,
-      holder: state.holder,
-      get inFlight() {
-        return state.held.size;
-      },
-      pause: () => {
-        state.paused = true;
-      },
-      resume: () => {
-        state.paused = false;
-        queue.pump();
-      },
-      setPrefetch: (prefetch: number) => {
-        if (!Number.isInteger(prefetch) || prefetch < 0)
-          throw new InvalidArgumentError(`prefetch must be a non-negative integer, got ${prefetch}`);
-        state.options.prefetch = prefetch;
-        queue.pump();
-      },
-      cancel: (cancelOptions: CancelOptions = {}) =>
-        this.#cancel(queue, state, cancelOptions.release ?? true, 'cancelled'),
-    };
+    return consumerHandle(state, queue, (release) => this.#cancel(queue, state, release, 'cancelled'));
   }
 
   async #cancel(
@@ -1022,32 +636,10 @@ export class VirtualHost implements QueueHost {
     this.settings.assertOpen();
     const source = await this.#queueHere(deadLetterQueue);
     const target = options.to === undefined ? undefined : await this.#queueHere(options.to);
-    let moved = 0;
-    // One pass over what is ready now: messages with nowhere to go are put back and not seen again.
-    let left = Math.min(options.max ?? Number.POSITIVE_INFINITY, (await this.store.counts(source.key)).ready);
-    while (left > 0) {
-      const holder = EngineQueue.nextHolder('redrive');
-      const now = Date.now();
-      const batch = await this.store.take(source.key, Math.min(256, left), { holder, now });
-      if (batch.length === 0) break;
-      left -= batch.length;
-      for (const stored of batch) {
-        const destination = target ?? this.#queues.get(lastDeathQueue(stored.message) ?? '');
-        if (!destination) {
-          await this.store.release(source.key, [stored.id], holder);
-          continue;
-        }
-        const record = {
-          message: redrivenMessage(stored.message),
-          enqueuedAt: now,
-          durable: stored.durable && destination.options.durable,
-          deliveryCount: 0,
-        };
-        moved += (await this.store.move(source.key, [stored.id], holder, destination.key, [record])).length;
-        destination.pump();
-      }
-    }
-    return moved;
+    return redrive(this.store, source, (name) => target ?? this.#queues.get(name ?? ''), {
+      max: options.max,
+      now: () => this.now(),
+    });
   }
 
   /** Broker close: every queue stops its timers and tells its consumers. */
@@ -1059,11 +651,4 @@ export class VirtualHost implements QueueHost {
 
 function consumerKey(queue: string, tag: string): string {
   return `${queue}\u0000${tag}`;
-}
-
-function bindingKey(
-  vhost: string,
-  b: { source: string; destination: BindingDestination; routingKey: string; arguments: Headers },
-): string {
-  return metaKeys.binding(vhost, b.source, b.destination, b.routingKey, b.arguments);
 }
