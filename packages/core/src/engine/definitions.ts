@@ -96,8 +96,12 @@ export class Definitions {
 
   // ---------------------------------------------------------------- recording
 
-  async exchangeDeclared(name: string, kind: ExchangeKind, options: ExchangeOptions): Promise<void> {
-    const durable = this.#routing.getExchange(name)?.options.durable === true;
+  async exchangeDeclared(
+    name: string,
+    kind: ExchangeKind,
+    options: ExchangeOptions,
+    durable: boolean,
+  ): Promise<void> {
     if (!this.#records(durable)) return;
     const record: ExchangeRecord = { name, kind, options, ...this.#nodeOf(!durable) };
     await this.#store.putMeta(metaKeys.exchange(this.host.vhost, name), record);

@@ -134,10 +134,10 @@ export class VirtualHost implements QueueHost {
     context: { passive?: boolean } = {},
   ): Promise<void> {
     this.settings.assertOpen();
-    const { created } = await this.#definitions.withTopology(() =>
+    const { exchange, created } = await this.#definitions.withTopology(() =>
       this.routing.declareExchange(name, kind, options, context),
     );
-    if (created) await this.#definitions.exchangeDeclared(name, kind, options);
+    if (created) await this.#definitions.exchangeDeclared(name, kind, options, exchange.options.durable);
   }
 
   async deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {

@@ -202,9 +202,8 @@ export class AmqpLink implements MessageLink {
   ): Promise<Subscription> {
     // With Conveyor's dead-letter extension, a dead letter is a publish on the delivery's own
     // channel, confirmed: the consumer channel is a confirm channel then.
-    const ch = this.#deadLetterInPlace
-      ? await this.connection.createConfirmChannel()
-      : await this.connection.createChannel();
+    const confirming = this.#deadLetterInPlace ? await this.connection.createConfirmChannel() : undefined;
+    const ch = confirming ?? (await this.connection.createChannel());
     ch.on('error', () => undefined);
     this.#consumerChannels.add(ch);
     let stopping = false;
@@ -216,7 +215,7 @@ export class AmqpLink implements MessageLink {
     });
     await ch.prefetch(setup.prefetch);
     const { consumerTag } = await ch.consume(queue, (m) => {
-      if (m) handler(this.#inbound(ch, queue, m));
+      if (m) handler(this.#inbound(ch, queue, m, confirming));
       // null: the broker cancelled the consumer (queue deleted)
       else if (!stopping)
         this.#lost(new ConnectionLostError(`the broker cancelled the consumer of '${queue}'`));
@@ -229,7 +228,8 @@ export class AmqpLink implements MessageLink {
     };
   }
 
-  #inbound(ch: Channel, queue: string, m: Message): InboundMessage {
+  /** `confirming`: `ch` as a confirm channel, when dead letters go through Conveyor's extension. */
+  #inbound(ch: Channel, queue: string, m: Message, confirming?: ConfirmChannel): InboundMessage {
     const properties = fromAmqpMessage(m);
     const headers = properties.headers ?? {};
     const retries = Number(headers[RETRY_COUNT_HEADER] ?? 0);
@@ -268,11 +268,11 @@ export class AmqpLink implements MessageLink {
         ch.ack(m);
       },
       deadLetter: async (reason) => {
-        if (this.#deadLetterInPlace && this.#deadLetterQueues.has(queue) && isConfirmChannel(ch)) {
+        if (confirming && this.#deadLetterQueues.has(queue)) {
           // One step on the broker: moved through the queue's own dead-letter target, the reason in
           // x-death, counted as dead-lettered by the queue itself.
           await this.#publish(
-            ch,
+            confirming,
             DEAD_LETTER_EXCHANGE,
             String(m.fields.deliveryTag),
             Buffer.from(reason),
@@ -533,10 +533,6 @@ function canDeadLetterWithReason(connection: ChannelModel): boolean {
     caps !== null &&
     (caps as Record<string, unknown>)['dead_letter_with_reason'] === true
   );
-}
-
-function isConfirmChannel(ch: Channel): ch is ConfirmChannel {
-  return typeof (ch as Partial<ConfirmChannel>).waitForConfirms === 'function';
 }
 
 function toError(err: unknown): Error {
