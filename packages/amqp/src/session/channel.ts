@@ -13,14 +13,13 @@ import {
 import {
   createMethod,
   encodeDeliver,
-  fromMessageProperties,
   type AmqpMethod,
-  type BasicProperties,
   type ContentCommand,
   type MethodCommand,
   ReplyCode,
 } from '../codec/index.js';
 import { ConfirmTracker } from './confirm-tracker.js';
+import { deliveryProperties } from './delivery-properties.js';
 import { dispatchChannelCommand } from './methods/dispatch.js';
 import { AmqpProtocolError, toReply, type MethodRef, type Reply } from './protocol-error.js';
 import type { ClientCapabilities } from './server-properties.js';
@@ -69,8 +68,6 @@ export type ChannelMode =
   | { kind: 'plain' }
   | { kind: 'confirm'; tracker: ConfirmTracker }
   | { kind: 'tx'; ops: TxOp[]; settled: Map<number, Delivery> };
-
-export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 
 export class AmqpChannel {
   state: ChannelState = { kind: 'open' };
@@ -292,12 +289,4 @@ export class AmqpChannel {
     await this.#tail;
     await Promise.all(this.#acking);
   }
-}
-
-/** Properties as delivered; redeliveries carry `x-delivery-count` as RabbitMQ quorum queues do. */
-export function deliveryProperties(delivery: Delivery): BasicProperties {
-  const props = fromMessageProperties(delivery.message.properties);
-  if (delivery.deliveryCount > 1)
-    props.headers = { ...(props.headers ?? {}), 'x-delivery-count': delivery.deliveryCount - 1 };
-  return props;
 }

@@ -36,7 +36,8 @@ export async function handleSubscribe(
         ...(subscriptionId === undefined ? {} : { subscriptionId }),
       });
       granted.push(s.qos);
-      // Retained messages: not for shared subscriptions [MQTT-3.8.4-?], rh 1 only for a new one, rh 2 never.
+      // Retained messages: never for a shared subscription (MQTT 5 §4.8.2, an unnumbered rule); Retain Handling
+      // 0 always [MQTT-3.3.1-9], 1 only for a new subscription [MQTT-3.3.1-10], 2 never [MQTT-3.3.1-11].
       if (parsed.group === undefined && (retainHandling === 0 || (retainHandling === 1 && !existed)))
         withRetained.push(sub);
     } catch (err) {

@@ -14,7 +14,8 @@ import {
   type BasicGetArgs,
   ReplyCode,
 } from '../../codec/index.js';
-import { deliveryProperties, DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
+import type { AmqpChannel } from '../channel.js';
+import { deliveryProperties, DIRECT_REPLY_TO } from '../delivery-properties.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 import { mayReadQueue } from '../permissions.js';
 import { queueName } from './queue-methods.js';

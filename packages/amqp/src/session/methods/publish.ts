@@ -19,7 +19,8 @@ import {
   type ContentCommand,
   ReplyCode,
 } from '../../codec/index.js';
-import { DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
+import type { AmqpChannel } from '../channel.js';
+import { DIRECT_REPLY_TO } from '../delivery-properties.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 import { mayPublish } from '../permissions.js';
 import { DEAD_LETTER_EXCHANGE, deadLetterByPublish } from './dead-letter.js';

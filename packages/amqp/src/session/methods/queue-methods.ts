@@ -1,7 +1,8 @@
 /** queue.declare / bind / unbind / purge / delete → the engine's queues. */
 import { AccessRefusedError, InequivalentOptionError, type QueueInfo } from '@conveyor/core';
 import { createMethod, type AmqpMethod, ReplyCode } from '../../codec/index.js';
-import { DIRECT_REPLY_TO, type AmqpChannel } from '../channel.js';
+import type { AmqpChannel } from '../channel.js';
+import { DIRECT_REPLY_TO } from '../delivery-properties.js';
 import { AmqpProtocolError } from '../protocol-error.js';
 import { inequivalentArgument, queueOptionsFromArguments } from '../queue-arguments.js';
 import { mayBind, mayConfigureQueue, mayDeadLetterTo, mayReadQueue } from '../permissions.js';
