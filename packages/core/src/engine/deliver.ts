@@ -1,6 +1,7 @@
 /** The publish path's last step: one message into the queues its routing chose. */
 import type { MessageData, OutgoingMessage } from '../message.js';
-import type { AcceptOutcome, AcceptRequest, EngineQueue } from './engine-queue.js';
+import type { EngineQueue } from './engine-queue.js';
+import type { AcceptOutcome, AcceptRequest } from './queue-admission.js';
 import type { PublishResult } from './vhost-types.js';
 
 const NONE: readonly string[] = Object.freeze([]);

@@ -1,4 +1,4 @@
-import type { MessageData } from '../message.js';
+import type { MessageData, StoredMessage } from '../message.js';
 
 /** A message handed to a receiver or consumer; it stays held by `holder` until acked, nacked or released. */
 export interface Delivery {
@@ -22,6 +22,41 @@ export interface Delivery {
 }
 
 export type DeliveryHandler = (delivery: Delivery) => void;
+
+/** The delivery of a stored message taken by `holder` (with its lease deadline, or its consumer's tag). */
+export function deliveryOf(
+  vhost: string,
+  queue: string,
+  stored: StoredMessage,
+  holder: string,
+  leaseUntil: number | undefined,
+  consumerTag: string | undefined,
+): Delivery {
+  const delivery: { -readonly [K in keyof Delivery]: Delivery[K] } = {
+    vhost,
+    queue,
+    id: stored.id,
+    holder,
+    message: stored.message,
+    deliveryCount: stored.deliveryCount,
+    redelivered: stored.deliveryCount > 1,
+    enqueuedAt: stored.enqueuedAt,
+  };
+  if (leaseUntil !== undefined) delivery.leaseUntil = leaseUntil;
+  if (consumerTag !== undefined) delivery.consumerTag = consumerTag;
+  return delivery;
+}
+
+/** A delivery as the stored message it came from (to dead-letter what a holder gives up). */
+export function storedOf(d: Delivery): StoredMessage {
+  return {
+    id: d.id,
+    message: d.message,
+    enqueuedAt: d.enqueuedAt,
+    deliveryCount: d.deliveryCount,
+    durable: d.message.properties.persistent === true,
+  };
+}
 
 /**
  * A credit window shared by several consumers (AMQP's global basic.qos on a channel, an MQTT

@@ -1,23 +1,21 @@
 import { AccessRefusedError, LeaseNotHeldError, MessageGoneError, ResourceLockedError } from '../errors.js';
-import { messageSize, type MessageData, type QueueRecordInput, type StoredMessage } from '../message.js';
-import type { QueueCounts } from '../store/message-store.js';
+import { messageSize, type QueueRecordInput, type StoredMessage } from '../message.js';
 import { ConsumerState, type ConsumerCancelReason } from './consumer.js';
-import { deadLetteredMessage, type DeadLetterReason } from './dead-letter.js';
-import type { Delivery } from './delivery.js';
+import type { DeadLetterReason } from './dead-letter.js';
+import { deliveryOf, storedOf, type Delivery } from './delivery.js';
+import {
+  admit,
+  dropHead,
+  hasLimits,
+  recordFor,
+  type AcceptOutcome,
+  type AcceptRequest,
+} from './queue-admission.js';
+import { deadLetterHeld } from './queue-dead-letter.js';
 import type { QueueHost } from './queue-host.js';
 import type { ResolvedQueueOptions } from './queue-options.js';
+import { cancelTimedOut, sweepExpired, wakeUp } from './queue-sweeps.js';
 import { Timer } from './timer.js';
-
-/** What happened to one published copy at this queue. */
-export type AcceptOutcome = 'enqueued' | 'duplicate' | 'rejected';
-
-export interface AcceptRequest {
-  message: MessageData;
-  now: number;
-  readyAt?: number | undefined;
-  /** Per-message TTL (ms), combined with the queue's default. */
-  ttlMs?: number | undefined;
-}
 
 interface PendingBatch {
   requests: AcceptRequest[];
@@ -39,10 +37,13 @@ interface Waiter {
 }
 
 const TAKE_BATCH = 256;
-const SWEEP_BATCH = 128;
 let holderSeq = 0;
 
-/** One queue of the engine: accepts copies, dispatches to waiters and consumers, applies TTL, limits and dead-lettering. */
+/**
+ * One queue of the engine: accepts copies, dispatches to waiters and consumers, settles leases.
+ * What may enter is decided in queue-admission.ts (dedupe, overflow, TTL and delay stamps), how a message
+ * leaves for its dead-letter target in queue-dead-letter.ts, and the expiry and wake-up sweeps in queue-sweeps.ts.
+ */
 export class EngineQueue {
   readonly consumers: ConsumerState[] = [];
   /** Cumulative counters since start (metrics, management). */
@@ -64,11 +65,11 @@ export class EngineQueue {
   /** Publishes waiting for `delivered` to reach their target, oldest first (flow control, shared store). */
   readonly #paced: { until: number; resolve: () => void }[] = [];
   readonly #wakeTimer = new Timer(
-    () => this.#onWake(),
+    () => wakeUp(this),
     (e) => this.host.backgroundError(e),
   );
   readonly #expiryTimer = new Timer(
-    () => this.#sweepExpired(),
+    () => this.#sweep(),
     (e) => this.host.backgroundError(e),
   );
   readonly #unusedTimer = new Timer(
@@ -76,7 +77,7 @@ export class EngineQueue {
     (e) => this.host.backgroundError(e),
   );
   readonly #timeoutTimer = new Timer(
-    () => this.#checkConsumerTimeouts(),
+    () => cancelTimedOut(this),
     (e) => this.host.backgroundError(e),
   );
 
@@ -93,6 +94,10 @@ export class EngineQueue {
   }
 
   readonly #unsubscribe: (() => void) | undefined;
+
+  #sweep(): Promise<void> {
+    return sweepExpired(this, () => EngineQueue.nextHolder('ttl'));
+  }
 
   static nextHolder(prefix: string): string {
     return `${prefix}:${++holderSeq}`;
@@ -144,25 +149,14 @@ export class EngineQueue {
 
   async #write(requests: AcceptRequest[]): Promise<AcceptOutcome[]> {
     const { store } = this.host;
-    const outcomes: AcceptOutcome[] = new Array<AcceptOutcome>(requests.length).fill('enqueued');
-    const window = this.options.dedupeWindowMs;
-    if (window !== undefined) {
-      for (let i = 0; i < requests.length; i++) {
-        const id = requests[i]!.message.properties.messageId;
-        if (id !== undefined && !(await store.remember(this.key, id, window, requests[i]!.now)))
-          outcomes[i] = 'duplicate';
-      }
-    }
-    if (this.options.overflow !== 'drop-head' && this.#hasLimits()) {
-      await this.#rejectOverflow(requests, outcomes);
-    }
+    const outcomes = await admit(this, requests);
     const records: QueueRecordInput[] = [];
     let bytes = 0;
     let earliestExpiry = Number.POSITIVE_INFINITY;
     let earliestReady = Number.POSITIVE_INFINITY;
     for (let i = 0; i < requests.length; i++) {
       if (outcomes[i] !== 'enqueued') continue;
-      const record = this.#record(requests[i]!);
+      const record = recordFor(this.options, requests[i]!);
       records.push(record);
       bytes += messageSize(record.message);
       if (record.expiresAt !== undefined && record.expiresAt < earliestExpiry)
@@ -186,99 +180,11 @@ export class EngineQueue {
     this.host.observer.published?.(this.host.vhost, this.name, records.length);
     if (earliestExpiry !== Number.POSITIVE_INFINITY) this.#expiryTimer.at(earliestExpiry, false);
     if (earliestReady !== Number.POSITIVE_INFINITY) this.#wakeTimer.at(earliestReady, false);
-    if (this.options.overflow === 'drop-head' && this.#hasLimits()) await this.#dropHead();
+    if (this.options.overflow === 'drop-head' && hasLimits(this.options))
+      await dropHead(this, () => EngineQueue.nextHolder('overflow'));
     this.pump();
     if (store.cluster) await this.#paceAfter(records.length);
     return outcomes;
-  }
-
-  #record(request: AcceptRequest): QueueRecordInput {
-    const queueTtl = this.options.messageTtlMs;
-    const ttl =
-      request.ttlMs === undefined
-        ? queueTtl
-        : queueTtl === undefined
-          ? request.ttlMs
-          : Math.min(queueTtl, request.ttlMs);
-    const record: QueueRecordInput = {
-      message: request.message,
-      enqueuedAt: request.now,
-      durable: this.options.durable && request.message.properties.persistent === true,
-    };
-    if (ttl !== undefined) record.expiresAt = request.now + ttl;
-    if (request.readyAt !== undefined && request.readyAt > request.now) record.readyAt = request.readyAt;
-    return record;
-  }
-
-  #hasLimits(): boolean {
-    return this.options.maxLength !== undefined || this.options.maxBytes !== undefined;
-  }
-
-  #overLimit(counts: QueueCounts, extraMessages: number, extraBytes: number): boolean {
-    const { maxLength, maxBytes } = this.options;
-    return (
-      (maxLength !== undefined && counts.ready + extraMessages > maxLength) ||
-      (maxBytes !== undefined && counts.bytes + extraBytes > maxBytes)
-    );
-  }
-
-  /** reject-publish(-dlx): copies that would overflow the queue are refused (and maybe dead-lettered). */
-  async #rejectOverflow(requests: AcceptRequest[], outcomes: AcceptOutcome[]): Promise<void> {
-    const counts = await this.host.store.counts(this.key);
-    let messages = 0;
-    let bytes = 0;
-    for (let i = 0; i < requests.length; i++) {
-      if (outcomes[i] !== 'enqueued') continue;
-      const size = messageSize(requests[i]!.message);
-      if (this.#overLimit(counts, messages + 1, bytes + size)) {
-        outcomes[i] = 'rejected';
-        if (this.options.overflow === 'reject-publish-dlx')
-          await this.#deadLetterUnqueued(requests[i]!, 'maxlen');
-      } else {
-        messages++;
-        bytes += size;
-      }
-    }
-  }
-
-  /** Dead-letters a copy that never entered the queue (rejected on overflow). */
-  async #deadLetterUnqueued(request: AcceptRequest, reason: DeadLetterReason): Promise<void> {
-    const target = this.options.deadLetter;
-    if (!target) return;
-    const stored: StoredMessage = {
-      id: '',
-      message: request.message,
-      enqueuedAt: request.now,
-      deliveryCount: 0,
-      durable: false,
-    };
-    const message = deadLetteredMessage(
-      stored,
-      { reason, queue: this.name, time: request.now, deliveryCount: 0 },
-      target.routingKey,
-    );
-    const targets = this.host.deadLetterQueues(target, message).filter((q) => q !== this);
-    await Promise.all(targets.map((q) => q.accept({ message, now: request.now }).done));
-    this.#countDeadLettered(reason, 1);
-  }
-
-  #countDeadLettered(reason: DeadLetterReason, count: number): void {
-    if (count === 0) return;
-    this.deadLettered += count;
-    this.host.observer.deadLettered?.(this.host.vhost, this.name, reason, count);
-  }
-
-  /** drop-head: the oldest ready messages leave (dead-lettered with `maxlen` when there is a target). */
-  async #dropHead(): Promise<void> {
-    const { store } = this.host;
-    for (;;) {
-      const counts = await store.counts(this.key);
-      if (!this.#overLimit(counts, 0, 0)) return;
-      const holder = EngineQueue.nextHolder('overflow');
-      const [head] = await store.take(this.key, 1, { holder, now: this.host.now() });
-      if (!head) return;
-      await this.deadLetter([head], holder, 'maxlen');
-    }
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -399,8 +305,7 @@ export class EngineQueue {
           this.host.backgroundError(err);
         }
       }
-      if (this.options.consumerTimeoutMs !== undefined)
-        this.#timeoutTimer.at(now + this.options.consumerTimeoutMs, false);
+      if (this.options.consumerTimeoutMs !== undefined) this.timeoutAt(now + this.options.consumerTimeoutMs);
       return true;
     }
     return false;
@@ -453,7 +358,7 @@ export class EngineQueue {
     for (const stored of taken) {
       if (stored.expiresAt !== undefined && stored.expiresAt <= now) (expired ??= []).push(stored);
       else if (limit !== undefined && stored.deliveryCount > limit) (poisoned ??= []).push(stored);
-      else deliveries.push(this.#delivery(stored, holder, leaseUntil, consumer));
+      else deliveries.push(deliveryOf(this.host.vhost, this.name, stored, holder, leaseUntil, consumer?.tag));
     }
     if (expired) await this.deadLetter(expired, holder, 'expired');
     if (poisoned) await this.deadLetter(poisoned, holder, 'delivery_limit');
@@ -463,29 +368,6 @@ export class EngineQueue {
       this.host.observer.delivered?.(this.host.vhost, this.name, deliveries.length);
     }
     return deliveries;
-  }
-
-  #delivery(
-    stored: StoredMessage,
-    holder: string,
-    leaseUntil: number | undefined,
-    consumer: ConsumerState | undefined,
-  ): Delivery {
-    const delivery: {
-      -readonly [K in keyof Delivery]: Delivery[K];
-    } = {
-      vhost: this.host.vhost,
-      queue: this.name,
-      id: stored.id,
-      holder,
-      message: stored.message,
-      deliveryCount: stored.deliveryCount,
-      redelivered: stored.deliveryCount > 1,
-      enqueuedAt: stored.enqueuedAt,
-    };
-    if (leaseUntil !== undefined) delivery.leaseUntil = leaseUntil;
-    if (consumer) delivery.consumerTag = consumer.tag;
-    return delivery;
   }
 
   // ---------------------------------------------------------------- pull
@@ -642,69 +524,13 @@ export class EngineQueue {
   }
 
   /** Dead-letters held messages with `reason` (or drops them without a target); returns the ids that were held. */
-  async deadLetter(
+  deadLetter(
     stored: readonly StoredMessage[],
     holder: string,
     reason: DeadLetterReason,
     detail?: string,
   ): Promise<string[]> {
-    const { store } = this.host;
-    const target = this.options.deadLetter;
-    const now = this.host.now();
-    const done: string[] = [];
-    const dropped: StoredMessage[] = [];
-    for (const s of stored) {
-      const death = {
-        reason,
-        queue: this.name,
-        time: now,
-        deliveryCount: s.deliveryCount,
-        ...(detail === undefined ? {} : { detail }),
-      };
-      const message = target ? deadLetteredMessage(s, death, target.routingKey) : undefined;
-      // A queue dead-lettering into itself on expiry or overflow would loop forever: drop instead (RabbitMQ does too).
-      const targets =
-        target && message
-          ? this.host
-              .deadLetterQueues(target, message)
-              .filter((q) => q !== this || reason === 'rejected' || reason === 'delivery_limit')
-          : [];
-      const [first, ...others] = targets;
-      if (!first || !message) {
-        dropped.push(s);
-        continue;
-      }
-      // Copies for extra targets first, then the atomic move: a crash in between duplicates, never loses.
-      await Promise.all(others.map((q) => q.accept({ message, now }).done));
-      const record: QueueRecordInput = {
-        message,
-        enqueuedAt: now,
-        durable: s.durable && first.options.durable,
-      };
-      if (first.options.messageTtlMs !== undefined) record.expiresAt = now + first.options.messageTtlMs;
-      const moved = await store.move(this.key, [s.id], holder, first.key, [record]);
-      if (moved.length > 0) {
-        done.push(s.id);
-        this.#countDeadLettered(reason, 1);
-        this.host.memory.add(messageSize(message) * others.length);
-        first.pump();
-        if (record.expiresAt !== undefined) first.#expiryTimer.at(record.expiresAt, false);
-      }
-    }
-    if (dropped.length > 0) {
-      const acked = await store.ack(
-        this.key,
-        dropped.map((s) => s.id),
-        holder,
-      );
-      const set = new Set(acked);
-      let bytes = 0;
-      for (const s of dropped) if (set.has(s.id)) bytes += messageSize(s.message);
-      this.host.memory.remove(bytes);
-      if (target) this.#countDeadLettered(reason, acked.length);
-      done.push(...acked);
-    }
-    return done;
+    return deadLetterHeld(this, stored, holder, reason, detail);
   }
 
   // ---------------------------------------------------------------- consumers
@@ -744,61 +570,28 @@ export class EngineQueue {
     this.pump();
   }
 
-  /** Consumer timeout: a consumer that held a delivery too long is cancelled and what it held is released. */
-  async #checkConsumerTimeouts(): Promise<void> {
-    const limit = this.options.consumerTimeoutMs;
-    if (limit === undefined) return;
-    const now = this.host.now();
-    let next = Number.POSITIVE_INFINITY;
-    for (const consumer of [...this.consumers]) {
-      const oldest = consumer.held.values().next();
-      if (oldest.done) continue;
-      if (oldest.value + limit <= now) await this.removeConsumer(consumer, true, 'timeout');
-      else next = Math.min(next, oldest.value + limit);
-    }
-    if (next !== Number.POSITIVE_INFINITY) this.#timeoutTimer.at(next, false);
-  }
-
   // ---------------------------------------------------------------- timers
 
-  /** A lease deadline or a delayed message is due: expire leases, dispatch, re-arm for the next one. */
-  async #onWake(): Promise<void> {
-    const { store } = this.host;
-    await store.expireLeases(this.key, this.host.now());
-    this.pump();
-    const next = await store.nextWakeAt(this.key);
-    if (next !== undefined) this.#wakeTimer.at(next, false);
+  /** Wakes the queue at `at` (a lease deadline, a delayed message), unless it wakes earlier already. */
+  wakeAt(at: number): void {
+    this.#wakeTimer.at(at, false);
   }
 
-  /** Expired messages at the head of the queue leave even when nobody receives (as RabbitMQ does). */
-  async #sweepExpired(): Promise<void> {
-    const { store } = this.host;
-    for (;;) {
-      if (this.deleted) return;
-      const now = this.host.now();
-      const head = await store.peek(this.key, SWEEP_BATCH);
-      let i = 0;
-      for (; i < head.length; i++) {
-        const expiresAt = head[i]!.expiresAt;
-        if (expiresAt === undefined || expiresAt > now) break;
-        const holder = EngineQueue.nextHolder('ttl');
-        const taken = await store.takeById(this.key, head[i]!.id, { holder, now });
-        if (taken) await this.deadLetter([taken], holder, 'expired');
-      }
-      if (i < head.length) {
-        const next = head[i]!.expiresAt;
-        if (next !== undefined) this.#expiryTimer.at(next, true);
-        return;
-      }
-      if (head.length < SWEEP_BATCH) return;
-    }
+  /** Checks consumer timeouts at `at`, unless a check comes earlier already. */
+  timeoutAt(at: number): void {
+    this.#timeoutTimer.at(at, false);
+  }
+
+  /** Sweeps expired messages at `at`; `replace` moves an earlier sweep later. */
+  expireAt(at: number, replace = false): void {
+    this.#expiryTimer.at(at, replace);
   }
 
   /** After recovery: re-arm timers from what the store holds. */
   async recover(): Promise<void> {
     const next = await this.host.store.nextWakeAt(this.key);
     if (next !== undefined) this.#wakeTimer.at(next, false);
-    await this.#sweepExpired();
+    await this.#sweep();
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -824,16 +617,6 @@ export class EngineQueue {
   get waiting(): number {
     return this.#waiters.length;
   }
-}
-
-function storedOf(d: Delivery): StoredMessage {
-  return {
-    id: d.id,
-    message: d.message,
-    enqueuedAt: d.enqueuedAt,
-    deliveryCount: d.deliveryCount,
-    durable: d.message.properties.persistent === true,
-  };
 }
 
 function notHeld(queue: string, asked: readonly string[], done: readonly string[]): LeaseNotHeldError {
