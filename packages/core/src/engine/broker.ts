@@ -21,6 +21,11 @@ export interface BrokerOptions {
   onError?: (err: unknown) => void;
   /** Metrics hooks (publish, deliver, ack with latency, dead-letter). */
   observer?: EngineObserver;
+  /**
+   * The engine's clock, ms since the epoch: TTLs, leases, delays and timers read it. Default
+   * `Date.now`. Tests pass their own to move time without sleeping.
+   */
+  clock?: () => number;
 }
 
 type BrokerEvents = {
@@ -114,6 +119,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       defaultLeaseMs: options.defaultLeaseMs ?? 30_000,
       onError: options.onError ?? ((err: unknown) => console.error('[conveyor]', err)),
       observer: options.observer ?? {},
+      clock: options.clock ?? Date.now,
     };
     this.memory.on('blocked', (bytes) => this.emit('blocked', bytes));
     this.memory.on('unblocked', (bytes) => this.emit('unblocked', bytes));
@@ -185,6 +191,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       onError: this.#options.onError,
       assertOpen: () => this.#assertOpen(),
       observer: this.#options.observer,
+      clock: this.#options.clock,
       catchUp: (key) => this.#catchUp(key),
     });
     this.#vhosts.set(name, vhost);

@@ -67,18 +67,22 @@ export class EngineQueue {
   readonly #wakeTimer = new Timer(
     () => wakeUp(this),
     (e) => this.host.backgroundError(e),
+    () => this.host.now(),
   );
   readonly #expiryTimer = new Timer(
     () => this.#sweep(),
     (e) => this.host.backgroundError(e),
+    () => this.host.now(),
   );
   readonly #unusedTimer = new Timer(
     () => this.host.queueUnused(this),
     (e) => this.host.backgroundError(e),
+    () => this.host.now(),
   );
   readonly #timeoutTimer = new Timer(
     () => cancelTimedOut(this),
     (e) => this.host.backgroundError(e),
+    () => this.host.now(),
   );
 
   constructor(

@@ -13,6 +13,8 @@ export class Timer {
   constructor(
     private readonly callback: () => unknown,
     private readonly onError: (err: unknown) => void,
+    /** What "now" is (the engine's clock); a timer fires once the clock has reached its time. */
+    private readonly clock: () => number = Date.now,
   ) {}
 
   at(time: number, replace: boolean): void {
@@ -23,9 +25,9 @@ export class Timer {
   }
 
   #arm(): void {
-    const delay = Math.min(MAX_TIMEOUT_MS, Math.max(0, this.#at - Date.now()));
+    const delay = Math.min(MAX_TIMEOUT_MS, Math.max(0, this.#at - this.clock()));
     this.#handle = setTimeout(() => {
-      if (Date.now() < this.#at && delay === MAX_TIMEOUT_MS) {
+      if (this.clock() < this.#at && delay === MAX_TIMEOUT_MS) {
         this.#arm(); // only part of a long wait is over
         return;
       }

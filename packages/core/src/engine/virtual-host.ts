@@ -63,6 +63,7 @@ export interface VirtualHostSettings {
   onError: (err: unknown) => void;
   assertOpen: () => void;
   observer: EngineObserver;
+  clock: () => number;
   /**
    * Shared store: brings this node up to the store's topology, for one metadata key or (none) all
    * of it, behind the changes already queued; resolves after.
@@ -112,7 +113,7 @@ export class VirtualHost implements QueueHost {
   }
 
   now(): number {
-    return Date.now();
+    return this.settings.clock();
   }
 
   backgroundError(err: unknown): void {

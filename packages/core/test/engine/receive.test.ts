@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError, LeaseNotHeldError } from '../../src/index.js';
 import { openBroker, sleep, text } from './broker-fixture.js';
 
@@ -101,31 +101,57 @@ describe('leases', () => {
   });
 
   it('an expired lease makes the message ready again with its count raised; the old holder cannot ack', async () => {
-    const { vh } = await openBroker();
-    await vh.declareQueue('q');
-    await vh.send('q', { body: 'a' });
-    const [first] = await vh.receive('q', { leaseMs: 40 });
-    const [second] = await vh.receive('q', { waitMs: 2_000 });
-    expect(second!.id).toBe(first!.id);
-    expect(second!.deliveryCount).toBe(2);
-    await expect(vh.ack(first!)).rejects.toBeInstanceOf(LeaseNotHeldError);
-    await vh.ack(second!);
+    // Fake timers and the engine clock on them: the 30 s lease runs out without a real wait.
+    vi.useFakeTimers();
+    try {
+      const { vh } = await openBroker({ clock: () => Date.now() });
+      await vh.declareQueue('q');
+      await vh.send('q', { body: 'a' });
+      const [first] = await vh.receive('q', { leaseMs: 30_000 });
+      const next = vh.receive('q', { waitMs: 60_000 });
+      await vi.advanceTimersByTimeAsync(29_000);
+      expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 1 });
+      await vi.advanceTimersByTimeAsync(1_001);
+      const [second] = await next;
+      expect(second!.id).toBe(first!.id);
+      expect(second!.deliveryCount).toBe(2);
+      await expect(vh.ack(first!)).rejects.toBeInstanceOf(LeaseNotHeldError);
+      await vh.ack(second!);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
-  it('renewing a lease keeps the message held', async () => {
-    const { vh } = await openBroker();
-    await vh.declareQueue('q');
-    await vh.send('q', { body: 'a' });
-    // Held for 250 ms on a 150 ms lease renewed every 50 ms: wide margins for a slow (shared) store.
-    const [d] = await vh.receive('q', { leaseMs: 150 });
-    const started = Date.now();
-    for (let i = 0; i < 5; i++) {
-      await sleep(50);
-      await vh.renew(d!, 150);
+  it('renewing a lease keeps the message held; without renewal it is ready again', async () => {
+    vi.useFakeTimers();
+    try {
+      const { vh } = await openBroker({ clock: () => Date.now() });
+      await vh.declareQueue('q');
+      await vh.send('q', { body: 'a' });
+      const [d] = await vh.receive('q', { leaseMs: 30_000 });
+      for (let i = 0; i < 5; i++) {
+        await vi.advanceTimersByTimeAsync(20_000);
+        await vh.renew(d!, 30_000);
+      }
+      // 100 s held on a 30 s lease.
+      expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 1 });
+      await vi.advanceTimersByTimeAsync(30_001);
+      expect(await vh.count('q')).toMatchObject({ ready: 1, inFlight: 0 });
+    } finally {
+      vi.useRealTimers();
     }
-    expect(Date.now() - started).toBeGreaterThan(150);
-    expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 1 });
-    await vh.ack(d!);
+  });
+
+  it('TTL is judged by the engine clock, not the wall clock', async () => {
+    let now = 1_000_000;
+    const { vh } = await openBroker({ clock: () => now });
+    await vh.declareQueue('q', { messageTtlMs: 60_000 });
+    await vh.send('q', { body: 'old' });
+    now += 60_001;
+    await vh.send('q', { body: 'young' });
+    now += 59_999;
+    const got = await vh.receive('q', { max: 5 });
+    expect(got.map((g) => text(g.message.body))).toEqual(['young']);
   });
 
   it('uses the queue lease when the call gives none', async () => {
