@@ -69,7 +69,7 @@ export class ConveyorSource implements SourceEndpoint {
     if (queue !== undefined) {
       if (!vhost.hasQueue(queue)) throw new BridgeError('MISSING_QUEUE', `${what}: no queue '${queue}'`);
     } else {
-      if (!vhost.routing.hasExchange(exchange!))
+      if (!vhost.hasExchange(exchange!))
         throw new BridgeError('MISSING_QUEUE', `${what}: no exchange '${exchange}'`);
       await vhost.declareQueue(this.#queue, { durable: true });
       await vhost.bindQueue(this.#queue, exchange!, this.target.routingKey ?? '#');
@@ -161,7 +161,7 @@ export class ConveyorSink implements SinkEndpoint {
     const { exchange, queue } = this.target;
     if (queue !== undefined && !vhost.hasQueue(queue))
       throw new BridgeError('MISSING_QUEUE', `${what}: no queue '${queue}'`);
-    if (exchange !== undefined && !vhost.routing.hasExchange(exchange))
+    if (exchange !== undefined && !vhost.hasExchange(exchange))
       throw new BridgeError('MISSING_QUEUE', `${what}: no exchange '${exchange}'`);
     this.#vhost = vhost;
   }

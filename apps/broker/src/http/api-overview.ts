@@ -55,7 +55,7 @@ function exchanges(ctx: ApiContext, request: ApiRequest): ApiResult {
   const list = vhostNames(ctx, request).flatMap((vhost) =>
     ctx.broker
       .vhost(vhost)
-      .routing.exchanges()
+      .exchanges()
       .map((e) => ({ vhost, name: e.name, kind: e.kind, options: jsonSafe(e.options) })),
   );
   return { body: list };
@@ -65,7 +65,7 @@ function bindings(ctx: ApiContext, request: ApiRequest): ApiResult {
   const list = vhostNames(ctx, request).flatMap((vhost) =>
     ctx.broker
       .vhost(vhost)
-      .routing.bindings()
+      .bindings()
       .map((b) => ({
         vhost,
         source: b.source,

@@ -204,7 +204,7 @@ export function queueRoutes(ctx: ApiContext): Route[] {
         // RabbitMQ's API names the default exchange amq.default.
         const exchange = name === 'amq.default' ? '' : name;
         r.principal.check(vhost.vhost, 'write', 'exchange', exchange);
-        if (vhost.routing.getExchange(exchange)?.kind === 'topic')
+        if (vhost.exchangeInfo(exchange)?.kind === 'topic')
           r.principal.checkTopic(vhost.vhost, exchange, 'write', routingKey);
         return routed(await vhost.publish(exchange, routingKey, outgoing(body)));
       },

@@ -7,7 +7,7 @@ import type { AmqpChannel } from './channel.js';
 
 /** Routing keys of a topic exchange are checked against the user's topic permissions. */
 function isTopic(ch: AmqpChannel, exchange: string): boolean {
-  return ch.vhost.routing.getExchange(exchange)?.kind === 'topic';
+  return ch.vhost.exchangeInfo(exchange)?.kind === 'topic';
 }
 
 /** queue.declare (not passive), queue.delete: configure on the queue. */

@@ -18,7 +18,9 @@ import {
 } from '../message.js';
 import {
   RoutingTable,
+  type Binding,
   type BindingDestination,
+  type ExchangeInfo,
   type ExchangeKind,
   type ExchangeOptions,
 } from '../routing/index.js';
@@ -355,6 +357,25 @@ export class VirtualHost implements QueueHost {
 
   hasQueue(name: string): boolean {
     return this.#queues.has(name);
+  }
+
+  hasExchange(name: string): boolean {
+    return this.routing.hasExchange(name);
+  }
+
+  /** An exchange's kind and options; undefined when it does not exist. */
+  exchangeInfo(name: string): ExchangeInfo | undefined {
+    return this.routing.getExchange(name);
+  }
+
+  /** Every exchange, the default one (`''`) and the predeclared `amq.*` ones included. */
+  exchanges(): ExchangeInfo[] {
+    return this.routing.exchanges();
+  }
+
+  /** Every explicit binding (the default exchange's implicit per-queue bindings are not listed). */
+  bindings(): Binding[] {
+    return this.routing.bindings();
   }
 
   async queueInfo(name: string): Promise<QueueInfo> {

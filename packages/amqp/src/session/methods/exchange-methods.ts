@@ -36,7 +36,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
       const a = method.args;
       mayConfigureExchange(ch, a.exchange);
       // Deleting an exchange that does not exist succeeds, as in RabbitMQ 3.x.
-      if (a.exchange === '' || vhost.routing.hasExchange(a.exchange))
+      if (a.exchange === '' || vhost.hasExchange(a.exchange))
         await vhost.deleteExchange(a.exchange, { ifUnused: a.ifUnused });
       if (!a.nowait) ch.sendMethod(createMethod('exchange.delete-ok', {}));
       return;
@@ -64,7 +64,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
 
 function requireExchanges(vhost: VirtualHost, ...names: string[]): void {
   for (const name of names)
-    if (!vhost.routing.hasExchange(name)) throw new ExchangeNotFoundError(name, vhost.vhost);
+    if (!vhost.hasExchange(name)) throw new ExchangeNotFoundError(name, vhost.vhost);
 }
 
 const KINDS: readonly string[] = ['direct', 'fanout', 'topic', 'headers'] satisfies ExchangeKind[];

@@ -29,7 +29,7 @@ export function publish(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCom
   const { vhost, host } = ch;
   if (args.immediate) throw new AmqpProtocolError(ReplyCode.NOT_IMPLEMENTED, 'immediate=true');
   if (args.exchange === DEAD_LETTER_EXCHANGE) return deadLetterByPublish(ch, args, cmd);
-  const exchange = vhost.routing.getExchange(args.exchange);
+  const exchange = vhost.exchangeInfo(args.exchange);
   if (!exchange) throw new ExchangeNotFoundError(args.exchange, vhost.vhost);
   mayPublish(ch, args.exchange, args.routingKey);
   if (exchange.options.internal)
