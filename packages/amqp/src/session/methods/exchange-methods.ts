@@ -63,8 +63,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
 }
 
 function requireExchanges(vhost: VirtualHost, ...names: string[]): void {
-  for (const name of names)
-    if (!vhost.hasExchange(name)) throw new ExchangeNotFoundError(name, vhost.vhost);
+  for (const name of names) if (!vhost.hasExchange(name)) throw new ExchangeNotFoundError(name, vhost.vhost);
 }
 
 const KINDS: readonly string[] = ['direct', 'fanout', 'topic', 'headers'] satisfies ExchangeKind[];
