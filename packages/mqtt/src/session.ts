@@ -77,7 +77,7 @@ export class MqttSession {
   /** (queue, topic) → the subscriptions a delivery from that queue on that topic matches. */
   readonly #matchCache = new Map<string, Map<string, Subscription[]>>();
   #matchCacheSize = 0;
-  /** QoS 0-only queues whose consumer stopped while the socket was congested. */
+  /** QoS 0-only queues whose consumer is paused while the socket is congested. */
   readonly #pausedQueues = new Set<string>();
   /** QoS 0 deliveries from a windowed (QoS 1) consumer sent while congested: acked on drain, so the window bounds them. */
   #deferredAcks: Delivery[] = [];
@@ -195,11 +195,6 @@ export class MqttSession {
   startConsumer(queue: string): void {
     if (!this.link || this.#consumers.has(queue) || !this.vhost.hasQueue(queue)) return;
     const qos0 = this.#qos0Only(queue);
-    if (qos0 && this.link.congested) {
-      this.#pausedQueues.add(queue);
-      return;
-    }
-    this.#pausedQueues.delete(queue);
     const handle: ConsumerHandle = this.vhost.consume(queue, (d) => this.#onDelivery(d, qos0), {
       holder: this.holder,
       owner: this.holder,
@@ -210,28 +205,32 @@ export class MqttSession {
       },
     });
     this.#consumers.set(queue, handle);
+    if (qos0 && this.link.congested) {
+      handle.pause();
+      this.#pausedQueues.add(queue);
+    }
   }
 
   /**
    * The connection's socket went over (true) or back under (false) its write high mark. QoS 0
-   * consumers have no credit window, so they stop and their messages wait in the queue (where
+   * consumers have no credit window, so they pause and their messages wait in the queue (where
    * the broker's memory watermark counts them) instead of piling up in the socket's buffer.
-   * QoS 1/2 consumers are bounded by the Receive Maximum window already.
+   * Paused, not cancelled: the pressure may come and go within a few turns, and a consumer
+   * restarted each time would race its own cancellation. QoS 1/2 consumers are bounded by the
+   * Receive Maximum window already.
    */
   outputCongested(congested: boolean): void {
     if (!this.link) return;
     if (congested) {
-      for (const [queue, handle] of [...this.#consumers]) {
-        if (!this.#qos0Only(queue)) continue;
-        this.#consumers.delete(queue);
+      for (const [queue, handle] of this.#consumers) {
+        if (!this.#qos0Only(queue) || this.#pausedQueues.has(queue)) continue;
+        handle.pause();
         this.#pausedQueues.add(queue);
-        handle.cancel({ release: true }).catch(() => undefined);
       }
       return;
     }
-    const queues = [...this.#pausedQueues];
+    for (const queue of this.#pausedQueues) this.#consumers.get(queue)?.resume();
     this.#pausedQueues.clear();
-    for (const queue of queues) this.startConsumer(queue);
     this.#flushDeferredAcks();
   }
 

@@ -284,30 +284,33 @@ export class EngineQueue {
       }
       if (!consumer.active) {
         // Cancelled while the take was under way: these were never handed to it.
-        if (!consumer.options.autoAck) await this.#releaseUndelivered(deliveries, consumer.holder);
+        await this.#releaseUndelivered(deliveries, consumer.holder);
         return true;
       }
-      if (consumer.options.autoAck) {
-        const acked = await this.#settle(
-          deliveries.map((d) => d.id),
-          consumer.holder,
-          deliveries,
-        );
-        this.#countAcked(acked, deliveries);
-      }
       const now = this.host.now();
-      for (let i = 0; i < deliveries.length; i++) {
-        const delivery = deliveries[i]!;
-        if (!consumer.active) {
-          if (!consumer.options.autoAck) await this.#releaseUndelivered(deliveries.slice(i), consumer.holder);
-          break;
-        }
+      let handed = 0;
+      for (; handed < deliveries.length; handed++) {
+        // A handler may cancel its own consumer (an MQTT session whose socket backs up does):
+        // what it was not handed goes back to the queue, auto-ack or not.
+        if (!consumer.active) break;
+        const delivery = deliveries[handed]!;
         consumer.hold(delivery, now);
         try {
           consumer.handler(delivery);
         } catch (err) {
           this.host.backgroundError(err);
         }
+      }
+      if (handed < deliveries.length) await this.#releaseUndelivered(deliveries.slice(handed), consumer.holder);
+      if (consumer.options.autoAck && handed > 0) {
+        // Settled once handed, in one store call for the batch: never one that was not handed.
+        const given = handed === deliveries.length ? deliveries : deliveries.slice(0, handed);
+        const acked = await this.#settle(
+          given.map((d) => d.id),
+          consumer.holder,
+          given,
+        );
+        this.#countAcked(acked, given);
       }
       if (this.options.consumerTimeoutMs !== undefined) this.timeoutAt(now + this.options.consumerTimeoutMs);
       return true;

@@ -168,4 +168,33 @@ describe('consumers that go away mid-batch', () => {
     expect(got).toEqual(['0', '1']);
     expect(await vh.count('q')).toMatchObject({ ready: 5, inFlight: 0 });
   });
+
+  it('an auto-ack consumer that cancels itself mid-batch: what it was not handed goes back, nothing is lost', async () => {
+    // An MQTT session pauses or cancels from inside a delivery when its socket backs up; the
+    // auto-ack batch it was in the middle of must not be settled past the last one handed.
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    const N = 500;
+    for (let i = 0; i < N; i++) await vh.send('q', { body: String(i) });
+    const got: string[] = [];
+    const start = (): void => {
+      let mine = 0;
+      const handle = vh.consume(
+        'q',
+        (d) => {
+          got.push(text(d.message.body));
+          if (++mine === 7) {
+            void handle.cancel();
+            start();
+          }
+        },
+        { autoAck: true },
+      );
+    };
+    start();
+    for (let i = 0; i < 100 && got.length < N; i++) await sleep(10);
+    expect(got).toHaveLength(N);
+    expect(new Set(got).size).toBe(N);
+    expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 0 });
+  });
 });
