@@ -22,9 +22,9 @@ function subscribe(args: string[]): { output: Promise<string> } {
 
 /** mosquitto_sub prints nothing when subscribed: wait until the server has bound its queue. */
 async function bound(server: Awaited<ReturnType<typeof startServer>>, queue: string): Promise<void> {
-  const routing = server.broker.vhost('/').routing;
+  const vhost = server.broker.vhost('/');
   for (let i = 0; i < 200; i++) {
-    if (routing.bindings().some((b) => b.destination.name === queue)) return;
+    if (vhost.bindings().some((b) => b.destination.name === queue)) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`mosquitto_sub never subscribed (${queue})`);

@@ -5,18 +5,11 @@ import {
   type SecureContextOptions,
   type Server as TlsServer,
 } from 'node:tls';
-import {
-  Authenticator,
-  certificateIdentity,
-  listenOn,
-  tlsServerOptions,
-  TlsServers,
-  type Broker,
-  type TlsListenerOptions,
-} from '@conveyor/core';
+import { Authenticator, type Broker, type TlsListenerOptions } from '@conveyor/core';
+import { certificateIdentity, listenOn, tlsServerOptions, TlsServers } from '@conveyor/core/internal';
 import { AmqpConnection, type ConnectionSettings } from './session/connection.js';
 import { DEFAULT_USERS, type AmqpUser } from './session/sasl.js';
-import { SocketTransport } from './transport/socket-transport.js';
+import { SocketTransport } from '@conveyor/core/internal';
 
 export type { AmqpUser } from './session/sasl.js';
 

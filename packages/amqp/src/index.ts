@@ -3,4 +3,4 @@ export { AmqpServer, type AmqpConnectionInfo, type AmqpServerOptions, type AmqpU
 // The session layer over any byte stream (the TCP server uses it; embedders may put it on WebSocket).
 export { AmqpConnection, type ConnectionSettings } from './session/connection.js';
 export type { ConnectionState, Transport } from './session/connection-state.js';
-export { SocketTransport, type SocketTransportOptions } from './transport/socket-transport.js';
+export { SocketTransport, type SocketTransportOptions } from '@conveyor/core/internal';

@@ -1,7 +1,11 @@
-export * from './errors.js';
-export * from './message.js';
-export * from './store/index.js';
-export * from './routing/index.js';
+/**
+ * `@conveyor/core`: the engine's public API, name by name. What only the sibling packages need (the
+ * credit window their sessions share, TLS listening, the MQTT stores) is in `./internal.ts`,
+ * exported as `@conveyor/core/internal`; what neither lists (the routing table, the topic trie, the
+ * in-memory queue state) is the engine's own.
+ */
+
+// The engine
 export { Broker, type BrokerOptions } from './engine/broker.js';
 export { VirtualHost } from './engine/virtual-host.js';
 export type {
@@ -15,7 +19,7 @@ export type {
   RedriveOptions,
   SubscribeOptions,
 } from './engine/vhost-types.js';
-export { CreditWindow, type Delivery, type DeliveryHandler } from './engine/delivery.js';
+export type { Delivery, DeliveryHandler } from './engine/delivery.js';
 export type {
   CancelOptions,
   ConsumeOptions,
@@ -39,14 +43,100 @@ export {
   type ResponderHandler,
   type ResponderOptions,
 } from './engine/request-reply.js';
-export * from './mqtt-support/index.js';
-export * from './auth/index.js';
+
+// Messages
 export {
-  certificateIdentity,
-  listenOn,
-  tlsServerOptions,
-  TlsServers,
-  type ReloadableTlsServer,
-  type CertificateIdentity,
-  type TlsListenerOptions,
-} from './tls/index.js';
+  bodyBytes,
+  messageSize,
+  type HeaderValue,
+  type Headers,
+  type MessageData,
+  type MessageProperties,
+  type MessageState,
+  type OutgoingMessage,
+  type PeekedMessage,
+  type QueueRecordInput,
+  type StoredMessage,
+} from './message.js';
+
+// Exchanges and bindings
+export type {
+  Binding,
+  BindingDestination,
+  ExchangeInfo,
+  ExchangeKind,
+  ExchangeOptions,
+  ResolvedExchangeOptions,
+} from './routing/types.js';
+
+// Storage: the two embedded stores, and the interface another store implements
+export { MemoryStore } from './store/memory-store.js';
+export { LmdbStore, type LmdbStoreOptions } from './store/lmdb-store.js';
+export type {
+  HolderId,
+  MessageStore,
+  MetadataStore,
+  QueueStore,
+  StoreCluster,
+  MetaEntry,
+  PeekOptions,
+  QueueCounts,
+  QueueKey,
+  ReleaseOptions,
+  TakeOptions,
+} from './store/message-store.js';
+
+// Errors
+export {
+  AccessRefusedError,
+  BrokerClosedError,
+  ConveyorError,
+  ExchangeNotFoundError,
+  InequivalentOptionError,
+  InvalidArgumentError,
+  isConveyorError,
+  LeaseNotHeldError,
+  MessageGoneError,
+  MessageTooLargeError,
+  PreconditionFailedError,
+  QueueFullError,
+  QueueInUseError,
+  QueueNotEmptyError,
+  QueueNotFoundError,
+  RequestTimeoutError,
+  ResourceLockedError,
+  StoreError,
+  VhostNotFoundError,
+  type ConveyorErrorCode,
+  type ConveyorErrorOptions,
+} from './errors.js';
+
+// Users, passwords and permissions
+export {
+  USER_TAGS,
+  type HashingAlgorithm,
+  type TopicPermission,
+  type UserAccount,
+  type UserTag,
+  type VhostPermissions,
+} from './auth/accounts.js';
+export {
+  Authenticator,
+  GUEST_USER,
+  type AuthAttempt,
+  type AuthDoor,
+  type AuthenticatorOptions,
+  type AuthFailure,
+  type AuthFailureReason,
+  type AuthResult,
+} from './auth/authenticator.js';
+export {
+  HASHING_ALGORITHMS,
+  hashPassword,
+  isPasswordHash,
+  verifyPasswordHash,
+} from './auth/password-hash.js';
+export { Principal, type Permission, type ResourceKind, type TopicVariables } from './auth/principal.js';
+
+// TLS, as a door's options take it
+export type { CertificateIdentity, TlsListenerOptions } from './tls/index.js';

@@ -7,6 +7,7 @@ import {
   type Parser,
 } from 'mqtt-packet';
 import type { Principal } from '@conveyor/core';
+import type { SocketTransport } from '@conveyor/core/internal';
 import type { MqttContext } from './context.js';
 import { PacketSplitter } from './packet-splitter.js';
 import { decodePublish, decodeShortAck } from './publish-decoder.js';
@@ -23,7 +24,6 @@ import {
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { RC } from './reason-codes.js';
 import type { MqttSession, SessionLink } from './session.js';
-import type { Transport } from './transport.js';
 import { publishWill, type Will } from './will.js';
 
 export type ProtocolVersion = 3 | 4 | 5;
@@ -76,7 +76,7 @@ export class MqttConnection implements SessionLink {
 
   constructor(
     readonly ctx: MqttContext,
-    readonly transport: Transport,
+    readonly transport: SocketTransport,
     private readonly onClosed: (conn: MqttConnection) => void,
   ) {
     this.receiveMaximum = ctx.defaultInflight;
@@ -92,10 +92,10 @@ export class MqttConnection implements SessionLink {
     stream.on('error', () => this.close(undefined));
     stream.on('close', () => this.close(undefined));
     stream.on('end', () => this.close(undefined));
-    transport.onCongestion = (congested) => {
+    transport.onWritePressure((congested) => {
       const state = this.state;
       if (state.kind === 'connected' && state.session.link === this) state.session.outputCongested(congested);
-    };
+    });
     // A client has a few seconds to send CONNECT.
     this.setKeepAlive(10 / 1.5);
   }
@@ -183,7 +183,7 @@ export class MqttConnection implements SessionLink {
    */
   #hold(packet: Packet): void {
     this.#held = [packet];
-    this.transport.pause('blocked');
+    this.transport.pauseReading('blocked');
     if (this.#keepAlive) clearTimeout(this.#keepAlive);
     this.#keepAlive = undefined;
   }
@@ -196,15 +196,15 @@ export class MqttConnection implements SessionLink {
     this.setKeepAlive(this.#keepAliveSeconds);
     for (const packet of held) this.#enqueue(packet);
     // Held again by a new alarm: the socket stays paused.
-    if (this.#held === undefined) this.transport.resume('blocked');
+    if (this.#held === undefined) this.transport.resumeReading('blocked');
   }
 
   #track(work: Promise<void>): void {
-    if (++this.#queued === MAX_QUEUED_PACKETS) this.transport.pause('busy');
+    if (++this.#queued === MAX_QUEUED_PACKETS) this.transport.pauseReading('busy');
     this.#work = work
       .catch((err: unknown) => this.fail(err))
       .finally(() => {
-        if (--this.#queued === MAX_QUEUED_PACKETS - 1) this.transport.resume('busy');
+        if (--this.#queued === MAX_QUEUED_PACKETS - 1) this.transport.resumeReading('busy');
       });
   }
 

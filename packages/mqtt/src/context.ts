@@ -1,4 +1,5 @@
-import type { Authenticator, Broker, RetainedStore, UserAccount, VirtualHost } from '@conveyor/core';
+import type { Authenticator, Broker, UserAccount, VirtualHost } from '@conveyor/core';
+import type { RetainedStore } from '@conveyor/core/internal';
 import type { SessionRegistry } from './session-registry.js';
 import type { WillLedger } from './will-ledger.js';
 

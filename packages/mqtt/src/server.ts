@@ -6,18 +6,16 @@ import {
   type SecureContextOptions,
   type Server as TlsServer,
 } from 'node:tls';
+import { Authenticator, GUEST_USER, type Broker, type TlsListenerOptions } from '@conveyor/core';
 import {
-  Authenticator,
   certificateIdentity,
-  GUEST_USER,
   MqttSessionStore,
   RetainedStore,
   listenOn,
   tlsServerOptions,
+  SocketTransport,
   TlsServers,
-  type Broker,
-  type TlsListenerOptions,
-} from '@conveyor/core';
+} from '@conveyor/core/internal';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Duplex } from 'node:stream';
 import { MqttConnection } from './connection.js';
@@ -25,7 +23,6 @@ import type { MqttContext, MqttServerOptions } from './context.js';
 import { publishMessage } from './publishing.js';
 import { RC } from './reason-codes.js';
 import { SessionRegistry } from './session-registry.js';
-import { Transport } from './transport.js';
 import { WillLedger } from './will-ledger.js';
 import { originAllowed } from './websocket-origin.js';
 
@@ -95,7 +92,7 @@ export class MqttServer {
         id: connected?.clientId ?? `(connecting ${c.transport.remoteAddress})`,
         protocol: 'mqtt' as const,
         transport: meta?.transport ?? 'tcp',
-        remoteAddress: c.transport.remoteAddress,
+        remoteAddress: c.transport.remoteAddress ?? '',
         clientId: connected?.clientId,
         user: connected ? c.username : undefined,
         vhost,
@@ -183,7 +180,10 @@ export class MqttServer {
       stream.destroy();
       return;
     }
-    const transport = new Transport(stream, remoteAddress, peerIdentity);
+    const transport = new SocketTransport(
+      stream,
+      peerIdentity === undefined ? { remoteAddress } : { remoteAddress, peerIdentity },
+    );
     const conn = new MqttConnection(ctx, transport, (c) => this.#connections.delete(c));
     this.#connections.add(conn);
     this.#accepted.set(conn, { transport: kind, connectedAt: Date.now() });

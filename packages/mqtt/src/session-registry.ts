@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError, type VirtualHost } from '@conveyor/core';
 import {
-  InvalidArgumentError,
   type MqttSessionRecord,
   type MqttSessionStore,
   type MqttSubscriptionRecord,
   type RetainedStore,
-  type VirtualHost,
-} from '@conveyor/core';
+} from '@conveyor/core/internal';
 import { MqttSession, sessionQueue, type Subscription } from './session.js';
 import { ShareGroups } from './share-groups.js';
 import { TakeoverChannel } from './takeover-channel.js';

@@ -1,11 +1,5 @@
-import {
-  CreditWindow,
-  type ConsumerHandle,
-  type Delivery,
-  type MqttSubscriptionRecord,
-  type RetainedMessage,
-  type VirtualHost,
-} from '@conveyor/core';
+import { type ConsumerHandle, type Delivery, type VirtualHost } from '@conveyor/core';
+import { CreditWindow, type MqttSubscriptionRecord, type RetainedMessage } from '@conveyor/core/internal';
 import type { IPublishPacket, Packet, QoS } from 'mqtt-packet';
 import { H, publishedQos, publisherOf, toPublishProperties } from './message-mapping.js';
 import { mqttTopicMatches, routingKeyToTopic, type ParsedFilter } from './topics.js';

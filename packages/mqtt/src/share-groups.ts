@@ -1,4 +1,5 @@
-import type { MessageStore, MqttSessionStore } from '@conveyor/core';
+import type { MessageStore } from '@conveyor/core';
+import type { MqttSessionStore } from '@conveyor/core/internal';
 
 const enc = encodeURIComponent;
 

@@ -2,7 +2,7 @@
  * MQTT topics ↔ engine routing keys, the RabbitMQ MQTT plugin's way: `/` and `.` swap places,
  * `+` becomes `*`, `#` stays `#`.
  */
-export { mqttTopicMatches } from '@conveyor/core';
+export { mqttTopicMatches } from '@conveyor/core/internal';
 
 export const TOPIC_EXCHANGE = 'amq.topic';
 

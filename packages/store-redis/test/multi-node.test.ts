@@ -64,7 +64,7 @@ describe.skipIf(skip !== undefined)(
       await a!.vh.bindQueue('audit', 'events', 'order.#');
       const deadline = Date.now() + 3_000;
       while (
-        !(b!.vh.hasQueue('audit') && b!.vh.routing.bindings().some((x) => x.source === 'events')) &&
+        !(b!.vh.hasQueue('audit') && b!.vh.bindings().some((x) => x.source === 'events')) &&
         Date.now() < deadline
       )
         await sleep(10);
@@ -92,7 +92,7 @@ describe.skipIf(skip !== undefined)(
       await a!.vh.declareQueue('scratch', { durable: false });
       await a!.vh.bindQueue(excl.name, 'fan', '', {}, 'conn-1');
       await a!.vh.bindQueue('scratch', 'fan', '');
-      await until(() => b!.vh.routing.bindings().filter((x) => x.source === 'fan').length === 2);
+      await until(() => b!.vh.bindings().filter((x) => x.source === 'fan').length === 2);
       expect((await b!.vh.publish('fan', '', { body: 'to all' })).queues.sort()).toEqual(
         [excl.name, 'scratch'].sort(),
       );
@@ -112,17 +112,17 @@ describe.skipIf(skip !== undefined)(
       await a!.vh.declareQueue('audit');
       await a!.vh.bindQueue('audit', 'events', 'order.#');
       await a!.vh.bindQueue('audit', 'side', 'k');
-      await until(() => b!.vh.routing.bindings().filter((x) => x.destination.name === 'audit').length === 2);
+      await until(() => b!.vh.bindings().filter((x) => x.destination.name === 'audit').length === 2);
       await a!.vh.unbindQueue('audit', 'events', 'order.#');
       await a!.vh.deleteExchange('side');
-      await until(() => !b!.vh.routing.hasExchange('side') && b!.vh.routing.bindings().length === 0);
-      expect(b!.vh.routing.hasExchange('side')).toBe(false);
-      expect(b!.vh.routing.bindings().filter((x) => x.destination.name === 'audit')).toEqual([]);
+      await until(() => !b!.vh.hasExchange('side') && b!.vh.bindings().length === 0);
+      expect(b!.vh.hasExchange('side')).toBe(false);
+      expect(b!.vh.bindings().filter((x) => x.destination.name === 'audit')).toEqual([]);
       expect((await b!.vh.publish('events', 'order.created', { body: 'x' })).unroutable).toBe(true);
       // And a node that opens later sees the same.
       const [c] = await nodes(1, 10_000, prefixes[prefixes.length - 1]);
-      expect(c!.vh.routing.hasExchange('side')).toBe(false);
-      expect(c!.vh.routing.hasExchange('events')).toBe(true);
+      expect(c!.vh.hasExchange('side')).toBe(false);
+      expect(c!.vh.hasExchange('events')).toBe(true);
     });
 
     it("a dead node's exclusive and transient queues and exchanges go from the store and every node; durable ones stay", async () => {
@@ -135,19 +135,15 @@ describe.skipIf(skip !== undefined)(
       await b!.vh.bindQueue('orders', 'keep', '');
       await b!.vh.bindQueue('scratch', 'keep', '');
       await b!.vh.send('mine', { body: 'x' });
-      await until(() => a!.vh.hasQueue('mine') && a!.vh.routing.bindings().length === 2);
+      await until(() => a!.vh.hasQueue('mine') && a!.vh.bindings().length === 2);
       expect(a!.vh.hasQueue('scratch')).toBe(true);
       await b!.store.abandon(); // node B dies
-      await until(
-        () => !a!.vh.hasQueue('mine') && !a!.vh.hasQueue('scratch') && !a!.vh.routing.hasExchange('fan'),
-      );
+      await until(() => !a!.vh.hasQueue('mine') && !a!.vh.hasQueue('scratch') && !a!.vh.hasExchange('fan'));
       expect(a!.vh.hasQueue('mine')).toBe(false);
       expect(a!.vh.hasQueue('scratch')).toBe(false);
-      expect(a!.vh.routing.hasExchange('fan')).toBe(false);
+      expect(a!.vh.hasExchange('fan')).toBe(false);
       expect(a!.vh.hasQueue('orders')).toBe(true);
-      expect(a!.vh.routing.bindings().map((x) => `${x.source}->${x.destination.name}`)).toEqual([
-        'keep->orders',
-      ]);
+      expect(a!.vh.bindings().map((x) => `${x.source}->${x.destination.name}`)).toEqual(['keep->orders']);
       // Gone from Redis too: a node that opens now finds only the durable topology.
       const [c] = await nodes(1, 300, prefixes[prefixes.length - 1]);
       expect(c!.vh.hasQueue('mine')).toBe(false);

@@ -3,7 +3,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
-import { listenOn, tlsServerOptions, TlsServers, type TlsListenerOptions } from '@conveyor/core';
+import { type TlsListenerOptions } from '@conveyor/core';
+import { listenOn, tlsServerOptions, TlsServers } from '@conveyor/core/internal';
 import type { AddressInfo } from 'node:net';
 import type { Authenticator } from '@conveyor/core';
 import { overviewRoutes } from './api-overview.js';

@@ -3,13 +3,8 @@
  * engine is asynchronous), delivery tags, consumers, unacked deliveries, and confirm/tx mode.
  * The per-class method handlers live in ./methods/ behind `dispatchChannelCommand`.
  */
-import {
-  CreditWindow,
-  type ConsumerHandle,
-  type Delivery,
-  type Principal,
-  type VirtualHost,
-} from '@conveyor/core';
+import { type ConsumerHandle, type Delivery, type Principal, type VirtualHost } from '@conveyor/core';
+import { CreditWindow } from '@conveyor/core/internal';
 import {
   createMethod,
   encodeDeliver,

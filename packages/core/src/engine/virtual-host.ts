@@ -77,7 +77,7 @@ let consumerSeq = 0;
 
 /** A virtual host: its own exchanges, bindings and queues over the broker's store. */
 export class VirtualHost implements QueueHost {
-  readonly routing: RoutingTable;
+  readonly #routing: RoutingTable;
   readonly #queues = new Map<string, EngineQueue>();
   readonly #consumers = new Map<string, { queue: EngineQueue; state: ConsumerState }>();
   /** Queues this node is deleting: a topology read taken before the deletion must not bring them back. */
@@ -88,12 +88,12 @@ export class VirtualHost implements QueueHost {
     readonly vhost: string,
     private readonly settings: VirtualHostSettings,
   ) {
-    this.routing = new RoutingTable({ queueExists: (name) => this.#queues.has(name) });
+    this.#routing = new RoutingTable({ queueExists: (name) => this.#queues.has(name) });
     this.#definitions = new Definitions({
       vhost,
       store: settings.store,
       memory: settings.memory,
-      routing: this.routing,
+      routing: this.#routing,
       queues: this.#queues,
       isDeleting: (name) => this.#deleting.has(name),
       createQueue: (name, options, owner, restoring) => this.#createQueue(name, options, owner, restoring),
@@ -138,7 +138,7 @@ export class VirtualHost implements QueueHost {
   ): Promise<void> {
     this.settings.assertOpen();
     const { exchange, created } = await this.#definitions.withTopology(() =>
-      this.routing.declareExchange(name, kind, options, context),
+      this.#routing.declareExchange(name, kind, options, context),
     );
     if (created) await this.#definitions.exchangeDeclared(name, kind, options, exchange.options.durable);
   }
@@ -146,7 +146,7 @@ export class VirtualHost implements QueueHost {
   async deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
     this.settings.assertOpen();
     const before = this.#definitions.bindingKeys();
-    const changes = this.routing.deleteExchange(name, options);
+    const changes = this.#routing.deleteExchange(name, options);
     await this.#definitions.exchangeDeleted(name);
     await this.#definitions.forgetBindings(before, changes.deletedExchanges);
   }
@@ -201,7 +201,7 @@ export class VirtualHost implements QueueHost {
     routingKey: string,
     args: Headers,
   ): Promise<void> {
-    await this.#definitions.withTopology(() => this.routing.bind(source, destination, routingKey, args));
+    await this.#definitions.withTopology(() => this.#routing.bind(source, destination, routingKey, args));
     await this.#definitions.bindingAdded(source, destination, routingKey, args);
   }
 
@@ -212,7 +212,7 @@ export class VirtualHost implements QueueHost {
     args: Headers,
   ): Promise<void> {
     const changes = await this.#definitions.withTopology(() =>
-      this.routing.unbind(source, destination, routingKey, args),
+      this.#routing.unbind(source, destination, routingKey, args),
     );
     await this.#definitions.bindingRemoved(source, destination, routingKey, args, changes.deletedExchanges);
   }
@@ -280,7 +280,7 @@ export class VirtualHost implements QueueHost {
   #forgetQueue(queue: EngineQueue): void {
     this.#queues.delete(queue.name);
     for (const c of queue.close('queue-deleted')) this.#consumers.delete(consumerKey(queue.name, c.tag));
-    this.routing.removeQueue(queue.name);
+    this.#routing.removeQueue(queue.name);
   }
 
   /** Store keys of the queues whose declaration is in the store's metadata. */
@@ -330,7 +330,7 @@ export class VirtualHost implements QueueHost {
     this.#queues.delete(queue.name);
     for (const c of queue.close(reason)) this.#consumers.delete(consumerKey(queue.name, c.tag));
     const before = this.#definitions.bindingKeys();
-    const changes = this.routing.removeQueue(queue.name);
+    const changes = this.#routing.removeQueue(queue.name);
     await this.store.deleteQueue(queue.key);
     this.memory.remove(counts.bytes);
     await this.#definitions.queueDeleted(queue.name, before, changes.deletedExchanges);
@@ -360,22 +360,22 @@ export class VirtualHost implements QueueHost {
   }
 
   hasExchange(name: string): boolean {
-    return this.routing.hasExchange(name);
+    return this.#routing.hasExchange(name);
   }
 
   /** An exchange's kind and options; undefined when it does not exist. */
   exchangeInfo(name: string): ExchangeInfo | undefined {
-    return this.routing.getExchange(name);
+    return this.#routing.getExchange(name);
   }
 
   /** Every exchange, the default one (`''`) and the predeclared `amq.*` ones included. */
   exchanges(): ExchangeInfo[] {
-    return this.routing.exchanges();
+    return this.#routing.exchanges();
   }
 
   /** Every explicit binding (the default exchange's implicit per-queue bindings are not listed). */
   bindings(): Binding[] {
-    return this.routing.bindings();
+    return this.#routing.bindings();
   }
 
   async queueInfo(name: string): Promise<QueueInfo> {
@@ -456,7 +456,7 @@ export class VirtualHost implements QueueHost {
       this.settings.assertOpen();
       const message = this.#messageData(exchange, routingKey, outgoing);
       const headers = message.properties.headers ?? {};
-      const { queues } = this.routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
+      const { queues } = this.#routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
       // Shared store: a queue named directly may have been declared on another node a moment ago.
       if (queues.length === 0 && exchange === '' && this.#shared)
         return this.#publishAfterCatchUp(
@@ -488,7 +488,7 @@ export class VirtualHost implements QueueHost {
     await this.settings.catchUp(key);
     const message = this.#messageData(exchange, routingKey, outgoing);
     const headers = message.properties.headers ?? {};
-    const { queues } = this.routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
+    const { queues } = this.#routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
     return deliverTo(this.#queues, this.now(), queues, message, outgoing);
   }
 
@@ -513,8 +513,8 @@ export class VirtualHost implements QueueHost {
   }
 
   deadLetterQueues(target: DeadLetterTarget, message: MessageData): EngineQueue[] {
-    if (!this.routing.hasExchange(target.exchange)) return [];
-    const { queues } = this.routing.route(
+    if (!this.#routing.hasExchange(target.exchange)) return [];
+    const { queues } = this.#routing.route(
       target.exchange,
       message.routingKey,
       message.properties.headers ?? {},

@@ -2,7 +2,6 @@
  * What every TLS listener of every door shares: Node's secure-context options (TLS 1.2 and 1.3
  * only, Node's default ciphers) and how a verified client certificate names its user.
  */
-import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 
 /** Where the user name of a client certificate comes from: its subject CN, or its first SAN. */
@@ -75,15 +74,4 @@ export class TlsServers {
       entry.server.setSecureContext(tlsServerOptions(entry.options));
     }
   }
-}
-
-/** `server.listen` as a promise of the address bound (a port in use rejects). */
-export function listenOn(server: NetServer, port: number, host: string | undefined): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AccessRefusedError, CreditWindow, type Delivery } from '../../src/index.js';
+import { AccessRefusedError, type Delivery } from '../../src/index.js';
+import { CreditWindow } from '../../src/internal.js';
 import { openBroker, sleep, text } from './broker-fixture.js';
 
 describe('push consumers', () => {

@@ -1,11 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import {
-  MemoryStore,
-  MqttSessionStore,
-  RetainedStore,
-  mqttTopicMatches,
-  type StoreCluster,
-} from '../../src/index.js';
+import { MemoryStore, type StoreCluster } from '../../src/index.js';
+import { MqttSessionStore, RetainedStore, mqttTopicMatches } from '../../src/internal.js';
 
 describe('mqttTopicMatches', () => {
   test.each([

@@ -1,8 +1,14 @@
-/** The socket layer: one flush per event-loop turn, TCP_NODELAY, and reading paused on backpressure. */
+/** The socket layer of every door: one flush per event-loop turn, TCP_NODELAY, and reading paused on backpressure. */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SocketTransport } from '../src/index.js';
-import { until } from './helpers/amqp-clients.js';
+import { SocketTransport } from '../../src/internal.js';
+
+async function until(done: () => boolean, timeoutMs = 2000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !done();) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 let server: Server | undefined;
 const sockets: Socket[] = [];
