@@ -4,3 +4,10 @@ export { AmqpServer, type AmqpConnectionInfo, type AmqpServerOptions, type AmqpU
 export { AmqpConnection, type ConnectionSettings } from './session/connection.js';
 export type { ConnectionState, Transport } from './session/connection-state.js';
 export { SocketTransport, type SocketTransportOptions } from '@conveyor/core/internal';
+// amqplib's message properties ↔ the core's: the one mapping the bridge and the NestJS link use.
+export {
+  fromAmqplibProperties,
+  toAmqplibOptions,
+  type AmqplibProperties,
+  type AmqplibPublishOptions,
+} from './amqplib-properties.js';

@@ -1,6 +1,6 @@
 import type { ConfirmChannel } from 'amqplib';
 import { AmqpLink, amqpTargetError } from './amqp-connect.js';
-import { toAmqpOptions } from './amqp-properties.js';
+import { toAmqplibOptions } from '@conveyor/amqp';
 import type { LostHandler, SinkEndpoint, SinkOutcome } from './endpoint.js';
 import { BridgeError, redactUrl } from './errors.js';
 import type { BridgeMessage } from './message.js';
@@ -72,7 +72,8 @@ export class AmqpSink implements SinkEndpoint {
           queue !== undefined ? '' : exchange!,
           key,
           body,
-          toAmqpOptions(message.properties),
+          // A bridged message stays persistent unless it says otherwise.
+          toAmqplibOptions({ ...message.properties, persistent: message.properties.persistent !== false }),
           confirmed,
         );
       } catch (err) {

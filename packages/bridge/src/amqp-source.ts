@@ -1,6 +1,6 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { AmqpLink, amqpTargetError } from './amqp-connect.js';
-import { fromAmqpProperties } from './amqp-properties.js';
+import { fromAmqplibProperties } from '@conveyor/amqp';
 import type { LostHandler, SourceEndpoint, SourceMessage } from './endpoint.js';
 import { BridgeError, redactUrl } from './errors.js';
 import { routingKeyWords } from './message.js';
@@ -77,7 +77,7 @@ export class AmqpSource implements SourceEndpoint {
         generation,
         message: {
           body: raw.content,
-          properties: fromAmqpProperties(raw.properties),
+          properties: fromAmqplibProperties(raw.properties),
           subject: routingKeyWords(raw.fields.routingKey),
         },
       };

@@ -11,7 +11,6 @@ export {
 } from './message.js';
 export { AmqpSource, type AmqpSourceOptions } from './amqp-source.js';
 export { AmqpSink, type AmqpSinkOptions } from './amqp-sink.js';
-export { fromAmqpProperties, toAmqpOptions } from './amqp-properties.js';
 export { MqttSource, type MqttSourceOptions } from './mqtt-source.js';
 export { MqttSink, type MqttSinkOptions } from './mqtt-sink.js';
 export { fromMqttPacket, toMqttPublishOptions, MESSAGE_ID_PROPERTY } from './mqtt-properties.js';

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  backoffDelay,
-  fromAmqpProperties,
-  rewriteSubject,
-  toAmqpOptions,
-  toMqttPublishOptions,
-} from '@conveyor/bridge';
+import { backoffDelay, rewriteSubject, toMqttPublishOptions } from '@conveyor/bridge';
 
 describe('backoff', () => {
   it('grows by the factor up to the maximum, with jitter in [d/2, d]', () => {
@@ -30,44 +24,6 @@ describe('subject rewrite', () => {
 });
 
 describe('property mapping', () => {
-  it('AMQP properties round-trip through the core model; user-id is not sent', () => {
-    const core = fromAmqpProperties({
-      contentType: 'application/json',
-      contentEncoding: 'gzip',
-      headers: { a: 1 },
-      deliveryMode: 2,
-      priority: 3,
-      correlationId: 'c',
-      replyTo: 'r',
-      expiration: '1500',
-      messageId: 'm',
-      timestamp: 1_700_000_000,
-      type: 't',
-      userId: 'guest',
-      appId: 'app',
-      clusterId: undefined,
-    });
-    expect(core).toEqual({
-      contentType: 'application/json',
-      contentEncoding: 'gzip',
-      headers: { a: 1 },
-      persistent: true,
-      priority: 3,
-      correlationId: 'c',
-      replyTo: 'r',
-      expiration: 1_500,
-      messageId: 'm',
-      timestamp: 1_700_000_000,
-      type: 't',
-      userId: 'guest',
-      appId: 'app',
-    });
-    const back = toAmqpOptions({ ...core, headers: { a: 1, big: 2n ** 70n, bytes: new Uint8Array([1, 2]) } });
-    expect(back).toMatchObject({ deliveryMode: 2, expiration: '1500', messageId: 'm', correlationId: 'c' });
-    expect(back.userId).toBeUndefined();
-    expect(back.headers).toEqual({ a: 1, big: (2n ** 70n).toString(), bytes: Buffer.from([1, 2]) });
-  });
-
   it('MQTT 5: headers as user properties, id in conveyor-message-id, TTL in seconds rounded up; 3.1.1 carries none', () => {
     const properties = {
       headers: { s: 'x', n: 2, b: true, list: ['p', 'q'], skipped: { nested: 1 } },

@@ -8,7 +8,7 @@ import amqp, {
   type Options,
 } from 'amqplib';
 import { ConnectionLostError, UnsupportedOperationError } from '../errors.js';
-import { fromAmqpMessage, toPublishOptions } from './amqp-properties.js';
+import { fromAmqplibProperties, toAmqplibOptions } from '@conveyor/amqp';
 import type { ManagementApi } from './management-api.js';
 import type {
   ConsumeSetup,
@@ -230,8 +230,8 @@ export class AmqpLink implements MessageLink {
 
   /** `confirming`: `ch` as a confirm channel, when dead letters go through Conveyor's extension. */
   #inbound(ch: Channel, queue: string, m: Message, confirming?: ConfirmChannel): InboundMessage {
-    const properties = fromAmqpMessage(m);
-    const headers = properties.headers ?? {};
+    const properties = fromAmqplibProperties(m.properties);
+    const headers = (properties.headers ??= {});
     const retries = Number(headers[RETRY_COUNT_HEADER] ?? 0);
     const brokerCount = headers['x-delivery-count'];
     const earlier = typeof brokerCount === 'number' ? brokerCount : m.fields.redelivered ? 1 : 0;
@@ -258,11 +258,11 @@ export class AmqpLink implements MessageLink {
         // Conveyor holds a message back per queue for its x-delay; RabbitMQ needs the retry queue.
         if (this.mode === 'conveyor')
           await this.#confirmedPublish('', queue, m.content, {
-            ...toPublishOptions({ ...properties, headers: { ...copy, 'x-delay': delayMs } }),
+            ...toAmqplibOptions({ ...properties, headers: { ...copy, 'x-delay': delayMs } }),
           });
         else
           await this.#confirmedPublish('', retryQueueOf(queue), m.content, {
-            ...toPublishOptions({ ...properties, headers: copy }),
+            ...toAmqplibOptions({ ...properties, headers: copy }),
             expiration: String(delayMs),
           });
         ch.ack(m);
@@ -295,7 +295,7 @@ export class AmqpLink implements MessageLink {
           '',
           deadLetterQueue,
           m.content,
-          toPublishOptions({ ...properties, headers: copy }),
+          toAmqplibOptions({ ...properties, headers: copy }),
         );
         ch.ack(m);
       },
@@ -351,13 +351,13 @@ export class AmqpLink implements MessageLink {
 
   async sendToQueue(queue: string, message: OutboundMessage): Promise<void> {
     await this.#confirmedPublish('', queue, message.body, {
-      ...toPublishOptions(message.properties),
+      ...toAmqplibOptions(message.properties),
       mandatory: true,
     });
   }
 
   async publishTopic(topic: string, message: OutboundMessage): Promise<void> {
-    await this.#confirmedPublish('amq.topic', topic, message.body, toPublishOptions(message.properties));
+    await this.#confirmedPublish('amq.topic', topic, message.body, toAmqplibOptions(message.properties));
   }
 
   /** Direct reply-to: the requests are published on the channel that consumes the replies. */
@@ -389,7 +389,7 @@ export class AmqpLink implements MessageLink {
     const reply = new Promise<InboundMessage>((resolve) => this.#pending.set(correlationId, resolve));
     try {
       for (let attempt = 1; attempt <= attempts; attempt++) {
-        const options = toPublishOptions({
+        const options = toAmqplibOptions({
           ...message.properties,
           correlationId,
           replyTo: DIRECT_REPLY_TO,
@@ -423,7 +423,7 @@ export class AmqpLink implements MessageLink {
 
   async reply(replyTo: string, message: OutboundMessage): Promise<void> {
     // Direct reply-to addresses are not queues: publish without waiting for a confirm routing.
-    await this.#confirmedPublish('', replyTo, message.body, toPublishOptions(message.properties));
+    await this.#confirmedPublish('', replyTo, message.body, toAmqplibOptions(message.properties));
   }
 
   async count(queue: string): Promise<QueueCount> {
