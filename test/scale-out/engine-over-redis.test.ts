@@ -12,6 +12,18 @@ import {
 } from '../../packages/store-redis/test/redis-fixture.js';
 
 const opened: { close(): Promise<void>; prefix: string }[] = [];
+/** The real setTimeout, taken before any test fakes timers. */
+const realSetTimeout = globalThis.setTimeout;
+const realSleep = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
+
+/** Until no store call is under way and no timer due now is left (fake or real timers alike). */
+async function storeQuiet(): Promise<void> {
+  for (;;) {
+    if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(0);
+    if (pending === 0) return;
+    while (pending > 0) await realSleep(1);
+  }
+}
 /** Store calls under way, over every broker this file opened. */
 let pending = 0;
 
@@ -46,7 +58,21 @@ vi.mock(import('../../packages/core/test/engine/broker-fixture.js'), async (impo
     // loaded machine can take longer, so a sleep also lasts until no store call is under way.
     async sleep(ms: number) {
       await original.sleep(ms);
-      while (pending > 0) await original.sleep(1);
+      while (pending > 0) await realSleep(1);
+    },
+    // Fake time over a real Redis: a timer that falls due (a lease, a TTL sweep, a request
+    // timeout) starts store calls whose replies come in real time, and the timers after it may
+    // depend on them. So time moves from timer to timer, waiting out the store calls between,
+    // never past the end (a timer set at the end stops it there).
+    async advance(ms: number) {
+      const end = Date.now() + ms;
+      const stop = setTimeout(() => undefined, ms);
+      await storeQuiet();
+      while (Date.now() < end) {
+        await vi.advanceTimersToNextTimerAsync();
+        await storeQuiet();
+      }
+      clearTimeout(stop);
     },
   };
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AccessRefusedError, type Delivery } from '../../src/index.js';
 import { CreditWindow } from '../../src/internal.js';
-import { openBroker, sleep, text } from './broker-fixture.js';
+import { advance, fakeClock, openBroker, sleep, text } from './broker-fixture.js';
 
 describe('push consumers', () => {
   it('delivers within the prefetch window and more as it acks', async () => {
@@ -117,12 +117,14 @@ describe('push consumers', () => {
   });
 
   it('a consumer holding a delivery past the consumer timeout loses it and is cancelled', async () => {
-    const { vh } = await openBroker();
-    await vh.declareQueue('q', { consumerTimeoutMs: 50 });
+    const { vh } = await openBroker(fakeClock());
+    await vh.declareQueue('q', { consumerTimeoutMs: 30_000 });
     await vh.send('q', { body: 'x' });
     const reasons: string[] = [];
     vh.consume('q', () => undefined, { onCancel: (r) => reasons.push(r) });
-    await sleep(150);
+    await advance(29_000);
+    expect(reasons).toEqual([]);
+    await advance(2_000);
     expect(reasons).toEqual(['timeout']);
     expect(await vh.count('q')).toMatchObject({ ready: 1, inFlight: 0, consumers: 0 });
   });

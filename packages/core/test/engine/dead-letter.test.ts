@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deadLetterToQueue, type Headers } from '../../src/index.js';
-import { openBroker, sleep, text } from './broker-fixture.js';
+import { advance, fakeClock, openBroker, sleep, text } from './broker-fixture.js';
 
 function death(headers: Headers | undefined): Headers {
   const list = headers?.['x-death'];
@@ -39,15 +39,15 @@ describe('poison messages', () => {
   });
 
   it('a message whose holders keep vanishing is dead-lettered at the delivery past the limit', async () => {
-    const { vh } = await openBroker();
+    const { vh } = await openBroker(fakeClock());
     await vh.declareQueue('dlq');
     await vh.declareQueue('work', { maxDeliveries: 2, deadLetter: deadLetterToQueue('dlq') });
     await vh.send('work', { body: 'crasher' });
     await vh.send('work', { body: 'fine' });
     for (let i = 0; i < 2; i++) {
-      const [d] = await vh.receive('work', { leaseMs: 20 }); // the receiver dies: its lease runs out
+      const [d] = await vh.receive('work', { leaseMs: 30_000 }); // the receiver dies: its lease runs out
       expect(text(d!.message.body)).toBe('crasher');
-      await sleep(40);
+      await advance(30_001);
     }
     const [next] = await vh.receive('work');
     expect(text(next!.message.body)).toBe('fine');
@@ -115,35 +115,37 @@ describe('poison messages', () => {
 
 describe('message lifetime (TTL)', () => {
   it('an expired message is never delivered and is dead-lettered with reason expired', async () => {
-    const { vh } = await openBroker();
+    const { vh } = await openBroker(fakeClock());
     await vh.declareQueue('dlq');
     await vh.declareQueue('q', { deadLetter: deadLetterToQueue('dlq') });
-    await vh.send('q', { body: 'short', properties: { expiration: 20 } });
+    await vh.send('q', { body: 'short', properties: { expiration: 20_000 } });
     await vh.send('q', { body: 'long' });
-    await sleep(40);
+    await advance(20_001);
     const got = await vh.receive('q', { max: 5 });
     expect(got.map((d) => text(d.message.body))).toEqual(['long']);
     const [dead] = await vh.receive('dlq');
     expect(text(dead!.message.body)).toBe('short');
     expect(death(dead!.message.properties.headers)).toMatchObject({ reason: 'expired', queue: 'q' });
     expect(dead!.message.properties.expiration).toBeUndefined();
-    expect(dead!.message.properties.headers?.['original-expiration']).toBe('20');
+    expect(dead!.message.properties.headers?.['original-expiration']).toBe('20000');
   });
 
   it('queue TTL expires messages even when nobody receives (counts drop)', async () => {
-    const { vh } = await openBroker();
-    await vh.declareQueue('q', { messageTtlMs: 30 });
+    const { vh } = await openBroker(fakeClock());
+    await vh.declareQueue('q', { messageTtlMs: 60_000 });
     for (let i = 0; i < 5; i++) await vh.send('q', { body: String(i) });
     expect((await vh.count('q')).ready).toBe(5);
-    await sleep(80);
+    await advance(59_000);
+    expect((await vh.count('q')).ready).toBe(5);
+    await advance(2_000);
     expect((await vh.count('q')).ready).toBe(0);
   });
 
   it('an expired message in a consumer-less queue is dropped when there is no target', async () => {
-    const { vh } = await openBroker();
+    const { vh } = await openBroker(fakeClock());
     await vh.declareQueue('q');
-    await vh.send('q', { body: 'x', properties: { expiration: 10 } });
-    await sleep(30);
+    await vh.send('q', { body: 'x', properties: { expiration: 10_000 } });
+    await advance(10_001);
     expect(await vh.receive('q')).toEqual([]);
   });
 });

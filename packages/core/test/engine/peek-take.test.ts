@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MessageGoneError } from '../../src/index.js';
-import { openBroker, sleep, text } from './broker-fixture.js';
+import { advance, fakeClock, openBroker, text } from './broker-fixture.js';
 
 describe('peek and take', () => {
   it('peek shows ready messages without leasing them', async () => {
@@ -42,10 +42,10 @@ describe('peek and take', () => {
   });
 
   it('take tells the caller when the message is gone (taken, acked or expired)', async () => {
-    const { vh } = await openBroker();
+    const { vh } = await openBroker(fakeClock());
     await vh.declareQueue('q');
     await vh.send('q', { body: 'a' });
-    await vh.send('q', { body: 'short', properties: { expiration: 20 } });
+    await vh.send('q', { body: 'short', properties: { expiration: 20_000 } });
     const [a, short] = await vh.peek('q', 2);
     const [d] = await vh.receive('q');
     const err = await vh.take('q', a!.id).catch((e: unknown) => e);
@@ -53,7 +53,7 @@ describe('peek and take', () => {
     expect((err as MessageGoneError).code).toBe('MESSAGE_GONE');
     await vh.ack(d!);
     await expect(vh.take('q', a!.id)).rejects.toBeInstanceOf(MessageGoneError);
-    await sleep(40);
+    await advance(20_001);
     await expect(vh.take('q', short!.id)).rejects.toBeInstanceOf(MessageGoneError);
   });
 });

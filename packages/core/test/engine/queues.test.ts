@@ -7,7 +7,7 @@ import {
   QueueNotFoundError,
   ResourceLockedError,
 } from '../../src/index.js';
-import { openBroker, sleep } from './broker-fixture.js';
+import { advance, fakeClock, openBroker, sleep } from './broker-fixture.js';
 
 describe('queue declaration', () => {
   it('is idempotent when options match and reports the ready count', async () => {
@@ -124,13 +124,13 @@ describe('exclusive, auto-delete and expiring queues', () => {
   });
 
   it('an unused queue expires', async () => {
-    const { vh } = await openBroker();
-    await vh.declareQueue('exp', { expiresMs: 40 });
-    await sleep(20);
-    await vh.declareQueue('exp', { expiresMs: 40 }); // redeclare counts as use
-    await sleep(25);
+    const { vh } = await openBroker(fakeClock());
+    await vh.declareQueue('exp', { expiresMs: 40_000 });
+    await advance(20_000);
+    await vh.declareQueue('exp', { expiresMs: 40_000 }); // redeclare counts as use
+    await advance(25_000);
     expect(vh.hasQueue('exp')).toBe(true);
-    await sleep(60);
+    await advance(16_000);
     expect(vh.hasQueue('exp')).toBe(false);
   });
 

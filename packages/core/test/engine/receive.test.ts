@@ -1,6 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, LeaseNotHeldError } from '../../src/index.js';
-import { openBroker, sleep, text } from './broker-fixture.js';
+import { advance, fakeClock, openBroker, sleep, text } from './broker-fixture.js';
 
 describe('send and receive', () => {
   it('receives in FIFO order, up to max', async () => {
@@ -101,45 +101,35 @@ describe('leases', () => {
   });
 
   it('an expired lease makes the message ready again with its count raised; the old holder cannot ack', async () => {
-    // Fake timers and the engine clock on them: the 30 s lease runs out without a real wait.
-    vi.useFakeTimers();
-    try {
-      const { vh } = await openBroker({ clock: () => Date.now() });
-      await vh.declareQueue('q');
-      await vh.send('q', { body: 'a' });
-      const [first] = await vh.receive('q', { leaseMs: 30_000 });
-      const next = vh.receive('q', { waitMs: 60_000 });
-      await vi.advanceTimersByTimeAsync(29_000);
-      expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 1 });
-      await vi.advanceTimersByTimeAsync(1_001);
-      const [second] = await next;
-      expect(second!.id).toBe(first!.id);
-      expect(second!.deliveryCount).toBe(2);
-      await expect(vh.ack(first!)).rejects.toBeInstanceOf(LeaseNotHeldError);
-      await vh.ack(second!);
-    } finally {
-      vi.useRealTimers();
-    }
+    // The 30 s lease runs out without a real wait.
+    const { vh } = await openBroker(fakeClock());
+    await vh.declareQueue('q');
+    await vh.send('q', { body: 'a' });
+    const [first] = await vh.receive('q', { leaseMs: 30_000 });
+    const next = vh.receive('q', { waitMs: 60_000 });
+    await advance(29_000);
+    expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 1 });
+    await advance(1_001);
+    const [second] = await next;
+    expect(second!.id).toBe(first!.id);
+    expect(second!.deliveryCount).toBe(2);
+    await expect(vh.ack(first!)).rejects.toBeInstanceOf(LeaseNotHeldError);
+    await vh.ack(second!);
   });
 
   it('renewing a lease keeps the message held; without renewal it is ready again', async () => {
-    vi.useFakeTimers();
-    try {
-      const { vh } = await openBroker({ clock: () => Date.now() });
-      await vh.declareQueue('q');
-      await vh.send('q', { body: 'a' });
-      const [d] = await vh.receive('q', { leaseMs: 30_000 });
-      for (let i = 0; i < 5; i++) {
-        await vi.advanceTimersByTimeAsync(20_000);
-        await vh.renew(d!, 30_000);
-      }
-      // 100 s held on a 30 s lease.
-      expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 1 });
-      await vi.advanceTimersByTimeAsync(30_001);
-      expect(await vh.count('q')).toMatchObject({ ready: 1, inFlight: 0 });
-    } finally {
-      vi.useRealTimers();
+    const { vh } = await openBroker(fakeClock());
+    await vh.declareQueue('q');
+    await vh.send('q', { body: 'a' });
+    const [d] = await vh.receive('q', { leaseMs: 30_000 });
+    for (let i = 0; i < 5; i++) {
+      await advance(20_000);
+      await vh.renew(d!, 30_000);
     }
+    // 100 s held on a 30 s lease.
+    expect(await vh.count('q')).toMatchObject({ ready: 0, inFlight: 1 });
+    await advance(30_001);
+    expect(await vh.count('q')).toMatchObject({ ready: 1, inFlight: 0 });
   });
 
   it('TTL is judged by the engine clock, not the wall clock', async () => {

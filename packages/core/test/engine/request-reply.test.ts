@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Requester, RequestTimeoutError, Responder, type Delivery } from '../../src/index.js';
-import { openBroker, sleep, text } from './broker-fixture.js';
+import { advance, fakeClock, openBroker, sleep, text } from './broker-fixture.js';
 
 describe('request/response', () => {
   it('a request gets its reply through a private reply queue', async () => {
@@ -17,16 +17,19 @@ describe('request/response', () => {
   });
 
   it('times out with a typed error after its resends', async () => {
-    const { vh } = await openBroker();
+    const { vh } = await openBroker(fakeClock());
     await vh.declareQueue('nobody');
     const requester = await Requester.create(vh);
-    const started = Date.now();
-    const err = await requester
-      .request('nobody', { body: 'x' }, { timeoutMs: 30, retries: 2 })
-      .catch((e: unknown) => e);
+    let err: unknown;
+    const request = requester
+      .request('nobody', { body: 'x' }, { timeoutMs: 30_000, retries: 2 })
+      .catch((e: unknown) => (err = e));
+    await advance(89_000);
+    expect(err).toBeUndefined(); // three attempts of 30 s each: not yet
+    await advance(1_001);
+    await request;
     expect(err).toBeInstanceOf(RequestTimeoutError);
     expect((err as RequestTimeoutError).attempts).toBe(3);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(85);
     // Each resend is a new message with the same correlation id.
     const sent = await vh.receive('nobody', { max: 10 });
     expect(sent).toHaveLength(3);
@@ -36,18 +39,19 @@ describe('request/response', () => {
   });
 
   it('a resend while the original is still running waits for it: the handler runs once', async () => {
-    const { vh } = await openBroker();
+    const { vh } = await openBroker(fakeClock());
     await vh.declareQueue('slow');
     let runs = 0;
     Responder.start(vh, 'slow', async () => {
       runs++;
-      await sleep(120);
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
       return { body: 'done' };
     });
     const requester = await Requester.create(vh);
-    const reply = await requester.request('slow', { body: 'x' }, { timeoutMs: 50, retries: 3 });
-    expect(text(reply.message.body)).toBe('done');
-    await sleep(150);
+    const reply = requester.request('slow', { body: 'x' }, { timeoutMs: 500, retries: 3 });
+    await advance(1_201); // two resends go out while the first run is still going
+    expect(text((await reply).message.body)).toBe('done');
+    await advance(1_500);
     expect(runs).toBe(1);
     await requester.close();
   });

@@ -5,7 +5,7 @@ import {
   MessageTooLargeError,
   QueueNotFoundError,
 } from '../../src/index.js';
-import { openBroker, text } from './broker-fixture.js';
+import { advance, fakeClock, openBroker, text } from './broker-fixture.js';
 
 describe('publishing through the routing model', () => {
   it('the default exchange routes to the queue named by the key', async () => {
@@ -108,10 +108,12 @@ describe('duplicate detection', () => {
   });
 
   it('after the window the same id is a new message', async () => {
-    const { vh } = await openBroker();
-    await vh.declareQueue('q', { dedupeWindowMs: 20 });
+    const { vh } = await openBroker(fakeClock());
+    await vh.declareQueue('q', { dedupeWindowMs: 60_000 });
     await vh.send('q', { body: 'x', properties: { messageId: 'm-1' } });
-    await new Promise((r) => setTimeout(r, 40));
+    await advance(59_000);
+    expect((await vh.send('q', { body: 'x', properties: { messageId: 'm-1' } })).duplicates).toEqual(['q']);
+    await advance(1_001);
     await vh.send('q', { body: 'x', properties: { messageId: 'm-1' } });
     expect((await vh.count('q')).ready).toBe(2);
   });
