@@ -23,6 +23,7 @@ export class BrokerMetrics {
   readonly rates = new RateWindow();
   readonly observer: EngineObserver;
   readonly #authFailures: Counter<'protocol' | 'reason'>;
+  readonly #backgroundErrors: Counter<'source'>;
 
   constructor(sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry });
@@ -83,6 +84,12 @@ export class BrokerMetrics {
       labelNames: ['protocol', 'reason'] as const,
       registers,
     });
+    this.#backgroundErrors = new Counter({
+      name: 'conveyor_background_errors_total',
+      help: 'Failures of work no client waits on (engine sweeps, protocol sessions, management API), each also logged',
+      labelNames: ['source'] as const,
+      registers,
+    });
     this.#depthGauges(sources);
     this.#bridgeGauges(sources);
     new Gauge({
@@ -100,6 +107,11 @@ export class BrokerMetrics {
   /** A refused login of any door (the authenticator's onFailure). */
   authFailed(failure: AuthFailure): void {
     this.#authFailures.inc({ protocol: failure.door, reason: failure.reason });
+  }
+
+  /** A failure of background work, already logged. */
+  backgroundError(source: 'engine' | 'protocol' | 'management'): void {
+    this.#backgroundErrors.inc({ source });
   }
 
   /** One gauge per bridge figure, read from the bridges' status on scrape. */

@@ -157,7 +157,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       ...(options.memoryHighWatermarkBytes === undefined
         ? {}
         : { memoryHighWatermarkBytes: options.memoryHighWatermarkBytes }),
-      onError: (err) => logger.error({ err }, 'engine background error'),
+      onError: (err) => {
+        metrics.backgroundError('engine');
+        logger.error({ err }, 'engine background error');
+      },
     },
     options.progressAfterMs ?? 1000,
     options.onRecoveryProgress ?? ((progress) => logger.info(progress, 'recovery')),
@@ -185,7 +188,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       : { mqttWsAllowedOrigins: options.mqtt.wsAllowedOrigins }),
     ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
     ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes }),
-    onError: (err) => logger.warn({ err }, 'protocol server error'),
+    onError: (err) => {
+      metrics.backgroundError('protocol');
+      logger.warn({ err }, 'protocol server error');
+    },
     management: (all) =>
       new ManagementServer(
         {
@@ -203,7 +209,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           ...(options.http?.allowedHosts === undefined ? {} : { allowedHosts: options.http.allowedHosts }),
           // A message as base64 in JSON, plus room for its properties.
           maxBodyBytes: Math.ceil(maxMessageBytes * 1.4) + 1024 * 1024,
-          onError: (err) => logger.error({ err }, 'management API error'),
+          onError: (err) => {
+            metrics.backgroundError('management');
+            logger.error({ err }, 'management API error');
+          },
         },
       ),
   });

@@ -25,6 +25,7 @@ import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { RC } from './reason-codes.js';
 import type { MqttSession, SessionLink } from './session.js';
 import { publishWill, type Will } from './will.js';
+import { reported } from './background.js';
 
 export type ProtocolVersion = 3 | 4 | 5;
 
@@ -327,7 +328,7 @@ export class MqttConnection implements SessionLink {
       const session = state.session;
       if (will) publishWill(this.ctx, session, will, this.willKey);
       else if (this.willKey !== undefined) this.ctx.wills?.remove(this.willKey);
-      this.ctx.sessions.disconnected(session).catch(() => undefined);
+      void reported(this.ctx.sessions.disconnected(session), this.ctx.reportError);
     }
     this.onClosed(this);
   }

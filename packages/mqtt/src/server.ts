@@ -6,7 +6,13 @@ import {
   type SecureContextOptions,
   type Server as TlsServer,
 } from 'node:tls';
-import { Authenticator, GUEST_USER, type Broker, type TlsListenerOptions } from '@conveyor/core';
+import {
+  Authenticator,
+  BrokerClosedError,
+  GUEST_USER,
+  type Broker,
+  type TlsListenerOptions,
+} from '@conveyor/core';
 import {
   certificateIdentity,
   MqttSessionStore,
@@ -60,6 +66,7 @@ export class MqttServer {
   #wss: WebSocketServer[] = [];
   #context: Promise<MqttContext> | undefined;
   #unwatchNodes: (() => void) | undefined;
+  #backgroundErrors = 0;
   /** The memory alarm: connections are held one by one at their next PUBLISH (MqttConnection). */
   #blocked: boolean;
   #onBlocked = (): void => {
@@ -76,6 +83,11 @@ export class MqttServer {
     this.#blocked = broker.blocked;
     broker.on('blocked', this.#onBlocked);
     broker.on('unblocked', this.#onUnblocked);
+  }
+
+  /** Failures of background work reported since start (lost races and shutdown not counted). */
+  get backgroundErrors(): number {
+    return this.#backgroundErrors;
   }
 
   get connectionCount(): number {
@@ -111,11 +123,25 @@ export class MqttServer {
       const store = broker.store;
       const retained = await RetainedStore.open(store, vhost.vhost);
       const sessionStore = new MqttSessionStore(store, vhost.vhost);
-      const sessions = new SessionRegistry(vhost, sessionStore, retained);
+      const report = (err: unknown): void => this.#reportError(err);
+      const sessions = new SessionRegistry(vhost, sessionStore, retained, report);
       const wills =
         store.cluster !== undefined
-          ? new WillLedger(store, vhost.vhost, sessionStore, (clientId, will) =>
-              publishMessage(ctx, clientId, will.topic, will.payload, will.qos, will.retain, will.properties),
+          ? new WillLedger(
+              store,
+              vhost.vhost,
+              sessionStore,
+              (clientId, will) =>
+                publishMessage(
+                  ctx,
+                  clientId,
+                  will.topic,
+                  will.payload,
+                  will.qos,
+                  will.retain,
+                  will.properties,
+                ),
+              report,
             )
           : undefined;
       const ctx: MqttContext = {
@@ -132,7 +158,7 @@ export class MqttServer {
         topicAliasMaximum: this.#options.topicAliasMaximum ?? 64,
         defaultInflight: this.#options.defaultInflight ?? 100,
         receiveMaximum: this.#options.receiveMaximum ?? 1024,
-        reportError: (err) => this.#reportError(err),
+        reportError: report,
         publishersBlocked: () => this.#blocked,
       };
       await sessions.restore();
@@ -163,6 +189,9 @@ export class MqttServer {
   }
 
   #reportError(err: unknown): void {
+    // Background work that lost the race with close is not news.
+    if (err instanceof BrokerClosedError) return;
+    this.#backgroundErrors++;
     if (this.#options.onError) this.#options.onError(err);
     else if (!this.#broker.closed) console.error('[conveyor mqtt]', err);
   }

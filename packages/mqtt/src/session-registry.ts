@@ -10,6 +10,7 @@ import { MqttSession, sessionQueue, type Subscription } from './session.js';
 import { ShareGroups } from './share-groups.js';
 import { TakeoverChannel } from './takeover-channel.js';
 import { TOPIC_EXCHANGE, filterToBindingKey, parseFilter } from './topics.js';
+import { type ErrorReport, reported } from './background.js';
 
 /** 0xFFFFFFFF seconds: the session never expires. */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -41,9 +42,11 @@ export class SessionRegistry {
     readonly vhost: VirtualHost,
     readonly store: MqttSessionStore,
     readonly retained: RetainedStore,
+    /** Failures of work nobody waits on (expiry, takeover, clean-up). */
+    private readonly report: ErrorReport,
   ) {
     if (vhost.store.cluster === undefined) return;
-    this.#takeover = new TakeoverChannel(vhost.store, vhost.vhost, (clientId, fromHere) =>
+    this.#takeover = new TakeoverChannel(vhost.store, vhost.vhost, report, (clientId, fromHere) =>
       this.#onTakeoverNote(clientId, fromHere),
     );
     this.#groups = new ShareGroups(vhost.store, vhost.vhost, store);
@@ -70,7 +73,7 @@ export class SessionRegistry {
     if (this.#takeover) return this.adoptDeparted(now);
     for (const record of await this.store.loadAll()) {
       const session = this.#create(record.clientId, record.expiryIntervalSec);
-      for (const sub of record.subscriptions) await this.subscribe(session, sub).catch(() => undefined);
+      for (const sub of record.subscriptions) await reported(this.subscribe(session, sub), this.report);
       const since = record.disconnectedAt ?? now;
       const left =
         record.expiryIntervalSec === NEVER_EXPIRES
@@ -85,7 +88,7 @@ export class SessionRegistry {
     const incarnation = randomBytes(6).toString('base64url');
     const holder = `mqtt:${clientId}:${incarnation}`;
     const tag = this.#takeover && expiryIntervalSec === 0 ? incarnation : undefined;
-    const session = new MqttSession(this.vhost, clientId, holder, expiryIntervalSec, tag);
+    const session = new MqttSession(this.vhost, clientId, holder, expiryIntervalSec, this.report, tag);
     this.#sessions.set(clientId, session);
     return session;
   }
@@ -140,7 +143,7 @@ export class SessionRegistry {
   /** Shared store: a persistent session another node had, resumed here from its record. */
   async #resume(record: MqttSessionRecord, expiryIntervalSec: number): Promise<MqttSession> {
     const session = this.#create(record.clientId, expiryIntervalSec);
-    for (const sub of record.subscriptions) await this.subscribe(session, sub).catch(() => undefined);
+    for (const sub of record.subscriptions) await reported(this.subscribe(session, sub), this.report);
     await this.#put(session);
     return session;
   }
@@ -149,7 +152,7 @@ export class SessionRegistry {
   async #endRecorded(record: MqttSessionRecord): Promise<void> {
     for (const qos of [0, 1] as const) {
       const queue = sessionQueue(record.clientId, qos);
-      if (this.vhost.hasQueue(queue)) await this.vhost.deleteQueue(queue).catch(() => undefined);
+      if (this.vhost.hasQueue(queue)) await reported(this.vhost.deleteQueue(queue), this.report);
     }
     await this.store.delete(record.clientId);
     for (const sub of record.subscriptions) {
@@ -157,7 +160,7 @@ export class SessionRegistry {
       if (parsed?.group === undefined) continue;
       const queue = sharedQueue(parsed.group, parsed.filter);
       if ((await this.#groups?.leave(queue, record.clientId)) === true && this.vhost.hasQueue(queue))
-        await this.vhost.deleteQueue(queue).catch(() => undefined);
+        await reported(this.vhost.deleteQueue(queue), this.report);
     }
   }
 
@@ -191,7 +194,7 @@ export class SessionRegistry {
     // Not persistent: nobody can resume it, so it ends here (its exclusive queues go with it).
     if (!session.persistent) return this.#end(session, false);
     await session.detach();
-    await this.vhost.releaseHolder(session.holder).catch(() => undefined);
+    await reported(this.vhost.releaseHolder(session.holder), this.report);
   }
 
   /**
@@ -202,7 +205,11 @@ export class SessionRegistry {
   adoptDeparted(now?: number): Promise<void> {
     // One pass at a time: node departures come in bursts.
     const pass = this.#adopting.then(() => this.#adoptDeparted(now ?? Date.now()));
-    this.#adopting = pass.catch(() => undefined);
+    // Its failure is the caller's to report (`pass` is returned); the next pass runs regardless.
+    this.#adopting = pass.then(
+      () => undefined,
+      () => undefined,
+    );
     return pass;
   }
 
@@ -226,7 +233,7 @@ export class SessionRegistry {
       const timer = setTimeout(
         () => {
           this.#adopted.delete(clientId);
-          this.#expireAdopted(clientId, disconnectedAt).catch(() => undefined);
+          void reported(this.#expireAdopted(clientId, disconnectedAt), this.report);
         },
         Math.min(ms, MAX_TIMER_MS),
       );
@@ -260,7 +267,7 @@ export class SessionRegistry {
     const timer = setTimeout(
       () => {
         this.#expiryTimers.delete(session.clientId);
-        if (!session.link) this.#expire(session).catch(() => undefined);
+        if (!session.link) void reported(this.#expire(session), this.report);
       },
       Math.min(ms, MAX_TIMER_MS),
     );
@@ -293,11 +300,11 @@ export class SessionRegistry {
     this.#cancelExpiry(session.clientId);
     session.fireWillNow();
     for (const raw of [...session.subscriptions.keys()])
-      await this.unsubscribe(session, raw).catch(() => undefined);
+      await reported(this.unsubscribe(session, raw), this.report);
     await session.end();
     for (const q of [session.ownQueue(0), session.ownQueue(1)]) {
       if (this.vhost.hasQueue(q))
-        await this.vhost.deleteQueue(q, { owner: session.holder }).catch(() => undefined);
+        await reported(this.vhost.deleteQueue(q, { owner: session.holder }), this.report);
     }
     if (deleteRecord) await this.store.delete(session.clientId);
   }
@@ -323,9 +330,9 @@ export class SessionRegistry {
     if (this.#sessions.get(session.clientId) !== session) {
       // The session ended while this was being set up (the socket went): take it away again, or a
       // shared queue would keep a member that is gone and collect messages for ever.
-      await this.#unbind(session, sub).catch(() => undefined);
+      await reported(this.#unbind(session, sub), this.report);
       if (parsed.group === undefined && this.vhost.hasQueue(queue))
-        await this.vhost.deleteQueue(queue, { owner: session.holder }).catch(() => undefined);
+        await reported(this.vhost.deleteQueue(queue, { owner: session.holder }), this.report);
       return { sub, existed: previous !== undefined };
     }
     session.subscriptions.set(record.filter, sub);
@@ -387,7 +394,7 @@ export class SessionRegistry {
     for (const timer of [...this.#expiryTimers.values(), ...this.#adopted.values()]) clearTimeout(timer);
     this.#expiryTimers.clear();
     this.#adopted.clear();
-    for (const session of this.#sessions.values()) await session.detach().catch(() => undefined);
+    for (const session of this.#sessions.values()) await reported(session.detach(), this.report);
   }
 }
 

@@ -3,6 +3,7 @@ import { CreditWindow, type MqttSubscriptionRecord, type RetainedMessage } from 
 import type { IPublishPacket, Packet, QoS } from 'mqtt-packet';
 import { H, publishedQos, publisherOf, toPublishProperties } from './message-mapping.js';
 import { mqttTopicMatches, routingKeyToTopic, type ParsedFilter } from './topics.js';
+import { type ErrorReport, reported } from './background.js';
 
 /** The connection a session is attached to, as the session sees it. */
 export interface SessionLink {
@@ -86,6 +87,8 @@ export class MqttSession {
     /** Unique per incarnation: engine holder and owner of the session's consumers. */
     readonly holder: string,
     public expiryIntervalSec: number,
+    /** Failures of settles and clean-up nobody waits on. */
+    private readonly report: ErrorReport,
     /**
      * Shared store, a session that ends with its connection: its queues' names carry this tag, so
      * a client whose node crashed gets fresh queues on another node at once instead of waiting
@@ -171,14 +174,14 @@ export class MqttSession {
     this.#flushDeferredAcks();
     const handles = [...this.#consumers.values()];
     this.#consumers.clear();
-    await Promise.all(handles.map((h) => h.cancel({ release: !this.persistent }).catch(() => undefined)));
+    await Promise.all(handles.map((h) => reported(h.cancel({ release: !this.persistent }), this.report)));
   }
 
   /** Ends the session for good: what it held goes back (to shared queues) or away with its own queues. */
   async end(): Promise<void> {
     await this.detach();
     this.#outbound.clear();
-    await this.vhost.releaseOwner(this.holder).catch(() => undefined);
+    await reported(this.vhost.releaseOwner(this.holder), this.report);
   }
 
   #qos0Only(queue: string): boolean {
@@ -232,7 +235,7 @@ export class MqttSession {
     if (this.#deferredAcks.length === 0) return;
     const acks = this.#deferredAcks;
     this.#deferredAcks = [];
-    this.vhost.ack(acks).catch(() => undefined);
+    void reported(this.vhost.ack(acks), this.report);
   }
 
   #matching(queue: string, topic: string): Subscription[] {
@@ -264,7 +267,7 @@ export class MqttSession {
 
   #onDelivery(delivery: Delivery, autoAcked: boolean): void {
     const settle = (): void => {
-      if (!autoAcked) this.vhost.ack(delivery).catch(() => undefined);
+      if (!autoAcked) void reported(this.vhost.ack(delivery), this.report);
     };
     const link = this.link;
     const message = delivery.message;
@@ -274,7 +277,7 @@ export class MqttSession {
     const matches = fromSelf && all.some((s) => s.noLocal) ? all.filter((s) => !s.noLocal) : all;
     if (!link) {
       // Arrived while the connection was going: back to the queue for the session's next connection.
-      if (!autoAcked) this.vhost.nack(delivery, { requeue: true }).catch(() => undefined);
+      if (!autoAcked) void reported(this.vhost.nack(delivery, { requeue: true }), this.report);
       return;
     }
     const now = Date.now();
@@ -354,7 +357,7 @@ export class MqttSession {
     this.#outbound.delete(packetId);
     if (entry.delivery) {
       if (entry.carried) this.window.used = Math.max(0, this.window.used - 1);
-      this.vhost.ack(entry.delivery).catch(() => undefined);
+      void reported(this.vhost.ack(entry.delivery), this.report);
     }
     return true;
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { MessageStore } from '@conveyor/core';
+import { type ErrorReport, reported } from './background.js';
 
 const TAKEOVER = 'mqtt-takeover';
 const RELEASED = 'mqtt-released';
@@ -31,6 +32,7 @@ export class TakeoverChannel {
   constructor(
     private readonly store: MessageStore,
     private readonly vhost: string,
+    report: ErrorReport,
     /** A client connected somewhere (`fromHere`: on this node): give up what this node has of it. */
     onTakeover: (clientId: string, fromHere: boolean) => Promise<void>,
   ) {
@@ -42,12 +44,12 @@ export class TakeoverChannel {
         const note = parse(payload);
         if (!note || note.vhost !== vhost) return;
         const fromHere = note.from === nodeId;
-        onTakeover(note.clientId, fromHere)
-          .catch(() => undefined)
-          .then(() => {
-            if (note.target === nodeId && !fromHere) return cluster.signal(RELEASED, note.ref);
-          })
-          .catch(() => undefined);
+        // Released even when giving the session up failed (reported): the claimant must not wait for ever.
+        void reported(onTakeover(note.clientId, fromHere), report).then(() =>
+          note.target === nodeId && !fromHere
+            ? reported(cluster.signal(RELEASED, note.ref), report)
+            : undefined,
+        );
       }),
       cluster.onSignal(RELEASED, (ref) => this.#pending.get(ref)?.()),
     );

@@ -4,6 +4,7 @@ import type { MqttSessionStore } from '@conveyor/core/internal';
 import type { QoS } from 'mqtt-packet';
 import type { PublishProperties } from './message-mapping.js';
 import type { Will } from './will.js';
+import { type ErrorReport, reported } from './background.js';
 
 /** A connection's will as the shared store keeps it, with the node whose death publishes it. */
 interface WillRecord {
@@ -43,6 +44,8 @@ export class WillLedger {
     vhost: string,
     private readonly sessions: MqttSessionStore,
     private readonly publish: (clientId: string, will: Will) => Promise<unknown>,
+    /** Failures of removals and publishes nobody waits on. */
+    private readonly report: ErrorReport,
   ) {
     this.#prefix = `mqtt-will/${enc(vhost)}/`;
   }
@@ -67,7 +70,7 @@ export class WillLedger {
 
   /** The will is done with here (published, dropped, or the connection ended normally). */
   remove(key: string): void {
-    this.#track(this.store.deleteMeta(key)).catch(() => undefined);
+    void reported(this.#track(this.store.deleteMeta(key)), this.report);
   }
 
   /** Resolves when the puts and removals made so far are done (before the store closes). */
@@ -105,7 +108,7 @@ export class WillLedger {
       ...(record.properties ? { properties: record.properties } : {}),
     };
     if (record.delaySec <= 0) {
-      this.publish(record.clientId, will).catch(() => undefined);
+      void reported(this.publish(record.clientId, will), this.report);
       return;
     }
     const { clientId } = record;
@@ -115,7 +118,7 @@ export class WillLedger {
       () => {
         timers.delete(timer);
         if (timers.size === 0 && this.#delayed.get(clientId) === timers) this.#delayed.delete(clientId);
-        this.#publishUnlessBack(clientId, will, record.since).catch(() => undefined);
+        void reported(this.#publishUnlessBack(clientId, will, record.since), this.report);
       },
       Math.min(record.delaySec * 1000, MAX_TIMER_MS),
     );

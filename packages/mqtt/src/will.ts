@@ -3,6 +3,7 @@ import type { MqttContext } from './context.js';
 import type { PublishProperties } from './message-mapping.js';
 import { publishMessage } from './publishing.js';
 import type { MqttSession } from './session.js';
+import { reported } from './background.js';
 
 export interface Will {
   topic: string;
@@ -30,9 +31,10 @@ export function publishWill(ctx: MqttContext, session: MqttSession, will: Will, 
     if (recordKey !== undefined) ctx.wills?.remove(recordKey);
   };
   const fire = (): void => {
-    publishMessage(ctx, session.clientId, will.topic, will.payload, will.qos, will.retain, will.properties)
-      .catch(() => undefined)
-      .finally(forget);
+    void reported(
+      publishMessage(ctx, session.clientId, will.topic, will.payload, will.qos, will.retain, will.properties),
+      ctx.reportError,
+    ).finally(forget);
   };
   const delaySec = willDelaySec(session, will);
   if (delaySec > 0) session.deferWill(delaySec * 1000, fire, recordKey === undefined ? undefined : forget);

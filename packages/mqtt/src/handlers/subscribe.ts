@@ -4,6 +4,7 @@ import { mqttReasonCode, RC } from '../reason-codes.js';
 import type { MqttSession, Subscription } from '../session.js';
 import { parseFilter } from '../topics.js';
 import { maySubscribe } from '../access.js';
+import { isLostRace } from '../background.js';
 
 /** SUBSCRIBE [MQTT-3.8]: bind the session's queue (or the group's shared queue), SUBACK, then retained messages. */
 export async function handleSubscribe(
@@ -56,8 +57,17 @@ export async function handleUnsubscribe(
 ): Promise<void> {
   const codes: number[] = [];
   for (const filter of packet.unsubscriptions) {
-    const removed = await conn.ctx.sessions.unsubscribe(session, filter).catch(() => false);
-    codes.push(removed ? RC.success : RC.noSubscriptionExisted);
+    try {
+      const removed = await conn.ctx.sessions.unsubscribe(session, filter);
+      codes.push(removed ? RC.success : RC.noSubscriptionExisted);
+    } catch (err) {
+      // Its queue went first (a lost race): nothing is subscribed. Anything else is news [MQTT-3.11.3-1].
+      if (isLostRace(err)) codes.push(RC.noSubscriptionExisted);
+      else {
+        conn.ctx.reportError(err);
+        codes.push(RC.unspecifiedError);
+      }
+    }
   }
   conn.send(
     conn.version === 5
