@@ -14,7 +14,7 @@ import {
 import { deadLetterHeld } from './queue-dead-letter.js';
 import type { QueueHost } from './queue-host.js';
 import type { ResolvedQueueOptions } from './queue-options.js';
-import { cancelTimedOut, sweepExpired, wakeUp } from './queue-sweeps.js';
+import { cancelTimedOut, rearmWakeUp, sweepExpired, wakeUp } from './queue-sweeps.js';
 import { Timer } from './timer.js';
 
 interface PendingBatch {
@@ -42,7 +42,8 @@ let holderSeq = 0;
 /**
  * One queue of the engine: accepts copies, dispatches to waiters and consumers, settles leases.
  * What may enter is decided in queue-admission.ts (dedupe, overflow, TTL and delay stamps), how a message
- * leaves for its dead-letter target in queue-dead-letter.ts, and the expiry and wake-up sweeps in queue-sweeps.ts.
+ * leaves for its dead-letter target in queue-dead-letter.ts, and the expiry sweep, the lease and delay
+ * wake-up and the consumer timeouts in queue-sweeps.ts.
  */
 export class EngineQueue {
   readonly consumers: ConsumerState[] = [];
@@ -301,7 +302,8 @@ export class EngineQueue {
           this.host.backgroundError(err);
         }
       }
-      if (handed < deliveries.length) await this.#releaseUndelivered(deliveries.slice(handed), consumer.holder);
+      if (handed < deliveries.length)
+        await this.#releaseUndelivered(deliveries.slice(handed), consumer.holder);
       if (consumer.options.autoAck && handed > 0) {
         // Settled once handed, in one store call for the batch: never one that was not handed.
         const given = handed === deliveries.length ? deliveries : deliveries.slice(0, handed);
@@ -596,8 +598,7 @@ export class EngineQueue {
 
   /** After recovery: re-arm timers from what the store holds. */
   async recover(): Promise<void> {
-    const next = await this.host.store.nextWakeAt(this.key);
-    if (next !== undefined) this.#wakeTimer.at(next, false);
+    await rearmWakeUp(this);
     await this.#sweep();
   }
 

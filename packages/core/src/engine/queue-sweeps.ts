@@ -7,7 +7,12 @@ export async function wakeUp(queue: EngineQueue): Promise<void> {
   const { store } = queue.host;
   await store.expireLeases(queue.key, queue.host.now());
   queue.pump();
-  const next = await store.nextWakeAt(queue.key);
+  await rearmWakeUp(queue);
+}
+
+/** Arms the wake-up for the store's next lease deadline or delayed message, if it holds one. */
+export async function rearmWakeUp(queue: EngineQueue): Promise<void> {
+  const next = await queue.host.store.nextWakeAt(queue.key);
   if (next !== undefined) queue.wakeAt(next);
 }
 
