@@ -94,6 +94,51 @@ export class Definitions {
     }
   }
 
+  // ---------------------------------------------------------------- exchanges and bindings
+
+  /** Declares an exchange in the routing table and, when new, records it. */
+  async declareExchange(
+    name: string,
+    kind: ExchangeKind,
+    options: ExchangeOptions,
+    context: { passive?: boolean },
+  ): Promise<void> {
+    const { exchange, created } = await this.withTopology(() =>
+      this.#routing.declareExchange(name, kind, options, context),
+    );
+    if (created) await this.exchangeDeclared(name, kind, options, exchange.options.durable);
+  }
+
+  /** Deletes an exchange with the records of it and of the bindings that went with it. */
+  async deleteExchange(name: string, options: { ifUnused?: boolean }): Promise<void> {
+    const before = this.bindingKeys();
+    const changes = this.#routing.deleteExchange(name, options);
+    await this.exchangeDeleted(name);
+    await this.forgetBindings(before, changes.deletedExchanges);
+  }
+
+  async bind(
+    source: string,
+    destination: BindingDestination,
+    routingKey: string,
+    args: Headers,
+  ): Promise<void> {
+    await this.withTopology(() => this.#routing.bind(source, destination, routingKey, args));
+    await this.bindingAdded(source, destination, routingKey, args);
+  }
+
+  async unbind(
+    source: string,
+    destination: BindingDestination,
+    routingKey: string,
+    args: Headers,
+  ): Promise<void> {
+    const changes = await this.withTopology(() =>
+      this.#routing.unbind(source, destination, routingKey, args),
+    );
+    await this.bindingRemoved(source, destination, routingKey, args, changes.deletedExchanges);
+  }
+
   // ---------------------------------------------------------------- recording
 
   async exchangeDeclared(

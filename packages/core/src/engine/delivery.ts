@@ -62,6 +62,25 @@ export function storedOf(d: Delivery): StoredMessage {
  * A credit window shared by several consumers (AMQP's global basic.qos on a channel, an MQTT
  * session's Receive Maximum): at most `limit` deliveries unacked across them; 0 = unlimited.
  */
+/**
+ * Deliveries grouped by queue and holder, so each group settles in one store call. Usually one
+ * receive's or one consumer's deliveries: then the one group is the list itself.
+ */
+export function byQueueAndHolder(deliveries: Delivery | readonly Delivery[]): (readonly Delivery[])[] {
+  const list: readonly Delivery[] = Array.isArray(deliveries) ? deliveries : [deliveries as Delivery];
+  const first = list[0];
+  if (!first) return [];
+  if (list.every((d) => d.queue === first.queue && d.holder === first.holder)) return [list];
+  const groups = new Map<string, Delivery[]>();
+  for (const d of list) {
+    const key = `${d.queue}\u0000${d.holder}`;
+    const group = groups.get(key);
+    if (group) group.push(d);
+    else groups.set(key, [d]);
+  }
+  return [...groups.values()];
+}
+
 export class CreditWindow {
   used = 0;
   constructor(public limit = 0) {}

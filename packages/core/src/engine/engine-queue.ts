@@ -16,13 +16,7 @@ import type { QueueHost } from './queue-host.js';
 import type { ResolvedQueueOptions } from './queue-options.js';
 import { cancelTimedOut, rearmWakeUp, sweepExpired, wakeUp } from './queue-sweeps.js';
 import { Timer } from './timer.js';
-
-interface PendingBatch {
-  requests: AcceptRequest[];
-  done: Promise<AcceptOutcome[]>;
-  resolve: (outcomes: AcceptOutcome[]) => void;
-  reject: (err: unknown) => void;
-}
+import { TurnBatch } from './turn-batch.js';
 
 interface Waiter {
   max: number;
@@ -60,31 +54,16 @@ export class EngineQueue {
   #hadConsumer = false;
   #rr = 0;
   readonly #waiters: Waiter[] = [];
-  #pending: PendingBatch | undefined;
+  /** Copies accepted in one turn share one store write (and one fsync). */
+  readonly #batch = new TurnBatch<AcceptRequest, AcceptOutcome>((requests) => this.#write(requests));
   #pumping = false;
   #pumpAgain = false;
   /** Publishes waiting for `delivered` to reach their target, oldest first (flow control, shared store). */
   readonly #paced: { until: number; resolve: () => void }[] = [];
-  readonly #wakeTimer = new Timer(
-    () => wakeUp(this),
-    (e) => this.host.backgroundError(e),
-    () => this.host.now(),
-  );
-  readonly #expiryTimer = new Timer(
-    () => this.#sweep(),
-    (e) => this.host.backgroundError(e),
-    () => this.host.now(),
-  );
-  readonly #unusedTimer = new Timer(
-    () => this.host.queueUnused(this),
-    (e) => this.host.backgroundError(e),
-    () => this.host.now(),
-  );
-  readonly #timeoutTimer = new Timer(
-    () => cancelTimedOut(this),
-    (e) => this.host.backgroundError(e),
-    () => this.host.now(),
-  );
+  readonly #wakeTimer = this.#timer(() => wakeUp(this));
+  readonly #expiryTimer = this.#timer(() => this.#sweep());
+  readonly #unusedTimer = this.#timer(() => this.host.queueUnused(this));
+  readonly #timeoutTimer = this.#timer(() => cancelTimedOut(this));
 
   constructor(
     readonly host: QueueHost,
@@ -99,6 +78,15 @@ export class EngineQueue {
   }
 
   readonly #unsubscribe: (() => void) | undefined;
+
+  /** A timer on the engine's clock whose failures are the host's background errors. */
+  #timer(fire: () => unknown): Timer {
+    return new Timer(
+      fire,
+      (e) => this.host.backgroundError(e),
+      () => this.host.now(),
+    );
+  }
 
   #sweep(): Promise<void> {
     return sweepExpired(this, () => EngineQueue.nextHolder('ttl'));
@@ -125,31 +113,7 @@ export class EngineQueue {
 
   /** Adds a copy; copies accepted in the same turn share one store write (and one fsync). */
   accept(request: AcceptRequest): { done: Promise<AcceptOutcome[]>; index: number } {
-    let batch = this.#pending;
-    if (!batch) {
-      let resolve!: PendingBatch['resolve'];
-      let reject!: PendingBatch['reject'];
-      const done = new Promise<AcceptOutcome[]>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      batch = { requests: [], done, resolve, reject };
-      this.#pending = batch;
-      queueMicrotask(() => this.#flush());
-    }
-    batch.requests.push(request);
-    return { done: batch.done, index: batch.requests.length - 1 };
-  }
-
-  async #flush(): Promise<void> {
-    const batch = this.#pending;
-    if (!batch) return;
-    this.#pending = undefined;
-    try {
-      batch.resolve(await this.#write(batch.requests));
-    } catch (err) {
-      batch.reject(err);
-    }
+    return this.#batch.add(request);
   }
 
   async #write(requests: AcceptRequest[]): Promise<AcceptOutcome[]> {

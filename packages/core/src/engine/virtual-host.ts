@@ -19,7 +19,6 @@ import {
 import {
   RoutingTable,
   type Binding,
-  type BindingDestination,
   type ExchangeInfo,
   type ExchangeKind,
   type ExchangeOptions,
@@ -40,12 +39,13 @@ import type {
   RedriveOptions,
   SubscribeOptions,
 } from './vhost-types.js';
-import type { Delivery, DeliveryHandler } from './delivery.js';
+import { byQueueAndHolder, type Delivery, type DeliveryHandler } from './delivery.js';
 import { EngineQueue } from './engine-queue.js';
 import type { EngineObserver } from './engine-observer.js';
 import type { MemoryMonitor } from './memory-monitor.js';
 import { metaKeys, queueKey } from './meta-keys.js';
 import type { QueueHost } from './queue-host.js';
+import type { VirtualHostSettings } from './vhost-settings.js';
 import {
   assertEquivalent,
   resolveQueueOptions,
@@ -56,22 +56,6 @@ import {
 
 /** Publishers may not publish to internal exchanges (AMQP 403); dead-lettering may. */
 const CLIENT_ROUTE = Object.freeze({ rejectInternal: true });
-
-export interface VirtualHostSettings {
-  store: MessageStore;
-  memory: MemoryMonitor;
-  maxMessageBytes: number;
-  defaultLeaseMs: number;
-  onError: (err: unknown) => void;
-  assertOpen: () => void;
-  observer: EngineObserver;
-  clock: () => number;
-  /**
-   * Shared store: brings this node up to the store's topology, for one metadata key or (none) all
-   * of it, behind the changes already queued; resolves after.
-   */
-  catchUp: (key?: string) => Promise<void>;
-}
 
 let consumerSeq = 0;
 
@@ -137,84 +121,34 @@ export class VirtualHost implements QueueHost {
     context: { passive?: boolean } = {},
   ): Promise<void> {
     this.settings.assertOpen();
-    const { exchange, created } = await this.#definitions.withTopology(() =>
-      this.#routing.declareExchange(name, kind, options, context),
-    );
-    if (created) await this.#definitions.exchangeDeclared(name, kind, options, exchange.options.durable);
+    await this.#definitions.declareExchange(name, kind, options, context);
   }
 
   async deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
     this.settings.assertOpen();
-    const before = this.#definitions.bindingKeys();
-    const changes = this.#routing.deleteExchange(name, options);
-    await this.#definitions.exchangeDeleted(name);
-    await this.#definitions.forgetBindings(before, changes.deletedExchanges);
+    await this.#definitions.deleteExchange(name, options);
   }
 
-  async bindQueue(
-    queue: string,
-    exchange: string,
-    routingKey: string,
-    args: Headers = {},
-    owner?: string,
-  ): Promise<void> {
+  async bindQueue(queue: string, exchange: string, routingKey: string, args: Headers = {}, owner?: string) {
     this.settings.assertOpen();
     (await this.#queueHere(queue)).checkOwner(owner);
-    await this.#bind(exchange, { kind: 'queue', name: queue }, routingKey, args);
+    await this.#definitions.bind(exchange, { kind: 'queue', name: queue }, routingKey, args);
   }
 
-  async unbindQueue(
-    queue: string,
-    exchange: string,
-    routingKey: string,
-    args: Headers = {},
-    owner?: string,
-  ): Promise<void> {
+  async unbindQueue(queue: string, exchange: string, routingKey: string, args: Headers = {}, owner?: string) {
     this.settings.assertOpen();
     (await this.#queueHere(queue)).checkOwner(owner);
-    await this.#unbind(exchange, { kind: 'queue', name: queue }, routingKey, args);
+    await this.#definitions.unbind(exchange, { kind: 'queue', name: queue }, routingKey, args);
   }
 
-  async bindExchange(
-    destination: string,
-    source: string,
-    routingKey: string,
-    args: Headers = {},
-  ): Promise<void> {
+  async bindExchange(destination: string, source: string, routingKey: string, args: Headers = {}) {
     this.settings.assertOpen();
-    await this.#bind(source, { kind: 'exchange', name: destination }, routingKey, args);
+    await this.#definitions.bind(source, { kind: 'exchange', name: destination }, routingKey, args);
   }
 
-  async unbindExchange(
-    destination: string,
-    source: string,
-    routingKey: string,
-    args: Headers = {},
-  ): Promise<void> {
+  async unbindExchange(destination: string, source: string, routingKey: string, args: Headers = {}) {
     this.settings.assertOpen();
-    await this.#unbind(source, { kind: 'exchange', name: destination }, routingKey, args);
-  }
-
-  async #bind(
-    source: string,
-    destination: BindingDestination,
-    routingKey: string,
-    args: Headers,
-  ): Promise<void> {
-    await this.#definitions.withTopology(() => this.#routing.bind(source, destination, routingKey, args));
-    await this.#definitions.bindingAdded(source, destination, routingKey, args);
-  }
-
-  async #unbind(
-    source: string,
-    destination: BindingDestination,
-    routingKey: string,
-    args: Headers,
-  ): Promise<void> {
-    const changes = await this.#definitions.withTopology(() =>
-      this.#routing.unbind(source, destination, routingKey, args),
-    );
-    await this.#definitions.bindingRemoved(source, destination, routingKey, args, changes.deletedExchanges);
+    await this.#definitions.unbind(source, { kind: 'exchange', name: destination }, routingKey, args);
   }
 
   // ---------------------------------------------------------------- queues
@@ -454,42 +388,49 @@ export class VirtualHost implements QueueHost {
   ): Promise<PublishResult> {
     try {
       this.settings.assertOpen();
-      const message = this.#messageData(exchange, routingKey, outgoing);
-      const headers = message.properties.headers ?? {};
-      const { queues } = this.#routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
-      // Shared store: a queue named directly may have been declared on another node a moment ago.
-      if (queues.length === 0 && exchange === '' && this.#shared)
-        return this.#publishAfterCatchUp(
-          metaKeys.queue(this.vhost, routingKey),
-          exchange,
-          routingKey,
-          outgoing,
-        );
-      return deliverTo(this.#queues, this.now(), queues, message, outgoing);
+      return this.#route(exchange, routingKey, outgoing, this.#shared);
     } catch (err) {
-      if (err instanceof ExchangeNotFoundError && this.#shared)
-        return this.#publishAfterCatchUp(
-          metaKeys.exchange(this.vhost, err.exchange),
-          exchange,
-          routingKey,
-          outgoing,
-        );
       return Promise.reject(err);
     }
   }
 
-  /** Shared store: routes once more after reading the missing declaration from the store. */
-  async #publishAfterCatchUp(
+  /**
+   * Routes and stores the copies. `mayCatchUp` (shared store): an exchange, or a queue named
+   * directly, that is missing here may have been declared on another node a moment ago; read the
+   * declaration from the store and route once more.
+   */
+  #route(
+    exchange: string,
+    routingKey: string,
+    outgoing: OutgoingMessage,
+    mayCatchUp: boolean,
+  ): Promise<PublishResult> {
+    const message = this.#messageData(exchange, routingKey, outgoing);
+    let queues: readonly string[];
+    try {
+      ({ queues } = this.#routing.route(
+        exchange,
+        routingKey,
+        message.properties.headers ?? {},
+        CLIENT_ROUTE,
+      ));
+    } catch (err) {
+      if (!(err instanceof ExchangeNotFoundError) || !mayCatchUp) throw err;
+      return this.#routeAfter(metaKeys.exchange(this.vhost, err.exchange), exchange, routingKey, outgoing);
+    }
+    if (queues.length === 0 && exchange === '' && mayCatchUp)
+      return this.#routeAfter(metaKeys.queue(this.vhost, routingKey), exchange, routingKey, outgoing);
+    return deliverTo(this.#queues, this.now(), queues, message, outgoing);
+  }
+
+  async #routeAfter(
     key: string,
     exchange: string,
     routingKey: string,
     outgoing: OutgoingMessage,
   ): Promise<PublishResult> {
     await this.settings.catchUp(key);
-    const message = this.#messageData(exchange, routingKey, outgoing);
-    const headers = message.properties.headers ?? {};
-    const { queues } = this.#routing.route(exchange, routingKey, headers, CLIENT_ROUTE);
-    return deliverTo(this.#queues, this.now(), queues, message, outgoing);
+    return this.#route(exchange, routingKey, outgoing, false);
   }
 
   /** Straight to one queue (the default exchange); an unknown queue is an error, not a silent drop. */
@@ -635,22 +576,8 @@ export class VirtualHost implements QueueHost {
     action: (queue: EngineQueue, holder: string, group: readonly Delivery[]) => Promise<unknown>,
   ): Promise<void> {
     this.settings.assertOpen();
-    const list: readonly Delivery[] = Array.isArray(deliveries) ? deliveries : [deliveries as Delivery];
-    const first = list[0];
-    if (!first) return;
-    // Usually one receive's or one consumer's deliveries: settle them as one group.
-    if (list.every((d) => d.queue === first.queue && d.holder === first.holder)) {
-      await action(this.#queue(first.queue), first.holder, list);
-      return;
-    }
-    const groups = new Map<string, Delivery[]>();
-    for (const d of list) {
-      const key = `${d.queue}\u0000${d.holder}`;
-      const group = groups.get(key);
-      if (group) group.push(d);
-      else groups.set(key, [d]);
-    }
-    for (const group of groups.values()) await action(this.#queue(group[0]!.queue), group[0]!.holder, group);
+    for (const group of byQueueAndHolder(deliveries))
+      await action(this.#queue(group[0]!.queue), group[0]!.holder, group);
   }
 
   /** Moves dead-lettered messages back to where they died (or to `to`); returns how many moved. */
