@@ -33,20 +33,9 @@ export interface AmqplibProperties {
 }
 
 /** Publish options amqplib takes (`channel.publish(…, options)`), as far as properties go. */
-export interface AmqplibPublishOptions {
-  contentType?: string;
-  contentEncoding?: string;
+export type AmqplibPublishOptions = Omit<BasicProperties, 'headers' | 'userId' | 'clusterId'> & {
   headers?: Record<string, unknown>;
-  deliveryMode?: number;
-  priority?: number;
-  correlationId?: string;
-  replyTo?: string;
-  expiration?: string;
-  messageId?: string;
-  timestamp?: number;
-  type?: string;
-  appId?: string;
-}
+};
 
 const text = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
 const count = (v: unknown): number | undefined =>

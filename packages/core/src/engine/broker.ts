@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { totalmem } from 'node:os';
 import { BrokerClosedError, VhostNotFoundError } from '../errors.js';
 import type { MessageStore } from '../store/message-store.js';
-import { MemoryStore } from '../store/index.js';
+import { MemoryStore } from '../store/memory-store.js';
 import type { EngineObserver } from './engine-observer.js';
 import { MemoryMonitor } from './memory-monitor.js';
 import { metaKeys, parseTopologyKey } from './meta-keys.js';

@@ -2,45 +2,27 @@
  * Helpers for the tests of packages built on the core (`@conveyor/core/testing`): not part of the
  * engine's API.
  */
-import {
-  AccessRefusedError,
-  BrokerClosedError,
-  ExchangeNotFoundError,
-  InvalidArgumentError,
-  LeaseNotHeldError,
-  MessageGoneError,
-  MessageTooLargeError,
-  PreconditionFailedError,
-  QueueFullError,
-  QueueInUseError,
-  QueueNotEmptyError,
-  QueueNotFoundError,
-  RequestTimeoutError,
-  ResourceLockedError,
-  StoreError,
-  VhostNotFoundError,
-  type ConveyorError,
-  type ConveyorErrorCode,
-} from '../errors.js';
+import * as errors from '../errors.js';
+import type { ConveyorError, ConveyorErrorCode } from '../errors.js';
 
 /** One way to make each engine error: a record, so a new error code fails to compile until it is here. */
 const SAMPLES: Record<ConveyorErrorCode, () => ConveyorError> = {
-  QUEUE_NOT_FOUND: () => new QueueNotFoundError('q'),
-  EXCHANGE_NOT_FOUND: () => new ExchangeNotFoundError('x'),
-  VHOST_NOT_FOUND: () => new VhostNotFoundError('v'),
-  PRECONDITION_FAILED: () => new PreconditionFailedError('precondition'),
-  QUEUE_IN_USE: () => new QueueInUseError('q'),
-  QUEUE_NOT_EMPTY: () => new QueueNotEmptyError('q'),
-  RESOURCE_LOCKED: () => new ResourceLockedError('locked'),
-  ACCESS_REFUSED: () => new AccessRefusedError('refused'),
-  MESSAGE_TOO_LARGE: () => new MessageTooLargeError(2, 1),
-  INVALID_ARGUMENT: () => new InvalidArgumentError('invalid'),
-  QUEUE_FULL: () => new QueueFullError('q'),
-  LEASE_NOT_HELD: () => new LeaseNotHeldError('lease'),
-  MESSAGE_GONE: () => new MessageGoneError('q', '1'),
-  REQUEST_TIMEOUT: () => new RequestTimeoutError('c', 1, 1),
-  BROKER_CLOSED: () => new BrokerClosedError(),
-  STORE_ERROR: () => new StoreError('store'),
+  QUEUE_NOT_FOUND: () => new errors.QueueNotFoundError('q'),
+  EXCHANGE_NOT_FOUND: () => new errors.ExchangeNotFoundError('x'),
+  VHOST_NOT_FOUND: () => new errors.VhostNotFoundError('v'),
+  PRECONDITION_FAILED: () => new errors.PreconditionFailedError('precondition'),
+  QUEUE_IN_USE: () => new errors.QueueInUseError('q'),
+  QUEUE_NOT_EMPTY: () => new errors.QueueNotEmptyError('q'),
+  RESOURCE_LOCKED: () => new errors.ResourceLockedError('locked'),
+  ACCESS_REFUSED: () => new errors.AccessRefusedError('refused'),
+  MESSAGE_TOO_LARGE: () => new errors.MessageTooLargeError(2, 1),
+  INVALID_ARGUMENT: () => new errors.InvalidArgumentError('invalid'),
+  QUEUE_FULL: () => new errors.QueueFullError('q'),
+  LEASE_NOT_HELD: () => new errors.LeaseNotHeldError('lease'),
+  MESSAGE_GONE: () => new errors.MessageGoneError('q', '1'),
+  REQUEST_TIMEOUT: () => new errors.RequestTimeoutError('c', 1, 1),
+  BROKER_CLOSED: () => new errors.BrokerClosedError(),
+  STORE_ERROR: () => new errors.StoreError('store'),
 };
 
 /** A fresh instance of every error the engine throws, by code. */

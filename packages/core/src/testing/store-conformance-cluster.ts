@@ -4,7 +4,7 @@
  * `peer`; skipped for the others.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { MessageStore } from '../store/index.js';
+import type { MessageStore } from '../store/message-store.js';
 import type { StoreHarness } from './store-conformance.js';
 
 /** The suite's current store and harness (they change per test), and its enqueue helper. */

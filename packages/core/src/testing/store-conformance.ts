@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerClosedError, QueueNotFoundError } from '../errors.js';
 import type { QueueRecordInput } from '../message.js';
-import type { MessageStore } from '../store/index.js';
+import type { MessageStore } from '../store/message-store.js';
 import { describeClusterConformance } from './store-conformance-cluster.js';
 
 /** What a store's test file hands the suite: a store that is not yet open, and how to reopen it. */

@@ -15,7 +15,7 @@ export const childScript = join(fixtures, 'lmdb-store-child.mjs');
  * what it imports, into test/fixtures/dist, rebuilt when a source is newer than the output.
  */
 export function builtStoreEntry(): string {
-  const entry = join(fixtures, 'dist/store/index.js');
+  const entry = join(fixtures, 'dist/store/lmdb-store.js');
   const sources = [
     ...readdirSync(join(src, 'store')).map((f) => join(src, 'store', f)),
     join(src, 'errors.ts'),

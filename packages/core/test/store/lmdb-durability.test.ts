@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LmdbStore } from '../../src/store/index.js';
+import { LmdbStore } from '../../src/index.js';
 import { builtStoreEntry, childScript } from './child-store-build.js';
 
 let entry: string;

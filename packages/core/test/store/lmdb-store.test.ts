@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LmdbStore } from '../../src/store/index.js';
+import { LmdbStore } from '../../src/index.js';
 import { describeStoreConformance } from '../../src/testing/store-conformance.js';
 
 describeStoreConformance('LmdbStore', () => {

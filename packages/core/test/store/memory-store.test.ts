@@ -1,4 +1,4 @@
-import { MemoryStore } from '../../src/store/index.js';
+import { MemoryStore } from '../../src/index.js';
 import { describeStoreConformance } from '../../src/testing/store-conformance.js';
 
 describeStoreConformance('MemoryStore', () => ({ store: new MemoryStore(), cleanup: async () => {} }));
