@@ -1,6 +1,6 @@
 /**
  * `@conveyor/core`: the engine's public API, name by name. What only the sibling packages need (the
- * credit window their sessions share, TLS listening, the MQTT stores) is in `./internal.ts`,
+ * credit window their sessions share, listening, TLS, the socket layer) is in `./internal.ts`,
  * exported as `@conveyor/core/internal`; what neither lists (the routing table, the topic trie, the
  * in-memory queue state) is the engine's own.
  */

@@ -16,12 +16,3 @@ export {
   WRITE_BUFFER_PAUSE,
   type SocketTransportOptions,
 } from './transport/socket-transport.js';
-
-// MQTT's retained messages, sessions and topic filters, kept in the core's metadata
-export { mqttTopicMatches } from './mqtt-support/topic-filter.js';
-export { RetainedStore, type RetainedMessage } from './mqtt-support/retained-store.js';
-export {
-  MqttSessionStore,
-  type MqttSessionRecord,
-  type MqttSubscriptionRecord,
-} from './mqtt-support/session-store.js';

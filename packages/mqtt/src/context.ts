@@ -1,5 +1,5 @@
 import type { Authenticator, Broker, UserAccount, VirtualHost } from '@conveyor/core';
-import type { RetainedStore } from '@conveyor/core/internal';
+import { type RetainedStore } from './store/retained-store.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { WillLedger } from './will-ledger.js';
 

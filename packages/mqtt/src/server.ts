@@ -15,13 +15,13 @@ import {
 } from '@conveyor/core';
 import {
   certificateIdentity,
-  MqttSessionStore,
-  RetainedStore,
   listenOn,
   tlsServerOptions,
   SocketTransport,
   TlsServers,
 } from '@conveyor/core/internal';
+import { MqttSessionStore } from './store/session-store.js';
+import { RetainedStore } from './store/retained-store.js';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Duplex } from 'node:stream';
 import { MqttConnection } from './connection.js';

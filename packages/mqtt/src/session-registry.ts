@@ -4,8 +4,8 @@ import {
   type MqttSessionRecord,
   type MqttSessionStore,
   type MqttSubscriptionRecord,
-  type RetainedStore,
-} from '@conveyor/core/internal';
+} from './store/session-store.js';
+import { type RetainedStore } from './store/retained-store.js';
 import { MqttSession, sessionQueue, type Subscription } from './session.js';
 import { ShareGroups } from './share-groups.js';
 import { TakeoverChannel } from './takeover-channel.js';

@@ -1,5 +1,7 @@
 import { type ConsumerHandle, type Delivery, type VirtualHost } from '@conveyor/core';
-import { CreditWindow, type MqttSubscriptionRecord, type RetainedMessage } from '@conveyor/core/internal';
+import { CreditWindow } from '@conveyor/core/internal';
+import { type MqttSubscriptionRecord } from './store/session-store.js';
+import { type RetainedMessage } from './store/retained-store.js';
 import type { IPublishPacket, Packet, QoS } from 'mqtt-packet';
 import { H, publishedQos, publisherOf, toPublishProperties } from './message-mapping.js';
 import { mqttTopicMatches, routingKeyToTopic, type ParsedFilter } from './topics.js';

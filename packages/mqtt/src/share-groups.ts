@@ -1,5 +1,5 @@
 import type { MessageStore } from '@conveyor/core';
-import type { MqttSessionStore } from '@conveyor/core/internal';
+import { type MqttSessionStore } from './store/session-store.js';
 
 const enc = encodeURIComponent;
 

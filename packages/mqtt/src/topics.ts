@@ -2,7 +2,7 @@
  * MQTT topics ↔ engine routing keys, the RabbitMQ MQTT plugin's way: `/` and `.` swap places,
  * `+` becomes `*`, `#` stays `#`.
  */
-export { mqttTopicMatches } from '@conveyor/core/internal';
+export { mqttTopicMatches } from './topic-filter.js';
 
 export const TOPIC_EXCHANGE = 'amq.topic';
 

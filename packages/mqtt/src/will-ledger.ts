@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { MessageStore } from '@conveyor/core';
-import type { MqttSessionStore } from '@conveyor/core/internal';
+import { type MqttSessionStore } from './store/session-store.js';
 import type { QoS } from 'mqtt-packet';
 import type { PublishProperties } from './message-mapping.js';
 import type { Will } from './will.js';

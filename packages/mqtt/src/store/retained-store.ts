@@ -1,5 +1,5 @@
-import type { MessageStore } from '../store/message-store.js';
-import { mqttTopicMatches } from './topic-filter.js';
+import type { MessageStore } from '@conveyor/core';
+import { mqttTopicMatches } from '../topic-filter.js';
 
 /** A retained message as MQTT needs it back: the payload, its QoS and its MQTT 5 properties. */
 export interface RetainedMessage {

@@ -1,4 +1,4 @@
-import type { MessageStore } from '../store/message-store.js';
+import type { MessageStore } from '@conveyor/core';
 
 /** One subscription of an MQTT session, as stored. */
 export interface MqttSubscriptionRecord {

@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { MemoryStore, type StoreCluster } from '../../src/index.js';
-import { MqttSessionStore, RetainedStore, mqttTopicMatches } from '../../src/internal.js';
+import { MemoryStore, type StoreCluster } from '@conveyor/core';
+import { MqttSessionStore } from '../src/store/session-store.js';
+import { RetainedStore } from '../src/store/retained-store.js';
+import { mqttTopicMatches } from '../src/topic-filter.js';
 
 describe('mqttTopicMatches', () => {
   test.each([
