@@ -9,9 +9,7 @@ import {
 import type { Principal } from '@conveyor/core';
 import type { SocketTransport } from '@conveyor/core/internal';
 import type { MqttContext } from './context.js';
-import { PacketSplitter } from './packet-splitter.js';
-import { decodePublish, decodeShortAck } from './publish-decoder.js';
-import { encodeAck, encodePublish } from './publish-encoder.js';
+import { decodePublish, decodeShortAck, encodeAck, encodePublish, PacketSplitter } from './codec/index.js';
 import { handleConnect } from './handlers/connect.js';
 import { handleDisconnect, handlePingreq } from './handlers/control.js';
 import {

@@ -1,7 +1,7 @@
 import { generate, parser as createParser, type IPublishPacket, type Packet } from 'mqtt-packet';
 import { expect, test } from 'vitest';
-import { PacketSplitter } from '../src/packet-splitter.js';
-import { decodePublish, decodeShortAck } from '../src/publish-decoder.js';
+import { PacketSplitter } from '../src/codec/packet-splitter.js';
+import { decodePublish, decodeShortAck } from '../src/codec/publish-decoder.js';
 import { basePublish, publishCases } from './publish-cases.js';
 
 const publish = basePublish;

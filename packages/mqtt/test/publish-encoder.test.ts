@@ -1,6 +1,6 @@
 import { generate, type IPublishPacket } from 'mqtt-packet';
 import { expect, test } from 'vitest';
-import { encodeAck, encodePublish } from '../src/publish-encoder.js';
+import { encodeAck, encodePublish } from '../src/codec/publish-encoder.js';
 import { basePublish, publishCases } from './publish-cases.js';
 
 const base = basePublish;

@@ -4,7 +4,7 @@ import type { IPubackPacket, IPubcompPacket, IPublishPacket } from 'mqtt-packet'
  * Decodes one whole PUBLISH packet (from PacketSplitter) without MQTT 5 properties: the hot path
  * of every publish. Anything else (properties, QoS 3, a short packet) returns undefined and goes
  * through mqtt-packet's parser, which also reports what is malformed. The fields are the ones
- * mqtt-packet's parser gives (test/packet-splitter.test.ts compares them packet by packet).
+ * mqtt-packet's parser gives (packages/mqtt/test/packet-splitter.test.ts compares them packet by packet).
  */
 export function decodePublish(frame: Buffer, version: 3 | 4 | 5): IPublishPacket | undefined {
   const flags = frame[0]! & 0x0f;

@@ -3,7 +3,7 @@ import type { IPublishPacket, Packet } from 'mqtt-packet';
 /**
  * Encodes a PUBLISH without MQTT 5 properties straight into one buffer: the hot path of every
  * delivery. mqtt-packet's `generate` builds an EventEmitter and a chunk list per packet, which
- * showed in the CPU profile; its output is byte for byte the same (see publish-encoder.test.ts).
+ * showed in the CPU profile; its output is byte for byte the same (see packages/mqtt/test/publish-encoder.test.ts).
  * Returns undefined for anything else (the caller falls back to `generate`).
  */
 export function encodePublish(packet: IPublishPacket, version: 3 | 4 | 5): Buffer | undefined {
