@@ -51,6 +51,16 @@ export interface MqttConfig {
   wsAllowedOrigins?: string[];
   /** Over mutual TLS, the client certificate's identity is the user name (no password). */
   identityAsUsername?: boolean;
+  /** Longest keep-alive granted; a 5.0 client asking for more (or none) gets this (Server Keep Alive). */
+  keepAliveMaxSeconds?: number;
+  /** Unacknowledged QoS 1/2 publishes a 5.0 client may have towards the broker. */
+  receiveMaximum?: number;
+  /** Topic aliases a 5.0 client may use. */
+  topicAliasMaximum?: number;
+  /** Largest packet accepted, announced to 5.0 clients (default: the largest message plus 64 KiB). */
+  maxPacketBytes?: number;
+  /** Off: nothing is retained; CONNACK says so and a retained PUBLISH ends the connection. */
+  retainAvailable?: boolean;
 }
 
 export interface HttpConfig {
@@ -93,6 +103,11 @@ export interface RawStartOptions {
   mqttIdentityAsUsername?: boolean | string;
   /** Comma-separated. */
   mqttWsAllowedOrigins?: string;
+  mqttKeepAliveMax?: string;
+  mqttReceiveMaximum?: string;
+  mqttTopicAliasMaximum?: string;
+  mqttMaxPacketSize?: string;
+  mqttRetainAvailable?: boolean | string;
   /** Comma-separated. */
   httpAllowedHosts?: string;
 }
@@ -190,9 +205,64 @@ export function resolveConfig(raw: RawStartOptions, users?: BrokerUser[]): Broke
   if (raw.mqttAnonymousUser !== undefined) mqtt.anonymousUser = raw.mqttAnonymousUser;
   if (raw.mqttWsAllowedOrigins !== undefined) mqtt.wsAllowedOrigins = list(raw.mqttWsAllowedOrigins);
   if (raw.mqttIdentityAsUsername !== undefined) mqtt.identityAsUsername = truthy(raw.mqttIdentityAsUsername);
+  Object.assign(mqtt, mqttLimits(raw));
   if (Object.keys(mqtt).length > 0) config.mqtt = mqtt;
   if (raw.httpAllowedHosts !== undefined) config.http = { allowedHosts: list(raw.httpAllowedHosts) };
   return config;
+}
+
+/** A whole number in [min, max], named by its config key and variable when it is not. */
+function parseRange(
+  value: string,
+  option: keyof RawStartOptions,
+  key: string,
+  min: number,
+  max: number,
+): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max)
+    throw invalid(
+      `${key} (${ENV_VARS[option]}) must be a whole number from ${min} to ${max}, got "${value}"`,
+    );
+  return n;
+}
+
+/** The MQTT server's protocol limits (the MQTT package checks them again). */
+function mqttLimits(raw: RawStartOptions): Partial<MqttConfig> {
+  const out: Partial<MqttConfig> = {};
+  if (raw.mqttKeepAliveMax !== undefined)
+    out.keepAliveMaxSeconds = parseRange(
+      raw.mqttKeepAliveMax,
+      'mqttKeepAliveMax',
+      'mqtt.keepAliveMax',
+      1,
+      65_535,
+    );
+  if (raw.mqttReceiveMaximum !== undefined)
+    out.receiveMaximum = parseRange(
+      raw.mqttReceiveMaximum,
+      'mqttReceiveMaximum',
+      'mqtt.receiveMaximum',
+      1,
+      65_535,
+    );
+  if (raw.mqttTopicAliasMaximum !== undefined)
+    out.topicAliasMaximum = parseRange(
+      raw.mqttTopicAliasMaximum,
+      'mqttTopicAliasMaximum',
+      'mqtt.topicAliasMaximum',
+      0,
+      65_535,
+    );
+  if (raw.mqttMaxPacketSize !== undefined) {
+    const key = `mqtt.maxPacketSize (${ENV_VARS.mqttMaxPacketSize})`;
+    const bytes = parseBytes(raw.mqttMaxPacketSize, key);
+    if (bytes < 16 || bytes > 268_435_460)
+      throw invalid(`${key} must be from 16 bytes to 256MiB, got "${raw.mqttMaxPacketSize}"`);
+    out.maxPacketBytes = bytes;
+  }
+  if (raw.mqttRetainAvailable !== undefined) out.retainAvailable = truthy(raw.mqttRetainAvailable);
+  return out;
 }
 
 function list(value: string): string[] {
@@ -256,5 +326,10 @@ export const ENV_VARS: Readonly<Record<keyof RawStartOptions, string>> = {
   mqttAnonymousUser: 'CONVEYOR_MQTT_ANONYMOUS_USER',
   mqttIdentityAsUsername: 'CONVEYOR_MQTT_IDENTITY_AS_USERNAME',
   mqttWsAllowedOrigins: 'CONVEYOR_MQTT_WS_ALLOWED_ORIGINS',
+  mqttKeepAliveMax: 'CONVEYOR_MQTT_KEEP_ALIVE_MAX',
+  mqttReceiveMaximum: 'CONVEYOR_MQTT_RECEIVE_MAXIMUM',
+  mqttTopicAliasMaximum: 'CONVEYOR_MQTT_TOPIC_ALIAS_MAXIMUM',
+  mqttMaxPacketSize: 'CONVEYOR_MQTT_MAX_PACKET_SIZE',
+  mqttRetainAvailable: 'CONVEYOR_MQTT_RETAIN_AVAILABLE',
   httpAllowedHosts: 'CONVEYOR_HTTP_ALLOWED_HOSTS',
 };

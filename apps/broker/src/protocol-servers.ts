@@ -1,7 +1,7 @@
 import type { SecureContextOptions } from 'node:tls';
 import { AmqpServer } from '@conveyor/amqp';
 import type { Authenticator, Broker } from '@conveyor/core';
-import { MqttServer } from '@conveyor/mqtt';
+import { MqttServer, type MqttServerOptions } from '@conveyor/mqtt';
 import { StartError } from './errors.js';
 import type { ConnectionInfo } from './http/api-context.js';
 import type { ManagementServer } from './http/management-server.js';
@@ -15,6 +15,11 @@ export interface ServerOptions {
   mqttIdentityAsUsername?: boolean;
   /** Browser origins allowed on MQTT over WebSocket. */
   mqttWsAllowedOrigins?: string[];
+  /** The MQTT server's protocol limits as configured (`mqtt:` keys). */
+  mqttLimits?: Pick<
+    MqttServerOptions,
+    'keepAliveMaxSeconds' | 'receiveMaximum' | 'topicAliasMaximum' | 'maxPacketBytes' | 'retainAvailable'
+  >;
   /** Per protocol server: connections beyond it are closed before the handshake. */
   maxConnections?: number;
   /** Largest message body the AMQP server accepts (the engine checks every door too). */
@@ -80,6 +85,8 @@ export class ProtocolServers {
         identityAsUsername: this.options.mqttIdentityAsUsername ?? false,
         // Announced to 5.0 clients as Maximum Packet Size: the largest message plus room for its topic and properties.
         ...(maxMessageBytes === undefined ? {} : { maxPacketBytes: mqttPacketLimit(maxMessageBytes) }),
+        // Set explicitly, the packet limit wins over the one derived from the message limit.
+        ...this.options.mqttLimits,
         onError: this.options.onError,
       });
       this.#created.push(this.#mqtt);

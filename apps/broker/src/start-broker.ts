@@ -11,7 +11,7 @@ import { DeliveryRegistry } from './http/delivery-registry.js';
 import { ManagementServer } from './http/management-server.js';
 import { LISTENERS, type ListenerModule } from './listeners.js';
 import { BrokerMetrics } from './metrics.js';
-import { ProtocolServers } from './protocol-servers.js';
+import { ProtocolServers, type ServerOptions } from './protocol-servers.js';
 import { openWithProgress, type RecoveryProgress } from './recovery-progress.js';
 import { loadTls } from './tls-files.js';
 
@@ -125,6 +125,22 @@ function createAuthenticator(
   });
 }
 
+/** The `mqtt:` protocol limits that were set, for the MQTT server. */
+function mqttLimitsOf(options: StartBrokerOptions): { mqttLimits?: ServerOptions['mqttLimits'] } {
+  const { keepAliveMaxSeconds, receiveMaximum, topicAliasMaximum, maxPacketBytes, retainAvailable } =
+    options.mqtt ?? {};
+  const limits = Object.fromEntries(
+    Object.entries({
+      keepAliveMaxSeconds,
+      receiveMaximum,
+      topicAliasMaximum,
+      maxPacketBytes,
+      retainAvailable,
+    }).filter(([, value]) => value !== undefined),
+  );
+  return Object.keys(limits).length === 0 ? {} : { mqttLimits: limits };
+}
+
 function anonymousMqtt(options: StartBrokerOptions): { mqttAnonymousUser?: string } {
   const configured = options.mqtt?.anonymousUser;
   if (configured !== undefined) return { mqttAnonymousUser: configured };
@@ -180,6 +196,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     authenticator,
     // Without a users file anonymous MQTT is guest (from loopback only); with one, only as configured.
     ...anonymousMqtt(options),
+    ...mqttLimitsOf(options),
     ...(options.mqtt?.identityAsUsername === undefined
       ? {}
       : { mqttIdentityAsUsername: options.mqtt.identityAsUsername }),

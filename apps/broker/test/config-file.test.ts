@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStartConfig, StartError, validateConfig } from '@conveyor/broker';
+import { connect as mqttConnect, type IConnackPacket, type IDisconnectPacket } from 'mqtt';
 import { EPHEMERAL_PORTS, runCli, startCli } from './support/cli-process.js';
 
 let dir: string;
@@ -151,6 +152,50 @@ describe('loadStartConfig precedence: flags > CONVEYOR_* > config file > default
     expect(() => loadStartConfig({ users: dup }, {})).toThrow(`users ${dup}: user 'a' is listed twice`);
   });
 
+  it('takes the MQTT server settings from mqtt: keys and their variables (the variable wins)', () => {
+    const config = file(
+      'mqtt-limits.yaml',
+      [
+        'mqtt:',
+        '  keepAliveMax: 120',
+        '  receiveMaximum: 50',
+        '  topicAliasMaximum: 0',
+        '  maxPacketSize: 64KiB',
+        '  retainAvailable: false',
+      ].join('\n'),
+    );
+    expect(loadStartConfig({ config }, { CONVEYOR_MQTT_RECEIVE_MAXIMUM: '60' }).mqtt).toEqual({
+      keepAliveMaxSeconds: 120,
+      receiveMaximum: 60,
+      topicAliasMaximum: 0,
+      maxPacketBytes: 65_536,
+      retainAvailable: false,
+    });
+  });
+
+  it.each([
+    [
+      'receiveMaximum: 0',
+      'mqtt.receiveMaximum (CONVEYOR_MQTT_RECEIVE_MAXIMUM) must be a whole number from 1 to 65535, got "0"',
+    ],
+    [
+      'keepAliveMax: 70000',
+      'mqtt.keepAliveMax (CONVEYOR_MQTT_KEEP_ALIVE_MAX) must be a whole number from 1 to 65535, got "70000"',
+    ],
+    [
+      'topicAliasMaximum: 65536',
+      'mqtt.topicAliasMaximum (CONVEYOR_MQTT_TOPIC_ALIAS_MAXIMUM) must be a whole number from 0 to 65535, got "65536"',
+    ],
+    [
+      'maxPacketSize: 1GiB',
+      'mqtt.maxPacketSize (CONVEYOR_MQTT_MAX_PACKET_SIZE) must be from 16 bytes to 256MiB, got "1GiB"',
+    ],
+    ['retainAvailable: nope', 'config: \'mqtt.retainAvailable\' must be true or false, got "nope"'],
+  ])('refuses mqtt %s with one line naming the key', (line, message) => {
+    const config = file('mqtt-bad.yaml', `mqtt:\n  ${line}\n`);
+    expect(() => loadStartConfig({ config }, {})).toThrow(message);
+  });
+
   it('refuses a bad --max-connections', () => {
     expect(() => loadStartConfig({ maxConnections: '0' }, {})).toThrow(
       '--max-connections must be a positive whole number, got "0"',
@@ -165,6 +210,60 @@ describe('conveyor start --config', () => {
     expect(exit.code).toBe(2);
     expect(exit.stderr).toBe("conveyor: config: unknown key 'amqp.prot' (did you mean 'amqp.port'?)\n");
     expect(exit.stdout).toBe('');
+  });
+
+  it('an MQTT 5 client sees the mqtt: settings in its CONNACK, and a retained PUBLISH is refused', async () => {
+    const config = file(
+      'mqtt-live.yaml',
+      [
+        'memory: true',
+        'http:',
+        '  port: off',
+        'mqtt:',
+        '  wsPort: off',
+        '  keepAliveMax: 45',
+        '  receiveMaximum: 33',
+        '  topicAliasMaximum: 7',
+        '  maxPacketSize: 100KiB',
+        '  retainAvailable: false',
+      ].join('\n'),
+    );
+    const cli = await startCli(
+      [
+        '--config',
+        config,
+        '--amqp-port',
+        'off',
+        '--mqtt-port',
+        '0',
+        '--bind',
+        '127.0.0.1',
+        '--log-level',
+        'silent',
+      ],
+      dir,
+    );
+    try {
+      const client = await mqttConnect(`mqtt://127.0.0.1:${cli.ports.get('mqtt')}`, {
+        protocolVersion: 5,
+        keepalive: 0,
+        reconnectPeriod: 0,
+      });
+      const connack = await new Promise<IConnackPacket>((resolve) => client.once('connect', resolve));
+      expect(connack.properties).toMatchObject({
+        serverKeepAlive: 45,
+        receiveMaximum: 33,
+        topicAliasMaximum: 7,
+        maximumPacketSize: 102_400,
+        retainAvailable: false,
+      });
+      const disconnect = new Promise<IDisconnectPacket>((resolve) => client.once('disconnect', resolve));
+      client.publish('t', 'kept?', { retain: true, qos: 0 });
+      expect((await disconnect).reasonCode).toBe(0x9a);
+      client.end(true);
+    } finally {
+      expect((await cli.stop()).code).toBe(0);
+    }
   });
 
   it('starts with the settings of a valid file (flags still win)', async () => {

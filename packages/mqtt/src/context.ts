@@ -37,6 +37,11 @@ export interface MqttServerOptions {
   topicAliasMaximum?: number;
   /** QoS 1/2 publishes a 5.0 client may have unacknowledged towards the server (Receive Maximum). Default 1024. */
   receiveMaximum?: number;
+  /**
+   * Retained messages kept and served. Default true. Off: CONNACK says so (5.0 Retain Available 0),
+   * a retained PUBLISH ends the connection (5.0: DISCONNECT 0x9A) and a will with retain is refused.
+   */
+  retainAvailable?: boolean;
   /** Receive Maximum assumed for MQTT 3.1.1 clients (in-flight QoS 1/2 to them). Default 100. */
   defaultInflight?: number;
   /** Connections (TCP and WebSocket together) beyond this are closed before CONNECT. Default: no limit. */
@@ -62,6 +67,7 @@ export interface MqttContext {
   readonly topicAliasMaximum: number;
   readonly defaultInflight: number;
   readonly receiveMaximum: number;
+  readonly retainAvailable: boolean;
   /** The broker's memory alarm is up: a connection that publishes is held at its PUBLISH. */
   publishersBlocked(): boolean;
   /** Failures nobody asked for (a bug, a store that broke): the server's onError. */

@@ -28,6 +28,7 @@ export const RC = {
   packetTooLarge: 0x95,
   quotaExceeded: 0x97,
   payloadFormatInvalid: 0x99,
+  retainNotSupported: 0x9a,
   sharedSubscriptionsNotSupported: 0x9e,
 } as const;
 

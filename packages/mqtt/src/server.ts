@@ -29,6 +29,7 @@ import type { MqttContext, MqttServerOptions } from './context.js';
 import { publishMessage } from './publishing.js';
 import { RC } from './reason-codes.js';
 import { SessionRegistry } from './session-registry.js';
+import { validateServerOptions } from './server-options.js';
 import { WillLedger } from './will-ledger.js';
 import { originAllowed } from './websocket-origin.js';
 
@@ -78,6 +79,7 @@ export class MqttServer {
   };
 
   constructor(broker: Broker, options: MqttServerOptions = {}) {
+    validateServerOptions(options);
     this.#broker = broker;
     this.#options = options;
     this.#blocked = broker.blocked;
@@ -158,6 +160,7 @@ export class MqttServer {
         topicAliasMaximum: this.#options.topicAliasMaximum ?? 64,
         defaultInflight: this.#options.defaultInflight ?? 100,
         receiveMaximum: this.#options.receiveMaximum ?? 1024,
+        retainAvailable: this.#options.retainAvailable ?? true,
         reportError: report,
         publishersBlocked: () => this.#blocked,
       };

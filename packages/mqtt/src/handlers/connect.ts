@@ -83,6 +83,12 @@ async function connect(conn: MqttConnection, packet: IConnectPacket, refuse: Ref
   }
   if (packet.will && !isValidTopicName(packet.will.topic))
     return refuse(RC.topicNameInvalid, CONNACK_V4.identifierRejected);
+  // A will to be retained where nothing is retained (MQTT 5 §3.2.2.3.5): 5.0 hears 0x9A in its
+  // CONNACK; 3.1.1 has no code for it, so the connection just closes.
+  if (packet.will?.retain === true && !ctx.retainAvailable) {
+    if (!v5) return conn.close(undefined);
+    return refuse(RC.retainNotSupported, 0);
+  }
   // The will is a publish of this user's: refused now rather than lost silently later.
   if (packet.will && !mayPublish(auth.principal, ctx.vhost.vhost, packet.will.topic, clientId))
     return refuse(RC.notAuthorized, CONNACK_V4.notAuthorized);
@@ -140,7 +146,7 @@ async function connect(conn: MqttConnection, packet: IConnectPacket, refuse: Ref
       receiveMaximum: ctx.receiveMaximum,
       topicAliasMaximum: ctx.topicAliasMaximum,
       maximumPacketSize: ctx.maxPacketBytes,
-      retainAvailable: true,
+      retainAvailable: ctx.retainAvailable,
       wildcardSubscriptionAvailable: true,
       subscriptionIdentifiersAvailable: true,
       sharedSubscriptionAvailable: true,

@@ -29,6 +29,9 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
     }
   }
   if (!isValidTopicName(topic)) return conn.close(RC.topicNameInvalid);
+  // Retain Available 0 was in CONNACK: a retained PUBLISH is DISCONNECT 0x9A (MQTT 5 §3.3.1.3);
+  // 3.1.1 has no way to say it, so the connection closes.
+  if (packet.retain && !conn.ctx.retainAvailable) return conn.close(RC.retainNotSupported);
   const id = packet.messageId;
   if (packet.qos > 0 && (id === undefined || id === 0)) return conn.close(RC.protocolError);
   // A QoS 2 publish resent before PUBREL: it was stored once already, only PUBREC again [MQTT-4.3.3].

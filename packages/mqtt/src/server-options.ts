@@ -1,0 +1,30 @@
+/**
+ * The MQTT server's settings, checked when the server is made: a value the protocol cannot carry
+ * (a Receive Maximum of 0, a keep-alive past 65,535 s) is refused with the setting's name rather
+ * than announced to clients.
+ */
+import { InvalidArgumentError } from '@conveyor/core';
+import type { MqttServerOptions } from './context.js';
+
+/** Largest packet MQTT can frame: a remaining length of 268,435,455 plus a 5-byte fixed header. */
+export const MAX_PACKET_BYTES = 268_435_455 + 5;
+
+const RANGES: readonly [keyof MqttServerOptions, number, number][] = [
+  ['keepAliveMaxSeconds', 1, 65_535], // a two-byte field [MQTT-3.1.2.10]
+  ['receiveMaximum', 1, 65_535], // 0 is a protocol error [MQTT-3.2.2.3.3]
+  ['topicAliasMaximum', 0, 65_535],
+  ['defaultInflight', 1, 65_535],
+  ['maxPacketBytes', 16, MAX_PACKET_BYTES],
+  ['maxConnections', 1, Number.MAX_SAFE_INTEGER],
+];
+
+export function validateServerOptions(options: MqttServerOptions): void {
+  for (const [name, min, max] of RANGES) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+      throw new InvalidArgumentError(
+        `mqtt ${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+      );
+  }
+}
