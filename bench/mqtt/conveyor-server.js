@@ -4,9 +4,9 @@ import { Broker, MemoryStore } from '../../packages/core/dist/index.js';
 import { MqttServer } from '../../packages/mqtt/dist/index.js';
 
 const broker = await Broker.open({ store: new MemoryStore() });
-const server = new MqttServer(broker, {
-  users: [{ username: 'guest', password: 'guest', loopbackOnly: true }],
-});
+// Defaults: guest/guest from loopback only, and an anonymous CONNECT is guest (as Mosquitto's
+// default lets the bench's clients in without credentials).
+const server = new MqttServer(broker);
 const { port } = await server.listen(0, '127.0.0.1');
 process.on('message', async (m) => {
   if (m === 'stop') {

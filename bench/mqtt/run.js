@@ -13,7 +13,7 @@ const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
     only: { type: 'string' },
-    brokers: { type: 'string', default: 'conveyor,aedes,mosquitto' },
+    brokers: { type: 'string', default: 'conveyor,aedes,mosquitto,relay' },
     'cpu-prof': { type: 'boolean', default: false },
     'prof-dir': { type: 'string', default: 'bench/mqtt/profiles' },
   },
@@ -32,6 +32,35 @@ const scenarios = [
   { name: 'mqttjs-qos1-fan-out', kind: 'mqttjs', qos: 1, publishers: 1, subscribers: 4, perPublisher: 2500 },
   { name: 'raw-qos0-fan-in', kind: 'raw', publishers: 2, subscribers: 1, perPublisher: 100_000 },
   { name: 'raw-qos0-fan-out', kind: 'raw', publishers: 1, subscribers: 4, perPublisher: 50_000 },
+  // Issue 18's loads: 16 B payloads in batches of 1,000 pre-encoded PUBLISHes from one connection.
+  {
+    name: 'raw16-one-topic',
+    kind: 'raw',
+    publishers: 1,
+    subscribers: 1,
+    perPublisher: 300_000,
+    batch: 1000,
+    payloadBytes: 16,
+  },
+  {
+    name: 'raw16-100-topics',
+    kind: 'raw',
+    publishers: 1,
+    subscribers: 100,
+    topics: 100,
+    perPublisher: 300_000,
+    batch: 1000,
+    payloadBytes: 16,
+  },
+  {
+    name: 'raw16-fan-out-100',
+    kind: 'raw',
+    publishers: 1,
+    subscribers: 100,
+    perPublisher: 5_000,
+    batch: 1000,
+    payloadBytes: 16,
+  },
 ].filter((s) => args.only === undefined || args.only.split(',').some((o) => s.name.includes(o)));
 
 async function startBrokers() {
@@ -45,6 +74,10 @@ async function startBrokers() {
   if (wanted.includes('aedes')) {
     const a = await startChild('./aedes-server.js');
     brokers.push({ name: 'aedes', url: `mqtt://127.0.0.1:${a.port}`, stop: a.stop, pid: a.child.pid });
+  }
+  if (wanted.includes('relay')) {
+    const r = await startChild('./relay-server.js');
+    brokers.push({ name: 'relay', url: `mqtt://127.0.0.1:${r.port}`, stop: r.stop, pid: r.child.pid });
   }
   if (wanted.includes('mosquitto'))
     brokers.push({ name: 'mosquitto', url: MOSQUITTO_URL, stop: async () => undefined, pid: mosquittoPid() });
@@ -76,15 +109,19 @@ function cpuSeconds(pid) {
 /** One scenario against one broker, with the broker's CPU time per delivered message. */
 async function measure(scenario, broker) {
   const before = cpuSeconds(broker.pid);
-  const res = await runOne(scenario, broker.url);
+  const res = await runOne(scenario, broker.url, broker.name);
+  if (res === undefined) return undefined;
   const cpu = cpuSeconds(broker.pid) - before;
   return { ...res, cpuUsPerMsg: (cpu * 1e6) / res.delivered };
 }
 
-function runOne(scenario, url) {
-  if (scenario.kind === 'mqttjs')
+function runOne(scenario, url, broker) {
+  if (scenario.kind === 'mqttjs') {
+    // The relay has no QoS 1 and no wildcards: it takes part in the raw loads only.
+    if (broker === 'relay') return Promise.resolve(undefined);
     return mqttjsScenario(url, { ...scenario, window: WINDOW, payloadBytes: 64, maxMs: MAX_MS });
-  return rawScenario(url, { ...scenario, batch: 2000, payloadBytes: 64, maxMs: MAX_MS });
+  }
+  return rawScenario(url, { batch: 2000, payloadBytes: 64, ...scenario, maxMs: MAX_MS });
 }
 
 const median = (xs) => {
@@ -112,6 +149,7 @@ try {
     for (let r = 0; r < RUNS; r++)
       for (const broker of brokers) {
         const res = await measure(scenario, broker);
+        if (res === undefined) continue;
         (results[scenario.name][broker.name] ??= []).push(res);
         console.error(
           `  ${scenario.name} ${broker.name} run ${r + 1}: ${fmt(res.msgPerSec)} msg/s, lost ${res.lost}`,
@@ -129,20 +167,23 @@ const header = [
   ...names.flatMap((n) => [`${n} msg/s`]),
   ...(has('mosquitto') ? ['C/Mosq'] : []),
   ...(has('aedes') ? ['C/Aedes'] : []),
-  'lost (C/A/M, all runs)',
-  'p50 ms (C/A/M)',
-  'p99 ms (C/A/M)',
+  ...(has('relay') ? ['C/relay'] : []),
+  `lost (${names.join('/')}, all runs)`,
+  `p50 ms (${names.join('/')})`,
+  `p99 ms (${names.join('/')})`,
 ];
+const runsOf = (byBroker, n) => byBroker[n] ?? [];
 const rows = [];
 const summary = {};
 for (const [scenario, byBroker] of Object.entries(results)) {
-  const m = Object.fromEntries(names.map((n) => [n, median(byBroker[n].map((x) => x.msgPerSec))]));
-  const lost = names.map((n) => byBroker[n].reduce((a, x) => a + x.lost, 0)).join('/');
-  const p50 = names.map((n) => fmt(median(byBroker[n].map((x) => x.p50)), 1)).join('/');
-  const p99 = names.map((n) => fmt(median(byBroker[n].map((x) => x.p99)), 1)).join('/');
+  const m = Object.fromEntries(names.map((n) => [n, median(runsOf(byBroker, n).map((x) => x.msgPerSec))]));
+  const lost = names.map((n) => (byBroker[n] ? byBroker[n].reduce((a, x) => a + x.lost, 0) : '-')).join('/');
+  const p50 = names.map((n) => fmt(median(runsOf(byBroker, n).map((x) => x.p50)), 1)).join('/');
+  const p99 = names.map((n) => fmt(median(runsOf(byBroker, n).map((x) => x.p99)), 1)).join('/');
   const row = [scenario, ...names.map((n) => fmt(m[n]))];
   if (has('mosquitto')) row.push(fmt(m.conveyor / m.mosquitto, 2));
   if (has('aedes')) row.push(fmt(m.conveyor / m.aedes, 2));
+  if (has('relay')) row.push(fmt(m.conveyor / m.relay, 2));
   row.push(lost, p50, p99);
   rows.push(row);
   summary[scenario] = { medians: m, lost, p50, p99 };
@@ -164,7 +205,7 @@ console.log(
 console.log(`| ${cpuHeader.join(' | ')} |`);
 console.log(`|${cpuHeader.map(() => ' --- ').join('|')}|`);
 for (const [scenario, byBroker] of Object.entries(results)) {
-  const m = Object.fromEntries(names.map((n) => [n, median(byBroker[n].map((x) => x.cpuUsPerMsg))]));
+  const m = Object.fromEntries(names.map((n) => [n, median(runsOf(byBroker, n).map((x) => x.cpuUsPerMsg))]));
   const row = [scenario, ...names.map((n) => fmt(m[n], 1))];
   if (has('mosquitto')) row.push(fmt(m.mosquitto / m.conveyor, 2));
   if (has('aedes')) row.push(fmt(m.aedes / m.conveyor, 2));

@@ -117,20 +117,25 @@ function startPublisher(job) {
  */
 export async function rawScenario(
   url,
-  { publishers, subscribers, perPublisher, batch, payloadBytes, maxMs },
+  { publishers, subscribers, perPublisher, batch, payloadBytes, maxMs, topics: topicCount = 1 },
 ) {
   const { hostname, port } = new URL(url);
   const run = randomBytes(4).toString('hex');
-  const topic = `braw/${run}/t`;
+  if (subscribers % topicCount !== 0)
+    throw new Error('raw scenario: subscribers must divide among the topics');
+  // Topics of one length (the publisher cuts its batch by packet count): braw/<run>/t000 …
+  const topics = Array.from({ length: topicCount }, (_, i) => `braw/${run}/t${String(i).padStart(3, '0')}`);
+  const topic = topics[0];
   const subs = [];
   for (let s = 0; s < subscribers; s++)
-    subs.push(await rawSubscriber(Number(port), `rsub-${run}-${s}`, topic, hostname));
+    subs.push(await rawSubscriber(Number(port), `rsub-${run}-${s}`, topics[s % topicCount], hostname));
   const pubs = [];
   for (let p = 0; p < publishers; p++) {
     const pub = startPublisher({
       port: Number(port),
       host: hostname,
       topic,
+      topics,
       count: perPublisher,
       batch,
       payloadBytes,
@@ -144,7 +149,9 @@ export async function rawScenario(
   const sentReplies = pubs.map((p) => p.next());
   for (const p of pubs) p.child.send('go');
   const deadline = start + maxMs + 2000;
-  const expected = publishers * perPublisher * subscribers;
+  // Each packet reaches the subscribers of its topic.
+  const perPacket = subscribers / topicCount;
+  const expected = publishers * perPublisher * perPacket;
   const total = () => subs.reduce((a, s) => a + s.received, 0);
   let lastCount = -1;
   let lastChange = performance.now();
@@ -166,9 +173,9 @@ export async function rawScenario(
   for (const s of subs) s.close();
   return {
     sent,
-    expected: sent * subscribers,
+    expected: sent * perPacket,
     delivered,
-    lost: sent * subscribers - delivered,
+    lost: sent * perPacket - delivered,
     msgPerSec: delivered / ((lastAt - start) / 1000),
   };
 }
