@@ -16,7 +16,7 @@ import {
   until,
 } from './helpers/amqp-clients.js';
 import { createMethod } from '../src/index.js';
-import { closeCode, rawHandshake } from './helpers/raw-client.js';
+import { closeCode, isMethod, rawChannel, rawHandshake } from './helpers/raw-client.js';
 
 export interface FeatureSuite {
   /** The broker's URL (known once the suite's beforeAll ran). */
@@ -331,6 +331,32 @@ export function amqpFeatureSuiteMore(suite: FeatureSuite): void {
     client.sendMethod(0, createMethod('connection.close-ok', {}));
     await client.closed;
   });
+
+  suite.test(
+    'queue.delete of a queue this channel consumes from: queue.delete-ok, then basic.cancel',
+    async () => {
+      const raw = await rawChannel(Number(new URL(suite.url()).port || 5672));
+      try {
+        const q = unique('delete-consumed');
+        raw.sendMethod(1, createMethod('queue.declare', { queue: q, autoDelete: false, durable: false }));
+        await raw.next(isMethod('queue.declare-ok'));
+        raw.sendMethod(1, createMethod('basic.consume', { queue: q, consumerTag: 'c1', noAck: true }));
+        await raw.next(isMethod('basic.consume-ok'));
+        raw.sendMethod(1, createMethod('queue.delete', { queue: q }));
+        const first = await raw.next(
+          (f) =>
+            f.type === 'method' && (f.method.name === 'queue.delete-ok' || f.method.name === 'basic.cancel'),
+        );
+        expect(first.type === 'method' && first.method.name).toBe('queue.delete-ok');
+        const cancel = await raw.next(isMethod('basic.cancel'));
+        expect(
+          cancel.type === 'method' && cancel.method.name === 'basic.cancel' && cancel.method.args.consumerTag,
+        ).toBe('c1');
+      } finally {
+        raw.destroy();
+      }
+    },
+  );
 }
 
 // amqplib's method ids for tx (class 90): select 10/11, commit 20/21, rollback 30/31.

@@ -188,6 +188,40 @@ export function amqpFeatureSuite(target: TargetName): void {
       for (const name of Object.values(names)) await ch.deleteExchange(name);
     });
 
+    test('queue.unbind and exchange.unbind of what is not there answer unbind-ok (idempotent since RabbitMQ 3.2)', async () => {
+      const ch = await channel(await connect(url));
+      const q = unique('unbind-q');
+      const x = unique('unbind-x');
+      await ch.assertQueue(q, { exclusive: true });
+      await ch.assertExchange(x, 'direct', { autoDelete: false, durable: false });
+      // A binding that was never made, a queue and an exchange that do not exist.
+      await ch.unbindQueue(q, x, 'never-bound');
+      await ch.unbindQueue(unique('no-such-queue'), x, 'k');
+      await ch.unbindQueue(q, unique('no-such-exchange'), 'k');
+      await ch.unbindExchange(unique('no-such-exchange'), x, 'k');
+      await ch.unbindExchange(x, unique('no-such-exchange'), 'k');
+      // aio-pika's RPC.close(): the auto-delete reply queue went with its consumer, then it unbinds.
+      const gone = unique('unbind-gone');
+      await ch.assertQueue(gone, { autoDelete: true, durable: false });
+      await ch.bindQueue(gone, x, 'k');
+      const { consumerTag } = await ch.consume(gone, () => undefined);
+      await ch.cancel(consumerTag);
+      const conn = await connect(url);
+      await until(async () => {
+        const probe = await channel(conn);
+        const exists = await probe.checkQueue(gone).then(
+          () => true,
+          () => false,
+        );
+        if (exists) await probe.close();
+        return !exists;
+      });
+      await ch.unbindQueue(gone, x, 'k');
+      // The channel is still open.
+      expect((await ch.checkQueue(q)).queue).toBe(q);
+      await ch.deleteExchange(x);
+    });
+
     test('exchange.declare: passive missing → 404; inequivalent → 406; unknown type → connection 503', async () => {
       const conn = await connect(url);
       await expectCode((await channel(conn)).checkExchange(unique('nope')), 404);

@@ -84,6 +84,8 @@ export class AmqpChannel {
   readonly #acking = new Set<Promise<void>>();
   /** Tasks chained on #tail and not yet finished. */
   #queued = 0;
+  /** Cancel notices held back while this channel's own queue.delete runs (see holdCancelNotices). */
+  #heldCancels: string[] | undefined;
 
   /** Fixed at open: teardown still needs it after the connection left its open state. */
   readonly vhost: VirtualHost;
@@ -173,9 +175,28 @@ export class AmqpChannel {
         ),
         { classId: 0, methodId: 0 },
       );
-    } else if (this.host.capabilities.consumerCancelNotify) {
+    } else if (this.#heldCancels !== undefined) {
+      this.#heldCancels.push(tag);
+    } else this.#notifyCancel(tag);
+  }
+
+  #notifyCancel(tag: string): void {
+    if (this.state.kind === 'open' && this.host.capabilities.consumerCancelNotify)
       this.sendMethod(createMethod('basic.cancel', { consumerTag: tag, nowait: true }));
-    }
+  }
+
+  /**
+   * While this channel deletes a queue it consumes from, the consumers' basic.cancel goes after
+   * queue.delete-ok, as RabbitMQ orders them: py-amqp fails inside queue_delete otherwise.
+   */
+  holdCancelNotices(): void {
+    this.#heldCancels ??= [];
+  }
+
+  releaseCancelNotices(): void {
+    const tags = this.#heldCancels ?? [];
+    this.#heldCancels = undefined;
+    for (const tag of tags) this.#notifyCancel(tag);
   }
 
   /** Any failure while handling a method: close the channel or the connection, as its reply code says. */

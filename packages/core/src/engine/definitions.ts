@@ -6,7 +6,13 @@
  */
 import { ExchangeNotFoundError, QueueNotFoundError } from '../errors.js';
 import type { Headers } from '../message.js';
-import type { BindingDestination, ExchangeKind, ExchangeOptions, RoutingTable } from '../routing/index.js';
+import type {
+  BindingDestination,
+  ExchangeKind,
+  ExchangeOptions,
+  RoutingTable,
+  TopologyChanges,
+} from '../routing/index.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { EngineQueue } from './engine-queue.js';
 import type { MemoryMonitor } from './memory-monitor.js';
@@ -127,15 +133,20 @@ export class Definitions {
     await this.bindingAdded(source, destination, routingKey, args);
   }
 
+  /** Removes a binding; one whose source or destination is gone is gone already (RabbitMQ since 3.2). */
   async unbind(
     source: string,
     destination: BindingDestination,
     routingKey: string,
     args: Headers,
   ): Promise<void> {
-    const changes = await this.withTopology(() =>
-      this.#routing.unbind(source, destination, routingKey, args),
-    );
+    let changes: TopologyChanges;
+    try {
+      changes = await this.withTopology(() => this.#routing.unbind(source, destination, routingKey, args));
+    } catch (err) {
+      if (err instanceof QueueNotFoundError || err instanceof ExchangeNotFoundError) return;
+      throw err;
+    }
     await this.bindingRemoved(source, destination, routingKey, args, changes.deletedExchanges);
   }
 

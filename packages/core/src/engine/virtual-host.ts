@@ -135,9 +135,15 @@ export class VirtualHost implements QueueHost {
     await this.#definitions.bind(exchange, { kind: 'queue', name: queue }, routingKey, args);
   }
 
+  /** Idempotent: unbinding a queue, exchange or binding that is not there succeeds. */
   async unbindQueue(queue: string, exchange: string, routingKey: string, args: Headers = {}, owner?: string) {
     this.settings.assertOpen();
-    (await this.#queueHere(queue)).checkOwner(owner);
+    const target = await this.#queueHere(queue).catch((err: unknown) => {
+      if (err instanceof QueueNotFoundError) return undefined;
+      throw err;
+    });
+    if (target === undefined) return;
+    target.checkOwner(owner);
     await this.#definitions.unbind(exchange, { kind: 'queue', name: queue }, routingKey, args);
   }
 

@@ -81,6 +81,22 @@ describe('publishing through the routing model', () => {
     ).toBe(true);
   });
 
+  it('unbinding what is not there succeeds: a binding never made, a queue or an exchange that is gone', async () => {
+    const { vh } = await openBroker();
+    await vh.declareQueue('q');
+    await vh.declareExchange('x', 'direct');
+    await vh.bindQueue('q', 'x', 'k');
+    await vh.unbindQueue('q', 'x', 'other');
+    await vh.unbindQueue('gone', 'x', 'k');
+    await vh.unbindQueue('q', 'gone', 'k');
+    await vh.unbindExchange('gone', 'x', 'k');
+    await vh.unbindExchange('x', 'gone', 'k');
+    // The binding that exists is untouched by all of that, and goes when asked.
+    expect((await vh.publish('x', 'k', { body: 'a' })).queues).toEqual(['q']);
+    await vh.unbindQueue('q', 'x', 'k');
+    expect((await vh.publish('x', 'k', { body: 'b' })).queues).toEqual([]);
+  });
+
   it('unknown exchanges and queues are typed errors; oversized messages are refused and nothing is written', async () => {
     const { broker, vh } = await openBroker({ maxMessageBytes: 8 });
     await vh.declareQueue('q');

@@ -51,7 +51,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
     }
     case 'exchange.unbind': {
       const a = method.args;
-      requireExchanges(vhost, a.destination, a.source);
+      // Idempotent, as RabbitMQ since 3.2: unbinding from or to an exchange that is gone succeeds.
       mayBind(ch, { kind: 'exchange', name: a.destination }, a.source, a.routingKey);
       await vhost.unbindExchange(a.destination, a.source, a.routingKey, a.arguments);
       if (!a.nowait) ch.sendMethod(createMethod('exchange.unbind-ok', {}));

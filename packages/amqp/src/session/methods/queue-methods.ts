@@ -74,6 +74,7 @@ export async function queueMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
       const a = method.args;
       const queue = queueName(ch, a.queue);
       mayBind(ch, { kind: 'queue', name: queue }, a.exchange, a.routingKey);
+      // Idempotent, as RabbitMQ since 3.2: a queue, exchange or binding that is gone is unbound already.
       await vhost.unbindQueue(queue, a.exchange, a.routingKey, a.arguments, owner);
       ch.sendMethod(createMethod('queue.unbind-ok', {}));
       return;
@@ -91,10 +92,15 @@ export async function queueMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
       const name = queueName(ch, a.queue);
       mayConfigureQueue(ch, name);
       // Deleting a queue that does not exist succeeds with 0 messages, as in RabbitMQ 3.x.
-      const messageCount = vhost.hasQueue(name)
-        ? await vhost.deleteQueue(name, { ifUnused: a.ifUnused, ifEmpty: a.ifEmpty, owner })
-        : 0;
-      if (!a.nowait) ch.sendMethod(createMethod('queue.delete-ok', { messageCount }));
+      ch.holdCancelNotices();
+      try {
+        const messageCount = vhost.hasQueue(name)
+          ? await vhost.deleteQueue(name, { ifUnused: a.ifUnused, ifEmpty: a.ifEmpty, owner })
+          : 0;
+        if (!a.nowait) ch.sendMethod(createMethod('queue.delete-ok', { messageCount }));
+      } finally {
+        ch.releaseCancelNotices();
+      }
       return;
     }
     default:
