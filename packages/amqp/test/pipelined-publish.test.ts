@@ -86,3 +86,40 @@ describe('pipelined publishes', () => {
     client.destroy();
   });
 });
+
+describe('publisher confirms under load', () => {
+  it('a write of 500 confirmed publishes is acknowledged in runs (multiple), covering each number once, in order', async () => {
+    const client = await rawChannel(t.port);
+    client.sendMethod(1, createMethod('confirm.select', {}));
+    await client.next(isMethod('confirm.select-ok'));
+    client.sendMethod(1, createMethod('queue.declare', { queue: 'pp.confirms', exclusive: true }));
+    await client.next(isMethod('queue.declare-ok'));
+    const N = 500;
+    // Persistent and transient mixed: durable writes settle later than the transient ones after them.
+    const frames = Array.from({ length: N }, (_, i) =>
+      encodeContent(
+        1,
+        createMethod('basic.publish', { exchange: '', routingKey: 'pp.confirms' }),
+        { deliveryMode: i % 3 === 0 ? 2 : 1 },
+        Buffer.from(String(i)),
+        131072,
+      ),
+    );
+    client.send(Buffer.concat(frames));
+    const acks: { tag: number; multiple: boolean }[] = [];
+    while (acks.at(-1)?.tag !== N) {
+      const f = await client.next((x) => x.type === 'method' && x.method.name === 'basic.ack', 5000);
+      if (f.type === 'method' && f.method.name === 'basic.ack')
+        acks.push({ tag: f.method.args.deliveryTag, multiple: f.method.args.multiple });
+    }
+    // Each ack covers the numbers after the previous one: increasing, nothing skipped or repeated.
+    for (let i = 1; i < acks.length; i++) expect(acks[i]!.tag).toBeGreaterThan(acks[i - 1]!.tag);
+    for (let i = 0; i < acks.length; i++) {
+      const previous = i === 0 ? 0 : acks[i - 1]!.tag;
+      expect(acks[i]!.multiple).toBe(acks[i]!.tag - previous > 1);
+    }
+    // Coalesced: far fewer frames than publishes (one per publish before).
+    expect(acks.length).toBeLessThan(N / 10);
+    client.destroy();
+  });
+});

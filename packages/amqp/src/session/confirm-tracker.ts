@@ -1,7 +1,9 @@
 /**
  * Publisher confirms: publishes are numbered from 1; each settles (ack or nack) when the engine's publish
- * promise does, possibly out of order; confirms go out in order, consecutive equal outcomes as one
- * `multiple` ack or nack.
+ * promise does, possibly out of order. Confirms go out at the end of the turn, in order: every
+ * settled number up to the first one still pending (a durable write not yet synced is never
+ * covered), consecutive equal outcomes as one `multiple` ack or nack, so a run of publishes stored
+ * together is one frame, as RabbitMQ acknowledges runs; a nack splits the runs.
  */
 export type ConfirmOutcome = 'ack' | 'nack';
 
@@ -9,6 +11,11 @@ export class ConfirmTracker {
   #next = 1;
   /** seq → outcome, undefined while the publish is pending; insertion order = seq order. */
   readonly #pending = new Map<number, ConfirmOutcome | undefined>();
+  #flushScheduled = false;
+  readonly #flushAtTurnEnd = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
 
   constructor(private readonly send: (outcome: ConfirmOutcome, seq: number, multiple: boolean) => void) {}
 
@@ -19,9 +26,12 @@ export class ConfirmTracker {
   }
 
   settle(seq: number, outcome: ConfirmOutcome): void {
-    if (!this.#pending.has(seq)) return;
+    // Unknown, already confirmed, or already settled: the first outcome stands.
+    if (!this.#pending.has(seq) || this.#pending.get(seq) !== undefined) return;
     this.#pending.set(seq, outcome);
-    this.#flush();
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(this.#flushAtTurnEnd);
   }
 
   get unconfirmed(): number {
