@@ -53,6 +53,45 @@ export function amqpFeatureSuiteMore(suite: FeatureSuite): void {
     expect(count).toBe(3);
   });
 
+  suite.test(
+    'basic.qos global=false: each consumer created afterwards; a consumer keeps the limit it started with',
+    async () => {
+      const ch = await channel(await connect(suite.url()));
+      const a = (await ch.assertQueue('', { exclusive: true })).queue;
+      const b = (await ch.assertQueue('', { exclusive: true })).queue;
+      for (let i = 0; i < 20; i++) {
+        ch.sendToQueue(a, Buffer.from('a'));
+        ch.sendToQueue(b, Buffer.from('b'));
+      }
+      const got = { a: 0, b: 0 };
+      await ch.prefetch(1);
+      await ch.consume(a, () => got.a++);
+      await ch.prefetch(10);
+      await ch.consume(b, () => got.b++);
+      await sleep(200);
+      expect(got).toEqual({ a: 1, b: 10 });
+    },
+  );
+
+  suite.test(
+    'basic.qos global=true raised: the channel consumers get the new limit at once, no ack needed',
+    async () => {
+      const ch = await channel(await connect(suite.url()));
+      const { queue } = await ch.assertQueue('', { exclusive: true });
+      for (let i = 0; i < 20; i++) ch.sendToQueue(queue, Buffer.from(String(i)));
+      await ch.prefetch(2, true);
+      let count = 0;
+      await ch.consume(queue, () => count++);
+      await until(() => count === 2);
+      await ch.prefetch(5, true);
+      await until(() => count === 5);
+      await ch.prefetch(8, true);
+      await until(() => count === 8);
+      await sleep(100);
+      expect(count).toBe(8);
+    },
+  );
+
   suite.test('competing consumers share a queue round-robin', async () => {
     const conn = await connect(suite.url());
     const ch1 = await channel(conn);

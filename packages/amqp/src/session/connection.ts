@@ -55,7 +55,11 @@ export class AmqpConnection implements ChannelHost {
   readonly #channels = new Map<number, AmqpChannel>();
   frameMax = FRAME_MIN_SIZE;
   channelMax: number;
-  capabilities: ClientCapabilities = { consumerCancelNotify: false, connectionBlocked: false };
+  capabilities: ClientCapabilities = {
+    consumerCancelNotify: false,
+    connectionBlocked: false,
+    specQos: false,
+  };
   readonly #heartbeat = new Heartbeat(
     () => this.#write(HEARTBEAT_FRAME),
     () => this.#abort(),

@@ -29,6 +29,13 @@ export function serverProperties(): Headers {
 export interface ClientCapabilities {
   consumerCancelNotify: boolean;
   connectionBlocked: boolean;
+  /**
+   * basic.qos in the spec's meaning: `global=false` limits the whole channel, consumers already
+   * there included. py-amqp's users (kombu, so Celery) choose the flag by the server's product and
+   * send `global=false` for the channel limit to any server that is not RabbitMQ; everyone else
+   * gets RabbitMQ's meaning (`global=false`: each consumer created afterwards).
+   */
+  specQos: boolean;
 }
 
 export function clientCapabilities(clientProperties: Headers): ClientCapabilities {
@@ -44,5 +51,6 @@ export function clientCapabilities(clientProperties: Headers): ClientCapabilitie
   return {
     consumerCancelNotify: table['consumer_cancel_notify'] === true,
     connectionBlocked: table['connection.blocked'] === true,
+    specQos: clientProperties['product'] === 'py-amqp',
   };
 }

@@ -97,6 +97,8 @@ export interface HandshakeOptions {
   response?: Buffer;
   /** Stop after tune-ok (do not send connection.open). */
   skipOpen?: boolean;
+  /** Client properties sent in start-ok, beyond the capabilities (`product`, …). */
+  clientProperties?: Record<string, string>;
 }
 
 /** Protocol header, start-ok, tune-ok, open; returns the client and the last frame the server sent. */
@@ -113,7 +115,10 @@ export async function rawHandshake(
   client.sendMethod(
     0,
     createMethod('connection.start-ok', {
-      clientProperties: { capabilities: { consumer_cancel_notify: true, 'connection.blocked': true } },
+      clientProperties: {
+        ...options.clientProperties,
+        capabilities: { consumer_cancel_notify: true, 'connection.blocked': true },
+      },
       mechanism: options.mechanism ?? 'PLAIN',
       response,
       locale: 'en_US',

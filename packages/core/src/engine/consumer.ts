@@ -94,6 +94,8 @@ export interface ConsumerHandle {
   resume(): void;
   /** Changes the prefetch window (AMQP basic.qos on a live consumer); takes effect at once. */
   setPrefetch(prefetch: number): void;
+  /** Dispatches again at once: a shared window this consumer uses was widened. */
+  wake(): void;
 }
 
 /** The handle of a consumer on `queue` (anything that can dispatch again). */
@@ -122,6 +124,7 @@ export function consumerHandle(
       state.options.prefetch = prefetch;
       queue.pump();
     },
+    wake: () => queue.pump(),
     cancel: (options: CancelOptions = {}) => cancel(options.release ?? true),
   };
 }

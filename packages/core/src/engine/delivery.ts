@@ -59,10 +59,6 @@ export function storedOf(d: Delivery): StoredMessage {
 }
 
 /**
- * A credit window shared by several consumers (AMQP's global basic.qos on a channel, an MQTT
- * session's Receive Maximum): at most `limit` deliveries unacked across them; 0 = unlimited.
- */
-/**
  * Deliveries grouped by queue and holder, so each group settles in one store call. Usually one
  * receive's or one consumer's deliveries: then the one group is the list itself.
  */
@@ -81,6 +77,10 @@ export function byQueueAndHolder(deliveries: Delivery | readonly Delivery[]): (r
   return [...groups.values()];
 }
 
+/**
+ * A credit window shared by several consumers (AMQP's global basic.qos on a channel, an MQTT
+ * session's Receive Maximum): at most `limit` deliveries unacked across them; 0 = unlimited.
+ */
 export class CreditWindow {
   used = 0;
   constructor(public limit = 0) {}

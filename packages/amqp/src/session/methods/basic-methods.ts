@@ -27,8 +27,11 @@ export async function basicMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
       const a = method.args;
       if (a.prefetchSize !== 0)
         throw new AmqpProtocolError(ReplyCode.NOT_IMPLEMENTED, `prefetch_size!=0 (${a.prefetchSize})`);
-      if (a.global) ch.window.limit = a.prefetchCount;
-      else ch.prefetch = a.prefetchCount;
+      if (a.global || ch.host.capabilities.specQos) {
+        // The channel's limit, shared by its consumers: applies at once, raised or lowered.
+        ch.window.limit = a.prefetchCount;
+        for (const c of ch.consumers.values()) c.handle.wake();
+      } else ch.prefetch = a.prefetchCount; // RabbitMQ: each consumer created afterwards
       ch.sendMethod(createMethod('basic.qos-ok', {}));
       return;
     }
