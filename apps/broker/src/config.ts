@@ -230,30 +230,20 @@ function parseRange(
 /** The MQTT server's protocol limits (the MQTT package checks them again). */
 function mqttLimits(raw: RawStartOptions): Partial<MqttConfig> {
   const out: Partial<MqttConfig> = {};
-  if (raw.mqttKeepAliveMax !== undefined)
-    out.keepAliveMaxSeconds = parseRange(
-      raw.mqttKeepAliveMax,
-      'mqttKeepAliveMax',
-      'mqtt.keepAliveMax',
-      1,
-      65_535,
-    );
-  if (raw.mqttReceiveMaximum !== undefined)
-    out.receiveMaximum = parseRange(
-      raw.mqttReceiveMaximum,
-      'mqttReceiveMaximum',
-      'mqtt.receiveMaximum',
-      1,
-      65_535,
-    );
-  if (raw.mqttTopicAliasMaximum !== undefined)
-    out.topicAliasMaximum = parseRange(
-      raw.mqttTopicAliasMaximum,
-      'mqttTopicAliasMaximum',
-      'mqtt.topicAliasMaximum',
-      0,
-      65_535,
-    );
+  const counts: [
+    keyof RawStartOptions,
+    string,
+    'keepAliveMaxSeconds' | 'receiveMaximum' | 'topicAliasMaximum',
+    number,
+  ][] = [
+    ['mqttKeepAliveMax', 'mqtt.keepAliveMax', 'keepAliveMaxSeconds', 1],
+    ['mqttReceiveMaximum', 'mqtt.receiveMaximum', 'receiveMaximum', 1],
+    ['mqttTopicAliasMaximum', 'mqtt.topicAliasMaximum', 'topicAliasMaximum', 0],
+  ];
+  for (const [option, key, setting, min] of counts) {
+    const value = raw[option];
+    if (typeof value === 'string') out[setting] = parseRange(value, option, key, min, 65_535);
+  }
   if (raw.mqttMaxPacketSize !== undefined) {
     const key = `mqtt.maxPacketSize (${ENV_VARS.mqttMaxPacketSize})`;
     const bytes = parseBytes(raw.mqttMaxPacketSize, key);
