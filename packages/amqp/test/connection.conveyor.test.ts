@@ -305,6 +305,49 @@ describe('Conveyor-only behaviour (differences from RabbitMQ, see docs/amqp.md)'
   });
 });
 
+describe('the delayed-message exchange type (x-delayed-message)', () => {
+  it('routes as its x-delayed-type says, each copy held back for its x-delay; redeclared alike', async () => {
+    const t = await server();
+    const ch = await channel(await connect(t.url));
+    const options = { durable: true, arguments: { 'x-delayed-type': 'topic' } };
+    await ch.assertExchange('delayed', 'x-delayed-message', options);
+    await ch.assertExchange('delayed', 'x-delayed-message', options); // equivalent: declare-ok
+    await ch.assertQueue('delayed.a', { durable: true });
+    await ch.bindQueue('delayed.a', 'delayed', 'jobs.*');
+    const sent = Date.now();
+    ch.publish('delayed', 'jobs.email', Buffer.from('late'), {
+      headers: { 'x-delay': 200 },
+      persistent: true,
+    });
+    ch.publish('delayed', 'other.key', Buffer.from('unrouted'), { headers: { 'x-delay': 10 } });
+    ch.publish('delayed', 'jobs.sms', Buffer.from('now'));
+    await until(async () => {
+      const c = await t.broker.vhost('/').count('delayed.a');
+      return c.ready === 1 && c.delayed === 1;
+    });
+    expect(((await ch.get('delayed.a', { noAck: true })) || undefined)?.content.toString()).toBe('now');
+    await until(async () => (await t.broker.vhost('/').count('delayed.a')).ready === 1);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(190);
+    expect(((await ch.get('delayed.a', { noAck: true })) || undefined)?.content.toString()).toBe('late');
+  });
+
+  it('without a valid x-delayed-type: 406 on the channel, as the plugin answers', async () => {
+    const t = await server();
+    const conn = await connect(t.url);
+    await expectCode((await channel(conn)).assertExchange('d1', 'x-delayed-message', {}), 406);
+    await expectCode(
+      (await channel(conn)).assertExchange('d2', 'x-delayed-message', {
+        arguments: { 'x-delayed-type': 'nope' },
+      }),
+      406,
+    );
+    // The connection is still open.
+    await (
+      await channel(conn)
+    ).assertExchange('d3', 'x-delayed-message', { arguments: { 'x-delayed-type': 'fanout' } });
+  });
+});
+
 describe('dead-letter with a reason (the amq.conveyor.dead-letter extension)', () => {
   const DEAD_LETTER = 'amq.conveyor.dead-letter';
 

@@ -1,5 +1,10 @@
 /** exchange.declare / delete / bind / unbind → the engine's routing model. */
-import { ExchangeNotFoundError, type ExchangeKind, type VirtualHost } from '@conveyor/core';
+import {
+  ExchangeNotFoundError,
+  PreconditionFailedError,
+  type ExchangeKind,
+  type VirtualHost,
+} from '@conveyor/core';
 import { createMethod, type AmqpMethod, ReplyCode } from '../../codec/index.js';
 import type { AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
@@ -13,16 +18,14 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
       if (a.passive) {
         await vhost.declareExchange(a.exchange, 'direct', {}, { passive: true });
       } else {
-        // RabbitMQ treats an unknown exchange type as a connection error.
-        if (!isExchangeKind(a.type))
-          throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `invalid exchange type '${a.type}'`);
+        const kind = exchangeKind(a.type, a.arguments);
         if (a.exchange === '')
           throw new AmqpProtocolError(
             ReplyCode.ACCESS_REFUSED,
             'operation not permitted on the default exchange',
           );
         mayConfigureExchange(ch, a.exchange);
-        await vhost.declareExchange(a.exchange, a.type, {
+        await vhost.declareExchange(a.exchange, kind, {
           durable: a.durable,
           autoDelete: a.autoDelete,
           internal: a.internal,
@@ -67,6 +70,31 @@ function requireExchanges(vhost: VirtualHost, ...names: string[]): void {
 }
 
 const KINDS: readonly string[] = ['direct', 'fanout', 'topic', 'headers'] satisfies ExchangeKind[];
+
+/** The delayed-message plugin's exchange type: routes as its `x-delayed-type` says. */
+const DELAYED_MESSAGE = 'x-delayed-message';
+
+/**
+ * The engine's kind for a declared type. `x-delayed-message` routes as its `x-delayed-type`
+ * argument says, and the `x-delay` header holds each copy back in its queue (as on every exchange,
+ * see publish.ts); unlike the plugin, the message is routed when published, not when its delay is
+ * over (docs/amqp.md).
+ */
+function exchangeKind(type: string, args: Record<string, unknown>): ExchangeKind {
+  if (type === DELAYED_MESSAGE) {
+    const delayed = args['x-delayed-type'];
+    // The plugin's answer to a missing or unknown x-delayed-type: 406, a channel error.
+    if (typeof delayed !== 'string' || !isExchangeKind(delayed))
+      throw new PreconditionFailedError(
+        `Invalid argument, 'x-delayed-type' must be an existing exchange type, got ${JSON.stringify(delayed ?? null)}`,
+      );
+    return delayed;
+  }
+  // RabbitMQ treats an unknown exchange type as a connection error.
+  if (!isExchangeKind(type))
+    throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `invalid exchange type '${type}'`);
+  return type;
+}
 
 function isExchangeKind(kind: string): kind is ExchangeKind {
   return KINDS.includes(kind);
