@@ -247,17 +247,11 @@ export class EngineQueue {
         this.#rr = turn;
         return false;
       }
-      if (!consumer.active) {
-        // Cancelled while the take was under way: these were never handed to it.
-        await this.#releaseUndelivered(deliveries, consumer.holder);
-        return true;
-      }
       const now = this.host.now();
       let handed = 0;
-      for (; handed < deliveries.length; handed++) {
-        // A handler may cancel its own consumer (an MQTT session whose socket backs up does):
-        // what it was not handed goes back to the queue, auto-ack or not.
-        if (!consumer.active) break;
+      // Cancelled while the take was under way, or by its own handler (an MQTT session whose socket
+      // backs up does): what it was not handed goes back to the queue, auto-ack or not.
+      for (; handed < deliveries.length && consumer.active; handed++) {
         const delivery = deliveries[handed]!;
         consumer.hold(delivery, now);
         try {
@@ -268,7 +262,8 @@ export class EngineQueue {
       }
       if (handed < deliveries.length)
         await this.#releaseUndelivered(deliveries.slice(handed), consumer.holder);
-      if (consumer.options.autoAck && handed > 0) {
+      if (handed === 0) return true;
+      if (consumer.options.autoAck) {
         // Settled once handed, in one store call for the batch: never one that was not handed.
         const given = handed === deliveries.length ? deliveries : deliveries.slice(0, handed);
         const acked = await this.#settle(
