@@ -1,4 +1,6 @@
 import type { UserAccount } from '@conveyor/core';
+// The settings module alone: every CLI command reads this file, and the MQTT server need not load for them.
+import { MQTT_SETTING_RANGES } from '@conveyor/mqtt/settings';
 import { StartError } from './errors.js';
 
 /** Where the engine keeps its queues. */
@@ -234,20 +236,21 @@ function mqttLimits(raw: RawStartOptions): Partial<MqttConfig> {
     keyof RawStartOptions,
     string,
     'keepAliveMaxSeconds' | 'receiveMaximum' | 'topicAliasMaximum',
-    number,
   ][] = [
-    ['mqttKeepAliveMax', 'mqtt.keepAliveMax', 'keepAliveMaxSeconds', 1],
-    ['mqttReceiveMaximum', 'mqtt.receiveMaximum', 'receiveMaximum', 1],
-    ['mqttTopicAliasMaximum', 'mqtt.topicAliasMaximum', 'topicAliasMaximum', 0],
+    ['mqttKeepAliveMax', 'mqtt.keepAliveMax', 'keepAliveMaxSeconds'],
+    ['mqttReceiveMaximum', 'mqtt.receiveMaximum', 'receiveMaximum'],
+    ['mqttTopicAliasMaximum', 'mqtt.topicAliasMaximum', 'topicAliasMaximum'],
   ];
-  for (const [option, key, setting, min] of counts) {
+  for (const [option, key, setting] of counts) {
     const value = raw[option];
-    if (typeof value === 'string') out[setting] = parseRange(value, option, key, min, 65_535);
+    const [min, max] = MQTT_SETTING_RANGES[setting];
+    if (typeof value === 'string') out[setting] = parseRange(value, option, key, min, max);
   }
   if (raw.mqttMaxPacketSize !== undefined) {
     const key = `mqtt.maxPacketSize (${ENV_VARS.mqttMaxPacketSize})`;
     const bytes = parseBytes(raw.mqttMaxPacketSize, key);
-    if (bytes < 16 || bytes > 268_435_460)
+    const [min, max] = MQTT_SETTING_RANGES.maxPacketBytes;
+    if (bytes < min || bytes > max)
       throw invalid(`${key} must be from 16 bytes to 256MiB, got "${raw.mqttMaxPacketSize}"`);
     out.maxPacketBytes = bytes;
   }

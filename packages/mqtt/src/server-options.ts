@@ -9,18 +9,19 @@ import type { MqttServerOptions } from './context.js';
 /** Largest packet MQTT can frame: a remaining length of 268,435,455 plus a 5-byte fixed header. */
 export const MAX_PACKET_BYTES = 268_435_455 + 5;
 
-const RANGES: readonly [keyof MqttServerOptions, number, number][] = [
-  ['keepAliveMaxSeconds', 1, 65_535], // a two-byte field [MQTT-3.1.2.10]
-  ['receiveMaximum', 1, 65_535], // 0 is a protocol error [MQTT-3.2.2.3.3]
-  ['topicAliasMaximum', 0, 65_535],
-  ['defaultInflight', 1, 65_535],
-  ['maxPacketBytes', 16, MAX_PACKET_BYTES],
-  ['maxConnections', 1, Number.MAX_SAFE_INTEGER],
-];
+/** The whole-number settings and their [min, max]: what the protocol can carry (the broker app checks its config keys against these). */
+export const MQTT_SETTING_RANGES = {
+  keepAliveMaxSeconds: [1, 65_535], // a two-byte field [MQTT-3.1.2.10]
+  receiveMaximum: [1, 65_535], // 0 is a protocol error [MQTT-3.2.2.3.3]
+  topicAliasMaximum: [0, 65_535],
+  defaultInflight: [1, 65_535],
+  maxPacketBytes: [16, MAX_PACKET_BYTES],
+  maxConnections: [1, Number.MAX_SAFE_INTEGER],
+} as const satisfies Partial<Record<keyof MqttServerOptions, readonly [number, number]>>;
 
 export function validateServerOptions(options: MqttServerOptions): void {
-  for (const [name, min, max] of RANGES) {
-    const value = options[name];
+  for (const [name, [min, max]] of Object.entries(MQTT_SETTING_RANGES)) {
+    const value = options[name as keyof typeof MQTT_SETTING_RANGES];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
       throw new InvalidArgumentError(
