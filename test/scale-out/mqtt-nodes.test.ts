@@ -135,6 +135,32 @@ describe.skipIf(skipReason !== undefined)(`MQTT across Redis nodes ${skipReason 
     expect(wills.map((w) => w.payload)).toEqual(['first gone']);
   });
 
+  it('QoS 0 across nodes: a subscriber on node A gets node B’s publishes through its queue and node A’s own straight from the publish, each in order', async () => {
+    beforeEachTest();
+    const [a, b] = [await startNode('a'), await startNode('b')];
+    const sub = await connect(a, { clientId: `sub-${tag}`, protocolVersion: 5 });
+    await sub.subscribeAsync(`q0/${tag}/#`, { qos: 0 });
+    const got = collect(sub);
+    const onA = await connect(a, { clientId: `pa-${tag}`, protocolVersion: 5 });
+    const onB = await connect(b, { clientId: `pb-${tag}`, protocolVersion: 5 });
+    // Node B learns A's binding from the shared topology.
+    await eventually(async () => {
+      await onB.publishAsync(`q0/${tag}/probe`, 'probe', { qos: 1 });
+      return got.some((m) => m.payload === 'probe');
+    }, 'node B routing to node A’s subscriber');
+    const N = 300;
+    for (let i = 0; i < N; i++) {
+      onA.publish(`q0/${tag}/a`, `a${i}`, { qos: 0 });
+      onB.publish(`q0/${tag}/b`, `b${i}`, { qos: 0 });
+    }
+    const fromA = () => got.filter((m) => m.topic.endsWith('/a')).map((m) => m.payload);
+    const fromB = () => got.filter((m) => m.topic.endsWith('/b')).map((m) => m.payload);
+    await eventually(() => fromA().length === N && fromB().length === N, 'every QoS 0 message', 10_000);
+    expect(fromA()).toEqual(Array.from({ length: N }, (_, i) => `a${i}`));
+    expect(fromB()).toEqual(Array.from({ length: N }, (_, i) => `b${i}`));
+    expect(a.server.qos0Dropped).toBe(0);
+  });
+
   it('MQTT 3.1.1 takeover: the same client id on node B closes node A’s connection; B’s session gets the messages', async () => {
     beforeEachTest();
     const [a, b, c] = [await startNode('a'), await startNode('b'), await startNode('c')];

@@ -20,6 +20,7 @@ export type {
   SubscribeOptions,
 } from './engine/vhost-types.js';
 export type { Delivery, DeliveryHandler } from './engine/delivery.js';
+export type { LocalDelivery } from './engine/deliver.js';
 export type {
   CancelOptions,
   ConsumeOptions,

@@ -35,6 +35,14 @@ export type ConnectionState =
   | { kind: 'closed' };
 
 const MAX_QUEUED_PACKETS = 256;
+/** Reading paused because a subscriber this connection publishes to cannot keep up. */
+const SUBSCRIBER_BEHIND = 'subscriber-behind';
+/**
+ * How long publishers wait for a congested subscriber's socket to drain. One that reads at all
+ * drains its high mark in far less; past this it is behind, nobody waits on it until it drains,
+ * and its QoS 0 copies past the buffer limit are dropped (a stuck client must not stop the others).
+ */
+const SUBSCRIBER_STALL_MS = 500;
 const ACKS = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp']);
 
 /** One MQTT client connection: bytes → packets → one handler per packet type, and back. */
@@ -72,6 +80,13 @@ export class MqttConnection implements SessionLink {
    * the socket paused. Undefined while nothing is held.
    */
   #held: Packet[] | undefined;
+  /** Publishing connections paused until this one's socket drains (QoS 0 sent straight to it). */
+  readonly #drainWaiters = new Set<MqttConnection>();
+  /** Subscribers' sockets this connection waits on before it reads again. */
+  #waitingOn = 0;
+  /** Publishers waited SUBSCRIBER_STALL_MS for this socket to drain: nobody waits on it until it does. */
+  #behind = false;
+  #stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly ctx: MqttContext,
@@ -92,6 +107,10 @@ export class MqttConnection implements SessionLink {
     stream.on('close', () => this.close(undefined));
     stream.on('end', () => this.close(undefined));
     transport.onWritePressure((congested) => {
+      if (!congested) {
+        this.#behind = false;
+        this.#releaseWaiters();
+      }
       const state = this.state;
       if (state.kind === 'connected' && state.session.link === this) state.session.outputCongested(congested);
     });
@@ -148,6 +167,35 @@ export class MqttConnection implements SessionLink {
   /** The socket's write buffer is over its high mark (QoS 0 output waits). */
   get congested(): boolean {
     return this.transport.congested;
+  }
+
+  get bufferedBytes(): number {
+    return this.transport.bufferedBytes;
+  }
+
+  /**
+   * QoS 0 from this connection went straight to `subscriber`, whose socket is over its high mark:
+   * this one reads no more until that socket drains (or closes). The publisher is slowed by the
+   * slowest subscriber's backpressure before anything is dropped, as with Mosquitto's socket.
+   */
+  slowFor(subscriber: SessionLink): void {
+    if (!(subscriber instanceof MqttConnection) || subscriber === this || subscriber.#behind) return;
+    if (subscriber.#drainWaiters.has(this) || subscriber.state.kind === 'closed') return;
+    subscriber.#drainWaiters.add(this);
+    subscriber.#stallTimer ??= setTimeout(() => {
+      subscriber.#behind = true;
+      subscriber.#releaseWaiters();
+    }, SUBSCRIBER_STALL_MS).unref();
+    if (this.#waitingOn++ === 0) this.transport.pauseReading(SUBSCRIBER_BEHIND);
+  }
+
+  /** Drained (or closed): publishers waiting on this socket read again. */
+  #releaseWaiters(): void {
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    for (const waiter of this.#drainWaiters)
+      if (--waiter.#waitingOn === 0) waiter.transport.resumeReading(SUBSCRIBER_BEHIND);
+    this.#drainWaiters.clear();
   }
 
   /**
@@ -320,6 +368,7 @@ export class MqttConnection implements SessionLink {
       this.send({ cmd: 'disconnect', reasonCode: reason });
     }
     this.transport.end();
+    this.#releaseWaiters();
     this.#parser.removeAllListeners('packet');
     if (state.kind === 'connected') {
       const will = options.publishWill === false ? undefined : this.will;

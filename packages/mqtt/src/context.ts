@@ -2,6 +2,7 @@ import type { Authenticator, Broker, UserAccount, VirtualHost } from '@conveyor/
 import { type RetainedStore } from './store/retained-store.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { WillLedger } from './will-ledger.js';
+import type { Qos0Direct } from './qos0-direct.js';
 
 /** Who may connect: an account; one with `vhosts` only when they include the server's. */
 export type MqttUser = UserAccount;
@@ -42,6 +43,12 @@ export interface MqttServerOptions {
    * a retained PUBLISH ends the connection (5.0: DISCONNECT 0x9A) and a will with retain is refused.
    */
   retainAvailable?: boolean;
+  /**
+   * Bytes that may wait for a subscriber's socket before QoS 0 copies to it are dropped (counted
+   * in `MqttServer.qos0Dropped`); before that, a publisher is slowed by its subscribers'
+   * backpressure. Default 4 MiB, at least 2 MiB.
+   */
+  qos0BufferBytes?: number;
   /** Receive Maximum assumed for MQTT 3.1.1 clients (in-flight QoS 1/2 to them). Default 100. */
   defaultInflight?: number;
   /** Connections (TCP and WebSocket together) beyond this are closed before CONNECT. Default: no limit. */
@@ -68,6 +75,8 @@ export interface MqttContext {
   readonly defaultInflight: number;
   readonly receiveMaximum: number;
   readonly retainAvailable: boolean;
+  /** QoS 0 to connected subscribers past their queues. */
+  readonly direct: Qos0Direct;
   /** The broker's memory alarm is up: a connection that publishes is held at its PUBLISH. */
   publishersBlocked(): boolean;
   /** Failures nobody asked for (a bug, a store that broke): the server's onError. */

@@ -9,6 +9,9 @@ import type { MqttServerOptions } from './context.js';
 /** Largest packet MQTT can frame: a remaining length of 268,435,455 plus a 5-byte fixed header. */
 export const MAX_PACKET_BYTES = 268_435_455 + 5;
 
+/** Bytes that may wait for a QoS 0 subscriber before its copies are dropped (see Qos0Direct). */
+export const DEFAULT_QOS0_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** The whole-number settings and their [min, max]: what the protocol can carry (the broker app checks its config keys against these). */
 export const MQTT_SETTING_RANGES = {
   keepAliveMaxSeconds: [1, 65_535], // a two-byte field [MQTT-3.1.2.10]
@@ -17,6 +20,9 @@ export const MQTT_SETTING_RANGES = {
   defaultInflight: [1, 65_535],
   maxPacketBytes: [16, MAX_PACKET_BYTES],
   maxConnections: [1, Number.MAX_SAFE_INTEGER],
+  // Twice the socket's 1 MiB high mark at least: past the mark the publisher is slowed, and the
+  // packets already read (a whole chunk's, times its subscribers) need room before any is dropped.
+  qos0BufferBytes: [2 * 1024 * 1024, Number.MAX_SAFE_INTEGER],
 } as const satisfies Partial<Record<keyof MqttServerOptions, readonly [number, number]>>;
 
 export function validateServerOptions(options: MqttServerOptions): void {

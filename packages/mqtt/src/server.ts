@@ -29,7 +29,8 @@ import type { MqttContext, MqttServerOptions } from './context.js';
 import { publishMessage } from './publishing.js';
 import { RC } from './reason-codes.js';
 import { SessionRegistry } from './session-registry.js';
-import { validateServerOptions } from './server-options.js';
+import { DEFAULT_QOS0_BUFFER_BYTES, validateServerOptions } from './server-options.js';
+import { Qos0Direct } from './qos0-direct.js';
 import { WillLedger } from './will-ledger.js';
 import { originAllowed } from './websocket-origin.js';
 
@@ -68,6 +69,8 @@ export class MqttServer {
   #context: Promise<MqttContext> | undefined;
   #unwatchNodes: (() => void) | undefined;
   #backgroundErrors = 0;
+  #undoDirect: (() => void) | undefined;
+  #direct: Qos0Direct | undefined;
   /** The memory alarm: connections are held one by one at their next PUBLISH (MqttConnection). */
   #blocked: boolean;
   #onBlocked = (): void => {
@@ -90,6 +93,11 @@ export class MqttServer {
   /** Failures of background work reported since start (lost races and shutdown not counted). */
   get backgroundErrors(): number {
     return this.#backgroundErrors;
+  }
+
+  /** QoS 0 copies dropped because their subscriber had `qos0BufferBytes` waiting (see Qos0Direct). */
+  get qos0Dropped(): number {
+    return this.#direct?.dropped ?? 0;
   }
 
   get connectionCount(): number {
@@ -126,7 +134,10 @@ export class MqttServer {
       const retained = await RetainedStore.open(store, vhost.vhost);
       const sessionStore = new MqttSessionStore(store, vhost.vhost);
       const report = (err: unknown): void => this.#reportError(err);
-      const sessions = new SessionRegistry(vhost, sessionStore, retained, report);
+      const direct = (this.#direct = new Qos0Direct(
+        this.#options.qos0BufferBytes ?? DEFAULT_QOS0_BUFFER_BYTES,
+      ));
+      const sessions = new SessionRegistry(vhost, sessionStore, retained, report, direct);
       const wills =
         store.cluster !== undefined
           ? new WillLedger(
@@ -161,9 +172,11 @@ export class MqttServer {
         defaultInflight: this.#options.defaultInflight ?? 100,
         receiveMaximum: this.#options.receiveMaximum ?? 1024,
         retainAvailable: this.#options.retainAvailable ?? true,
+        direct,
         reportError: report,
         publishersBlocked: () => this.#blocked,
       };
+      this.#undoDirect = vhost.deliverLocally(direct.deliver);
       await sessions.restore();
       if (wills) {
         sessions.onClientConnected = (clientId) => wills.clientConnected(clientId);
@@ -299,6 +312,8 @@ export class MqttServer {
     this.#wss = [];
     this.#unwatchNodes?.();
     this.#unwatchNodes = undefined;
+    this.#undoDirect?.();
+    this.#undoDirect = undefined;
     if (this.#context) {
       const ctx = await this.#context;
       await ctx.wills?.settle();

@@ -11,6 +11,7 @@ import { ShareGroups } from './share-groups.js';
 import { TakeoverChannel } from './takeover-channel.js';
 import { TOPIC_EXCHANGE, filterToBindingKey, parseFilter } from './topics.js';
 import { type ErrorReport, reported } from './background.js';
+import type { Qos0Direct } from './qos0-direct.js';
 
 /** 0xFFFFFFFF seconds: the session never expires. */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -44,6 +45,8 @@ export class SessionRegistry {
     readonly retained: RetainedStore,
     /** Failures of work nobody waits on (expiry, takeover, clean-up). */
     private readonly report: ErrorReport,
+    /** Where connected sessions' QoS 0 copies go past their queues. */
+    private readonly direct?: Qos0Direct,
   ) {
     if (vhost.store.cluster === undefined) return;
     this.#takeover = new TakeoverChannel(vhost.store, vhost.vhost, report, (clientId, fromHere) =>
@@ -90,6 +93,7 @@ export class SessionRegistry {
     const tag = this.#takeover && expiryIntervalSec === 0 ? incarnation : undefined;
     const session = new MqttSession(this.vhost, clientId, holder, expiryIntervalSec, this.report, tag);
     this.#sessions.set(clientId, session);
+    this.direct?.add(session);
     return session;
   }
 
@@ -187,7 +191,7 @@ export class SessionRegistry {
     if (fromHere) return;
     const session = this.#sessions.get(clientId);
     if (!session) return;
-    this.#sessions.delete(clientId);
+    this.#forget(session);
     this.#cancelExpiry(clientId);
     session.link?.takeover();
     session.cancelWill();
@@ -284,7 +288,7 @@ export class SessionRegistry {
   async #expire(session: MqttSession): Promise<void> {
     if (this.#takeover && (await this.store.load(session.clientId))?.node !== this.#nodeId) {
       // Another node has the session now: only this node's copy goes.
-      if (this.#sessions.get(session.clientId) === session) this.#sessions.delete(session.clientId);
+      this.#forget(session);
       return;
     }
     await this.end(session);
@@ -295,8 +299,13 @@ export class SessionRegistry {
     return this.#end(session, true);
   }
 
-  async #end(session: MqttSession, deleteRecord: boolean): Promise<void> {
+  #forget(session: MqttSession): void {
     if (this.#sessions.get(session.clientId) === session) this.#sessions.delete(session.clientId);
+    this.direct?.remove(session);
+  }
+
+  async #end(session: MqttSession, deleteRecord: boolean): Promise<void> {
+    this.#forget(session);
     this.#cancelExpiry(session.clientId);
     session.fireWillNow();
     for (const raw of [...session.subscriptions.keys()])

@@ -1,4 +1,4 @@
-import { type ConsumerHandle, type Delivery, type VirtualHost } from '@conveyor/core';
+import { type ConsumerHandle, type Delivery, type MessageData, type VirtualHost } from '@conveyor/core';
 import { CreditWindow } from '@conveyor/core/internal';
 import { type MqttSubscriptionRecord } from './store/session-store.js';
 import { type RetainedMessage } from './store/retained-store.js';
@@ -18,6 +18,8 @@ export interface SessionLink {
   takeover(): void;
   /** The socket's write buffer is over its high mark: QoS 0 output waits in the queues. */
   readonly congested: boolean;
+  /** Bytes written and not yet taken by the kernel. */
+  readonly bufferedBytes: number;
 }
 
 /** The session's subscriptions by raw filter; any change clears the session's match cache. */
@@ -272,38 +274,16 @@ export class MqttSession {
       if (!autoAcked) void reported(this.vhost.ack(delivery), this.report);
     };
     const link = this.link;
-    const message = delivery.message;
-    const topic = routingKeyToTopic(message.routingKey);
-    const fromSelf = publisherOf(message) === this.clientId;
-    const all = this.#matching(delivery.queue, topic);
-    const matches = fromSelf && all.some((s) => s.noLocal) ? all.filter((s) => !s.noLocal) : all;
     if (!link) {
       // Arrived while the connection was going: back to the queue for the session's next connection.
       if (!autoAcked) void reported(this.vhost.nack(delivery, { requeue: true }), this.report);
       return;
     }
-    const now = Date.now();
-    const properties = link.version === 5 ? toPublishProperties(message, now) : {};
-    if (matches.length === 0 || properties === undefined) return settle();
-    let maxQos = 0;
-    for (const s of matches) if (s.qos > maxQos) maxQos = s.qos;
-    const qos = Math.min(publishedQos(message), maxQos) as QoS;
-    const retained = message.properties.headers?.[H.retain] === true;
-    const packet: IPublishPacket = {
-      cmd: 'publish',
-      topic,
-      payload: asBuffer(message.body),
-      qos,
-      // Shared store: held by a node that let go of the session (takeover, crash) and sent again.
-      dup: qos > 0 && delivery.redelivered && this.vhost.store.cluster !== undefined,
-      retain: retained && matches.some((s) => s.retainAsPublished),
-    };
-    if (link.version === 5) {
-      const ids = matches.flatMap((s) => (s.subscriptionId === undefined ? [] : [s.subscriptionId]));
-      if (ids.length > 0) properties.subscriptionIdentifier = ids.length === 1 ? ids[0]! : ids;
-      if (Object.keys(properties).length > 0) packet.properties = properties;
-    }
-    if (qos === 0) {
+    // Shared store: held by a node that let go of the session (takeover, crash) and sent again.
+    const dup = delivery.redelivered && this.vhost.store.cluster !== undefined;
+    const packet = this.#packetFor(link, delivery.queue, delivery.message, dup);
+    if (packet === undefined) return settle();
+    if (packet.qos === 0) {
       link.send(packet);
       if (!autoAcked && link.congested) this.#deferredAcks.push(delivery);
       else settle();
@@ -313,6 +293,61 @@ export class MqttSession {
     packet.messageId = this.#allocateId();
     if (!link.send(packet)) return settle(); // over the client's Maximum Packet Size: dropped [MQTT-3.1.2-25]
     this.#outbound.set(packet.messageId, { packet, delivery, state: 'published', carried: false });
+  }
+
+  /**
+   * A copy for this session's QoS 0 queue published on this node, written to the socket at once
+   * instead of through the queue (see Qos0Direct). Past `bufferLimit` bytes waiting for the client
+   * it is dropped, as MQTT allows for QoS 0. Returns 'stored' when there is no connection to write
+   * to: then the queue keeps it for the next one.
+   */
+  deliverDirect(message: MessageData, bufferLimit: number): 'sent' | 'dropped' | 'stored' {
+    const link = this.link;
+    if (!link) return 'stored';
+    const packet = this.#packetFor(link, this.ownQueue(0), message, false);
+    if (packet === undefined) return 'sent'; // no-local, or expired: nothing to send
+    if (link.bufferedBytes > bufferLimit) return 'dropped';
+    link.send(packet);
+    return 'sent';
+  }
+
+  /**
+   * The PUBLISH for a message from one of the session's queues, as its matching subscriptions
+   * want it (QoS, no-local, retain as published, subscription ids); undefined when none wants it
+   * or it has expired.
+   */
+  #packetFor(
+    link: SessionLink,
+    queue: string,
+    message: MessageData,
+    dup: boolean,
+  ): IPublishPacket | undefined {
+    const topic = routingKeyToTopic(message.routingKey);
+    const all = this.#matching(queue, topic);
+    const matches =
+      all.length > 0 && all.some((s) => s.noLocal) && publisherOf(message) === this.clientId
+        ? all.filter((s) => !s.noLocal)
+        : all;
+    if (matches.length === 0) return undefined;
+    const properties = link.version === 5 ? toPublishProperties(message, Date.now()) : {};
+    if (properties === undefined) return undefined;
+    let maxQos = 0;
+    for (const s of matches) if (s.qos > maxQos) maxQos = s.qos;
+    const qos = Math.min(publishedQos(message), maxQos) as QoS;
+    const packet: IPublishPacket = {
+      cmd: 'publish',
+      topic,
+      payload: asBuffer(message.body),
+      qos,
+      dup: qos > 0 && dup,
+      retain: message.properties.headers?.[H.retain] === true && matches.some((s) => s.retainAsPublished),
+    };
+    if (link.version === 5) {
+      const ids = matches.flatMap((s) => (s.subscriptionId === undefined ? [] : [s.subscriptionId]));
+      if (ids.length > 0) properties.subscriptionIdentifier = ids.length === 1 ? ids[0]! : ids;
+      if (Object.keys(properties).length > 0) packet.properties = properties;
+    }
+    return packet;
   }
 
   /** Retained messages for a new subscription: sent directly, not through the queue. */

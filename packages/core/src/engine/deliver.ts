@@ -23,6 +23,55 @@ function singleQueueResult(queue: string, outcome: AcceptOutcome): PublishResult
 }
 
 /**
+ * A door that hands some copies to consumers on this node itself, past the store (MQTT QoS 0 to a
+ * connected subscriber): given the queues a publish routed to, it returns those still to be
+ * stored — the same array when it took none, so the common path allocates nothing. A door takes
+ * only queues it declared itself and serves alone.
+ */
+export type LocalDelivery = (queues: readonly string[], message: MessageData) => readonly string[];
+
+/** Resolved results for routes a door served whole: the route cache hands out the same array per key. */
+const servedWhole = new WeakMap<readonly string[], Promise<PublishResult>>();
+
+/**
+ * `deliverTo` for a publish a door served in part (`rest` are the queues it left): the served
+ * copies count as delivered and acked, the others are stored as usual.
+ */
+export function deliverAround(
+  queues: ReadonlyMap<string, EngineQueue>,
+  now: number,
+  routed: readonly string[],
+  rest: readonly string[],
+  message: MessageData,
+  outgoing: OutgoingMessage,
+): Promise<PublishResult> {
+  const served: string[] = [];
+  for (const name of routed) {
+    if (rest.includes(name)) continue;
+    const queue = queues.get(name);
+    if (queue) {
+      queue.countDirect();
+      served.push(name);
+    }
+  }
+  if (rest.length === 0) {
+    let whole = servedWhole.get(routed);
+    if (whole === undefined) {
+      whole = Promise.resolve(
+        Object.freeze({ queues: Object.freeze(served), unroutable: false, rejected: NONE, duplicates: NONE }),
+      );
+      servedWhole.set(routed, whole);
+    }
+    return whole;
+  }
+  return deliverTo(queues, now, rest, message, outgoing).then((stored) => ({
+    ...stored,
+    queues: [...served, ...stored.queues],
+    unroutable: false,
+  }));
+}
+
+/**
  * Hands one message to the named queues (those that exist here) and resolves once every copy is
  * stored. Publishing is the hottest path: no async function, no spreads, one promise per copy batch.
  */

@@ -52,6 +52,8 @@ export class EngineQueue {
   /** Shared store: the node that declared it, the one whose consumers decide auto-delete and expiry. */
   homeNode: string | undefined;
   #hadConsumer = false;
+  /** Copies a door served itself this turn, told to the observer once per turn. */
+  #direct = 0;
   #rr = 0;
   readonly #waiters: Waiter[] = [];
   /** Copies accepted in one turn share one store write (and one fsync). */
@@ -159,6 +161,25 @@ export class EngineQueue {
   // ---------------------------------------------------------------- dispatch
 
   /** Serves waiting receivers, then consumers, until nothing is ready or nobody has credit. */
+  /**
+   * A door delivered a copy to this queue's consumer itself (see LocalDelivery): it counts as
+   * published, delivered and acked; the observer hears of a turn's copies at once.
+   */
+  countDirect(): void {
+    this.published++;
+    this.delivered++;
+    this.acked++;
+    if (this.#direct++ === 0) queueMicrotask(this.#reportDirect);
+  }
+
+  readonly #reportDirect = (): void => {
+    const n = this.#direct;
+    this.#direct = 0;
+    const observer = this.host.observer;
+    observer.published?.(this.host.vhost, this.name, n);
+    observer.delivered?.(this.host.vhost, this.name, n);
+  };
+
   pump(): void {
     if (this.#pumping) {
       this.#pumpAgain = true;

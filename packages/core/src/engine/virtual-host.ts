@@ -27,7 +27,7 @@ import type { MessageStore, PeekOptions } from '../store/message-store.js';
 import { ConsumerState, consumerHandle, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
 import { redrive } from './redrive.js';
 import { Definitions } from './definitions.js';
-import { deliverTo } from './deliver.js';
+import { deliverAround, deliverTo, type LocalDelivery } from './deliver.js';
 import type {
   DeclareQueueContext,
   NackOptions,
@@ -67,6 +67,8 @@ export class VirtualHost implements QueueHost {
   /** Queues this node is deleting: a topology read taken before the deletion must not bring them back. */
   readonly #deleting = new Set<string>();
   readonly #definitions: Definitions;
+  /** Doors serving some queues' consumers on this node themselves (see LocalDelivery). */
+  #local: LocalDelivery[] = [];
 
   constructor(
     readonly vhost: string,
@@ -385,6 +387,17 @@ export class VirtualHost implements QueueHost {
 
   // ---------------------------------------------------------------- publishing
 
+  /**
+   * A door takes copies for consumers it serves on this node itself, past the store (the MQTT
+   * door's QoS 0 to connected subscribers). Not for delayed publishes. Returns the undo.
+   */
+  deliverLocally(door: LocalDelivery): () => void {
+    this.#local = [...this.#local, door];
+    return () => {
+      this.#local = this.#local.filter((d) => d !== door);
+    };
+  }
+
   /** Routes a message through `exchange`; resolves once every copy is stored (durable ones synced). */
   publish(
     exchange: string,
@@ -426,6 +439,11 @@ export class VirtualHost implements QueueHost {
     }
     if (queues.length === 0 && exchange === '' && mayCatchUp)
       return this.#routeAfter(metaKeys.queue(this.vhost, routingKey), exchange, routingKey, outgoing);
+    if (this.#local.length > 0 && outgoing.delayMs === undefined && outgoing.deliverAt === undefined) {
+      let rest = queues;
+      for (const door of this.#local) if (rest.length > 0) rest = door(rest, message);
+      if (rest !== queues) return deliverAround(this.#queues, this.now(), queues, rest, message, outgoing);
+    }
     return deliverTo(this.#queues, this.now(), queues, message, outgoing);
   }
 

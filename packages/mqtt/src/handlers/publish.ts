@@ -49,15 +49,23 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
   }
   if (packet.qos > 0 && v5 && ++conn.inboundInFlight > conn.ctx.receiveMaximum)
     return conn.close(RC.receiveMaximumExceeded); // [MQTT-3.3.4-8]
-  const done = publishMessage(
-    conn.ctx,
-    session.clientId,
-    topic,
-    packet.payload,
-    packet.qos,
-    packet.retain,
-    v5 ? props : undefined,
-  );
+  // Subscribers served straight from this publish may slow this connection (Qos0Direct).
+  const direct = conn.ctx.direct;
+  direct.publisher = conn;
+  let done: Promise<PublishResult>;
+  try {
+    done = publishMessage(
+      conn.ctx,
+      session.clientId,
+      topic,
+      packet.payload,
+      packet.qos,
+      packet.retain,
+      v5 ? props : undefined,
+    );
+  } finally {
+    direct.publisher = undefined;
+  }
   if (packet.qos === 0) {
     // QoS 0 has no answer; an engine refusal (too large, no such exchange) drops it, as the spec allows.
     done.catch(dropQos0);
