@@ -1,6 +1,6 @@
 import type { UserAccount } from '@conveyor/core';
 // The settings module alone: every CLI command reads this file, and the MQTT server need not load for them.
-import { MQTT_SETTING_RANGES } from '@conveyor/mqtt/settings';
+import { MQTT_SETTING_RANGES, type MqttLimits } from '@conveyor/mqtt/settings';
 import { StartError } from './errors.js';
 
 /** Where the engine keeps its queues. */
@@ -46,23 +46,14 @@ export interface TlsConfig {
   identityFrom: 'cn' | 'san';
 }
 
-export interface MqttConfig {
+/** The `mqtt:` keys: the server's protocol limits as the MQTT package defines them, and who may connect. */
+export interface MqttConfig extends MqttLimits {
   /** The user a CONNECT without a user name logs in as (its permissions apply); none: refused. */
   anonymousUser?: string;
   /** Origins a browser page may open MQTT over WebSocket from (`*` for any). */
   wsAllowedOrigins?: string[];
   /** Over mutual TLS, the client certificate's identity is the user name (no password). */
   identityAsUsername?: boolean;
-  /** Longest keep-alive granted; a 5.0 client asking for more (or none) gets this (Server Keep Alive). */
-  keepAliveMaxSeconds?: number;
-  /** Unacknowledged QoS 1/2 publishes a 5.0 client may have towards the broker. */
-  receiveMaximum?: number;
-  /** Topic aliases a 5.0 client may use. */
-  topicAliasMaximum?: number;
-  /** Largest packet accepted, announced to 5.0 clients (default: the largest message plus 64 KiB). */
-  maxPacketBytes?: number;
-  /** Off: nothing is retained; CONNACK says so and a retained PUBLISH ends the connection. */
-  retainAvailable?: boolean;
 }
 
 export interface HttpConfig {
@@ -110,6 +101,7 @@ export interface RawStartOptions {
   mqttTopicAliasMaximum?: string;
   mqttMaxPacketSize?: string;
   mqttRetainAvailable?: boolean | string;
+  mqttQos0BufferBytes?: string;
   /** Comma-separated. */
   httpAllowedHosts?: string;
 }
@@ -255,6 +247,13 @@ function mqttLimits(raw: RawStartOptions): Partial<MqttConfig> {
     out.maxPacketBytes = bytes;
   }
   if (raw.mqttRetainAvailable !== undefined) out.retainAvailable = truthy(raw.mqttRetainAvailable);
+  if (raw.mqttQos0BufferBytes !== undefined) {
+    const key = `mqtt.qos0BufferBytes (${ENV_VARS.mqttQos0BufferBytes})`;
+    const bytes = parseBytes(raw.mqttQos0BufferBytes, key);
+    const [min] = MQTT_SETTING_RANGES.qos0BufferBytes;
+    if (bytes < min) throw invalid(`${key} must be at least 2MiB, got "${raw.mqttQos0BufferBytes}"`);
+    out.qos0BufferBytes = bytes;
+  }
   return out;
 }
 
@@ -324,5 +323,6 @@ export const ENV_VARS: Readonly<Record<keyof RawStartOptions, string>> = {
   mqttTopicAliasMaximum: 'CONVEYOR_MQTT_TOPIC_ALIAS_MAXIMUM',
   mqttMaxPacketSize: 'CONVEYOR_MQTT_MAX_PACKET_SIZE',
   mqttRetainAvailable: 'CONVEYOR_MQTT_RETAIN_AVAILABLE',
+  mqttQos0BufferBytes: 'CONVEYOR_MQTT_QOS0_BUFFER_BYTES',
   httpAllowedHosts: 'CONVEYOR_HTTP_ALLOWED_HOSTS',
 };

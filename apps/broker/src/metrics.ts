@@ -12,6 +12,8 @@ export interface MetricsSources {
   connections(): Record<string, number>;
   /** The configured bridges' status (none when no bridge is configured). */
   bridges(): readonly BridgeStatus[];
+  /** MQTT QoS 0 copies dropped since start: their subscriber had `mqtt.qos0BufferBytes` waiting. */
+  mqttQos0Dropped(): number;
 }
 
 export function queueKey(vhost: string, queue: string): string {
@@ -92,6 +94,15 @@ export class BrokerMetrics {
     });
     this.#depthGauges(sources);
     this.#bridgeGauges(sources);
+    new Counter({
+      name: 'conveyor_mqtt_qos0_dropped_total',
+      help: 'MQTT QoS 0 copies dropped because their subscriber had mqtt.qos0BufferBytes waiting in its socket',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.mqttQos0Dropped());
+      },
+    });
     new Gauge({
       name: 'conveyor_connections',
       help: 'Open client connections per protocol',

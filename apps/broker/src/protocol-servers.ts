@@ -1,7 +1,8 @@
 import type { SecureContextOptions } from 'node:tls';
 import { AmqpServer } from '@conveyor/amqp';
 import type { Authenticator, Broker } from '@conveyor/core';
-import { MqttServer, type MqttServerOptions } from '@conveyor/mqtt';
+import { MqttServer } from '@conveyor/mqtt';
+import type { MqttLimits } from '@conveyor/mqtt/settings';
 import { StartError } from './errors.js';
 import type { ConnectionInfo } from './http/api-context.js';
 import type { ManagementServer } from './http/management-server.js';
@@ -16,10 +17,7 @@ export interface ServerOptions {
   /** Browser origins allowed on MQTT over WebSocket. */
   mqttWsAllowedOrigins?: string[];
   /** The MQTT server's protocol limits as configured (`mqtt:` keys). */
-  mqttLimits?: Pick<
-    MqttServerOptions,
-    'keepAliveMaxSeconds' | 'receiveMaximum' | 'topicAliasMaximum' | 'maxPacketBytes' | 'retainAvailable'
-  >;
+  mqttLimits?: MqttLimits;
   /** Per protocol server: connections beyond it are closed before the handshake. */
   maxConnections?: number;
   /** Largest message body the AMQP server accepts (the engine checks every door too). */
@@ -114,6 +112,10 @@ export class ProtocolServers {
   /** Every open connection of the protocol servers started so far. */
   connections(): ConnectionInfo[] {
     return [...(this.#amqp?.connections() ?? []), ...(this.#mqtt?.connections() ?? [])];
+  }
+
+  get mqttQos0Dropped(): number {
+    return this.#mqtt?.qos0Dropped ?? 0;
   }
 
   connectionCounts(): Record<'amqp' | 'mqtt', number> {

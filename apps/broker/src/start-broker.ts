@@ -11,7 +11,8 @@ import { DeliveryRegistry } from './http/delivery-registry.js';
 import { ManagementServer } from './http/management-server.js';
 import { LISTENERS, type ListenerModule } from './listeners.js';
 import { BrokerMetrics } from './metrics.js';
-import { ProtocolServers, type ServerOptions } from './protocol-servers.js';
+import { MQTT_LIMIT_KEYS, type MqttLimits } from '@conveyor/mqtt/settings';
+import { ProtocolServers } from './protocol-servers.js';
 import { openWithProgress, type RecoveryProgress } from './recovery-progress.js';
 import { loadTls } from './tls-files.js';
 
@@ -126,18 +127,11 @@ function createAuthenticator(
 }
 
 /** The `mqtt:` protocol limits that were set, for the MQTT server. */
-function mqttLimitsOf(options: StartBrokerOptions): { mqttLimits?: ServerOptions['mqttLimits'] } {
-  const { keepAliveMaxSeconds, receiveMaximum, topicAliasMaximum, maxPacketBytes, retainAvailable } =
-    options.mqtt ?? {};
-  const limits = Object.fromEntries(
-    Object.entries({
-      keepAliveMaxSeconds,
-      receiveMaximum,
-      topicAliasMaximum,
-      maxPacketBytes,
-      retainAvailable,
-    }).filter(([, value]) => value !== undefined),
-  );
+function mqttLimitsOf(options: StartBrokerOptions): { mqttLimits?: MqttLimits } {
+  const config = options.mqtt ?? {};
+  const limits: MqttLimits = {};
+  for (const key of MQTT_LIMIT_KEYS)
+    if (config[key] !== undefined) Object.assign(limits, { [key]: config[key] });
   return Object.keys(limits).length === 0 ? {} : { mqttLimits: limits };
 }
 
@@ -163,6 +157,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     broker: () => live.broker,
     connections: () => live.servers?.connectionCounts() ?? { amqp: 0, mqtt: 0 },
     bridges: bridgeStatus,
+    mqttQos0Dropped: () => live.servers?.mqttQos0Dropped ?? 0,
   });
   const startedAt = Date.now();
   const broker = await openWithProgress(

@@ -162,6 +162,7 @@ describe('loadStartConfig precedence: flags > CONVEYOR_* > config file > default
         '  topicAliasMaximum: 0',
         '  maxPacketSize: 64KiB',
         '  retainAvailable: false',
+        '  qos0BufferBytes: 8MiB',
       ].join('\n'),
     );
     expect(loadStartConfig({ config }, { CONVEYOR_MQTT_RECEIVE_MAXIMUM: '60' }).mqtt).toEqual({
@@ -170,6 +171,7 @@ describe('loadStartConfig precedence: flags > CONVEYOR_* > config file > default
       topicAliasMaximum: 0,
       maxPacketBytes: 65_536,
       retainAvailable: false,
+      qos0BufferBytes: 8 * 1024 * 1024,
     });
   });
 
@@ -189,6 +191,10 @@ describe('loadStartConfig precedence: flags > CONVEYOR_* > config file > default
     [
       'maxPacketSize: 1GiB',
       'mqtt.maxPacketSize (CONVEYOR_MQTT_MAX_PACKET_SIZE) must be from 16 bytes to 256MiB, got "1GiB"',
+    ],
+    [
+      'qos0BufferBytes: 1MiB',
+      'mqtt.qos0BufferBytes (CONVEYOR_MQTT_QOS0_BUFFER_BYTES) must be at least 2MiB, got "1MiB"',
     ],
     ['retainAvailable: nope', 'config: \'mqtt.retainAvailable\' must be true or false, got "nope"'],
   ])('refuses mqtt %s with one line naming the key', (line, message) => {

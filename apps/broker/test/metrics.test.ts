@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp, { type ChannelModel } from 'amqplib';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EPHEMERAL_PORTS, startCli, type RunningCli } from './support/cli-process.js';
 import { api, type Api } from './support/http-api.js';
@@ -89,4 +90,33 @@ describe('GET /metrics', () => {
     const queue = await http.call<{ rates: Record<string, number> }>('GET', '/api/queues/%2F/rated');
     expect(queue.body.rates).toEqual({ published: 2, delivered: 0, acked: 0 });
   });
+
+  it('counts MQTT QoS 0 copies sent straight to a subscriber as published and delivered, and those dropped for a stuck one', async () => {
+    const url = `mqtt://127.0.0.1:${cli.ports.get('mqtt')}`;
+    const options = { protocolVersion: 4 as const, reconnectPeriod: 0, keepalive: 0 };
+    const stuck = await mqtt.connectAsync(url, { ...options, clientId: 'metrics-stuck' });
+    await stuck.subscribeAsync('m/q0', { qos: 0 });
+    stuck.stream.pause(); // reads nothing from now on
+    const pub = await mqtt.connectAsync(url, { ...options, clientId: 'metrics-pub' });
+    const N = 20_000;
+    const payload = Buffer.alloc(1024, 0x61);
+    for (let i = 0; i < N; i++) {
+      pub.publish('m/q0', payload, { qos: 0 });
+      if (i % 500 === 499) await new Promise((r) => setTimeout(r, 1));
+    }
+    await pub.publishAsync('m/flushed', 'x', { qos: 1 });
+    const { body } = await http.call<string>('GET', '/metrics', undefined, null);
+    const dropped = sample(body, 'conveyor_mqtt_qos0_dropped_total');
+    // 20 MiB published against a 4 MiB buffer (plus what the kernel holds).
+    expect(dropped).toBeGreaterThan(N / 4);
+    expect(dropped).toBeLessThan(N);
+    expect(
+      sample(
+        body,
+        'conveyor_messages_published_total{vhost="/",queue="mqtt-subscription-metrics-stuckqos0"}',
+      ),
+    ).toBe(N);
+    stuck.end(true);
+    await pub.endAsync();
+  }, 60_000);
 });

@@ -25,6 +25,18 @@ export const MQTT_SETTING_RANGES = {
   qos0BufferBytes: [2 * 1024 * 1024, Number.MAX_SAFE_INTEGER],
 } as const satisfies Partial<Record<keyof MqttServerOptions, readonly [number, number]>>;
 
+/** The settings an application (the broker's `mqtt:` config keys) passes on to the server as they are. */
+export const MQTT_LIMIT_KEYS = [
+  'keepAliveMaxSeconds',
+  'receiveMaximum',
+  'topicAliasMaximum',
+  'maxPacketBytes',
+  'retainAvailable',
+  'qos0BufferBytes',
+] as const satisfies readonly (keyof MqttServerOptions)[];
+
+export type MqttLimits = Pick<MqttServerOptions, (typeof MQTT_LIMIT_KEYS)[number]>;
+
 export function validateServerOptions(options: MqttServerOptions): void {
   for (const [name, [min, max]] of Object.entries(MQTT_SETTING_RANGES)) {
     const value = options[name as keyof typeof MQTT_SETTING_RANGES];

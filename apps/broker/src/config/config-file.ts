@@ -34,6 +34,7 @@ const KEYS: Readonly<Record<string, { option: keyof RawStartOptions; kind: Value
   'mqtt.topicAliasMaximum': { option: 'mqttTopicAliasMaximum', kind: 'count' },
   'mqtt.maxPacketSize': { option: 'mqttMaxPacketSize', kind: 'size' },
   'mqtt.retainAvailable': { option: 'mqttRetainAvailable', kind: 'boolean' },
+  'mqtt.qos0BufferBytes': { option: 'mqttQos0BufferBytes', kind: 'size' },
   'http.tlsPort': { option: 'httpsPort', kind: 'port' },
   'http.allowedHosts': { option: 'httpAllowedHosts', kind: 'list' },
   'tls.cert': { option: 'tlsCert', kind: 'string' },
