@@ -80,6 +80,9 @@ export class MqttConnection implements SessionLink {
    * the socket paused. Undefined while nothing is held.
    */
   #held: Packet[] | undefined;
+  /** The packet being handled as it is decoded, and its bytes (a view into the socket chunk). */
+  #framed: Packet | undefined;
+  #frame: Buffer | undefined;
   /** Publishing connections paused until this one's socket drains (QoS 0 sent straight to it). */
   readonly #drainWaiters = new Set<MqttConnection>();
   /** Subscribers' sockets this connection waits on before it reads again. */
@@ -132,7 +135,13 @@ export class MqttConnection implements SessionLink {
     if (this.state.kind === 'connected') {
       const fast =
         frame[0]! >> 4 === 3 ? decodePublish(frame, this.version) : decodeShortAck(frame, this.version);
-      if (fast) return this.#enqueue(fast);
+      if (fast) {
+        this.#frame = frame;
+        this.#framed = fast;
+        this.#enqueue(fast);
+        this.#framed = undefined;
+        return;
+      }
     }
     const before = this.#parsed;
     try {
@@ -169,8 +178,21 @@ export class MqttConnection implements SessionLink {
     return this.transport.congested;
   }
 
+  /** The bytes `packet` arrived as, while it is handled straight from the socket; else undefined. */
+  frameOf(packet: Packet): Buffer | undefined {
+    return packet === this.#framed ? this.#frame : undefined;
+  }
+
   get bufferedBytes(): number {
     return this.transport.bufferedBytes;
+  }
+
+  get aliasesTopics(): boolean {
+    return this.topicAliasMaximumOut > 0;
+  }
+
+  sendEncoded(bytes: Buffer): void {
+    if (bytes.length <= this.clientMaxPacketBytes) this.transport.write(bytes);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { LocalDelivery, MessageData } from '@conveyor/core';
+import { EncodedCopies } from './encoded-copies.js';
 import type { MqttSession, SessionLink } from './session.js';
 
 /** Who is publishing right now, so that a congested subscriber can slow it. */
@@ -27,6 +28,8 @@ export class Qos0Direct {
   /** The MQTT connection whose PUBLISH is being routed (set only while its engine call runs). */
   publisher: Publisher | undefined;
   readonly #sessions = new Map<string, MqttSession>();
+  /** The current publish's PUBLISH bytes, shared by its subscribers. */
+  readonly copies = new EncodedCopies();
 
   constructor(readonly bufferBytes: number) {}
 
@@ -54,7 +57,7 @@ export class Qos0Direct {
   };
 
   #send(session: MqttSession, message: MessageData): 'sent' | 'dropped' | 'stored' {
-    const outcome = session.deliverDirect(message, this.bufferBytes);
+    const outcome = session.deliverDirect(message, this.bufferBytes, this.copies.use(message));
     if (outcome === 'dropped') this.dropped++;
     const link = session.link;
     if (link?.congested && this.publisher) this.publisher.slowFor(link);

@@ -6,6 +6,8 @@ import type { IPublishPacket, Packet, QoS } from 'mqtt-packet';
 import { H, publishedQos, publisherOf, toPublishProperties } from './message-mapping.js';
 import { mqttTopicMatches, routingKeyToTopic, type ParsedFilter } from './topics.js';
 import { type ErrorReport, reported } from './background.js';
+import { encodePublish } from './codec/index.js';
+import type { EncodedCopies } from './encoded-copies.js';
 
 /** The connection a session is attached to, as the session sees it. */
 export interface SessionLink {
@@ -20,6 +22,10 @@ export interface SessionLink {
   readonly congested: boolean;
   /** Bytes written and not yet taken by the kernel. */
   readonly bufferedBytes: number;
+  /** It gives topics aliases on our publishes (MQTT 5): each PUBLISH is encoded for it alone. */
+  readonly aliasesTopics: boolean;
+  /** Writes an encoded PUBLISH as it is (dropped when over the client's Maximum Packet Size). */
+  sendEncoded(bytes: Buffer): void;
 }
 
 /** The session's subscriptions by raw filter; any change clears the session's match cache. */
@@ -80,6 +86,8 @@ export class MqttSession {
   readonly #pausedQueues = new Set<string>();
   /** QoS 0 deliveries from a windowed (QoS 1) consumer sent while congested: acked on drain, so the window bounds them. */
   #deferredAcks: Delivery[] = [];
+  #queue0: string | undefined;
+  #queue1: string | undefined;
   #pendingWill: { timer: NodeJS.Timeout; fire: () => void; dropped?: () => void } | undefined;
   link: SessionLink | undefined;
   /** When its latest connection opened it (ms since the epoch). */
@@ -116,7 +124,9 @@ export class MqttSession {
 
   /** The per-session queues, RabbitMQ plugin style: one for QoS 0 subscriptions, one for QoS 1/2. */
   ownQueue(qos: QoS): string {
-    return sessionQueue(this.clientId, qos, this.queueTag);
+    // Named once: a fresh string per delivery would be hashed anew by every map it is looked up in.
+    if (qos === 0) return (this.#queue0 ??= sessionQueue(this.clientId, 0, this.queueTag));
+    return (this.#queue1 ??= sessionQueue(this.clientId, 1, this.queueTag));
   }
 
   // ---------------------------------------------------------------- will delay
@@ -301,12 +311,30 @@ export class MqttSession {
    * it is dropped, as MQTT allows for QoS 0. Returns 'stored' when there is no connection to write
    * to: then the queue keeps it for the next one.
    */
-  deliverDirect(message: MessageData, bufferLimit: number): 'sent' | 'dropped' | 'stored' {
+  deliverDirect(
+    message: MessageData,
+    bufferLimit: number,
+    copies: EncodedCopies,
+  ): 'sent' | 'dropped' | 'stored' {
     const link = this.link;
     if (!link) return 'stored';
-    const packet = this.#packetFor(link, this.ownQueue(0), message, false);
+    const packet = this.#packetFor(link, this.ownQueue(0), message, false, copies.topic);
     if (packet === undefined) return 'sent'; // no-local, or expired: nothing to send
     if (link.bufferedBytes > bufferLimit) return 'dropped';
+    // The same bytes for every subscriber that gets the plain packet: encoded once per publish,
+    // or the received PUBLISH itself when nothing about it changes.
+    if (packet.properties === undefined && !link.aliasesTopics) {
+      const v5 = link.version === 5;
+      let bytes = copies.get(v5, packet.retain);
+      if (bytes === undefined) {
+        bytes = encodePublish(packet, link.version);
+        if (bytes !== undefined) copies.set(v5, packet.retain, bytes);
+      }
+      if (bytes !== undefined) {
+        link.sendEncoded(bytes);
+        return 'sent';
+      }
+    }
     link.send(packet);
     return 'sent';
   }
@@ -321,8 +349,8 @@ export class MqttSession {
     queue: string,
     message: MessageData,
     dup: boolean,
+    topic = routingKeyToTopic(message.routingKey),
   ): IPublishPacket | undefined {
-    const topic = routingKeyToTopic(message.routingKey);
     const all = this.#matching(queue, topic);
     const matches =
       all.length > 0 && all.some((s) => s.noLocal) && publisherOf(message) === this.clientId

@@ -147,3 +147,49 @@ test('a subscriber that reads slower than the publisher writes slows the publish
   sub.close();
   pub.close();
 }, 90_000);
+
+test('a plain QoS 0 PUBLISH reaches a 3.1.1 subscriber as the very bytes it came in; a 5.0 subscriber gets its own encoding, a retained one the retain flag as its subscription asks [MQTT-3.3.1-9] [MQTT-3.3.1-12]', async () => {
+  const frames4: Buffer[] = [];
+  const sub4 = await subscriber('fw4', 'fw/#');
+  readPublishes(sub4, (_q, _p, frame) => frames4.push(frame));
+  const sub5 = await RawClient.open(target.port, 5);
+  await sub5.connect('fw5', { keepalive: 0 });
+  sub5.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'fw/#', qos: 0, rap: true }] });
+  await sub5.next('suback');
+  const frames5: Buffer[] = [];
+  readPublishes(sub5, (_q, _p, frame) => frames5.push(frame));
+
+  const pub = await RawClient.open(target.port, 4);
+  await pub.connect('fw-pub');
+  const plain = generate({
+    cmd: 'publish',
+    topic: 'fw/t',
+    payload: Buffer.from('plain'),
+    qos: 0,
+    retain: false,
+    dup: false,
+  });
+  const kept = {
+    cmd: 'publish' as const,
+    topic: 'fw/r',
+    payload: Buffer.from('kept'),
+    qos: 0 as const,
+    dup: false,
+  };
+  pub.sendBytes(plain);
+  pub.sendBytes(generate({ ...kept, retain: true }));
+  await until(() => frames4.length === 2 && frames5.length === 2, 'both copies at both subscribers');
+
+  expect(frames4[0]).toEqual(plain);
+  // Delivered on a live subscription: retain 0 for 3.1.1 and without Retain As Published.
+  expect(frames4[1]).toEqual(generate({ ...kept, retain: false }));
+  const v5 = { protocolVersion: 5 } as const;
+  expect(frames5[0]).toEqual(
+    generate(
+      { cmd: 'publish', topic: 'fw/t', payload: Buffer.from('plain'), qos: 0, retain: false, dup: false },
+      v5,
+    ),
+  );
+  expect(frames5[1]).toEqual(generate({ ...kept, retain: true }, v5));
+  for (const c of [sub4, sub5, pub]) c.close();
+});

@@ -91,9 +91,12 @@ export class RawClient {
 
 /**
  * Reads PUBLISH packets off a client's socket without mqtt-packet (fast enough for 100,000s):
- * `onPublish` gets each one's QoS and payload (MQTT 3.1.1 framing: no properties).
+ * `onPublish` gets each one's QoS, payload (MQTT 3.1.1 framing: no properties) and whole packet.
  */
-export function readPublishes(client: RawClient, onPublish: (qos: number, payload: Buffer) => void): void {
+export function readPublishes(
+  client: RawClient,
+  onPublish: (qos: number, payload: Buffer, frame: Buffer) => void,
+): void {
   let buf = Buffer.alloc(0);
   client.socket.removeAllListeners('data');
   client.socket.on('data', (chunk: Buffer) => {
@@ -114,7 +117,7 @@ export function readPublishes(client: RawClient, onPublish: (qos: number, payloa
         const qos = (buf[at]! >> 1) & 3;
         const topicLength = buf.readUInt16BE(start);
         const payloadAt = start + 2 + topicLength + (qos > 0 ? 2 : 0);
-        onPublish(qos, buf.subarray(payloadAt, start + len));
+        onPublish(qos, buf.subarray(payloadAt, start + len), Buffer.from(buf.subarray(at, start + len)));
       }
       at = start + len;
     }

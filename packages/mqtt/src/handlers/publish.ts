@@ -52,6 +52,10 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
   // Subscribers served straight from this publish may slow this connection (Qos0Direct).
   const direct = conn.ctx.direct;
   direct.publisher = conn;
+  // A plain QoS 0 PUBLISH may go to subscribers as the bytes it came in.
+  const frame =
+    packet.qos === 0 && !packet.dup && topicAlias === undefined ? conn.frameOf(packet) : undefined;
+  if (frame) direct.copies.received(frame, v5, packet.retain);
   let done: Promise<PublishResult>;
   try {
     done = publishMessage(
@@ -65,6 +69,7 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
     );
   } finally {
     direct.publisher = undefined;
+    direct.copies.routed();
   }
   if (packet.qos === 0) {
     // QoS 0 has no answer; an engine refusal (too large, no such exchange) drops it, as the spec allows.
