@@ -9,6 +9,12 @@ const broker = await Broker.open({ store: new MemoryStore() });
 const server = new MqttServer(broker);
 const { port } = await server.listen(0, '127.0.0.1');
 process.on('message', async (m) => {
+  if (m === 'memory') {
+    // After a full collection when started with --expose-gc: what is live, not what was garbage.
+    globalThis.gc?.();
+    process.send({ memory: process.memoryUsage() });
+    return;
+  }
   if (m === 'stop') {
     await server.close();
     await broker.close();

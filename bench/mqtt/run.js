@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startChild } from './children.js';
-import { mqttjsScenario, rawScenario } from './scenarios.js';
+import { mqttjsScenario, rateScenario, rawScenario } from './scenarios.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,6 +30,9 @@ const scenarios = [
   { name: 'mqttjs-qos0-fan-out', kind: 'mqttjs', qos: 0, publishers: 1, subscribers: 4, perPublisher: 5000 },
   { name: 'mqttjs-qos1-fan-in', kind: 'mqttjs', qos: 1, publishers: 4, subscribers: 1, perPublisher: 2500 },
   { name: 'mqttjs-qos1-fan-out', kind: 'mqttjs', qos: 1, publishers: 1, subscribers: 4, perPublisher: 2500 },
+  // Issue 18: publish→deliver latency at a fixed 20k msg/s (p50/p99 columns).
+  { name: 'mqttjs-qos0-20k-latency', kind: 'rate', qos: 0, rate: 20_000, seconds: 5 },
+  { name: 'mqttjs-qos1-20k-latency', kind: 'rate', qos: 1, rate: 20_000, seconds: 5 },
   { name: 'raw-qos0-fan-in', kind: 'raw', publishers: 2, subscribers: 1, perPublisher: 100_000 },
   { name: 'raw-qos0-fan-out', kind: 'raw', publishers: 1, subscribers: 4, perPublisher: 50_000 },
   // Issue 18's loads: 16 B payloads in batches of 1,000 pre-encoded PUBLISHes from one connection.
@@ -116,6 +119,10 @@ async function measure(scenario, broker) {
 }
 
 function runOne(scenario, url, broker) {
+  if (scenario.kind === 'rate') {
+    if (broker === 'relay') return Promise.resolve(undefined);
+    return rateScenario(url, { ...scenario, payloadBytes: 64 });
+  }
   if (scenario.kind === 'mqttjs') {
     // The relay has no QoS 1 and no wildcards: it takes part in the raw loads only.
     if (broker === 'relay') return Promise.resolve(undefined);

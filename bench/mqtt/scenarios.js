@@ -101,6 +101,51 @@ export async function mqttjsScenario(
   };
 }
 
+/**
+ * mqtt.js at a fixed rate: one publisher sends `rate` messages per second for `seconds` (paced
+ * every 5 ms) to one subscriber; publish→deliver latency p50/p99 (same process clock). Below
+ * every broker's ceiling, so it measures the time a message spends in the broker, not the queueing.
+ */
+export async function rateScenario(url, { qos, rate, seconds, payloadBytes }) {
+  const run = randomBytes(4).toString('hex');
+  const topic = `brate/${run}/t`;
+  const latencies = [];
+  let received = 0;
+  const sub = await connectClient(url, `brsub-${run}`);
+  sub.on('message', (_t, payload) => {
+    received++;
+    latencies.push(performance.now() - payload.readDoubleLE(0));
+  });
+  await sub.subscribeAsync(topic, { qos });
+  const pub = await connectClient(url, `brpub-${run}`);
+  const total = rate * seconds;
+  const start = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+    for (; sent < due; sent++) {
+      const payload = Buffer.alloc(payloadBytes, 0x61);
+      payload.writeDoubleLE(performance.now(), 0);
+      pub.publish(topic, payload, { qos }, () => undefined);
+    }
+    await sleep(5);
+  }
+  const until = performance.now() + 10_000;
+  while (received < total && performance.now() < until) await sleep(5);
+  const elapsed = (performance.now() - start) / 1000;
+  await Promise.all([pub, sub].map((c) => c.endAsync().catch(() => undefined)));
+  latencies.sort((a, b) => a - b);
+  return {
+    sent,
+    expected: total,
+    delivered: received,
+    lost: total - received,
+    msgPerSec: received / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
 function startPublisher(job) {
   const child = fork(new URL('./raw-publisher.js', import.meta.url), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
