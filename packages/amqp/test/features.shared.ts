@@ -19,6 +19,7 @@ import {
 } from './helpers/amqp-clients.js';
 import { RABBITMQ_URL, reachable, startConveyor, type ConveyorTarget } from './helpers/targets.js';
 import { amqpFeatureSuiteMore } from './features-more.shared.js';
+import { amqpPrioritySuite } from './features-priority.shared.js';
 
 export type TargetName = 'conveyor' | 'rabbitmq';
 
@@ -423,5 +424,6 @@ export function amqpFeatureSuite(target: TargetName): void {
     });
 
     amqpFeatureSuiteMore({ url: () => url, test });
+    amqpPrioritySuite({ url: () => url, test });
   });
 }

@@ -69,6 +69,11 @@ export interface QueueRecordInput {
   deliveryCount?: number;
   /** Written to stable storage before `enqueue` resolves (persistent message on a durable queue). */
   durable: boolean;
+  /**
+   * Priority queue: the message's priority within the queue's levels (1 … its maximum); higher
+   * comes out first, FIFO within a level. Absent: 0.
+   */
+  priority?: number;
 }
 
 /** A message held in a queue, as the store returns it. */
@@ -82,6 +87,8 @@ export interface StoredMessage {
   /** Times this message has been handed out, counted at delivery. */
   deliveryCount: number;
   durable: boolean;
+  /** Its level in a priority queue (see QueueRecordInput); absent: 0. */
+  priority?: number;
 }
 
 export type MessageState = 'ready' | 'in-flight' | 'delayed';

@@ -62,6 +62,11 @@ export function queueOptionsFromArguments(args: Headers, flags: DeclareFlags): Q
   if (maxLength !== undefined) options.maxLength = maxLength;
   const maxBytes = integer(args, 'x-max-length-bytes', 0);
   if (maxBytes !== undefined) options.maxBytes = maxBytes;
+  const maxPriority = integer(args, 'x-max-priority', 0);
+  if (maxPriority !== undefined) {
+    if (maxPriority > 255) throw invalid('x-max-priority', args['x-max-priority']!, 'expected at most 255');
+    if (maxPriority > 0) options.maxPriority = maxPriority;
+  }
   const overflow = text(args, 'x-overflow');
   if (overflow !== undefined) {
     if (!(OVERFLOWS as readonly string[]).includes(overflow))
@@ -98,6 +103,7 @@ const AMQP_NAMES: Record<string, { arg: string; value?: (v: unknown) => unknown 
   messageTtlMs: { arg: 'x-message-ttl' },
   expiresMs: { arg: 'x-expires' },
   maxLength: { arg: 'x-max-length' },
+  maxPriority: { arg: 'x-max-priority' },
   maxBytes: { arg: 'x-max-length-bytes' },
   overflow: { arg: 'x-overflow' },
   deadLetter: { arg: 'x-dead-letter-exchange', value: (v) => (v as { exchange?: string }).exchange },

@@ -53,6 +53,12 @@ export function recordFor(options: ResolvedQueueOptions, request: AcceptRequest)
     durable: options.durable && request.message.properties.persistent === true,
   };
   if (ttl !== undefined) record.expiresAt = request.now + ttl;
+  // A priority above the queue's maximum counts as the maximum, as in RabbitMQ.
+  const max = options.maxPriority;
+  if (max !== undefined && max > 0) {
+    const priority = Math.min(max, request.message.properties.priority ?? 0);
+    if (priority > 0) record.priority = priority;
+  }
   if (request.readyAt !== undefined && request.readyAt > request.now) record.readyAt = request.readyAt;
   return record;
 }

@@ -1,7 +1,7 @@
 import { messageSize, type QueueRecordInput, type StoredMessage } from '../message.js';
 import { deadLetteredMessage, type DeadLetterReason } from './dead-letter.js';
 import type { EngineQueue } from './engine-queue.js';
-import type { AcceptRequest } from './queue-admission.js';
+import { recordFor, type AcceptRequest } from './queue-admission.js';
 
 /** Counts dead letters at the queue they left (metrics, management). */
 export function countDeadLettered(queue: EngineQueue, reason: DeadLetterReason, count: number): void {
@@ -46,12 +46,11 @@ export async function deadLetterHeld(
     }
     // Copies for extra targets first, then the atomic move: a crash in between duplicates, never loses.
     await Promise.all(others.map((q) => q.accept({ message, now }).done));
+    // The target's TTL and priority level, as for any copy entering it; durable as it was stored.
     const record: QueueRecordInput = {
-      message,
-      enqueuedAt: now,
+      ...recordFor(first.options, { message, now }),
       durable: s.durable && first.options.durable,
     };
-    if (first.options.messageTtlMs !== undefined) record.expiresAt = now + first.options.messageTtlMs;
     const moved = await store.move(queue.key, [s.id], holder, first.key, [record]);
     if (moved.length > 0) {
       done.push(s.id);

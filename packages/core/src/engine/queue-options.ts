@@ -40,6 +40,12 @@ export interface QueueOptions {
    * shared store, one per node.
    */
   singleActiveConsumer?: boolean;
+  /**
+   * A priority queue with levels 1 … maxPriority (at most 255): a message's `priority` (above the
+   * maximum: the maximum; absent: 0) decides its place, higher first, FIFO within a level. 0 or
+   * absent: not a priority queue. Needs a store that orders by priority (the embedded ones).
+   */
+  maxPriority?: number;
   /** Protocol-specific arguments kept as declared (compared on redeclare). */
   arguments?: Headers;
 }
@@ -78,6 +84,12 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
   }
   if (options.overflow !== undefined && !overflowPolicies.includes(options.overflow)) {
     throw new InvalidArgumentError(`queue option overflow must be one of ${overflowPolicies.join(', ')}`);
+  }
+  const maxPriority = options.maxPriority;
+  if (maxPriority !== undefined && (!Number.isInteger(maxPriority) || maxPriority < 0 || maxPriority > 255)) {
+    throw new InvalidArgumentError(
+      `queue option maxPriority must be a whole number from 0 to 255, got ${String(maxPriority)}`,
+    );
   }
   if (options.deadLetter !== undefined && typeof options.deadLetter.exchange !== 'string') {
     throw new InvalidArgumentError('queue option deadLetter needs an exchange ("" for the default exchange)');

@@ -175,6 +175,10 @@ export class VirtualHost implements QueueHost {
     }
     const existing = this.#queues.get(name);
     const resolved = resolveQueueOptions(options);
+    if ((resolved.maxPriority ?? 0) > 0 && this.store.priorities !== true)
+      throw new InvalidArgumentError(
+        `queue '${name}': priority queues need a store that orders by priority (memory, lmdb); the ${this.store.kind} store does not yet`,
+      );
     if (existing) {
       existing.checkOwner(context.owner);
       assertEquivalent(name, existing.options, resolved);

@@ -27,6 +27,7 @@ function ids(entries: readonly QueueEntry[]): string[] {
 export abstract class EmbeddedStore implements MessageStore, HolderIndex {
   abstract readonly kind: string;
   abstract readonly durable: boolean;
+  readonly priorities = true;
 
   protected readonly queues = new Map<QueueKey, InMemoryQueueState>();
   private readonly holderQueues = new Map<HolderId, Set<InMemoryQueueState>>();

@@ -28,6 +28,8 @@ interface PersistedMessage {
   r?: number;
   /** delivery count at enqueue */
   c: number;
+  /** priority (priority queues) */
+  y?: number;
 }
 
 /** What changes after enqueue, kept apart so a count bump does not rewrite the body. */
@@ -114,6 +116,7 @@ export class LmdbStore extends EmbeddedStore {
         deliveryCount: update !== undefined ? update[0] : value.c,
         durable: true,
       };
+      if (value.y !== undefined) record.priority = value.y;
       const entry = this.ensureQueue(value.q).restore(seq, record, now);
       entry.stateOnDisk = update !== undefined;
       if (seq > maxSeq) maxSeq = seq;
@@ -220,6 +223,7 @@ export class LmdbStore extends EmbeddedStore {
       };
       if (r.expiresAt !== undefined) value.x = r.expiresAt;
       if (r.readyAt !== undefined) value.r = r.readyAt;
+      if (r.priority !== undefined) value.y = r.priority;
       batch ??= this.pending();
       batch.add(entry.seq, value);
     }

@@ -110,7 +110,7 @@ export interface QueueStore {
 
   /**
    * Hands out up to `max` ready messages in FIFO order (redeliveries keep their original
-   * position), raising each one's delivery count; the raised count is stored (batched).
+   * position; with `priorities`, higher priority first and FIFO within a level), raising each one's delivery count; the raised count is stored (batched).
    * Returns what it handed out; the caller decides (TTL, delivery limit) and acks, moves or
    * delivers them.
    */
@@ -167,6 +167,8 @@ export interface MessageStore extends QueueStore, MetadataStore {
   readonly durable: boolean;
   /** Present when other broker processes use the same storage (a shared store). */
   readonly cluster?: StoreCluster;
+  /** True when `take` and `peek` honour records' `priority` (priority queues need it). */
+  readonly priorities?: boolean;
 
   /**
    * Opens the store. For an embedded store, whatever was held by anyone when the process

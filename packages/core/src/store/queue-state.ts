@@ -21,6 +21,9 @@ class HolderList {
  * One queue's state, shared by the embedded stores. Ready messages come out in id order:
  * never-delivered ones from a deque, returned ones (released, lease-expired, delay over) from a
  * min-heap by id, whichever front is smaller, so a redelivery keeps its original position.
+ * Priority queues: an entry with a priority is ready in that heap under the key −priority (ids
+ * break ties), entries without one in the deque as key 0, so higher levels come out first and
+ * each level in id order, with one comparison more per take.
  * Delayed entries wait in a heap by readyAt and become ready lazily when the clock is passed in.
  * Counters are kept on every transition; nothing here scans to count.
  */
@@ -30,6 +33,8 @@ export class InMemoryQueueState {
   delayed = 0;
   bytes = 0;
   readonly dedupe = new DedupeWindow();
+  /** Live entries with a priority: while there are any, peek sorts the ready ones by level. */
+  private prioritized = 0;
 
   /** Every live entry by seq; insertion order is id order (ids only grow). */
   private readonly entries = new Map<number, QueueEntry>();
@@ -59,6 +64,7 @@ export class InMemoryQueueState {
       deliveryCount: input.deliveryCount ?? 0,
       durable: input.durable,
     };
+    if (input.priority !== undefined && input.priority > 0) record.priority = input.priority;
     return this.restore(seq, record, now);
   }
 
@@ -68,9 +74,12 @@ export class InMemoryQueueState {
     const entry = new QueueEntry(seq, record, messageSize(record.message), delayed ? DELAYED : FRESH);
     this.entries.set(seq, entry);
     this.bytes += entry.size;
+    if (record.priority !== undefined) this.prioritized++;
     if (delayed) {
       this.delayedHeap.push(entry, record.readyAt as number);
       this.delayed++;
+    } else if (record.priority !== undefined) {
+      this.toReady(entry);
     } else {
       this.fresh.push(entry);
       this.ready++;
@@ -84,10 +93,8 @@ export class InMemoryQueueState {
     let top = heap.peek();
     while (top !== undefined && top.heapKey <= now) {
       heap.pop();
-      top.state = RETURNED;
-      this.returned.push(top, top.seq);
       this.delayed--;
-      this.ready++;
+      this.toReady(top);
       top = heap.peek();
     }
   }
@@ -108,7 +115,8 @@ export class InMemoryQueueState {
       }
       const r = returned.peek();
       let entry: QueueEntry;
-      if (f !== undefined && (r === undefined || f.seq < r.seq)) {
+      // The deque's entries are at level 0: the heap's top wins when it is above that (key < 0).
+      if (f !== undefined && (r === undefined || (r.heapKey === 0 && f.seq < r.seq))) {
         fresh.shift();
         entry = f;
       } else if (r !== undefined) {
@@ -143,8 +151,7 @@ export class InMemoryQueueState {
       const entry = this.held(ids[i] as string, holder);
       if (entry === undefined) continue;
       this.unhold(entry);
-      this.entries.delete(entry.seq);
-      entry.state = GONE;
+      this.forget(entry);
       this.inFlight--;
       this.bytes -= entry.size;
       out.push(entry);
@@ -222,6 +229,7 @@ export class InMemoryQueueState {
     const withDelayed = options?.includeDelayed === true;
     const out: PeekedMessage[] = [];
     if (max <= 0) return out;
+    if (this.prioritized > 0) return this.peekByLevel(max, withInFlight, withDelayed);
     for (const entry of this.entries.values()) {
       const s = entry.state;
       let state: PeekedMessage['state'];
@@ -239,6 +247,26 @@ export class InMemoryQueueState {
     return out;
   }
 
+  /** Peek of a queue holding prioritized entries: the ready ones in delivery order, then the others in id order. */
+  private peekByLevel(max: number, withInFlight: boolean, withDelayed: boolean): PeekedMessage[] {
+    const ready: QueueEntry[] = [];
+    const others: PeekedMessage[] = [];
+    for (const entry of this.entries.values()) {
+      const s = entry.state;
+      if (s === FRESH || s === RETURNED) ready.push(entry);
+      else if (s === IN_FLIGHT && withInFlight) others.push({ ...entry.record, state: 'in-flight' });
+      else if (s === DELAYED && withDelayed) others.push({ ...entry.record, state: 'delayed' });
+    }
+    // Stable: within a level, id order.
+    ready.sort((a, b) => (b.record.priority ?? 0) - (a.record.priority ?? 0));
+    const out: PeekedMessage[] = ready.slice(0, max).map((e) => ({ ...e.record, state: 'ready' as const }));
+    for (const p of others) {
+      if (out.length >= max) break;
+      out.push(p);
+    }
+    return out;
+  }
+
   counts(now: number): QueueCounts {
     this.promote(now);
     return { ready: this.ready, inFlight: this.inFlight, delayed: this.delayed, bytes: this.bytes };
@@ -249,8 +277,7 @@ export class InMemoryQueueState {
     const out: QueueEntry[] = [];
     for (const entry of this.entries.values()) {
       if (entry.state === IN_FLIGHT) continue;
-      this.entries.delete(entry.seq);
-      entry.state = GONE;
+      this.forget(entry);
       this.bytes -= entry.size;
       out.push(entry);
     }
@@ -277,7 +304,7 @@ export class InMemoryQueueState {
     this.returned.clear();
     this.delayedHeap.clear();
     this.leases.clear();
-    this.ready = this.inFlight = this.delayed = this.bytes = 0;
+    this.ready = this.inFlight = this.delayed = this.bytes = this.prioritized = 0;
     return out;
   }
 
@@ -287,6 +314,12 @@ export class InMemoryQueueState {
     if (d === undefined) return l?.heapKey;
     if (l === undefined) return d.heapKey;
     return Math.min(d.heapKey, l.heapKey);
+  }
+
+  private forget(entry: QueueEntry): void {
+    this.entries.delete(entry.seq);
+    entry.state = GONE;
+    if (entry.record.priority !== undefined) this.prioritized--;
   }
 
   private held(id: string, holder: HolderId): QueueEntry | undefined {
@@ -318,7 +351,7 @@ export class InMemoryQueueState {
 
   private toReady(entry: QueueEntry): void {
     entry.state = RETURNED;
-    this.returned.push(entry, entry.seq);
+    this.returned.push(entry, -(entry.record.priority ?? 0));
     this.ready++;
   }
 

@@ -12,6 +12,8 @@ export interface ConformanceSuite {
   harness(): StoreHarness;
   store(): MessageStore;
   fill(queue: string, ...bodies: string[]): Promise<unknown>;
+  /** Closes the store and opens it again over the same storage (durable stores). */
+  reopen(): Promise<void>;
 }
 
 export function describeClusterConformance(suite: ConformanceSuite): void {

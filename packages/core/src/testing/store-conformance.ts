@@ -8,6 +8,7 @@ import { BrokerClosedError, QueueNotFoundError } from '../errors.js';
 import type { QueueRecordInput } from '../message.js';
 import type { MessageStore } from '../store/message-store.js';
 import { describeClusterConformance } from './store-conformance-cluster.js';
+import { describePriorityConformance } from './store-conformance-priority.js';
 
 /** What a store's test file hands the suite: a store that is not yet open, and how to reopen it. */
 export interface StoreHarness {
@@ -543,10 +544,18 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
       });
     });
 
-    describeClusterConformance({
+    const suite = {
       harness: () => harness,
       store: () => store,
-      fill: (q, ...bodies) => fill(q, ...bodies),
-    });
+      fill: (q: string, ...bodies: string[]) => fill(q, ...bodies),
+      reopen: async () => {
+        if (harness.reopen === undefined) return;
+        await store.close();
+        store = harness.reopen();
+        await store.open();
+      },
+    };
+    describeClusterConformance(suite);
+    describePriorityConformance(suite);
   });
 }
