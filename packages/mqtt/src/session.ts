@@ -87,6 +87,8 @@ export class MqttSession {
   /** QoS 0 deliveries from a windowed (QoS 1) consumer sent while congested: acked on drain, so the window bounds them. */
   #deferredAcks: Delivery[] = [];
   #queue0: string | undefined;
+  /** The QoS 0 queue still holds what came while the session was away (see #awaitQueue0Drained). */
+  #queue0Backlog = false;
   #queue1: string | undefined;
   #pendingWill: { timer: NodeJS.Timeout; fire: () => void; dropped?: () => void } | undefined;
   link: SessionLink | undefined;
@@ -179,6 +181,24 @@ export class MqttSession {
     }
     for (const queue of new Set([...this.subscriptions.values()].map((s) => s.queue)))
       this.startConsumer(queue);
+    if (this.persistent && this.vhost.hasQueue(this.ownQueue(0))) {
+      this.#queue0Backlog = true;
+      void reported(this.#awaitQueue0Drained(link), this.report);
+    }
+  }
+
+  /**
+   * What the QoS 0 queue collected while the session had no connection goes out first: until it
+   * is drained, copies published here queue behind it instead of overtaking it [MQTT-4.6.0-6].
+   */
+  async #awaitQueue0Drained(link: SessionLink): Promise<void> {
+    const queue = this.ownQueue(0);
+    while (this.link === link && this.vhost.hasQueue(queue)) {
+      const { ready, inFlight } = await this.vhost.count(queue);
+      if (ready + inFlight === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    if (this.link === link) this.#queue0Backlog = false;
   }
 
   /** The connection went: stop consuming; a persistent session keeps what it holds for the next one. */
@@ -317,7 +337,7 @@ export class MqttSession {
     copies: EncodedCopies,
   ): 'sent' | 'dropped' | 'stored' {
     const link = this.link;
-    if (!link) return 'stored';
+    if (!link || this.#queue0Backlog) return 'stored';
     const packet = this.#packetFor(link, this.ownQueue(0), message, false, copies.topic);
     if (packet === undefined) return 'sent'; // no-local, or expired: nothing to send
     if (link.bufferedBytes > bufferLimit) return 'dropped';

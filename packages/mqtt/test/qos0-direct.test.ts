@@ -193,3 +193,41 @@ test('a plain QoS 0 PUBLISH reaches a 3.1.1 subscriber as the very bytes it came
   expect(frames5[1]).toEqual(generate({ ...kept, retain: true }, v5));
   for (const c of [sub4, sub5, pub]) c.close();
 });
+
+test('a persistent session that comes back gets what its QoS 0 queue collected first, then the live copies, in order [MQTT-4.6.0-6]', async () => {
+  const away = await subscriber('returner', 'ord/t', false);
+  away.close();
+  await until(() => target.server.connectionCount === 0, 'the session to be detached');
+  const vhost = target.broker.vhost('/');
+  // 1 KiB each: the backlog (10 MiB) fills the socket past its high mark, so it drains over many turns.
+  const N = 10_000;
+  const LIVE = 2_000;
+  const body = (i: number) => {
+    const b = Buffer.alloc(1024);
+    b.writeUInt32BE(i);
+    return b;
+  };
+  for (let i = 0; i < N; i++) await vhost.publish('amq.topic', 'ord.t', { body: body(i) });
+
+  const back = await RawClient.open(target.port, 4);
+  const got: number[] = [];
+  readPublishes(back, (_qos, payload) => got.push(payload.readUInt32BE(0)));
+  back.send({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clientId: 'returner',
+    clean: false,
+    keepalive: 0,
+  });
+  await until(() => target.server.connectionCount === 1, 'the connection');
+  // Live publishes from the moment the session is attached again, while the queue drains.
+  for (let i = N; i < N + LIVE; i++) {
+    void vhost.publish('amq.topic', 'ord.t', { body: body(i) });
+    if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await until(() => got.length === N + LIVE, 'every copy');
+  expect(got).toEqual(Array.from({ length: N + LIVE }, (_, i) => i));
+  expect(target.server.qos0Dropped).toBe(0);
+  back.close();
+});
