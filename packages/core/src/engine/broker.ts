@@ -148,6 +148,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       throw err;
     }
     broker.#recovered = true;
+    for (const vhost of broker.#vhosts.values()) vhost.resumeDelayedRouting();
     if (broker.#fullSyncWanted || broker.#changedKeys.size > 0)
       broker.#topologyWorker ??= broker.#applyTopology();
     return broker;

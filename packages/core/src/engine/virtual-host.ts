@@ -28,6 +28,7 @@ import { ConsumerState, consumerHandle, type ConsumeOptions, type ConsumerHandle
 import { redrive } from './redrive.js';
 import { Definitions } from './definitions.js';
 import { deliverAround, deliverTo, type LocalDelivery } from './deliver.js';
+import { DELAYED_ROUTING_QUEUE, DelayedRouting } from './delayed-routing.js';
 import type {
   DeclareQueueContext,
   NackOptions,
@@ -69,6 +70,17 @@ export class VirtualHost implements QueueHost {
   readonly #definitions: Definitions;
   /** Doors serving some queues' consumers on this node themselves (see LocalDelivery). */
   #local: LocalDelivery[] = [];
+  readonly #delayedRouting = new DelayedRouting({
+    hasQueue: (name) => this.hasQueue(name),
+    declareQueue: (name, options) => this.declareQueue(name, options),
+    consume: (name, handler, options) => this.consume(name, handler, options),
+    ack: (delivery) => this.ack(delivery),
+    nack: (delivery, options) => this.nack(delivery, options),
+    hold: (message, outgoing) =>
+      deliverTo(this.#queues, this.now(), [DELAYED_ROUTING_QUEUE], message, outgoing),
+    route: (exchange, routingKey, outgoing) => this.#route(exchange, routingKey, outgoing, this.#shared),
+    backgroundError: (err) => this.backgroundError(err),
+  });
 
   constructor(
     readonly vhost: string,
@@ -402,6 +414,11 @@ export class VirtualHost implements QueueHost {
     };
   }
 
+  /** After recovery: delayed publishes held before a restart are routed when their time comes. */
+  resumeDelayedRouting(): void {
+    this.#delayedRouting.resume();
+  }
+
   /** Routes a message through `exchange`; resolves once every copy is stored (durable ones synced). */
   publish(
     exchange: string,
@@ -429,6 +446,11 @@ export class VirtualHost implements QueueHost {
     mayCatchUp: boolean,
   ): Promise<PublishResult> {
     const message = this.#messageData(exchange, routingKey, outgoing);
+    if (outgoing.delayMs !== undefined || outgoing.deliverAt !== undefined) {
+      const info = this.#routing.getExchange(exchange);
+      if (info?.options.delayed && !info.options.internal)
+        return this.#delayedRouting.publish(message, outgoing);
+    }
     let queues: readonly string[];
     try {
       ({ queues } = this.#routing.route(

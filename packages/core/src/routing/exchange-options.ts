@@ -37,6 +37,7 @@ export function resolveExchangeOptions(options: ExchangeOptions): ResolvedExchan
     autoDelete: options.autoDelete ?? false,
     internal: options.internal ?? false,
     ...(alternateExchange === undefined ? {} : { alternateExchange }),
+    ...(options.delayed === true ? { delayed: true as const } : {}),
     arguments: args,
   });
 }
@@ -62,6 +63,8 @@ export function assertEquivalent(
     ['auto_delete', requested.autoDelete, existing.options.autoDelete],
     ['internal', requested.internal, existing.options.internal],
     [ALTERNATE_EXCHANGE_ARG, requested.alternateExchange, existing.options.alternateExchange],
+    // A delayed-message exchange is another type in RabbitMQ (x-delayed-message).
+    ['delayed', requested.delayed, existing.options.delayed],
   ];
   for (const [field, received, current] of diffs) {
     if (received !== current) {

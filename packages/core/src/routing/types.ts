@@ -13,6 +13,12 @@ export interface ExchangeOptions {
   internal?: boolean;
   /** Where messages go that match no binding; wins over the `alternate-exchange` argument. */
   alternateExchange?: string;
+  /**
+   * A delayed publish (`delayMs`, `deliverAt`) is held and routed when its delay is over, so the
+   * bindings of that moment decide where it goes (RabbitMQ's delayed-message exchange). Default
+   * false: it is routed at once and held in each queue it reached.
+   */
+  delayed?: boolean;
   arguments?: Headers;
 }
 
@@ -22,6 +28,7 @@ export interface ResolvedExchangeOptions {
   readonly autoDelete: boolean;
   readonly internal: boolean;
   readonly alternateExchange?: string;
+  readonly delayed?: true;
   readonly arguments: Readonly<Headers>;
 }
 

@@ -29,6 +29,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
           durable: a.durable,
           autoDelete: a.autoDelete,
           internal: a.internal,
+          ...(a.type === DELAYED_MESSAGE ? { delayed: true } : {}),
           arguments: a.arguments,
         });
       }
@@ -76,9 +77,9 @@ const DELAYED_MESSAGE = 'x-delayed-message';
 
 /**
  * The engine's kind for a declared type. `x-delayed-message` routes as its `x-delayed-type`
- * argument says, and the `x-delay` header holds each copy back in its queue (as on every exchange,
- * see publish.ts); unlike the plugin, the message is routed when published, not when its delay is
- * over (docs/amqp.md).
+ * argument says; declared `delayed`, it holds a message with `x-delay` whole and routes it when
+ * the delay is over, as the plugin does (on other exchanges `x-delay` holds each copy back in the
+ * queues it reached at once, see publish.ts).
  */
 function exchangeKind(type: string, args: Record<string, unknown>): ExchangeKind {
   if (type === DELAYED_MESSAGE) {
