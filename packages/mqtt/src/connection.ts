@@ -47,22 +47,24 @@ const ACKS = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp']);
 
 /** One MQTT client connection: bytes → packets → one handler per packet type, and back. */
 export class MqttConnection implements SessionLink {
-  state: ConnectionState = { kind: 'awaiting-connect' };
-  version: ProtocolVersion = 4;
-  receiveMaximum: number;
+  // The connection's state is its own: handlers read it through getters and change it through the
+  // named steps below (CONNECT's, the inbound flow control, topic aliases), never by assignment.
+  #state: ConnectionState = { kind: 'awaiting-connect' };
+  #version: ProtocolVersion = 4;
+  #receiveMaximum: number;
   /** Client's Maximum Packet Size (MQTT 5). */
-  clientMaxPacketBytes = Number.POSITIVE_INFINITY;
-  will: Will | undefined;
+  #clientMaxPacketBytes = Number.POSITIVE_INFINITY;
+  #will: Will | undefined;
   /** Who it authenticated as at CONNECT; undefined before. */
-  principal: Principal | undefined;
+  #principal: Principal | undefined;
   /** Shared store: the key of the will's copy in the store. */
-  willKey: string | undefined;
+  #willKey: string | undefined;
   /** Client's QoS 1/2 publishes not yet acknowledged (QoS 1) or released (QoS 2): bounded by our Receive Maximum. */
-  inboundInFlight = 0;
+  #inboundInFlight = 0;
   /** Topic aliases the client set on its publishes (ours to resolve). */
-  readonly topicAliases = new Map<number, string>();
+  readonly #topicAliases = new Map<number, string>();
   /** The client's Topic Alias Maximum (MQTT 5): how many aliases we may use on our publishes to it. */
-  topicAliasMaximumOut = 0;
+  #topicAliasMaximumOut = 0;
   /** Topics we gave an alias on this connection, with that alias. */
   readonly #aliasesOut = new Map<string, number>();
   /** QoS 1/2 acks go out in the order their publishes came in, each after its engine publish resolved. */
@@ -96,7 +98,7 @@ export class MqttConnection implements SessionLink {
     readonly transport: SocketTransport,
     private readonly onClosed: (conn: MqttConnection) => void,
   ) {
-    this.receiveMaximum = ctx.defaultInflight;
+    this.#receiveMaximum = ctx.defaultInflight;
     this.#splitter = new PacketSplitter(ctx.maxPacketBytes);
     this.#parser = createParser();
     this.#parser.on('packet', (packet: Packet) => {
@@ -114,15 +116,86 @@ export class MqttConnection implements SessionLink {
         this.#behind = false;
         this.#releaseWaiters();
       }
-      const state = this.state;
+      const state = this.#state;
       if (state.kind === 'connected' && state.session.link === this) state.session.outputCongested(congested);
     });
     // A client has a few seconds to send CONNECT.
     this.setKeepAlive(10 / 1.5);
   }
 
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get version(): ProtocolVersion {
+    return this.#version;
+  }
+
+  /** Client's Receive Maximum: QoS 1/2 publishes it takes unacknowledged. */
+  get receiveMaximum(): number {
+    return this.#receiveMaximum;
+  }
+
+  get principal(): Principal | undefined {
+    return this.#principal;
+  }
+
+  // ---------------------------------------------------------------- CONNECT's steps
+
+  /** A CONNECT arrived: no other packet is handled until it is answered. */
+  beginConnect(version: ProtocolVersion): void {
+    this.#state = { kind: 'connecting' };
+    this.#version = version;
+  }
+
+  authenticated(principal: Principal): void {
+    this.#principal = principal;
+  }
+
+  /** The client's own limits from its MQTT 5 CONNECT. */
+  clientLimits(limits: { receiveMaximum: number; maxPacketBytes?: number; topicAliasMaximum: number }): void {
+    this.#receiveMaximum = limits.receiveMaximum;
+    if (limits.maxPacketBytes !== undefined) this.#clientMaxPacketBytes = limits.maxPacketBytes;
+    this.#topicAliasMaximumOut = limits.topicAliasMaximum;
+  }
+
+  /** The will published if the connection ends without DISCONNECT; `key`: its copy in a shared store. */
+  setWill(will: Will, key?: string): void {
+    this.#will = will;
+    if (key !== undefined) this.#willKey = key;
+  }
+
+  /** CONNACK goes out: packets of the session are handled from now on. */
+  connected(session: MqttSession, clientId: string): void {
+    this.#state = { kind: 'connected', session, clientId };
+  }
+
+  // ---------------------------------------------------------------- inbound flow
+
+  /** A QoS 1/2 PUBLISH (5.0) starts: false when it is one more than our Receive Maximum [MQTT-3.3.4-8]. */
+  admitInbound(): boolean {
+    return ++this.#inboundInFlight <= this.ctx.receiveMaximum;
+  }
+
+  /** A QoS 1/2 PUBLISH (5.0) was acknowledged or released. */
+  inboundDone(): void {
+    this.#inboundInFlight = Math.max(0, this.#inboundInFlight - 1);
+  }
+
+  /**
+   * A PUBLISH's topic alias [MQTT-3.3.2.3.4]: with a topic, it is set (and the topic returned);
+   * without one, the topic it stands for, or undefined when it was never set.
+   */
+  resolveTopicAlias(alias: number, topic: string): string | undefined {
+    if (topic !== '') {
+      this.#topicAliases.set(alias, topic);
+      return topic;
+    }
+    return this.#topicAliases.get(alias);
+  }
+
   #onData(chunk: Buffer): void {
-    if (this.state.kind === 'closed') return;
+    if (this.#state.kind === 'closed') return;
     this.#keepAlive?.refresh();
     const result = this.#splitter.push(chunk, this.#onPacketBytes);
     if (result === 'too-large') this.close(RC.packetTooLarge);
@@ -131,10 +204,10 @@ export class MqttConnection implements SessionLink {
 
   /** One whole packet: PUBLISH without properties decoded here, everything else by mqtt-packet. */
   readonly #onPacketBytes = (frame: Buffer): void => {
-    if (this.state.kind === 'closed') return;
-    if (this.state.kind === 'connected') {
+    if (this.#state.kind === 'closed') return;
+    if (this.#state.kind === 'connected') {
       const fast =
-        frame[0]! >> 4 === 3 ? decodePublish(frame, this.version) : decodeShortAck(frame, this.version);
+        frame[0]! >> 4 === 3 ? decodePublish(frame, this.#version) : decodeShortAck(frame, this.#version);
       if (fast) {
         this.#frame = frame;
         this.#framed = fast;
@@ -170,7 +243,7 @@ export class MqttConnection implements SessionLink {
 
   /** The user name it authenticated as ('' before CONNECT). */
   get username(): string {
-    return this.principal?.username ?? '';
+    return this.#principal?.username ?? '';
   }
 
   /** The socket's write buffer is over its high mark (QoS 0 output waits). */
@@ -188,11 +261,11 @@ export class MqttConnection implements SessionLink {
   }
 
   get aliasesTopics(): boolean {
-    return this.topicAliasMaximumOut > 0;
+    return this.#topicAliasMaximumOut > 0;
   }
 
   sendEncoded(bytes: Buffer): void {
-    if (bytes.length <= this.clientMaxPacketBytes) this.transport.write(bytes);
+    if (bytes.length <= this.#clientMaxPacketBytes) this.transport.write(bytes);
   }
 
   /**
@@ -260,7 +333,7 @@ export class MqttConnection implements SessionLink {
   /** The memory alarm cleared: what was held is handled in order, reading and keep-alive resume. */
   unblocked(): void {
     const held = this.#held;
-    if (held === undefined || this.state.kind === 'closed') return;
+    if (held === undefined || this.#state.kind === 'closed') return;
     this.#held = undefined;
     this.setKeepAlive(this.#keepAliveSeconds);
     for (const packet of held) this.#enqueue(packet);
@@ -278,7 +351,7 @@ export class MqttConnection implements SessionLink {
   }
 
   #dispatch(packet: Packet): Promise<void> | void {
-    const state = this.state;
+    const state = this.#state;
     switch (state.kind) {
       case 'closed':
         return;
@@ -321,25 +394,25 @@ export class MqttConnection implements SessionLink {
     if (this.transport.closed) return true;
     // mqtt-packet writes a 4-byte ack for an absent 5.0 reason code; 0 gives the short form clients expect.
     if (
-      this.version === 5 &&
+      this.#version === 5 &&
       ACKS.has(packet.cmd) &&
       (packet as { reasonCode?: number }).reasonCode === undefined
     ) {
       packet = { ...packet, reasonCode: 0 } as Packet;
     }
     let aliased: string | undefined;
-    if (packet.cmd === 'publish' && this.topicAliasMaximumOut > 0)
+    if (packet.cmd === 'publish' && this.#topicAliasMaximumOut > 0)
       ({ packet, aliased } = this.#alias(packet));
     let bytes: Buffer | undefined;
     try {
-      bytes = packet.cmd === 'publish' ? encodePublish(packet, this.version) : encodeAck(packet);
-      bytes ??= generate(packet, { protocolVersion: this.version });
+      bytes = packet.cmd === 'publish' ? encodePublish(packet, this.#version) : encodeAck(packet);
+      bytes ??= generate(packet, { protocolVersion: this.#version });
       // On a field it cannot write, generate returns what it wrote so far instead of throwing.
       if (!wholePacket(bytes)) return false;
     } catch {
       return false; // a packet mqtt-packet cannot encode is dropped like an oversized one
     }
-    if (bytes.length > this.clientMaxPacketBytes) return false;
+    if (bytes.length > this.#clientMaxPacketBytes) return false;
     this.transport.write(bytes);
     // Only once the client has it: a later publish may then send the alias alone.
     if (aliased !== undefined) this.#aliasesOut.set(aliased, this.#aliasesOut.size + 1);
@@ -358,7 +431,7 @@ export class MqttConnection implements SessionLink {
     const known = this.#aliasesOut.get(topic);
     if (known !== undefined)
       return { packet: { ...packet, topic: '', properties: { ...packet.properties, topicAlias: known } } };
-    if (this.#aliasesOut.size >= this.topicAliasMaximumOut) return { packet };
+    if (this.#aliasesOut.size >= this.#topicAliasMaximumOut) return { packet };
     const alias = this.#aliasesOut.size + 1;
     return { packet: { ...packet, properties: { ...packet.properties, topicAlias: alias } }, aliased: topic };
   }
@@ -382,21 +455,21 @@ export class MqttConnection implements SessionLink {
    * Unless the client sent a normal DISCONNECT, its will is published.
    */
   close(reason: number | undefined, options: { publishWill?: boolean } = {}): void {
-    const state = this.state;
+    const state = this.#state;
     if (state.kind === 'closed') return;
-    this.state = { kind: 'closed' };
+    this.#state = { kind: 'closed' };
     if (this.#keepAlive) clearTimeout(this.#keepAlive);
-    if (reason !== undefined && state.kind === 'connected' && this.version === 5) {
+    if (reason !== undefined && state.kind === 'connected' && this.#version === 5) {
       this.send({ cmd: 'disconnect', reasonCode: reason });
     }
     this.transport.end();
     this.#releaseWaiters();
     this.#parser.removeAllListeners('packet');
     if (state.kind === 'connected') {
-      const will = options.publishWill === false ? undefined : this.will;
+      const will = options.publishWill === false ? undefined : this.#will;
       const session = state.session;
-      if (will) publishWill(this.ctx, session, will, this.willKey);
-      else if (this.willKey !== undefined) this.ctx.wills?.remove(this.willKey);
+      if (will) publishWill(this.ctx, session, will, this.#willKey);
+      else if (this.#willKey !== undefined) this.ctx.wills?.remove(this.#willKey);
       void reported(this.ctx.sessions.disconnected(session), this.ctx.reportError);
     }
     this.onClosed(this);

@@ -38,9 +38,8 @@ type Refuse = (code5: number, code4: number) => void;
 
 /** CONNECT [MQTT-3.1]: authenticate, open or resume the session, CONNACK, then resend what is in flight. */
 export async function handleConnect(conn: MqttConnection, packet: IConnectPacket): Promise<void> {
-  conn.state = { kind: 'connecting' };
   const version = packet.protocolVersion ?? 4;
-  conn.version = version;
+  conn.beginConnect(version);
   const v5 = version === 5;
   const refuse: Refuse = (code5, code4) => {
     conn.send(
@@ -70,7 +69,7 @@ async function connect(conn: MqttConnection, packet: IConnectPacket, refuse: Ref
       return refuse(RC.badUserNameOrPassword, CONNACK_V4.badUserNameOrPassword);
     return refuse(RC.notAuthorized, CONNACK_V4.notAuthorized);
   }
-  conn.principal = auth.principal;
+  conn.authenticated(auth.principal);
 
   const cleanStart = packet.clean ?? true;
   let clientId = packet.clientId;
@@ -97,9 +96,11 @@ async function connect(conn: MqttConnection, packet: IConnectPacket, refuse: Ref
   const expiry = v5 ? (props?.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;
   if (v5) {
     if (props?.receiveMaximum === 0 || props?.maximumPacketSize === 0) return refuse(RC.protocolError, 0);
-    conn.receiveMaximum = props?.receiveMaximum ?? 65535;
-    if (props?.maximumPacketSize !== undefined) conn.clientMaxPacketBytes = props.maximumPacketSize;
-    conn.topicAliasMaximumOut = props?.topicAliasMaximum ?? 0;
+    conn.clientLimits({
+      receiveMaximum: props?.receiveMaximum ?? 65535,
+      ...(props?.maximumPacketSize === undefined ? {} : { maxPacketBytes: props.maximumPacketSize }),
+      topicAliasMaximum: props?.topicAliasMaximum ?? 0,
+    });
   }
   let keepAlive = packet.keepalive ?? 0;
   let serverKeepAlive: number | undefined;
@@ -125,19 +126,19 @@ async function connect(conn: MqttConnection, packet: IConnectPacket, refuse: Ref
       delaySec: v5 ? (willDelayInterval ?? 0) : 0,
       ...(v5 && Object.keys(willProps).length > 0 ? { properties: willProps } : {}),
     };
-    conn.will = will;
+    let key: string | undefined;
     if (ctx.wills) {
       // Shared store: a copy other nodes publish should this node die while the client is here.
-      const key = await ctx.wills.put(clientId, will, willDelaySec(session, will), session.connectedAt);
+      key = await ctx.wills.put(clientId, will, willDelaySec(session, will), session.connectedAt);
       if (conn.state.kind !== 'connecting') {
         ctx.wills.remove(key);
         await ctx.sessions.disconnected(session);
         return;
       }
-      conn.willKey = key;
     }
+    conn.setWill(will, key);
   }
-  conn.state = { kind: 'connected', session, clientId };
+  conn.connected(session, clientId);
   conn.setKeepAlive(keepAlive);
   const connack: IConnackPacket = { cmd: 'connack', sessionPresent: present };
   if (v5) {

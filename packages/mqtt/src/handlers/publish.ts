@@ -21,12 +21,9 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
   if (subscriptionIdentifier !== undefined) return conn.close(RC.protocolError); // [MQTT-3.3.4-6]
   if (v5 && topicAlias !== undefined) {
     if (topicAlias === 0 || topicAlias > conn.ctx.topicAliasMaximum) return conn.close(RC.topicAliasInvalid);
-    if (topic !== '') conn.topicAliases.set(topicAlias, topic);
-    else {
-      const known = conn.topicAliases.get(topicAlias);
-      if (known === undefined) return conn.close(RC.protocolError);
-      topic = known;
-    }
+    const known = conn.resolveTopicAlias(topicAlias, topic);
+    if (known === undefined) return conn.close(RC.protocolError);
+    topic = known;
   }
   if (!isValidTopicName(topic)) return conn.close(RC.topicNameInvalid);
   // Retain Available 0 was in CONNACK: a retained PUBLISH is DISCONNECT 0x9A (MQTT 5 §3.3.1.3);
@@ -47,8 +44,7 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
     conn.queueAck(() => void conn.send({ cmd, messageId: id!, reasonCode: RC.notAuthorized }));
     return;
   }
-  if (packet.qos > 0 && v5 && ++conn.inboundInFlight > conn.ctx.receiveMaximum)
-    return conn.close(RC.receiveMaximumExceeded); // [MQTT-3.3.4-8]
+  if (packet.qos > 0 && v5 && !conn.admitInbound()) return conn.close(RC.receiveMaximumExceeded); // [MQTT-3.3.4-8]
   // Subscribers served straight from this publish may slow this connection (Qos0Direct).
   const direct = conn.ctx.direct;
   direct.publisher = conn;
@@ -87,13 +83,13 @@ export function handlePublish(conn: MqttConnection, session: MqttSession, packet
   conn.queueAck(() =>
     outcome.then((settled) => {
       if ('result' in settled) {
-        if (v5 && packet.qos === 1) conn.inboundInFlight--;
+        if (v5 && packet.qos === 1) conn.inboundDone();
         conn.send(
           v5 ? { cmd, messageId: id!, reasonCode: publishReason(settled.result) } : { cmd, messageId: id! },
         );
         return;
       }
-      if (v5) conn.inboundInFlight--;
+      if (v5) conn.inboundDone();
       if (packet.qos === 2) session.inboundQos2.delete(id!);
       // 3.1.1 has no negative acknowledgement: the connection closes [MQTT-3.3.5-2].
       if (!v5) return conn.close(undefined);
@@ -116,7 +112,7 @@ function publishReason(result: PublishResult): number {
 export function handlePubrel(conn: MqttConnection, session: MqttSession, packet: IPubrelPacket): void {
   const id = packet.messageId!;
   const known = session.inboundQos2.delete(id);
-  if (known && conn.version === 5) conn.inboundInFlight = Math.max(0, conn.inboundInFlight - 1);
+  if (known && conn.version === 5) conn.inboundDone();
   conn.queueAck(() => {
     const pubcomp: IPubcompPacket = { cmd: 'pubcomp', messageId: id };
     if (conn.version === 5) pubcomp.reasonCode = known ? RC.success : RC.packetIdentifierNotFound;
