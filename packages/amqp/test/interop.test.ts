@@ -1,22 +1,14 @@
 /** Real clients other than amqplib against Conveyor: pika (Python) and Debian's amqp-tools (librabbitmq, C). */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeClients, connect } from './helpers/amqp-clients.js';
 import { startConveyor, type ConveyorTarget } from './helpers/targets.js';
+import { PYTHON, pythonHas, run } from './helpers/python.js';
 
-const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
-const PYTHON = '/usr/bin/python3';
-const hasPika =
-  existsSync(PYTHON) &&
-  (await run(PYTHON, ['-c', 'import pika']).then(
-    () => true,
-    () => false,
-  ));
+const hasPika = await pythonHas('pika');
 const hasAmqpTools = existsSync('/usr/bin/amqp-publish');
 if (!hasPika) console.warn('[amqp interop] skipping pika: install python3-pika for /usr/bin/python3');
 if (!hasAmqpTools) console.warn('[amqp interop] skipping amqp-tools: install amqp-tools');

@@ -1,23 +1,14 @@
 // kombu, Celery's AMQP transport, against a priority queue (issue 16, item 2): Celery's
 // `priority=` tasks run highest first. The same script against Conveyor and the real RabbitMQ.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RABBITMQ_URL, reachable, startConveyor, type ConveyorTarget } from './helpers/targets.js';
+import { PYTHON, pythonHas, run } from './helpers/python.js';
 
-const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
-const PYTHON = '/usr/bin/python3';
-const hasKombu =
-  existsSync(PYTHON) &&
-  (await run(PYTHON, ['-c', 'import kombu']).then(
-    () => true,
-    () => false,
-  ));
+const hasKombu = await pythonHas('kombu');
 if (!hasKombu) console.warn('[kombu] skipping: install python3-kombu for /usr/bin/python3');
 
 // What the script publishes: index → priority (two per level 0..9, then one above the maximum).

@@ -47,6 +47,22 @@ async function subscriber(clientId: string, filter: string, clean = true): Promi
   return client;
 }
 
+/** Reconnects a persistent session (clean=false) and collects the sequence numbers it gets. */
+async function resume(clientId: string): Promise<{ client: RawClient; got: number[] }> {
+  const client = await RawClient.open(target.port, 4);
+  const got: number[] = [];
+  readPublishes(client, (_qos, payload) => got.push(payload.readUInt32BE(0)));
+  client.send({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clientId,
+    clean: false,
+    keepalive: 0,
+  });
+  return { client, got };
+}
+
 test('a connected QoS 0 subscriber gets MQTT and engine (AMQP-side) publishes to amq.topic with no store write for its queue; a QoS 1 subscriber’s copies still go through the store', async () => {
   const enqueues = countEnqueues(target.broker.store);
   const sub0 = await subscriber('direct0', 'd/#');
@@ -94,17 +110,7 @@ test('the disconnect race: a persistent session’s QoS 0 queue collects every c
   expect(cut).toBeGreaterThanOrEqual(2_000);
   expect(cut).toBeLessThan(N);
 
-  const again = await RawClient.open(target.port, 4);
-  const later: number[] = [];
-  readPublishes(again, (_qos, payload) => later.push(payload.readUInt32BE(0)));
-  again.send({
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clientId: 'racer',
-    clean: false,
-    keepalive: 0,
-  });
+  const { client: again, got: later } = await resume('racer');
   await until(() => later.at(-1) === N - 1, 'the queued copies');
   // Everything published after the server saw the connection go was queued and arrives in order;
   // what went before reached the old socket (QoS 0 may be lost with it, MQTT allows that).
@@ -209,17 +215,7 @@ test('a persistent session that comes back gets what its QoS 0 queue collected f
   };
   for (let i = 0; i < N; i++) await vhost.publish('amq.topic', 'ord.t', { body: body(i) });
 
-  const back = await RawClient.open(target.port, 4);
-  const got: number[] = [];
-  readPublishes(back, (_qos, payload) => got.push(payload.readUInt32BE(0)));
-  back.send({
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clientId: 'returner',
-    clean: false,
-    keepalive: 0,
-  });
+  const { client: back, got } = await resume('returner');
   await until(() => target.server.connectionCount === 1, 'the connection');
   // Live publishes from the moment the session is attached again, while the queue drains.
   for (let i = N; i < N + LIVE; i++) {
