@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startChild } from './children.js';
-import { mqttjsScenario, rateScenario, rawScenario } from './scenarios.js';
+import { mqttjsProcessesScenario, mqttjsScenario, rateScenario, rawScenario } from './scenarios.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,6 +30,23 @@ const scenarios = [
   { name: 'mqttjs-qos0-fan-out', kind: 'mqttjs', qos: 0, publishers: 1, subscribers: 4, perPublisher: 5000 },
   { name: 'mqttjs-qos1-fan-in', kind: 'mqttjs', qos: 1, publishers: 4, subscribers: 1, perPublisher: 2500 },
   { name: 'mqttjs-qos1-fan-out', kind: 'mqttjs', qos: 1, publishers: 1, subscribers: 4, perPublisher: 2500 },
+  // The same with each publisher in a process of its own (the bench process holds the subscribers).
+  {
+    name: 'mqttjs-procs-qos0-fan-in',
+    kind: 'mqttjs-procs',
+    qos: 0,
+    publishers: 4,
+    subscribers: 1,
+    perPublisher: 20_000,
+  },
+  {
+    name: 'mqttjs-procs-qos1-fan-in',
+    kind: 'mqttjs-procs',
+    qos: 1,
+    publishers: 4,
+    subscribers: 1,
+    perPublisher: 10_000,
+  },
   // Issue 18: publish→deliver latency at a fixed 20k msg/s (p50/p99 columns).
   { name: 'mqttjs-qos0-20k-latency', kind: 'rate', qos: 0, rate: 20_000, seconds: 5 },
   { name: 'mqttjs-qos1-20k-latency', kind: 'rate', qos: 1, rate: 20_000, seconds: 5 },
@@ -122,6 +139,10 @@ function runOne(scenario, url, broker) {
   if (scenario.kind === 'rate') {
     if (broker === 'relay') return Promise.resolve(undefined);
     return rateScenario(url, { ...scenario, payloadBytes: 64 });
+  }
+  if (scenario.kind === 'mqttjs-procs') {
+    if (broker === 'relay') return Promise.resolve(undefined);
+    return mqttjsProcessesScenario(url, { ...scenario, window: WINDOW, payloadBytes: 64, maxMs: MAX_MS });
   }
   if (scenario.kind === 'mqttjs') {
     // The relay has no QoS 1 and no wildcards: it takes part in the raw loads only.

@@ -146,6 +146,88 @@ export async function rateScenario(url, { qos, rate, seconds, payloadBytes }) {
   };
 }
 
+/**
+ * As mqttjsScenario, with each publisher in a child process of its own (the subscribers stay in
+ * this one): what a broker does when its clients are not all in one saturated process. The same
+ * end-to-end window, split among the publishers.
+ */
+export async function mqttjsProcessesScenario(
+  url,
+  { qos, publishers, subscribers, perPublisher, window, payloadBytes, maxMs },
+) {
+  const run = randomBytes(4).toString('hex');
+  const topic = `bench/${run}/t`;
+  const latencies = [];
+  // received[s][p]: messages of publisher p that subscriber s got.
+  const received = Array.from({ length: subscribers }, () => new Array(publishers).fill(0));
+  const children = [];
+  const tell = (p) => {
+    let min = Infinity;
+    for (const r of received) min = Math.min(min, r[p]);
+    children[p]?.send({ delivered: min });
+  };
+  const subs = [];
+  for (let s = 0; s < subscribers; s++) {
+    const c = await connectClient(url, `bsub-${run}-${s}`);
+    c.on('message', (_t, payload) => {
+      const p = payload[8];
+      received[s][p]++;
+      latencies.push(performance.timeOrigin + performance.now() - payload.readDoubleLE(0));
+      if (received[s][p] % 16 === 0) tell(p);
+    });
+    await c.subscribeAsync(topic, { qos });
+    subs.push(c);
+  }
+  const done = [];
+  for (let p = 0; p < publishers; p++) {
+    const child = fork(new URL('./mqttjs-publisher.js', import.meta.url), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.send({
+      url,
+      clientId: `bpub-${run}-${p}`,
+      topic,
+      qos,
+      count: perPublisher,
+      window: Math.max(16, Math.floor(window / publishers)),
+      payloadBytes,
+      maxMs,
+      index: p,
+    });
+    await new Promise((resolve) => child.once('message', resolve));
+    children.push(child);
+    done.push(new Promise((resolve) => child.on('message', (m) => m.sent !== undefined && resolve(m.sent))));
+  }
+  const start = performance.now();
+  for (const child of children) child.send('go');
+  const sentPer = await Promise.all(done);
+  const sentTotal = sentPer.reduce((a, b) => a + b, 0);
+  const total = () => received.reduce((a, r) => a + r.reduce((x, y) => x + y, 0), 0);
+  let last = performance.now();
+  let lastSeen = -1;
+  while (total() < sentTotal * subscribers && performance.now() < start + maxMs) {
+    const seen = total();
+    if (seen !== lastSeen) {
+      lastSeen = seen;
+      last = performance.now();
+    } else if (performance.now() - last > (qos === 0 ? 2000 : 10_000)) break;
+    await sleep(5);
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  const delivered = total();
+  await Promise.all(subs.map((c) => c.endAsync().catch(() => undefined)));
+  latencies.sort((a, b) => a - b);
+  return {
+    sent: sentTotal,
+    expected: sentTotal * subscribers,
+    delivered,
+    lost: sentTotal * subscribers - delivered,
+    msgPerSec: delivered / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
 function startPublisher(job) {
   const child = fork(new URL('./raw-publisher.js', import.meta.url), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
