@@ -238,21 +238,24 @@ function mqttLimits(raw: RawStartOptions): Partial<MqttConfig> {
     const [min, max] = MQTT_SETTING_RANGES[setting];
     if (typeof value === 'string') out[setting] = parseRange(value, option, key, min, max);
   }
-  if (raw.mqttMaxPacketSize !== undefined) {
-    const key = `mqtt.maxPacketSize (${ENV_VARS.mqttMaxPacketSize})`;
-    const bytes = parseBytes(raw.mqttMaxPacketSize, key);
-    const [min, max] = MQTT_SETTING_RANGES.maxPacketBytes;
-    if (bytes < min || bytes > max)
-      throw invalid(`${key} must be from 16 bytes to 256MiB, got "${raw.mqttMaxPacketSize}"`);
-    out.maxPacketBytes = bytes;
-  }
   if (raw.mqttRetainAvailable !== undefined) out.retainAvailable = truthy(raw.mqttRetainAvailable);
-  if (raw.mqttQos0BufferBytes !== undefined) {
-    const key = `mqtt.qos0BufferBytes (${ENV_VARS.mqttQos0BufferBytes})`;
-    const bytes = parseBytes(raw.mqttQos0BufferBytes, key);
-    const [min] = MQTT_SETTING_RANGES.qos0BufferBytes;
-    if (bytes < min) throw invalid(`${key} must be at least 2MiB, got "${raw.mqttQos0BufferBytes}"`);
-    out.qos0BufferBytes = bytes;
+  const sizes: [
+    'mqttMaxPacketSize' | 'mqttQos0BufferBytes',
+    string,
+    'maxPacketBytes' | 'qos0BufferBytes',
+    string,
+  ][] = [
+    ['mqttMaxPacketSize', 'mqtt.maxPacketSize', 'maxPacketBytes', 'from 16 bytes to 256MiB'],
+    ['mqttQos0BufferBytes', 'mqtt.qos0BufferBytes', 'qos0BufferBytes', 'at least 2MiB'],
+  ];
+  for (const [option, name, setting, range] of sizes) {
+    const value = raw[option];
+    if (value === undefined) continue;
+    const key = `${name} (${ENV_VARS[option]})`;
+    const bytes = parseBytes(value, key);
+    const [min, max] = MQTT_SETTING_RANGES[setting];
+    if (bytes < min || bytes > max) throw invalid(`${key} must be ${range}, got "${value}"`);
+    out[setting] = bytes;
   }
   return out;
 }
