@@ -446,7 +446,8 @@ export class VirtualHost implements QueueHost {
     mayCatchUp: boolean,
   ): Promise<PublishResult> {
     const message = this.#messageData(exchange, routingKey, outgoing);
-    if (outgoing.delayMs !== undefined || outgoing.deliverAt !== undefined) {
+    const delayed = outgoing.delayMs !== undefined || outgoing.deliverAt !== undefined;
+    if (delayed) {
       const info = this.#routing.getExchange(exchange);
       if (info?.options.delayed && !info.options.internal)
         return this.#delayedRouting.publish(message, outgoing);
@@ -465,7 +466,7 @@ export class VirtualHost implements QueueHost {
     }
     if (queues.length === 0 && exchange === '' && mayCatchUp)
       return this.#routeAfter(metaKeys.queue(this.vhost, routingKey), exchange, routingKey, outgoing);
-    if (this.#local.length > 0 && outgoing.delayMs === undefined && outgoing.deliverAt === undefined) {
+    if (this.#local.length > 0 && !delayed) {
       let rest = queues;
       for (const door of this.#local) if (rest.length > 0) rest = door(rest, message);
       if (rest !== queues) return deliverAround(this.#queues, this.now(), queues, rest, message, outgoing);
