@@ -12,6 +12,34 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** Waits until `done()`, the deadline, or a while in which `seen()` (deliveries so far) did not move. */
+async function settle(seen, done, deadline, qos) {
+  let last = performance.now();
+  let lastSeen = -1;
+  while (!done() && performance.now() < deadline) {
+    const now = seen();
+    if (now !== lastSeen) {
+      lastSeen = now;
+      last = performance.now();
+    } else if (performance.now() - last > (qos === 0 ? 2000 : 10_000)) break; // nothing more is coming
+    await sleep(5);
+  }
+}
+
+/** A scenario's figures from what was sent and what arrived, with latency percentiles. */
+function outcome(sent, expected, delivered, seconds, latencies) {
+  latencies.sort((a, b) => a - b);
+  return {
+    sent,
+    expected,
+    delivered,
+    lost: expected - delivered,
+    msgPerSec: delivered / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
 function connectClient(url, clientId) {
   return mqtt.connectAsync(url, {
     clientId,
@@ -76,29 +104,12 @@ export async function mqttjsScenario(
       }
     }),
   );
-  let last = performance.now();
-  let lastSeen = -1;
-  while (minReceived() < sentTotal && performance.now() < deadline) {
-    const seen = received.reduce((a, b) => a + b, 0);
-    if (seen !== lastSeen) {
-      lastSeen = seen;
-      last = performance.now();
-    } else if (performance.now() - last > (qos === 0 ? 2000 : 10_000)) break; // nothing more is coming
-    await sleep(5);
-  }
+  const total = () => received.reduce((a, b) => a + b, 0);
+  await settle(total, () => minReceived() >= sentTotal, deadline, qos);
   const elapsed = (performance.now() - start) / 1000;
-  const delivered = received.reduce((a, b) => a + b, 0);
+  const delivered = total();
   await Promise.all([...pubs, ...subs].map((c) => c.endAsync().catch(() => undefined)));
-  latencies.sort((a, b) => a - b);
-  return {
-    sent: sentTotal,
-    expected: sentTotal * subscribers,
-    delivered,
-    lost: sentTotal * subscribers - delivered,
-    msgPerSec: delivered / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
+  return outcome(sentTotal, sentTotal * subscribers, delivered, elapsed, latencies);
 }
 
 /**
@@ -134,16 +145,7 @@ export async function rateScenario(url, { qos, rate, seconds, payloadBytes }) {
   while (received < total && performance.now() < until) await sleep(5);
   const elapsed = (performance.now() - start) / 1000;
   await Promise.all([pub, sub].map((c) => c.endAsync().catch(() => undefined)));
-  latencies.sort((a, b) => a - b);
-  return {
-    sent,
-    expected: total,
-    delivered: received,
-    lost: total - received,
-    msgPerSec: received / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
+  return outcome(sent, total, received, elapsed, latencies);
 }
 
 /**
@@ -203,29 +205,11 @@ export async function mqttjsProcessesScenario(
   const sentPer = await Promise.all(done);
   const sentTotal = sentPer.reduce((a, b) => a + b, 0);
   const total = () => received.reduce((a, r) => a + r.reduce((x, y) => x + y, 0), 0);
-  let last = performance.now();
-  let lastSeen = -1;
-  while (total() < sentTotal * subscribers && performance.now() < start + maxMs) {
-    const seen = total();
-    if (seen !== lastSeen) {
-      lastSeen = seen;
-      last = performance.now();
-    } else if (performance.now() - last > (qos === 0 ? 2000 : 10_000)) break;
-    await sleep(5);
-  }
+  await settle(total, () => total() >= sentTotal * subscribers, start + maxMs, qos);
   const elapsed = (performance.now() - start) / 1000;
   const delivered = total();
   await Promise.all(subs.map((c) => c.endAsync().catch(() => undefined)));
-  latencies.sort((a, b) => a - b);
-  return {
-    sent: sentTotal,
-    expected: sentTotal * subscribers,
-    delivered,
-    lost: sentTotal * subscribers - delivered,
-    msgPerSec: delivered / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
+  return outcome(sentTotal, sentTotal * subscribers, delivered, elapsed, latencies);
 }
 
 function startPublisher(job) {
