@@ -18,7 +18,7 @@ import { startChild } from './children.js';
 const { values: args } = parseArgs({
   options: {
     clients: { type: 'string', default: '10000' },
-    brokers: { type: 'string', default: 'conveyor,mosquitto' },
+    brokers: { type: 'string', default: 'conveyor,relay,mosquitto' },
   },
 });
 const N = Number(args.clients);
@@ -198,6 +198,15 @@ if (wanted.includes('conveyor')) {
     await c.stop();
   }
 }
+if (wanted.includes('relay')) {
+  // The do-nothing Node relay: what one Node process pays per idle socket before any broker state.
+  const r = await startChild('./relay-server.js', { execArgv: ['--expose-gc'] });
+  try {
+    results.push(await measure('relay', r.port, '127.0.0.1', r.child.pid, r.child));
+  } finally {
+    await r.stop();
+  }
+}
 if (wanted.includes('mosquitto')) {
   // A Mosquitto of its own, from Debian's binary on a free port: the shared service's RSS keeps
   // what earlier runs freed, so its growth would not show.
@@ -227,10 +236,11 @@ for (const r of results)
   );
 const c = results.find((r) => r.name === 'conveyor');
 const m = results.find((r) => r.name === 'mosquitto');
-if (c?.liveHeapKibPerConnection !== undefined)
-  console.log(
-    `Conveyor live JS heap per connection after a full GC: ${c.liveHeapKibPerConnection.toFixed(1)} KiB`,
-  );
+for (const r of results)
+  if (r.liveHeapKibPerConnection !== undefined)
+    console.log(
+      `${r.name}: live JS heap per connection after a full GC: ${r.liveHeapKibPerConnection.toFixed(1)} KiB`,
+    );
 if (c && m)
   console.log(
     `\nConveyor/Mosquitto: RSS per connection ${(c.kibPerConnection / m.kibPerConnection).toFixed(2)}×, CONNECT rate ${(c.connectsPerSec / m.connectsPerSec).toFixed(2)}×`,

@@ -85,5 +85,10 @@ const server = createServer((socket) => {
 });
 server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
 process.on('message', (m) => {
+  if (m === 'memory') {
+    globalThis.gc?.();
+    process.send({ memory: process.memoryUsage() });
+    return;
+  }
   if (m === 'stop') server.close(() => process.exit(0));
 });

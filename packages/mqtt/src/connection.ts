@@ -61,12 +61,13 @@ export class MqttConnection implements SessionLink {
   #willKey: string | undefined;
   /** Client's QoS 1/2 publishes not yet acknowledged (QoS 1) or released (QoS 2): bounded by our Receive Maximum. */
   #inboundInFlight = 0;
+  // The maps and sets here are made on first use: an idle client never needs them (issue 18).
   /** Topic aliases the client set on its publishes (ours to resolve). */
-  readonly #topicAliases = new Map<number, string>();
+  #topicAliases: Map<number, string> | undefined;
   /** The client's Topic Alias Maximum (MQTT 5): how many aliases we may use on our publishes to it. */
   #topicAliasMaximumOut = 0;
   /** Topics we gave an alias on this connection, with that alias. */
-  readonly #aliasesOut = new Map<string, number>();
+  #aliasesOut: Map<string, number> | undefined;
   /** QoS 1/2 acks go out in the order their publishes came in, each after its engine publish resolved. */
   #ackChain: Promise<void> = Promise.resolve();
   readonly #parser: Parser;
@@ -86,7 +87,7 @@ export class MqttConnection implements SessionLink {
   #framed: Packet | undefined;
   #frame: Buffer | undefined;
   /** Publishing connections paused until this one's socket drains (QoS 0 sent straight to it). */
-  readonly #drainWaiters = new Set<MqttConnection>();
+  #drainWaiters: Set<MqttConnection> | undefined;
   /** Subscribers' sockets this connection waits on before it reads again. */
   #waitingOn = 0;
   /** Publishers waited SUBSCRIBER_STALL_MS for this socket to drain: nobody waits on it until it does. */
@@ -188,10 +189,10 @@ export class MqttConnection implements SessionLink {
    */
   resolveTopicAlias(alias: number, topic: string): string | undefined {
     if (topic !== '') {
-      this.#topicAliases.set(alias, topic);
+      (this.#topicAliases ??= new Map()).set(alias, topic);
       return topic;
     }
-    return this.#topicAliases.get(alias);
+    return this.#topicAliases?.get(alias);
   }
 
   #onData(chunk: Buffer): void {
@@ -275,8 +276,8 @@ export class MqttConnection implements SessionLink {
    */
   slowFor(subscriber: SessionLink): void {
     if (!(subscriber instanceof MqttConnection) || subscriber === this || subscriber.#behind) return;
-    if (subscriber.#drainWaiters.has(this) || subscriber.state.kind === 'closed') return;
-    subscriber.#drainWaiters.add(this);
+    if (subscriber.#drainWaiters?.has(this) || subscriber.state.kind === 'closed') return;
+    (subscriber.#drainWaiters ??= new Set()).add(this);
     subscriber.#stallTimer ??= setTimeout(() => {
       subscriber.#behind = true;
       subscriber.#releaseWaiters();
@@ -288,9 +289,9 @@ export class MqttConnection implements SessionLink {
   #releaseWaiters(): void {
     if (this.#stallTimer) clearTimeout(this.#stallTimer);
     this.#stallTimer = undefined;
-    for (const waiter of this.#drainWaiters)
+    for (const waiter of this.#drainWaiters ?? [])
       if (--waiter.#waitingOn === 0) waiter.transport.resumeReading(SUBSCRIBER_BEHIND);
-    this.#drainWaiters.clear();
+    this.#drainWaiters = undefined;
   }
 
   /**
@@ -415,7 +416,10 @@ export class MqttConnection implements SessionLink {
     if (bytes.length > this.#clientMaxPacketBytes) return false;
     this.transport.write(bytes);
     // Only once the client has it: a later publish may then send the alias alone.
-    if (aliased !== undefined) this.#aliasesOut.set(aliased, this.#aliasesOut.size + 1);
+    if (aliased !== undefined) {
+      const aliases = (this.#aliasesOut ??= new Map());
+      aliases.set(aliased, aliases.size + 1);
+    }
     return true;
   }
 
@@ -428,11 +432,12 @@ export class MqttConnection implements SessionLink {
   #alias(packet: IPublishPacket): { packet: IPublishPacket; aliased?: string } {
     const { topic } = packet;
     if (topic === '') return { packet };
-    const known = this.#aliasesOut.get(topic);
+    const known = this.#aliasesOut?.get(topic);
     if (known !== undefined)
       return { packet: { ...packet, topic: '', properties: { ...packet.properties, topicAlias: known } } };
-    if (this.#aliasesOut.size >= this.#topicAliasMaximumOut) return { packet };
-    const alias = this.#aliasesOut.size + 1;
+    const used = this.#aliasesOut?.size ?? 0;
+    if (used >= this.#topicAliasMaximumOut) return { packet };
+    const alias = used + 1;
     return { packet: { ...packet, properties: { ...packet.properties, topicAlias: alias } }, aliased: topic };
   }
 

@@ -73,19 +73,20 @@ interface Outbound {
  */
 export class MqttSession {
   readonly subscriptions = new SubscriptionMap();
-  /** QoS 2 packet ids received and not yet released (PUBREL) by the client. */
-  readonly inboundQos2 = new Set<number>();
+  // The maps and sets below are made on first use: most sessions of a broker with many idle
+  // clients never need them, and an empty Map still costs a hash table (issue 18, RSS per client).
+  #inboundQos2: Set<number> | undefined;
   readonly window = new CreditWindow(65535);
-  readonly #outbound = new Map<number, Outbound>();
+  #outbound: Map<number, Outbound> | undefined;
   readonly #consumers = new Map<string, ConsumerHandle>();
   #nextId = 0;
   /** (queue, topic) → the subscriptions a delivery from that queue on that topic matches. */
-  readonly #matchCache = new Map<string, Map<string, Subscription[]>>();
+  #matchCache: Map<string, Map<string, Subscription[]>> | undefined;
   #matchCacheSize = 0;
   /** QoS 0-only queues whose consumer is paused while the socket is congested. */
-  readonly #pausedQueues = new Set<string>();
+  #pausedQueues: Set<string> | undefined;
   /** QoS 0 deliveries from a windowed (QoS 1) consumer sent while congested: acked on drain, so the window bounds them. */
-  #deferredAcks: Delivery[] = [];
+  #deferredAcks: Delivery[] | undefined;
   #queue0: string | undefined;
   /** The QoS 0 queue still holds what came while the session was away (see #awaitQueue0Drained). */
   #queue0Backlog = false;
@@ -111,9 +112,14 @@ export class MqttSession {
     readonly queueTag?: string,
   ) {
     this.subscriptions.onChange = () => {
-      this.#matchCache.clear();
+      this.#matchCache = undefined;
       this.#matchCacheSize = 0;
     };
+  }
+
+  /** QoS 2 packet ids received and not yet released (PUBREL) by the client. */
+  get inboundQos2(): Set<number> {
+    return (this.#inboundQos2 ??= new Set());
   }
 
   get persistent(): boolean {
@@ -121,7 +127,7 @@ export class MqttSession {
   }
 
   get inFlight(): number {
-    return this.#outbound.size;
+    return this.#outbound?.size ?? 0;
   }
 
   /** The per-session queues, RabbitMQ plugin style: one for QoS 0 subscriptions, one for QoS 1/2. */
@@ -171,7 +177,7 @@ export class MqttSession {
     this.link = link;
     this.window.limit = link.receiveMaximum;
     this.window.used = 0;
-    for (const entry of this.#outbound.values()) {
+    for (const entry of this.#outbound?.values() ?? []) {
       if (entry.delivery) {
         entry.carried = true;
         this.window.used++;
@@ -204,7 +210,7 @@ export class MqttSession {
   /** The connection went: stop consuming; a persistent session keeps what it holds for the next one. */
   async detach(): Promise<void> {
     this.link = undefined;
-    this.#pausedQueues.clear();
+    this.#pausedQueues = undefined;
     this.#flushDeferredAcks();
     const handles = [...this.#consumers.values()];
     this.#consumers.clear();
@@ -214,7 +220,7 @@ export class MqttSession {
   /** Ends the session for good: what it held goes back (to shared queues) or away with its own queues. */
   async end(): Promise<void> {
     await this.detach();
-    this.#outbound.clear();
+    this.#outbound = undefined;
     await reported(this.vhost.releaseOwner(this.holder), this.report);
   }
 
@@ -238,7 +244,7 @@ export class MqttSession {
     this.#consumers.set(queue, handle);
     if (qos0 && this.link.congested) {
       handle.pause();
-      this.#pausedQueues.add(queue);
+      (this.#pausedQueues ??= new Set()).add(queue);
     }
   }
 
@@ -254,37 +260,37 @@ export class MqttSession {
     if (!this.link) return;
     if (congested) {
       for (const [queue, handle] of this.#consumers) {
-        if (!this.#qos0Only(queue) || this.#pausedQueues.has(queue)) continue;
+        if (!this.#qos0Only(queue) || this.#pausedQueues?.has(queue)) continue;
         handle.pause();
-        this.#pausedQueues.add(queue);
+        (this.#pausedQueues ??= new Set()).add(queue);
       }
       return;
     }
-    for (const queue of this.#pausedQueues) this.#consumers.get(queue)?.resume();
-    this.#pausedQueues.clear();
+    for (const queue of this.#pausedQueues ?? []) this.#consumers.get(queue)?.resume();
+    this.#pausedQueues = undefined;
     this.#flushDeferredAcks();
   }
 
   #flushDeferredAcks(): void {
-    if (this.#deferredAcks.length === 0) return;
     const acks = this.#deferredAcks;
-    this.#deferredAcks = [];
+    if (acks === undefined) return;
+    this.#deferredAcks = undefined;
     void reported(this.vhost.ack(acks), this.report);
   }
 
   #matching(queue: string, topic: string): Subscription[] {
-    let byTopic = this.#matchCache.get(queue);
+    let byTopic = this.#matchCache?.get(queue);
     let found = byTopic?.get(topic);
     if (found) return found;
     found = [];
     for (const s of this.subscriptions.values())
       if (s.queue === queue && mqttTopicMatches(s.parsed.filter, topic)) found.push(s);
     if (this.#matchCacheSize >= MATCH_CACHE_SIZE) {
-      this.#matchCache.clear();
+      this.#matchCache = undefined;
       this.#matchCacheSize = 0;
       byTopic = undefined;
     }
-    if (!byTopic) this.#matchCache.set(queue, (byTopic = new Map()));
+    if (!byTopic) (this.#matchCache ??= new Map()).set(queue, (byTopic = new Map()));
     byTopic.set(topic, found);
     this.#matchCacheSize++;
     return found;
@@ -293,7 +299,7 @@ export class MqttSession {
   async stopConsumer(queue: string): Promise<void> {
     const handle = this.#consumers.get(queue);
     this.#consumers.delete(queue);
-    this.#pausedQueues.delete(queue);
+    this.#pausedQueues?.delete(queue);
     await handle?.cancel({ release: true });
   }
 
@@ -315,14 +321,19 @@ export class MqttSession {
     if (packet === undefined) return settle();
     if (packet.qos === 0) {
       link.send(packet);
-      if (!autoAcked && link.congested) this.#deferredAcks.push(delivery);
+      if (!autoAcked && link.congested) (this.#deferredAcks ??= []).push(delivery);
       else settle();
       return;
     }
     if (autoAcked) return void link.send({ ...packet, qos: 0 });
     packet.messageId = this.#allocateId();
     if (!link.send(packet)) return settle(); // over the client's Maximum Packet Size: dropped [MQTT-3.1.2-25]
-    this.#outbound.set(packet.messageId, { packet, delivery, state: 'published', carried: false });
+    (this.#outbound ??= new Map()).set(packet.messageId, {
+      packet,
+      delivery,
+      state: 'published',
+      carried: false,
+    });
   }
 
   /**
@@ -423,23 +434,24 @@ export class MqttSession {
       }
       if (qos > 0) packet.messageId = this.#allocateId();
       if (link.send(packet) && qos > 0)
-        this.#outbound.set(packet.messageId!, { packet, state: 'published', carried: false });
+        (this.#outbound ??= new Map()).set(packet.messageId!, { packet, state: 'published', carried: false });
     }
   }
 
   #allocateId(): number {
     for (let i = 0; i < 65535; i++) {
       this.#nextId = (this.#nextId % 65535) + 1;
-      if (!this.#outbound.has(this.#nextId)) return this.#nextId;
+      if (!this.#outbound?.has(this.#nextId)) return this.#nextId;
     }
     return this.#nextId; // 65535 in flight: the client's receive maximum makes this unreachable
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is done. Returns false for an unknown id. */
   complete(packetId: number): boolean {
-    const entry = this.#outbound.get(packetId);
-    if (!entry) return false;
-    this.#outbound.delete(packetId);
+    const outbound = this.#outbound;
+    const entry = outbound?.get(packetId);
+    if (!outbound || !entry) return false;
+    outbound.delete(packetId);
     if (entry.delivery) {
       if (entry.carried) this.window.used = Math.max(0, this.window.used - 1);
       void reported(this.vhost.ack(entry.delivery), this.report);
@@ -449,7 +461,7 @@ export class MqttSession {
 
   /** PUBREC: only PUBREL is resent from now on. Returns false for an unknown id. */
   received(packetId: number): boolean {
-    const entry = this.#outbound.get(packetId);
+    const entry = this.#outbound?.get(packetId);
     if (!entry || entry.packet.qos !== 2) return false;
     entry.state = 'released';
     return true;

@@ -75,7 +75,8 @@ export class CompiledPermissions {
 
 export class Principal {
   readonly #compiled: CompiledPermissions;
-  readonly #expanded = new Map<string, Matcher>();
+  /** Made on first use: most principals of a broker with many clients never expand a topic rule. */
+  #expanded: Map<string, Matcher> | undefined;
 
   constructor(compiled: CompiledPermissions) {
     this.#compiled = compiled;
@@ -148,11 +149,12 @@ export class Principal {
     const expanded = source.replace(/\{(username|client_id|vhost)\}/gu, (_m, name: string) =>
       escapeRegExp(name === 'username' ? this.username : name === 'vhost' ? vhost : (vars.clientId ?? '')),
     );
-    if (!this.#expanded.has(expanded)) {
-      if (this.#expanded.size > 1000) this.#expanded.clear();
-      this.#expanded.set(expanded, compile(expanded, `user '${this.username}' topic permission`));
+    const cache = (this.#expanded ??= new Map());
+    if (!cache.has(expanded)) {
+      if (cache.size > 1000) cache.clear();
+      cache.set(expanded, compile(expanded, `user '${this.username}' topic permission`));
     }
-    return this.#expanded.get(expanded);
+    return cache.get(expanded);
   }
 }
 

@@ -27,10 +27,12 @@ export interface CancelOptions {
   release?: boolean;
 }
 
+const NOTHING_HELD: ReadonlyMap<string, number> = new Map();
+
 /** The engine-side state of one push consumer. Users see it through `ConsumerHandle`. */
 export class ConsumerState {
-  /** Held delivery id → time it was handed out, in hand-out order (oldest first). */
-  readonly held = new Map<string, number>();
+  /** Made on the first hold: an auto-ack consumer (MQTT QoS 0, say) never holds anything. */
+  #held: Map<string, number> | undefined;
   active = true;
   /** Paused by its owner (e.g. its socket's write buffer is full): takes nothing until resumed. */
   paused = false;
@@ -42,6 +44,11 @@ export class ConsumerState {
     readonly handler: DeliveryHandler,
     readonly options: ConsumeOptions,
   ) {}
+
+  /** Held delivery id → time it was handed out, in hand-out order (oldest first). */
+  get held(): ReadonlyMap<string, number> {
+    return this.#held ?? NOTHING_HELD;
+  }
 
   /** Credit taken out for a store take under way (so concurrent takes through a shared window cannot overrun it). */
   #reserved = 0;
@@ -68,14 +75,15 @@ export class ConsumerState {
 
   hold(delivery: Delivery, now: number): void {
     if (this.options.autoAck) return;
-    this.held.set(delivery.id, now);
+    (this.#held ??= new Map()).set(delivery.id, now);
     if (this.options.window) this.options.window.used++;
   }
 
   /** Forget ids that were settled; returns how many it held. */
   settle(ids: readonly string[]): number {
     let n = 0;
-    for (const id of ids) if (this.held.delete(id)) n++;
+    const held = this.#held;
+    if (held !== undefined) for (const id of ids) if (held.delete(id)) n++;
     if (this.options.window) this.options.window.used = Math.max(0, this.options.window.used - n);
     return n;
   }
@@ -98,33 +106,60 @@ export interface ConsumerHandle {
   wake(): void;
 }
 
-/** The handle of a consumer on `queue` (anything that can dispatch again). */
+/**
+ * The handle of a consumer on `queue` (anything that can dispatch again). A class, not an object
+ * of closures: a broker holds one per MQTT session, and methods on the prototype cost nothing each.
+ */
+class Consumer implements ConsumerHandle {
+  readonly tag: string;
+  readonly queue: string;
+  readonly holder: string;
+  readonly #state: ConsumerState;
+  readonly #target: { pump(): void };
+  readonly #cancel: (release: boolean) => Promise<void>;
+
+  constructor(state: ConsumerState, target: { pump(): void }, cancel: (release: boolean) => Promise<void>) {
+    this.tag = state.tag;
+    this.queue = state.queue;
+    this.holder = state.holder;
+    this.#state = state;
+    this.#target = target;
+    this.#cancel = cancel;
+  }
+
+  get inFlight(): number {
+    return this.#state.held.size;
+  }
+
+  pause(): void {
+    this.#state.paused = true;
+  }
+
+  resume(): void {
+    this.#state.paused = false;
+    this.#target.pump();
+  }
+
+  setPrefetch(prefetch: number): void {
+    if (!Number.isInteger(prefetch) || prefetch < 0)
+      throw new InvalidArgumentError(`prefetch must be a non-negative integer, got ${prefetch}`);
+    this.#state.options.prefetch = prefetch;
+    this.#target.pump();
+  }
+
+  wake(): void {
+    this.#target.pump();
+  }
+
+  cancel(options: CancelOptions = {}): Promise<void> {
+    return this.#cancel(options.release ?? true);
+  }
+}
+
 export function consumerHandle(
   state: ConsumerState,
   queue: { pump(): void },
   cancel: (release: boolean) => Promise<void>,
 ): ConsumerHandle {
-  return {
-    tag: state.tag,
-    queue: state.queue,
-    holder: state.holder,
-    get inFlight() {
-      return state.held.size;
-    },
-    pause: () => {
-      state.paused = true;
-    },
-    resume: () => {
-      state.paused = false;
-      queue.pump();
-    },
-    setPrefetch: (prefetch: number) => {
-      if (!Number.isInteger(prefetch) || prefetch < 0)
-        throw new InvalidArgumentError(`prefetch must be a non-negative integer, got ${prefetch}`);
-      state.options.prefetch = prefetch;
-      queue.pump();
-    },
-    wake: () => queue.pump(),
-    cancel: (options: CancelOptions = {}) => cancel(options.release ?? true),
-  };
+  return new Consumer(state, queue, cancel);
 }

@@ -62,10 +62,11 @@ export class EngineQueue {
   #pumpAgain = false;
   /** Publishes waiting for `delivered` to reach their target, oldest first (flow control, shared store). */
   readonly #paced: { until: number; resolve: () => void }[] = [];
-  readonly #wakeTimer = this.#timer(() => wakeUp(this));
-  readonly #expiryTimer = this.#timer(() => this.#sweep());
-  readonly #unusedTimer = this.#timer(() => this.host.queueUnused(this));
-  readonly #timeoutTimer = this.#timer(() => cancelTimedOut(this));
+  // Timers are made when first armed: most queues (one per MQTT session, say) never need them.
+  #wakeTimer: Timer | undefined;
+  #expiryTimer: Timer | undefined;
+  #unusedTimer: Timer | undefined;
+  #timeoutTimer: Timer | undefined;
 
   constructor(
     readonly host: QueueHost,
@@ -108,7 +109,10 @@ export class EngineQueue {
   /** Restarts the unused-queue expiry. */
   touch(): void {
     if (this.options.expiresMs !== undefined && this.consumers.length === 0)
-      this.#unusedTimer.at(this.host.now() + this.options.expiresMs, true);
+      (this.#unusedTimer ??= this.#timer(() => this.host.queueUnused(this))).at(
+        this.host.now() + this.options.expiresMs,
+        true,
+      );
   }
 
   // ---------------------------------------------------------------- publishing
@@ -149,8 +153,8 @@ export class EngineQueue {
     }
     this.published += records.length;
     this.host.observer.published?.(this.host.vhost, this.name, records.length);
-    if (earliestExpiry !== Number.POSITIVE_INFINITY) this.#expiryTimer.at(earliestExpiry, false);
-    if (earliestReady !== Number.POSITIVE_INFINITY) this.#wakeTimer.at(earliestReady, false);
+    if (earliestExpiry !== Number.POSITIVE_INFINITY) this.expireAt(earliestExpiry, false);
+    if (earliestReady !== Number.POSITIVE_INFINITY) this.wakeAt(earliestReady);
     if (this.options.overflow === 'drop-head' && hasLimits(this.options))
       await dropHead(this, () => EngineQueue.nextHolder('overflow'));
     this.pump();
@@ -327,7 +331,7 @@ export class EngineQueue {
         leaseUntil === undefined ? { holder, now } : { holder, now, leaseUntil },
       );
       if (taken.length === 0) return [];
-      if (leaseUntil !== undefined) this.#wakeTimer.at(leaseUntil, false);
+      if (leaseUntil !== undefined) this.wakeAt(leaseUntil);
       const deliveries = await this.#screen(taken, holder, now, leaseUntil, consumer);
       if (deliveries.length > 0) return deliveries;
     }
@@ -399,7 +403,7 @@ export class EngineQueue {
     const options = leaseUntil === undefined ? { holder, now } : { holder, now, leaseUntil };
     const stored = await this.host.store.takeById(this.key, id, options);
     if (!stored) throw new MessageGoneError(this.name, id);
-    if (leaseUntil !== undefined) this.#wakeTimer.at(leaseUntil, false);
+    if (leaseUntil !== undefined) this.wakeAt(leaseUntil);
     const [delivery] = await this.#screen([stored], holder, now, leaseUntil, undefined);
     if (!delivery) throw new MessageGoneError(this.name, id);
     return delivery;
@@ -498,7 +502,7 @@ export class EngineQueue {
       holder,
       readyAt === undefined ? {} : { readyAt },
     );
-    if (readyAt !== undefined) this.#wakeTimer.at(readyAt, false);
+    if (readyAt !== undefined) this.wakeAt(readyAt);
     this.pump();
     if (released.length !== ids.length) throw notHeld(this.name, ids, released);
   }
@@ -507,7 +511,7 @@ export class EngineQueue {
     const ids = deliveries.map((d) => d.id);
     const leaseUntil = this.host.now() + leaseMs;
     const renewed = await this.host.store.renew(this.key, ids, holder, leaseUntil);
-    if (Number.isFinite(leaseUntil)) this.#wakeTimer.at(leaseUntil, false);
+    if (Number.isFinite(leaseUntil)) this.wakeAt(leaseUntil);
     if (renewed.length !== ids.length) throw notHeld(this.name, ids, renewed);
     return leaseUntil;
   }
@@ -533,7 +537,7 @@ export class EngineQueue {
     }
     this.consumers.push(consumer);
     this.#hadConsumer = true;
-    this.#unusedTimer.cancel();
+    this.#unusedTimer?.cancel();
     this.pump();
   }
 
@@ -563,17 +567,17 @@ export class EngineQueue {
 
   /** Wakes the queue at `at` (a lease deadline, a delayed message), unless it wakes earlier already. */
   wakeAt(at: number): void {
-    this.#wakeTimer.at(at, false);
+    (this.#wakeTimer ??= this.#timer(() => wakeUp(this))).at(at, false);
   }
 
   /** Checks consumer timeouts at `at`, unless a check comes earlier already. */
   timeoutAt(at: number): void {
-    this.#timeoutTimer.at(at, false);
+    (this.#timeoutTimer ??= this.#timer(() => cancelTimedOut(this))).at(at, false);
   }
 
   /** Sweeps expired messages at `at`; `replace` moves an earlier sweep later. */
   expireAt(at: number, replace = false): void {
-    this.#expiryTimer.at(at, replace);
+    (this.#expiryTimer ??= this.#timer(() => this.#sweep())).at(at, replace);
   }
 
   /** After recovery: re-arm timers from what the store holds. */
@@ -588,7 +592,7 @@ export class EngineQueue {
   close(reason: ConsumerCancelReason): ConsumerState[] {
     this.deleted = true;
     this.#unsubscribe?.();
-    for (const t of [this.#wakeTimer, this.#expiryTimer, this.#unusedTimer, this.#timeoutTimer]) t.cancel();
+    for (const t of [this.#wakeTimer, this.#expiryTimer, this.#unusedTimer, this.#timeoutTimer]) t?.cancel();
     for (const w of this.#waiters.splice(0)) {
       if (w.timer) clearTimeout(w.timer);
       w.resolve([]);

@@ -4,10 +4,15 @@
  * map stays within about twice its live size without timers or scans.
  */
 export class DedupeWindow {
-  private readonly expiries = new Map<string, number>();
+  /** Made on the first key: most queues never see a message id to deduplicate. */
+  #map: Map<string, number> | undefined;
+
+  private get expiries(): Map<string, number> {
+    return (this.#map ??= new Map());
+  }
 
   get size(): number {
-    return this.expiries.size;
+    return this.#map?.size ?? 0;
   }
 
   /**
@@ -33,6 +38,7 @@ export class DedupeWindow {
   }
 
   private prune(now: number, pruned: string[] | undefined): void {
+    if (this.#map === undefined) return;
     for (let i = 0; i < 2 && this.expiries.size > 0; i++) {
       const first = this.expiries.entries().next().value;
       if (first === undefined) return;

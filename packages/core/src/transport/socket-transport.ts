@@ -34,7 +34,8 @@ const END_TIMEOUT_MS = 5_000;
 export class SocketTransport {
   readonly remoteAddress: string | undefined;
   readonly peerIdentity: string | undefined;
-  readonly #pauses = new Set<string>();
+  /** Why reading is paused; made on the first pause (an idle connection never has one). */
+  #pauses: Set<string> | undefined;
   readonly #highWatermark: number;
   /** This turn's frames, written together by #flush. */
   #pending: Buffer[] = [];
@@ -67,7 +68,7 @@ export class SocketTransport {
 
   /** The peer reads slower than we write: the bytes waiting for it are over the high watermark. */
   get congested(): boolean {
-    return this.#pauses.has(WRITE_BUFFER_PAUSE);
+    return this.#pauses?.has(WRITE_BUFFER_PAUSE) ?? false;
   }
 
   write(bytes: Buffer): void {
@@ -138,14 +139,15 @@ export class SocketTransport {
 
   /** Stops reading for one reason; reading resumes when no reason is left. */
   pauseReading(reason: string): void {
-    const fresh = !this.#pauses.has(reason);
-    this.#pauses.add(reason);
+    const pauses = (this.#pauses ??= new Set());
+    const fresh = !pauses.has(reason);
+    pauses.add(reason);
     this.stream.pause();
     if (fresh && reason === WRITE_BUFFER_PAUSE) this.#pressureListener?.(true);
   }
 
   resumeReading(reason: string): void {
-    if (!this.#pauses.delete(reason)) return;
+    if (!this.#pauses?.delete(reason)) return;
     if (reason === WRITE_BUFFER_PAUSE) this.#pressureListener?.(false);
     if (this.#pauses.size > 0) return;
     if (!this.stream.destroyed) this.stream.resume();
