@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { registerBridgeCommand } from './bridge-command.js';
 import { registerAdminCommands } from './cli/admin-commands.js';
+import { registerDefinitionsCommand } from './cli/definitions-command.js';
 import { registerHashPassword } from './cli/hash-password.js';
 import { ENV_VARS, LOG_LEVELS, type RawStartOptions } from './config.js';
 import { StartError } from './errors.js';
@@ -94,6 +95,10 @@ program
     `YAML or JSON list of {username, password or passwordHash, loopbackOnly, vhosts, tags, permissions, topicPermissions}, or a RabbitMQ definitions export [default: guest/guest, loopback only] (${ENV_VARS.users})`,
   )
   .option(
+    '--definitions <file>',
+    `RabbitMQ definitions JSON (queues, exchanges, bindings, vhosts, users, permissions) applied at every start (${ENV_VARS.definitions})`,
+  )
+  .option(
     '--max-connections <n>',
     `connections per protocol (AMQP; MQTT); more are closed at once [default: no limit] (${ENV_VARS.maxConnections})`,
   )
@@ -132,6 +137,7 @@ program
   .action((flags: RawStartOptions) => start(flags).catch(fail));
 
 registerAdminCommands(program);
+registerDefinitionsCommand(program);
 registerBridgeCommand(program);
 registerHashPassword(program);
 

@@ -27,6 +27,8 @@ export interface BrokerConfig {
   logLevel: LogLevel;
   /** Accounts the protocol servers accept; default theirs: `guest`/`guest` from loopback only, as RabbitMQ. */
   users?: BrokerUser[];
+  /** A RabbitMQ definitions file, applied at every start (idempotent): checked already, applied after the store opened. */
+  definitions?: { path: string; document: Record<string, unknown> };
   /** The config file's `bridges:` list, checked by @conveyor/bridge when the broker starts them. */
   bridges?: unknown[];
   mqtt?: MqttConfig;
@@ -83,6 +85,8 @@ export interface RawStartOptions {
   config?: string;
   /** A YAML or JSON users file. */
   users?: string;
+  /** A RabbitMQ definitions JSON file applied at start. */
+  definitions?: string;
   amqpsPort?: string;
   mqttsPort?: string;
   mqttWssPort?: string;
@@ -309,6 +313,7 @@ export const ENV_VARS: Readonly<Record<keyof RawStartOptions, string>> = {
   logLevel: 'CONVEYOR_LOG_LEVEL',
   config: 'CONVEYOR_CONFIG',
   users: 'CONVEYOR_USERS',
+  definitions: 'CONVEYOR_DEFINITIONS',
   amqpsPort: 'CONVEYOR_AMQPS_PORT',
   mqttsPort: 'CONVEYOR_MQTTS_PORT',
   mqttWssPort: 'CONVEYOR_MQTT_WSS_PORT',

@@ -3,7 +3,13 @@
  * single line a user sees when `conveyor start` refuses to run.
  */
 export type StartErrorCode =
-  'INVALID_OPTIONS' | 'TLS_INVALID' | 'PORT_IN_USE' | 'LISTEN_FAILED' | 'STORE_NOT_SUPPORTED';
+  | 'INVALID_OPTIONS'
+  | 'TLS_INVALID'
+  | 'PORT_IN_USE'
+  | 'LISTEN_FAILED'
+  | 'STORE_NOT_SUPPORTED'
+  /** The definitions file was well-formed but could not be applied (a queue declared otherwise, say). */
+  | 'DEFINITIONS_FAILED';
 
 export class StartError extends Error {
   constructor(

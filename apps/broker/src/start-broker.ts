@@ -6,6 +6,8 @@ import { RedisStore } from '@conveyor/store-redis';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_DATA_DIR, type BrokerConfig, type BrokerUser, type StoreConfig } from './config.js';
 import { startConfiguredBridges, type RunningBridges } from './bridge-command.js';
+import { loadImportedUsers } from './definitions/imported-users.js';
+import { importDefinitions } from './definitions/import-definitions.js';
 import { StartError } from './errors.js';
 import { DeliveryRegistry } from './http/delivery-registry.js';
 import { ManagementServer } from './http/management-server.js';
@@ -126,6 +128,36 @@ function createAuthenticator(
   });
 }
 
+/**
+ * Before any listener: users an earlier definitions import added (kept in the store), then the
+ * `--definitions` file, so the first client already finds its users and topology.
+ */
+async function applyStoredDefinitions(
+  options: StartBrokerOptions,
+  broker: Broker,
+  authenticator: Authenticator,
+  logger: Logger,
+): Promise<void> {
+  for (const user of await loadImportedUsers(broker.store)) {
+    if (authenticator.has(user.username))
+      logger.info(
+        { user: user.username },
+        'user from an earlier definitions import replaces the configured one',
+      );
+    authenticator.put(user);
+  }
+  const file = options.definitions;
+  if (file === undefined) return;
+  try {
+    const summary = await importDefinitions({ broker, authenticator }, file.document);
+    logger.info({ file: file.path, ...summary }, 'definitions applied');
+  } catch (err) {
+    throw new StartError('DEFINITIONS_FAILED', `definitions ${file.path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
 /** The `mqtt:` protocol limits that were set, for the MQTT server. */
 function mqttLimitsOf(options: StartBrokerOptions): { mqttLimits?: MqttLimits } {
   const config = options.mqtt ?? {};
@@ -241,6 +273,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
 
   const listeners: BoundListener[] = [];
   try {
+    await applyStoredDefinitions(options, broker, authenticator, logger);
     for (const listener of options.listeners ?? LISTENERS) {
       const port = ports[listener.name];
       if (port === undefined || port === false) continue;

@@ -114,6 +114,7 @@ export {
 
 // Users, passwords and permissions
 export {
+  mayUseVhost,
   USER_TAGS,
   type HashingAlgorithm,
   type TopicPermission,

@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { AdminClient, AdminError } from './admin-client.js';
 import { formatTable, rate, shortPayload } from './table.js';
 
-interface GlobalOptions {
+export interface GlobalOptions {
   url: string;
   user: string;
   password?: string;
@@ -43,7 +43,7 @@ interface MessageJson {
 }
 
 /** Options every operator command shares; flags win over CONVEYOR_URL / _USER / _PASSWORD / _VHOST. */
-function withConnectionOptions(command: Command): Command {
+export function withConnectionOptions(command: Command): Command {
   const env = process.env;
   return (
     command
@@ -77,14 +77,14 @@ function seconds(flag: string): (value: string) => number {
   };
 }
 
-type Action<A extends unknown[]> = (
+export type Action<A extends unknown[]> = (
   client: AdminClient,
   options: GlobalOptions,
   ...args: A
 ) => Promise<string | object>;
 
 /** Runs one command: JSON or human output on stdout, one error line on stderr. */
-function run<A extends unknown[]>(action: Action<A>) {
+export function run<A extends unknown[]>(action: Action<A>) {
   return async (...args: unknown[]): Promise<void> => {
     const command = args.at(-1) as Command;
     const options = command.optsWithGlobals<GlobalOptions>();

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { BrokerUser, RawStartOptions } from '../config.js';
 import { StartError } from '../errors.js';
 import { closest } from './suggest.js';
+import { parseTopology } from '../definitions/definitions-document.js';
 import { parseUsers, usersFromDefinitions } from './users.js';
 
 type ValueKind = 'string' | 'boolean' | 'port' | 'size' | 'count' | 'list';
@@ -16,6 +17,7 @@ const KEYS: Readonly<Record<string, { option: keyof RawStartOptions; kind: Value
   store: { option: 'store', kind: 'string' },
   bind: { option: 'bind', kind: 'string' },
   logLevel: { option: 'logLevel', kind: 'string' },
+  definitions: { option: 'definitions', kind: 'string' },
   'amqp.port': { option: 'amqpPort', kind: 'port' },
   'mqtt.port': { option: 'mqttPort', kind: 'port' },
   'mqtt.wsPort': { option: 'mqttWsPort', kind: 'port' },
@@ -152,6 +154,23 @@ export function readDocument(path: string, what: string): unknown {
 
 export function loadConfigFile(path: string): ConfigFile {
   return validateConfig(readDocument(path, 'config'));
+}
+
+/**
+ * A RabbitMQ definitions file for `--definitions`: read and checked now (a bad one stops the start
+ * before the store is opened), applied once the broker is open.
+ */
+export function loadDefinitionsFile(path: string): { path: string; document: Record<string, unknown> } {
+  const what = `definitions ${path}`;
+  const document = readDocument(path, what);
+  if (!isRecord(document)) throw new StartError('INVALID_OPTIONS', `${what}: must be a JSON object`);
+  try {
+    parseTopology(document);
+  } catch (err) {
+    throw new StartError('INVALID_OPTIONS', `${what}: ${(err as Error).message}`, { cause: err });
+  }
+  usersFromDefinitions(document, what);
+  return { path, document };
 }
 
 /** A users file: a list of users, a mapping with a `users` list, or a RabbitMQ definitions export. */

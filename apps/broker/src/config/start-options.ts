@@ -6,7 +6,7 @@ import {
   type BrokerUser,
   type RawStartOptions,
 } from '../config.js';
-import { loadConfigFile, loadUsersFile } from './config-file.js';
+import { loadConfigFile, loadDefinitionsFile, loadUsersFile } from './config-file.js';
 
 const STORE_KEYS: readonly (keyof RawStartOptions)[] = ['dataDir', 'memory', 'store'];
 
@@ -50,5 +50,6 @@ export function loadStartConfig(flags: RawStartOptions, env: NodeJS.ProcessEnv):
   const usersPath = flags.users ?? environment.users;
   const users: BrokerUser[] | undefined = usersPath === undefined ? file.users : loadUsersFile(usersPath);
   const config = resolveConfig(raw, users);
+  if (raw.definitions !== undefined) config.definitions = loadDefinitionsFile(raw.definitions);
   return file.bridges === undefined ? config : { ...config, bridges: file.bridges };
 }

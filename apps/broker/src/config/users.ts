@@ -1,4 +1,5 @@
 import {
+  GUEST_USER,
   HASHING_ALGORITHMS,
   isPasswordHash,
   USER_TAGS,
@@ -141,7 +142,8 @@ export function parseUsers(value: unknown, where: string, path = 'users'): Broke
 /**
  * A RabbitMQ definitions export (`rabbitmqctl export_definitions`, the management API's
  * /api/definitions): its users with their password hashes and tags, permissions and topic
- * permissions become Conveyor users. Other definitions (queues, exchanges, policies) are not read.
+ * permissions become Conveyor users (guest from loopback only, as RabbitMQ's default
+ * `loopback_users`). The topology is read by definitions/definitions-document.ts.
  */
 export function usersFromDefinitions(document: Record<string, unknown>, where: string): BrokerUser[] {
   const fail: Fail = (message) => new StartError('INVALID_OPTIONS', `${where}: ${message}`);
@@ -162,6 +164,8 @@ export function usersFromDefinitions(document: Record<string, unknown>, where: s
     const own = (p: Record<string, unknown>): boolean => p.user === name;
     return {
       username: name,
+      // RabbitMQ's default loopback_users: its guest may log in from localhost only, and so here.
+      loopbackOnly: name === GUEST_USER.username,
       passwordHash: u.password_hash,
       ...(u.hashing_algorithm === undefined ? {} : { hashingAlgorithm: u.hashing_algorithm }),
       tags: known,

@@ -7,6 +7,7 @@ import { type TlsListenerOptions } from '@conveyor/core';
 import { listenOn, tlsServerOptions, TlsServers } from '@conveyor/core/internal';
 import type { AddressInfo } from 'node:net';
 import type { Authenticator } from '@conveyor/core';
+import { definitionRoutes } from './api-definitions.js';
 import { overviewRoutes } from './api-overview.js';
 import { deliveryRoutes } from './api-deliveries.js';
 import { queueRoutes } from './api-queues.js';
@@ -43,6 +44,7 @@ export class ManagementServer {
     this.#routes = [
       ...overviewRoutes(ctx),
       ...userRoutes(options.authenticator),
+      ...definitionRoutes(ctx, options.authenticator),
       ...queueRoutes(ctx),
       ...deliveryRoutes(ctx),
     ];

@@ -9,6 +9,7 @@ import {
   type Headers,
   type OverflowPolicy,
   type QueueOptions,
+  type ResolvedQueueOptions,
 } from '@conveyor/core';
 
 export interface DeclareFlags {
@@ -151,4 +152,40 @@ export function inequivalentArgument(err: InequivalentOptionError, vhost: string
   return new PreconditionFailedError(
     `inequivalent arg '${arg}' for queue '${err.queue}' in vhost '${vhost}': received ${shown(requested)} but current is ${shown(declared)}`,
   );
+}
+
+/** An AMQP table value as JSON holds it: long integers as numbers, byte strings as text. */
+function jsonValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (Array.isArray(value)) return value.map(jsonValue);
+  if (typeof value === 'object' && value !== null && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonValue(v)]));
+  return value;
+}
+
+/**
+ * The `x-*` arguments a queue is declared with, as JSON (definitions files): the table it was
+ * declared with over AMQP, or, for a queue another door declared, its options as AMQP names them.
+ * Options AMQP has no argument for (`leaseMs`, `dedupeWindowMs`) are not among them.
+ */
+export function queueArgumentsOf(options: ResolvedQueueOptions): Record<string, unknown> {
+  if (options.arguments !== undefined)
+    return Object.fromEntries(Object.entries(options.arguments).map(([k, v]) => [k, jsonValue(v)]));
+  const args: Record<string, unknown> = {};
+  if (options.messageTtlMs !== undefined) args['x-message-ttl'] = options.messageTtlMs;
+  if (options.expiresMs !== undefined) args['x-expires'] = options.expiresMs;
+  if (options.maxLength !== undefined) args['x-max-length'] = options.maxLength;
+  if (options.maxBytes !== undefined) args['x-max-length-bytes'] = options.maxBytes;
+  if (options.maxPriority !== undefined) args['x-max-priority'] = options.maxPriority;
+  if (options.overflow !== 'drop-head') args['x-overflow'] = options.overflow;
+  if (options.deadLetter !== undefined) {
+    args['x-dead-letter-exchange'] = options.deadLetter.exchange;
+    if (options.deadLetter.routingKey !== undefined)
+      args['x-dead-letter-routing-key'] = options.deadLetter.routingKey;
+  }
+  if (options.maxDeliveries !== undefined) args['x-delivery-limit'] = options.maxDeliveries - 1;
+  if (options.consumerTimeoutMs !== undefined) args['x-consumer-timeout'] = options.consumerTimeoutMs;
+  if (options.singleActiveConsumer === true) args['x-single-active-consumer'] = true;
+  return args;
 }

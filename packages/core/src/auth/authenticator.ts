@@ -69,11 +69,19 @@ export class Authenticator {
     for (const user of users) {
       if (this.#users.has(user.username))
         throw new InvalidArgumentError(`user '${user.username}' is listed twice`);
-      if (user.password === undefined && user.passwordHash === undefined)
-        throw new InvalidArgumentError(`user '${user.username}' has neither password nor passwordHash`);
-      this.#users.set(user.username, new CompiledPermissions(user));
+      this.put(user);
     }
     this.#onFailure = options.onFailure;
+  }
+
+  /**
+   * Adds an account, or replaces the one of that name (a definitions import). Connections already
+   * open keep the permissions they logged in with.
+   */
+  put(user: UserAccount): void {
+    if (user.password === undefined && user.passwordHash === undefined)
+      throw new InvalidArgumentError(`user '${user.username}' has neither password nor passwordHash`);
+    this.#users.set(user.username, new CompiledPermissions(user));
   }
 
   /** The accounts, as configured. */

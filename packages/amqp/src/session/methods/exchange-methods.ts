@@ -1,13 +1,9 @@
 /** exchange.declare / delete / bind / unbind → the engine's routing model. */
-import {
-  ExchangeNotFoundError,
-  PreconditionFailedError,
-  type ExchangeKind,
-  type VirtualHost,
-} from '@conveyor/core';
+import { ExchangeNotFoundError, type ExchangeKind, type VirtualHost } from '@conveyor/core';
 import { createMethod, type AmqpMethod, ReplyCode } from '../../codec/index.js';
 import type { AmqpChannel } from '../channel.js';
 import { AmqpProtocolError } from '../protocol-error.js';
+import { exchangeKindOf } from '../exchange-types.js';
 import { mayBind, mayConfigureExchange } from '../permissions.js';
 
 export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promise<void> {
@@ -18,7 +14,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
       if (a.passive) {
         await vhost.declareExchange(a.exchange, 'direct', {}, { passive: true });
       } else {
-        const kind = exchangeKind(a.type, a.arguments);
+        const { kind, delayed } = exchangeKind(a.type, a.arguments);
         if (a.exchange === '')
           throw new AmqpProtocolError(
             ReplyCode.ACCESS_REFUSED,
@@ -29,7 +25,7 @@ export async function exchangeMethod(ch: AmqpChannel, method: AmqpMethod): Promi
           durable: a.durable,
           autoDelete: a.autoDelete,
           internal: a.internal,
-          ...(a.type === DELAYED_MESSAGE ? { delayed: true } : {}),
+          ...(delayed ? { delayed: true } : {}),
           arguments: a.arguments,
         });
       }
@@ -70,33 +66,9 @@ function requireExchanges(vhost: VirtualHost, ...names: string[]): void {
   for (const name of names) if (!vhost.hasExchange(name)) throw new ExchangeNotFoundError(name, vhost.vhost);
 }
 
-const KINDS: readonly string[] = ['direct', 'fanout', 'topic', 'headers'] satisfies ExchangeKind[];
-
-/** The delayed-message plugin's exchange type: routes as its `x-delayed-type` says. */
-const DELAYED_MESSAGE = 'x-delayed-message';
-
-/**
- * The engine's kind for a declared type. `x-delayed-message` routes as its `x-delayed-type`
- * argument says; declared `delayed`, it holds a message with `x-delay` whole and routes it when
- * the delay is over, as the plugin does (on other exchanges `x-delay` holds each copy back in the
- * queues it reached at once, see publish.ts).
- */
-function exchangeKind(type: string, args: Record<string, unknown>): ExchangeKind {
-  if (type === DELAYED_MESSAGE) {
-    const delayed = args['x-delayed-type'];
-    // The plugin's answer to a missing or unknown x-delayed-type: 406, a channel error.
-    if (typeof delayed !== 'string' || !isExchangeKind(delayed))
-      throw new PreconditionFailedError(
-        `Invalid argument, 'x-delayed-type' must be an existing exchange type, got ${JSON.stringify(delayed ?? null)}`,
-      );
-    return delayed;
-  }
-  // RabbitMQ treats an unknown exchange type as a connection error.
-  if (!isExchangeKind(type))
-    throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `invalid exchange type '${type}'`);
-  return type;
-}
-
-function isExchangeKind(kind: string): kind is ExchangeKind {
-  return KINDS.includes(kind);
+/** RabbitMQ treats an unknown exchange type as a connection error. */
+function exchangeKind(type: string, args: Record<string, unknown>): { kind: ExchangeKind; delayed: boolean } {
+  const known = exchangeKindOf(type, args);
+  if (!known) throw new AmqpProtocolError(ReplyCode.COMMAND_INVALID, `invalid exchange type '${type}'`);
+  return known;
 }
