@@ -196,7 +196,7 @@ describe('--definitions at start', () => {
     expect(status).toBe(200);
     expect(body.vhosts?.map((v) => v.name).sort()).toEqual(['/', 'shop']);
     const orders = body.queues.find((q) => q.name === 'orders' && q.vhost === 'shop');
-    expect(orders).toEqual(DEFINITIONS.queues[0]);
+    expect(orders).toEqual({ ...DEFINITIONS.queues[0], type: 'classic' });
     expect(body.exchanges.find((e) => e.name === 'later')).toMatchObject({
       type: 'x-delayed-message',
       arguments: { 'x-delayed-type': 'direct' },
@@ -286,6 +286,12 @@ describe('POST /api/definitions', () => {
     });
     expect(unknownType.status).toBe(400);
     expect(unknownType.body.reason).toMatch(/unknown exchange type 'x-consistent-hash'/);
+
+    const stream = await http.call<{ reason: string }>('POST', '/api/definitions', {
+      queues: [{ name: 's', vhost: '/', durable: true, type: 'stream', arguments: {} }],
+    });
+    expect(stream.status).toBe(400);
+    expect(stream.body.reason).toMatch(/'queues\[0\]\.type' is 'stream': only classic and quorum/);
 
     const noVhost = await http.call<{ reason: string }>('POST', '/api/definitions', {
       queues: [{ name: 'q', vhost: 'nowhere', durable: true }],

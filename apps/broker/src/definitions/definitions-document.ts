@@ -40,7 +40,12 @@ export interface QueueDefinition {
   durable: boolean;
   auto_delete: boolean;
   arguments: Record<string, unknown>;
+  /** RabbitMQ 3.9+: `classic`, `quorum` or `stream`; Conveyor's queues are of the first two. */
+  type?: string;
 }
+
+/** Queue types Conveyor's queues stand in for (a stream is something else). */
+export const QUEUE_TYPES: readonly string[] = ['classic', 'quorum'];
 
 export interface ExchangeDefinition {
   name: string;
@@ -133,12 +138,16 @@ export function parseTopology(document: unknown): ParsedTopology {
   const vhosts = list(document, 'vhosts').map((v, i) => ({ name: text(v, 'name', `vhosts[${i}]`) }));
   const queues = list(document, 'queues').map((q, i): QueueDefinition => {
     const at = `queues[${i}]`;
+    const type = q.type === undefined ? undefined : text(q, 'type', at);
+    if (type !== undefined && !QUEUE_TYPES.includes(type))
+      throw fail(`'${at}.type' is '${type}': only ${QUEUE_TYPES.join(' and ')} queues are supported`);
     return {
       name: text(q, 'name', at),
       ...vhostField(q, at),
       durable: flag(q, 'durable', at, true),
       auto_delete: flag(q, 'auto_delete', at, false),
       arguments: table(q, at),
+      ...(type === undefined ? {} : { type }),
     };
   });
   const exchanges = list(document, 'exchanges').map((e, i): ExchangeDefinition => {

@@ -32,13 +32,18 @@ async function queuesOf(vhost: VirtualHost, named: boolean): Promise<QueueDefini
   const queues = await vhost.listQueues();
   return queues
     .filter((q) => !q.options.exclusive && !serverOwned(q.name))
-    .map((q) => ({
-      name: q.name,
-      ...(named ? { vhost: vhost.vhost } : {}),
-      durable: q.options.durable,
-      auto_delete: q.options.autoDelete,
-      arguments: queueArgumentsOf(q.options),
-    }));
+    .map((q) => {
+      const args = queueArgumentsOf(q.options);
+      return {
+        name: q.name,
+        ...(named ? { vhost: vhost.vhost } : {}),
+        durable: q.options.durable,
+        auto_delete: q.options.autoDelete,
+        arguments: args,
+        // As RabbitMQ 3.9+ exports it: the declared x-queue-type, else classic.
+        type: args['x-queue-type'] === 'quorum' ? 'quorum' : 'classic',
+      };
+    });
 }
 
 function exchangesOf(vhost: VirtualHost, named: boolean): ExchangeDefinition[] {

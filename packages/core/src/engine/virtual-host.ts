@@ -86,7 +86,7 @@ export class VirtualHost implements QueueHost {
     readonly vhost: string,
     private readonly settings: VirtualHostSettings,
   ) {
-    this.#routing = new RoutingTable({ queueExists: (name) => this.#queues.has(name) });
+    this.#routing = new RoutingTable({ vhost, queueExists: (name) => this.#queues.has(name) });
     this.#definitions = new Definitions({
       vhost,
       store: settings.store,

@@ -15,6 +15,14 @@ describe('publishing through the routing model', () => {
     expect(await vh.publish('', 'nope', { body: 'x' })).toMatchObject({ queues: [], unroutable: true });
   });
 
+  it('an unknown exchange is named with the vhost it was looked up in, not the default one', async () => {
+    const { broker } = await openBroker();
+    const shop = await broker.addVhost('shop');
+    await shop.declareQueue('q');
+    await expect(shop.bindQueue('q', 'nope', '')).rejects.toThrow(new ExchangeNotFoundError('nope', 'shop'));
+    await expect(shop.bindQueue('q', 'nope', '')).rejects.toThrow(/in vhost 'shop'/);
+  });
+
   it('fanout gives every bound queue its own copy', async () => {
     const { vh } = await openBroker();
     await vh.declareExchange('fan', 'fanout');
