@@ -70,6 +70,7 @@ interface Definitions {
   queues?: { name: string; vhost: string; durable: boolean; auto_delete: boolean; arguments: object }[];
   exchanges?: { name: string; vhost: string; type: string; durable: boolean; internal: boolean }[];
   bindings?: { source: string; vhost: string; destination: string; destination_type: string }[];
+  policies?: { name: string; vhost: string; pattern: string; definition: object }[];
 }
 
 /** The same entries, whatever order each side lists them in. */
@@ -133,6 +134,18 @@ describe('RabbitMQ definitions, both ways', () => {
     await rabbitmqctl('set_permissions', '-p', vhost, user, '^app\\.', '.*', '.*');
     await rabbitmqctl('set_topic_permissions', '-p', vhost, user, 'amq.topic', '^sensor\\.', '.*');
     await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+    await rabbitmqctl(
+      'set_policy',
+      '-p',
+      vhost,
+      '--apply-to',
+      'queues',
+      '--priority',
+      '2',
+      'app-limits',
+      '^app\\.',
+      '{"max-length":500,"dead-letter-exchange":"app.audit","message-ttl":3600000}',
+    );
     const declaring = await amqp.connect(rabbitUrl('guest', 'guest', vhost));
     try {
       const ch = await declaring.createChannel();
@@ -171,6 +184,7 @@ describe('RabbitMQ definitions, both ways', () => {
       queues: ours(all.queues),
       exchanges: ours(all.exchanges),
       bindings: ours(all.bindings),
+      policies: ours(all.policies),
     };
     expect(document.users?.[0]?.hashing_algorithm).toBe('rabbit_password_hashing_sha256');
     const file = join(dir, 'from-rabbit-ours.json');
@@ -181,7 +195,9 @@ describe('RabbitMQ definitions, both ways', () => {
     const imported = await runCli(['definitions', 'import', file, '--url', http], dir);
     expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
-    expect(imported.stdout).toBe('imported 1 vhosts, 1 users, 2 exchanges, 2 queues, 3 bindings\n');
+    expect(imported.stdout).toBe(
+      'imported 1 vhosts, 1 users, 2 exchanges, 2 queues, 3 bindings, 1 policies\n',
+    );
 
     // Conveyor now holds what RabbitMQ held, entry for entry.
     const back = await runCli(['definitions', 'export', '--url', http], dir);
@@ -192,6 +208,16 @@ describe('RabbitMQ definitions, both ways', () => {
       sorted(document.exchanges!.map((e) => ({ internal: false, ...e }))),
     );
     expect(sorted(ours(fromConveyor.bindings))).toEqual(sorted(document.bindings!));
+    expect(ours(fromConveyor.policies)).toEqual(ours(document.policies));
+    expect(ours(document.policies)).toHaveLength(1);
+    // The policy is in effect on the queues it matches, over what they were declared with.
+    const queueInfo = await fetch(`${http}/api/queues/${encodeURIComponent(vhost)}/app.audit-log`, {
+      headers: { Authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
+    });
+    expect(await queueInfo.json()).toMatchObject({
+      policy: 'app-limits',
+      effectiveOptions: { maxLength: 500, messageTtlMs: 3600000, deadLetter: { exchange: 'app.audit' } },
+    });
     expect(fromConveyor.users?.find((u) => u.name === user)?.password_hash).toBe(
       document.users![0]!.password_hash,
     );
@@ -263,6 +289,21 @@ describe('RabbitMQ definitions, both ways', () => {
     } finally {
       await declaring.close();
     }
+    const policySet = await runCli(
+      [
+        'set-policy',
+        'jobs-ttl',
+        '^jobs\\.log$',
+        '{"message-ttl":120000,"max-length-bytes":1048576}',
+        '--apply-to',
+        'queues',
+        '--vhost',
+        vhost,
+        ...login,
+      ],
+      dir,
+    );
+    expect(policySet).toMatchObject({ code: 0, stdout: 'policy jobs-ttl set\n' });
     const file = join(dir, 'from-conveyor.json');
     const exported = await runCli(['definitions', 'export', file, ...login], dir);
     expect(exported).toMatchObject({ code: 0, stderr: '' });
@@ -319,6 +360,16 @@ describe('RabbitMQ definitions, both ways', () => {
         { name: 'jobs.all', type: 'fanout', internal: true },
       ]),
     );
+    const policies = await rabbitmqctlJson<
+      { name: string; pattern: string; definition: unknown; 'apply-to': string }[]
+    >('list_policies', '-p', vhost);
+    expect(policies).toHaveLength(1);
+    expect(policies[0]).toMatchObject({ name: 'jobs-ttl', pattern: '^jobs\\.log$', 'apply-to': 'queues' });
+    const definition = policies[0]!.definition;
+    expect(typeof definition === 'string' ? JSON.parse(definition) : definition).toEqual({
+      'message-ttl': 120000,
+      'max-length-bytes': 1048576,
+    });
     const permissions = await rabbitmqctlJson<
       { user: string; configure: string; write: string; read: string }[]
     >('list_permissions', '-p', vhost);

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { registerBridgeCommand } from './bridge-command.js';
 import { registerAdminCommands } from './cli/admin-commands.js';
 import { registerDefinitionsCommand } from './cli/definitions-command.js';
+import { registerPolicyCommands } from './cli/policy-commands.js';
 import { registerHashPassword } from './cli/hash-password.js';
 import { ENV_VARS, LOG_LEVELS, type RawStartOptions } from './config.js';
 import { StartError } from './errors.js';
@@ -138,6 +139,7 @@ program
 
 registerAdminCommands(program);
 registerDefinitionsCommand(program);
+registerPolicyCommands(program);
 registerBridgeCommand(program);
 registerHashPassword(program);
 

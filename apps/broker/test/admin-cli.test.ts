@@ -40,7 +40,7 @@ describe('operator subcommands', () => {
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
-      /^NAME\s+READY\s+IN FLIGHT\s+DELAYED\s+CONSUMERS\s+PUBLISH\/S\s+DELIVER\/S\s+ACK\/S\s+DEAD-LETTERED$/,
+      /^NAME\s+READY\s+IN FLIGHT\s+DELAYED\s+CONSUMERS\s+PUBLISH\/S\s+DELIVER\/S\s+ACK\/S\s+DEAD-LETTERED\s+POLICY$/,
     );
     expect(lines.find((l) => l.startsWith('jobs '))).toMatch(/^jobs\s+1\s+0\s+0\s+0\s/);
 

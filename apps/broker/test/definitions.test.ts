@@ -332,7 +332,9 @@ describe('conveyor definitions export|import', () => {
       const otherUrl = `http://127.0.0.1:${other.ports.get('http')}`;
       const imported = await runCli(['definitions', 'import', file, '--url', otherUrl], dir);
       expect(imported.code).toBe(0);
-      expect(imported.stdout).toMatch(/^imported 3 vhosts, \d+ users, 6 exchanges, 4 queues, 6 bindings\n$/);
+      expect(imported.stdout).toMatch(
+        /^imported 3 vhosts, \d+ users, 6 exchanges, 4 queues, 6 bindings, 0 policies\n$/,
+      );
       // The users came with their hashes: defs-app logs in to the other broker with its password.
       const connection = await amqp.connect(
         `amqp://defs-app:app-pw@127.0.0.1:${other.ports.get('amqp')}/shop`,

@@ -34,6 +34,13 @@ export {
   type QueueOptions,
   type ResolvedQueueOptions,
 } from './engine/queue-options.js';
+export {
+  checkPolicy,
+  POLICY_TARGETS,
+  type PolicyTarget,
+  type QueuePolicy,
+  type QueuePolicyDefinition,
+} from './engine/queue-policies.js';
 export type { DeadLetterReason } from './engine/dead-letter.js';
 export type { EngineObserver } from './engine/engine-observer.js';
 export { MemoryMonitor, type MemoryMonitorOptions } from './engine/memory-monitor.js';

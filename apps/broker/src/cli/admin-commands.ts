@@ -26,6 +26,8 @@ interface QueueJson {
   acked: number;
   deadLettered: number;
   rates: { published: number; delivered: number; acked: number };
+  /** The policy that applies to it (RabbitMQ's "effective policy"), or null. */
+  policy: string | null;
 }
 
 interface MessageJson {
@@ -186,6 +188,7 @@ export function registerAdminCommands(program: Command): void {
           'DELIVER/S',
           'ACK/S',
           'DEAD-LETTERED',
+          'POLICY',
         ],
         queues.map((q) => [
           q.name,
@@ -197,6 +200,7 @@ export function registerAdminCommands(program: Command): void {
           rate(q.rates.delivered),
           rate(q.rates.acked),
           q.deadLettered,
+          q.policy ?? '',
         ]),
       );
     }),

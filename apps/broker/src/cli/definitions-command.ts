@@ -55,6 +55,8 @@ export function registerDefinitionsCommand(program: Command): void {
         exchanges: number;
         queues: number;
         bindings: number;
+        policies: number;
+        ignoredPolicyKeys: string[];
         skipped: Record<string, number>;
       }>('POST', definitionsPath(importing, options), document);
       if (options.json) return summary;
@@ -63,7 +65,10 @@ export function registerDefinitionsCommand(program: Command): void {
         .map(([what, n]) => `${n} ${what}`);
       return (
         `imported ${summary.vhosts} vhosts, ${summary.users} users, ${summary.exchanges} exchanges, ` +
-        `${summary.queues} queues, ${summary.bindings} bindings` +
+        `${summary.queues} queues, ${summary.bindings} bindings, ${summary.policies} policies` +
+        (summary.ignoredPolicyKeys.length > 0
+          ? `; policy keys not applied: ${summary.ignoredPolicyKeys.join(', ')}`
+          : '') +
         (skipped.length > 0 ? `; skipped (not supported yet): ${skipped.join(', ')}` : '') +
         '\n'
       );

@@ -4,6 +4,7 @@
  * file changes nothing; each error names the entry (`queues[3].arguments`).
  */
 import { InvalidArgumentError } from '@conveyor/core';
+import type { PolicyJson } from './policy-json.js';
 
 export interface VhostDefinition {
   name: string;
@@ -78,7 +79,7 @@ export interface DefinitionsDocument {
   topic_permissions?: TopicPermissionDefinition[];
   parameters?: unknown[];
   global_parameters?: unknown[];
-  policies?: unknown[];
+  policies?: PolicyJson[];
   queues?: QueueDefinition[];
   exchanges?: ExchangeDefinition[];
   bindings?: BindingDefinition[];
@@ -90,7 +91,9 @@ export interface ParsedTopology {
   queues: QueueDefinition[];
   exchanges: ExchangeDefinition[];
   bindings: BindingDefinition[];
-  skipped: { policies: number; parameters: number; global_parameters: number };
+  /** As written (policy-json.ts reads them). */
+  policies: Record<string, unknown>[];
+  skipped: { parameters: number; global_parameters: number };
 }
 
 type Entry = Record<string, unknown>;
@@ -186,8 +189,8 @@ export function parseTopology(document: unknown): ParsedTopology {
     queues,
     exchanges,
     bindings,
+    policies: list(document, 'policies'),
     skipped: {
-      policies: count('policies'),
       parameters: count('parameters'),
       global_parameters: count('global_parameters'),
     },

@@ -22,6 +22,7 @@ import type {
   TopicPermissionDefinition,
   UserDefinition,
 } from './definitions-document.js';
+import { policyToJson, type PolicyJson } from './policy-json.js';
 
 /** Names the server keeps for itself (RabbitMQ refuses them to clients, and does not export them). */
 const serverOwned = (name: string): boolean => name === '' || name.startsWith('amq.');
@@ -126,15 +127,17 @@ export async function exportDefinitions(source: ExportSource, vhost?: string): P
   const queues: QueueDefinition[] = [];
   const exchanges: ExchangeDefinition[] = [];
   const bindings: BindingDefinition[] = [];
+  const policies: PolicyJson[] = [];
   for (const name of names) {
     const host = broker.vhost(name);
+    policies.push(...host.policies().map((p) => policyToJson(p, named ? name : undefined)));
     const own = await queuesOf(host, named);
     queues.push(...own);
     exchanges.push(...exchangesOf(host, named));
     bindings.push(...bindingsOf(host, named, new Set(own.map((q) => q.name))));
   }
   const product = { product_name: 'Conveyor', product_version: source.version };
-  const topology = { policies: [], parameters: [], queues, exchanges, bindings };
+  const topology = { policies, parameters: [], queues, exchanges, bindings };
   if (!named) return { ...product, ...topology };
   const users = authenticator.users;
   return {

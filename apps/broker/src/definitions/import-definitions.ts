@@ -7,6 +7,7 @@
  */
 import { exchangeKindOf, queueOptionsFromArguments } from '@conveyor/amqp/internal';
 import {
+  checkPolicy,
   InvalidArgumentError,
   isConveyorError,
   type Authenticator,
@@ -21,6 +22,7 @@ import {
 import { parseUsers, usersFromDefinitions } from '../config/users.js';
 import { StartError } from '../errors.js';
 import { parseTopology, type BindingDefinition } from './definitions-document.js';
+import { policyFromJson } from './policy-json.js';
 import { saveImportedUser } from './imported-users.js';
 
 export interface ImportTarget {
@@ -34,8 +36,11 @@ export interface ImportSummary {
   exchanges: number;
   queues: number;
   bindings: number;
-  /** In the document but not applied: Conveyor has no policies or runtime parameters yet. */
-  skipped: { policies: number; parameters: number; global_parameters: number };
+  policies: number;
+  /** Policy definition keys not applied (`ha-mode`, …): Conveyor has no such behaviour. */
+  ignoredPolicyKeys: string[];
+  /** In the document but not applied: Conveyor has no runtime parameters. */
+  skipped: { parameters: number; global_parameters: number };
 }
 
 interface PlannedExchange {
@@ -174,9 +179,29 @@ export async function importDefinitions(
       throw entryError(`queue '${q.name}' (queues[${i}])`, err);
     }
   });
+  const ignored = new Set<string>();
+  const policies = topology.policies.map((entry, i) => {
+    const read = (() => {
+      try {
+        const parsed = policyFromJson(entry);
+        checkPolicy(parsed.policy);
+        return parsed;
+      } catch (err) {
+        throw entryError(`policies[${i}]`, err);
+      }
+    })();
+    for (const key of read.ignored) ignored.add(key);
+    return { vhost: vhostOf(read), policy: read.policy };
+  });
   const vhosts = whole ? topology.vhosts.map((v) => v.name) : [];
   const known = new Set([...broker.vhosts(), ...vhosts]);
-  for (const entry of [...exchanges, ...queues, ...topology.bindings.map((b) => ({ vhost: vhostOf(b) }))])
+  const placed = [
+    ...exchanges,
+    ...queues,
+    ...policies,
+    ...topology.bindings.map((b) => ({ vhost: vhostOf(b) })),
+  ];
+  for (const entry of placed)
     if (!known.has(entry.vhost))
       throw new InvalidArgumentError(
         `definitions: vhost '${entry.vhost}' is neither in the document's vhosts nor on this broker`,
@@ -187,6 +212,8 @@ export async function importDefinitions(
     authenticator.put(user);
     await saveImportedUser(broker.store, user);
   }
+  // Before the queues: a queue the file declares starts with its policy.
+  for (const p of policies) await broker.vhost(p.vhost).setPolicy(p.policy);
   for (const e of exchanges)
     await broker
       .vhost(e.vhost)
@@ -209,6 +236,8 @@ export async function importDefinitions(
     exchanges: exchanges.length,
     queues: queues.length,
     bindings,
+    policies: policies.length,
+    ignoredPolicyKeys: [...ignored].sort(),
     skipped: topology.skipped,
   };
 }

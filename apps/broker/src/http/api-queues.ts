@@ -40,6 +40,8 @@ async function queueJson(
     name,
     vhost: vhost.vhost,
     options: jsonSafe(info.options),
+    policy: info.policy ?? null,
+    effectiveOptions: jsonSafe(info.effectiveOptions),
     ready: stats.ready,
     inFlight: stats.inFlight,
     delayed: stats.delayed,

@@ -31,6 +31,8 @@ export interface ManagementRole {
   readsEverything: boolean;
   /** Users, definitions (administrator). */
   administers: boolean;
+  /** Policies (policymaker, administrator). */
+  makesPolicies: boolean;
 }
 
 /** 403 for a user with no management tag: the API is not for it. */
@@ -42,5 +44,9 @@ export function managementRole(principal: Principal): ManagementRole {
       `user '${principal.username}' has no management tag (administrator, monitoring, policymaker or management)`,
     );
   const administers = principal.hasTag('administrator');
-  return { administers, readsEverything: administers || principal.hasTag('monitoring') };
+  return {
+    administers,
+    makesPolicies: administers || principal.hasTag('policymaker'),
+    readsEverything: administers || principal.hasTag('monitoring'),
+  };
 }

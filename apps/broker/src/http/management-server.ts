@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Authenticator } from '@conveyor/core';
 import { definitionRoutes } from './api-definitions.js';
 import { overviewRoutes } from './api-overview.js';
+import { policyRoutes } from './api-policies.js';
 import { deliveryRoutes } from './api-deliveries.js';
 import { queueRoutes } from './api-queues.js';
 import type { ApiContext } from './api-context.js';
@@ -45,6 +46,7 @@ export class ManagementServer {
       ...overviewRoutes(ctx),
       ...userRoutes(options.authenticator),
       ...definitionRoutes(ctx, options.authenticator),
+      ...policyRoutes(ctx),
       ...queueRoutes(ctx),
       ...deliveryRoutes(ctx),
     ];
@@ -126,6 +128,12 @@ export class ManagementServer {
         (vhost === undefined ? principal.user.vhosts === undefined : principal.mayUseVhost(vhost));
       if (route.administratorOnly && !role.administers)
         throw new HttpError(403, 'FORBIDDEN', `user '${principal.username}' is not an administrator`);
+      if (route.policymakerOnly && !role.makesPolicies)
+        throw new HttpError(
+          403,
+          'FORBIDDEN',
+          `user '${principal.username}' is neither a policymaker nor an administrator`,
+        );
       if (params.vhost !== undefined && !mayUse(params.vhost))
         throw new HttpError(
           403,

@@ -36,6 +36,8 @@ export interface Route {
   access?: { permission: Permission; kind: ResourceKind };
   /** Only for users tagged administrator. */
   administratorOnly?: boolean;
+  /** Only for users tagged policymaker or administrator. */
+  policymakerOnly?: boolean;
 }
 
 export interface Match {

@@ -222,7 +222,7 @@ export class Definitions {
 
   /** Records a new queue (durable ones; every one over a shared store). */
   async queueDeclared(queue: EngineQueue): Promise<void> {
-    const { options } = queue;
+    const options = queue.declared;
     queue.homeNode = this.#store.cluster?.nodeId;
     if (!this.#records(options.durable && !options.exclusive)) return;
     const record: QueueRecord = {
@@ -351,7 +351,7 @@ export class Definitions {
    */
   async applyMetaKey(key: string): Promise<void> {
     const what = parseTopologyKey(key);
-    if (!what || what.vhost !== this.host.vhost || what.kind === 'vhost') return;
+    if (!what || what.vhost !== this.host.vhost || what.kind === 'vhost' || what.kind === 'policy') return;
     const routing = this.#routing;
     const value = await this.#store.getMeta(key);
     if (what.kind === 'exchange') {

@@ -16,6 +16,7 @@ import type { QueueHost } from './queue-host.js';
 import type { ResolvedQueueOptions } from './queue-options.js';
 import { cancelTimedOut, rearmWakeUp, sweepExpired, wakeUp } from './queue-sweeps.js';
 import { Timer } from './timer.js';
+import { effectiveOptions, type QueuePolicy } from './queue-policies.js';
 import { TurnBatch } from './turn-batch.js';
 
 interface Waiter {
@@ -68,13 +69,22 @@ export class EngineQueue {
   #unusedTimer: Timer | undefined;
   #timeoutTimer: Timer | undefined;
 
+  /** What it runs with: its declared options with its policy laid over them (queue-policies.ts). */
+  options: ResolvedQueueOptions;
+  /** The policy that applies to it, if any. */
+  policy: QueuePolicy | undefined;
+
   constructor(
     readonly host: QueueHost,
     readonly name: string,
     readonly key: string,
-    readonly options: ResolvedQueueOptions,
+    /** What it was declared with: what a redeclare must be equivalent to, what is recorded. */
+    readonly declared: ResolvedQueueOptions,
     readonly owner: string | undefined,
+    policy?: QueuePolicy,
   ) {
+    this.policy = policy;
+    this.options = effectiveOptions(declared, policy);
     this.touch();
     // A shared store tells us when another node sends to this queue.
     this.#unsubscribe = host.store.cluster?.subscribe(key, () => this.pump());
@@ -97,6 +107,18 @@ export class EngineQueue {
 
   static nextHolder(prefix: string): string {
     return `${prefix}:${++holderSeq}`;
+  }
+
+  /**
+   * A policy was set, changed or removed: from now on the queue runs with the new options (new
+   * publishes, the next delivery, the expiry timer); messages already in it keep the TTL they got.
+   */
+  applyPolicy(policy: QueuePolicy | undefined): void {
+    if (policy === this.policy) return;
+    this.policy = policy;
+    this.options = effectiveOptions(this.declared, policy);
+    this.touch();
+    this.pump();
   }
 
   /** Throws when an exclusive queue is used by someone other than its owner. */

@@ -16,6 +16,8 @@ export const metaKeys = {
   queuePrefix: (vhost: string) => `queue/${enc(vhost)}/`,
   queue: (vhost: string, name: string) => `queue/${enc(vhost)}/${enc(name)}`,
   bindingPrefix: (vhost: string) => `binding/${enc(vhost)}/`,
+  policyPrefix: (vhost: string) => `policy/${enc(vhost)}/`,
+  policy: (vhost: string, name: string) => `policy/${enc(vhost)}/${enc(name)}`,
   binding: (
     vhost: string,
     source: string,
@@ -28,7 +30,7 @@ export const metaKeys = {
 
 export type TopologyKey =
   | { kind: 'vhost'; vhost: string }
-  | { kind: 'exchange' | 'queue'; vhost: string; name: string }
+  | { kind: 'exchange' | 'queue' | 'policy'; vhost: string; name: string }
   | { kind: 'binding'; vhost: string };
 
 /** What a topology key names (its vhost, and the exchange's or queue's name); undefined for other keys. */
@@ -42,6 +44,7 @@ export function parseTopologyKey(key: string): TopologyKey | undefined {
       return { kind, vhost: dec(vhost) };
     case 'exchange':
     case 'queue':
+    case 'policy':
       return name === undefined ? undefined : { kind, vhost: dec(vhost), name: dec(name) };
     default:
       return undefined;

@@ -12,7 +12,12 @@ export interface DeclareQueueContext {
 export interface QueueInfo {
   vhost: string;
   name: string;
+  /** What it was declared with. */
   options: ResolvedQueueOptions;
+  /** The policy that applies to it (by name), if any. */
+  policy?: string;
+  /** What it runs with: `options` with the policy laid over them. */
+  effectiveOptions: ResolvedQueueOptions;
   /** Ready messages (what AMQP reports in declare-ok). */
   messageCount: number;
   consumerCount: number;

@@ -45,6 +45,8 @@ import { EngineQueue } from './engine-queue.js';
 import type { EngineObserver } from './engine-observer.js';
 import type { MemoryMonitor } from './memory-monitor.js';
 import { metaKeys, queueKey } from './meta-keys.js';
+import type { QueuePolicy } from './queue-policies.js';
+import { VhostPolicies } from './vhost-policies.js';
 import type { QueueHost } from './queue-host.js';
 import type { VirtualHostSettings } from './vhost-settings.js';
 import {
@@ -67,6 +69,7 @@ export class VirtualHost implements QueueHost {
   readonly #consumers = new Map<string, { queue: EngineQueue; state: ConsumerState }>();
   /** Queues this node is deleting: a topology read taken before the deletion must not bring them back. */
   readonly #deleting = new Set<string>();
+  readonly #policies: VhostPolicies;
   readonly #definitions: Definitions;
   /** Doors serving some queues' consumers on this node themselves (see LocalDelivery). */
   #local: LocalDelivery[] = [];
@@ -87,6 +90,7 @@ export class VirtualHost implements QueueHost {
     private readonly settings: VirtualHostSettings,
   ) {
     this.#routing = new RoutingTable({ vhost, queueExists: (name) => this.#queues.has(name) });
+    this.#policies = new VhostPolicies({ vhost, store: settings.store, queues: this.#queues });
     this.#definitions = new Definitions({
       vhost,
       store: settings.store,
@@ -193,7 +197,7 @@ export class VirtualHost implements QueueHost {
       );
     if (existing) {
       existing.checkOwner(context.owner);
-      assertEquivalent(name, existing.options, resolved);
+      assertEquivalent(name, existing.declared, resolved);
       existing.touch();
       return this.#info(existing);
     }
@@ -219,19 +223,40 @@ export class VirtualHost implements QueueHost {
     // Another node's declaration of the same name may have arrived meanwhile: one queue object.
     const arrived = this.#queues.get(name);
     if (arrived) return arrived;
-    const queue = new EngineQueue(this, name, key, options, owner);
+    const queue = new EngineQueue(this, name, key, options, owner, this.#policies.forQueue(name));
     this.#queues.set(name, queue);
     return queue;
   }
 
   /** Brings this vhost up to the topology in the store's metadata (see Definitions). */
-  syncTopology(): Promise<void> {
-    return this.#definitions.syncTopology();
+  async syncTopology(): Promise<void> {
+    // Policies first: a queue restored from the store starts with its policy.
+    await this.#policies.load();
+    await this.#definitions.syncTopology();
   }
 
   /** Shared store: one topology key of this vhost changed on another node (see Definitions). */
-  applyMetaKey(key: string): Promise<void> {
-    return this.#definitions.applyMetaKey(key);
+  async applyMetaKey(key: string): Promise<void> {
+    if (await this.#policies.applyMetaKey(key)) return;
+    await this.#definitions.applyMetaKey(key);
+  }
+
+  // ---------------------------------------------------------------- policies
+
+  /** Adds or replaces a policy (by name); queues it now applies to run with it at once. */
+  async setPolicy(policy: QueuePolicy): Promise<void> {
+    this.settings.assertOpen();
+    await this.#policies.set(policy);
+  }
+
+  /** Removes a policy; false when there was none of that name. */
+  async deletePolicy(name: string): Promise<boolean> {
+    this.settings.assertOpen();
+    return this.#policies.delete(name);
+  }
+
+  policies(): QueuePolicy[] {
+    return this.#policies.list();
   }
 
   /** Drops a queue another node deleted: local state only (its storage is already gone). */
@@ -251,7 +276,9 @@ export class VirtualHost implements QueueHost {
     return {
       vhost: this.vhost,
       name: queue.name,
-      options: queue.options,
+      options: queue.declared,
+      ...(queue.policy === undefined ? {} : { policy: queue.policy.name }),
+      effectiveOptions: queue.options,
       messageCount: counts.ready,
       consumerCount: queue.consumers.length,
     };

@@ -26,10 +26,17 @@ export async function queueMethod(ch: AmqpChannel, method: AmqpMethod): Promise<
       let info: QueueInfo;
       if (a.passive) {
         if (a.queue === DIRECT_REPLY_TO) {
+          const options = {
+            durable: false,
+            exclusive: false,
+            autoDelete: false,
+            overflow: 'drop-head',
+          } as const;
           info = {
             vhost: vhost.vhost,
             name: DIRECT_REPLY_TO,
-            options: { durable: false, exclusive: false, autoDelete: false, overflow: 'drop-head' },
+            options,
+            effectiveOptions: options,
             messageCount: 0,
             consumerCount: 0,
           };
