@@ -105,6 +105,25 @@ describe.skipIf(skip !== undefined)(
       await expect(b!.vh.receive(excl.name, {}, 'conn-1')).rejects.toThrow(ResourceLockedError);
     });
 
+    it('a policy set or removed on one running node applies on the others (issue 16, item 7)', async () => {
+      const [a, b] = await nodes(2);
+      await a!.vh.declareQueue('orders.eu');
+      await expect.poll(() => b!.vh.hasQueue('orders.eu')).toBe(true);
+      await a!.vh.setPolicy({
+        name: 'short',
+        pattern: '^orders\\.',
+        applyTo: 'queues',
+        priority: 0,
+        definition: { maxLength: 1, overflow: 'reject-publish' },
+      });
+      await expect.poll(async () => (await b!.vh.queueInfo('orders.eu')).policy).toBe('short');
+      expect(b!.vh.policies().map((p) => p.name)).toEqual(['short']);
+      expect((await b!.vh.send('orders.eu', { body: '1' })).rejected).toEqual([]);
+      expect((await b!.vh.send('orders.eu', { body: '2' })).rejected).toEqual(['orders.eu']);
+      await a!.vh.deletePolicy('short');
+      await expect.poll(async () => (await b!.vh.queueInfo('orders.eu')).policy).toBeUndefined();
+    });
+
     it('exchange deletions and unbinds on one node are followed by the others', async () => {
       const [a, b] = await nodes(2);
       await a!.vh.declareExchange('events', 'topic', { durable: true });
