@@ -3,27 +3,30 @@
 //   npm run build && npm run bench:amqp
 //   node bench/amqp/run.mjs --runs 3 --only a,d --profile   (--profile: Conveyor and the relay under --cpu-prof)
 // Scenarios: a amqplib transient one-way · b amqplib persistent + confirms · c amqplib RPC over direct
-// reply-to · d raw pre-encoded publishes / counting consumer (also against e, a do-nothing Node relay).
-import { fork } from 'node:child_process';
+// reply-to · k Celery 2,000 tasks end to end (python3-celery) · d raw pre-encoded publishes / counting consumer (also against e, a do-nothing Node relay).
+import { execFile, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { assertLoopback, median } from './lib.mjs';
+
+const execFileAsync = promisify(execFile);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'a,b,c,n,d' },
+    only: { type: 'string', default: 'a,b,c,n,k,d' },
     targets: { type: 'string', default: 'conveyor,rabbitmq,relay' },
     'a-count': { type: 'string', default: '50000' },
     'b-count': { type: 'string', default: '20000' },
     'c-count': { type: 'string', default: '1000' },
     'n-count': { type: 'string', default: '5000' },
     'd-count': { type: 'string', default: '300000' },
+    'k-count': { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '120' },
     profile: { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -170,6 +173,12 @@ const scenarios = {
     store: 'memory',
     run: (url) => rpc(url, 'n', { BENCH_NODELAY: '1' }),
   },
+  k: {
+    title: 'k Celery 5: tasks with confirms, 2-process worker, rpc:// results',
+    targets: ['conveyor', 'rabbitmq'],
+    store: 'lmdb',
+    run: (url) => celeryTasks(url),
+  },
   d: {
     title: 'd raw: pre-encoded publishes in 2000-message writes, counting no-ack consumer',
     targets: ['conveyor', 'rabbitmq', 'relay'],
@@ -191,6 +200,19 @@ const scenarios = {
     },
   },
 };
+
+/** Debian's Python with python3-celery runs Celery itself: producer and a 2-process worker. */
+async function celeryTasks(url) {
+  const q = queueName('k');
+  const vhostUrl = url.endsWith('/') ? `${url}/` : `${url}//`;
+  const { stdout } = await execFileAsync(
+    '/usr/bin/python3',
+    [join(here, 'celery_tasks.py'), vhostUrl, q, opt['k-count']],
+    { timeout: Number(SECONDS) * 1000 },
+  );
+  const r = JSON.parse(stdout);
+  return { count: r.count, rate: r.rate, submitRate: r.count / r.submitSeconds };
+}
 
 const results = {}; // scenario → target → [result per run]
 console.log(
@@ -235,7 +257,7 @@ console.log('| scenario | target | msg/s | p50 ms | p99 ms | server CPU µs/msg 
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
 for (const [key, s] of Object.entries(scenarios)) {
   if (!results[key]) continue;
-  const fields = ['rate', 'confirmRate', 'ingestRate'].filter((f) =>
+  const fields = ['rate', 'confirmRate', 'ingestRate', 'submitRate'].filter((f) =>
     Number.isFinite(med(key, s.targets[0], f)),
   );
   for (const field of fields) {
