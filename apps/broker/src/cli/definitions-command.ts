@@ -2,6 +2,7 @@
 // management API (an administrator's login; the file carries password hashes).
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { ImportSummary } from '../definitions/import-definitions.js';
 import { AdminClient } from './admin-client.js';
 import { run, withConnectionOptions, type GlobalOptions } from './admin-commands.js';
 
@@ -49,16 +50,11 @@ export function registerDefinitionsCommand(program: Command): void {
           cause: err,
         });
       }
-      const summary = await client.request<{
-        vhosts: number;
-        users: number;
-        exchanges: number;
-        queues: number;
-        bindings: number;
-        policies: number;
-        ignoredPolicyKeys: string[];
-        skipped: Record<string, number>;
-      }>('POST', definitionsPath(importing, options), document);
+      const summary = await client.request<ImportSummary>(
+        'POST',
+        definitionsPath(importing, options),
+        document,
+      );
       if (options.json) return summary;
       const skipped = Object.entries(summary.skipped)
         .filter(([, n]) => n > 0)
