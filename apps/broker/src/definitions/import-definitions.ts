@@ -8,6 +8,7 @@
 import { exchangeKindOf, queueOptionsFromArguments } from '@conveyor/amqp/internal';
 import {
   checkPolicy,
+  hashPassword,
   InvalidArgumentError,
   isConveyorError,
   type Authenticator,
@@ -121,7 +122,11 @@ function grantedToOthers(
     );
     changed.set(user.username, { ...user, topicPermissions: [...others, rule] });
   }
-  return checked(() => parseUsers([...changed.values()], 'definitions'));
+  // Kept in the store from now on: a configured plain password goes there only as a hash.
+  const hashed = [...changed.values()].map(({ password, ...user }) =>
+    password === undefined ? user : { ...user, passwordHash: hashPassword(password, user.hashingAlgorithm) },
+  );
+  return checked(() => parseUsers(hashed, 'definitions'));
 }
 
 /**

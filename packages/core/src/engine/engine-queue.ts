@@ -117,6 +117,8 @@ export class EngineQueue {
     if (policy === this.policy) return;
     this.policy = policy;
     this.options = effectiveOptions(this.declared, policy);
+    // An expiry that came with the old policy goes with it.
+    if (this.options.expiresMs === undefined) this.#unusedTimer?.cancel();
     this.touch();
     this.pump();
   }

@@ -96,6 +96,17 @@ describe('policies', () => {
     expect(vh.policies().map((p) => p.name)).toEqual(['another', 'broad', 'exchanges-only', 'narrow']);
   });
 
+  it('an expiry from a policy deletes the unused queue; once the policy is gone, it does not', async () => {
+    const { vh } = await openBroker(fakeClock());
+    await vh.declareQueue('temp.a');
+    await vh.declareQueue('temp.b');
+    await vh.setPolicy(policy('expire', '^temp\\.', { expiresMs: 1000 }));
+    await vh.setPolicy(policy('keep-b', '^temp\\.b$', { maxLength: 10 }, { priority: 1 }));
+    await advance(1500);
+    expect(vh.hasQueue('temp.a')).toBe(false);
+    expect(vh.hasQueue('temp.b')).toBe(true); // its policy (the higher priority) has no expiry
+  });
+
   it('a bad policy is refused before anything changes', async () => {
     const { vh } = await openBroker();
     await expect(vh.setPolicy(policy('bad', '(', { maxLength: 1 }))).rejects.toThrow(InvalidArgumentError);
