@@ -68,6 +68,8 @@ class AnnouncingStore extends MemoryStore {
       return () => void this.#watchers.delete(onChange);
     },
     liveNodes: () => Promise.resolve(new Set(['n1'])),
+    setConsumers: () => Promise.resolve(),
+    consumerCount: () => Promise.resolve(0),
     watchNodes: () => () => undefined,
     signal: () => Promise.resolve(),
     onSignal: () => () => undefined,

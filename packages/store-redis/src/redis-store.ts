@@ -105,6 +105,8 @@ export class RedisStore implements MessageStore {
       liveNodes: () => this.#liveNodes(),
       watchNodes: (onGone) => this.#watch(this.#nodeWatchers, onGone),
       signal: (topic, payload) => this.#signal(topic, payload),
+      setConsumers: (queue, count) => this.#setConsumers(queue, count),
+      consumerCount: (queue) => this.#consumerCount(queue),
       onSignal: (topic, listener) =>
         this.#channels.subscribe(globalKeys.signal(this.#keys.global, topic), listener),
     };
@@ -213,6 +215,31 @@ export class RedisStore implements MessageStore {
     }
   }
 
+  /** Per queue, in its slot: node id → its consumers of the queue. */
+  #consumersKey(queue: QueueKey): string {
+    return `${this.#keys.queueBase(queue)}consumers`;
+  }
+
+  async #setConsumers(queue: QueueKey, count: number): Promise<void> {
+    this.#check();
+    const key = this.#consumersKey(queue);
+    await this.#guard(
+      count > 0 ? this.#redis.hset(key, this.nodeId, count) : this.#redis.hdel(key, this.nodeId),
+    );
+  }
+
+  /** Dead nodes' entries do not count: their consumers went with them. */
+  async #consumerCount(queue: QueueKey): Promise<number> {
+    this.#check();
+    const [counts, live] = await Promise.all([
+      this.#guard(this.#redis.hgetall(this.#consumersKey(queue))),
+      this.#liveNodes(),
+    ]);
+    let total = 0;
+    for (const [node, n] of Object.entries(counts)) if (live.has(node)) total += Number(n);
+    return total;
+  }
+
   async #signal(topic: string, payload: string): Promise<void> {
     this.#check();
     await this.#guard(this.#redis.publish(globalKeys.signal(this.#keys.global, topic), payload));
@@ -278,6 +305,7 @@ export class RedisStore implements MessageStore {
   async deleteQueue(queue: QueueKey): Promise<void> {
     this.#check();
     await this.#script('deleteQueue', queue, []);
+    await this.#guard(this.#redis.del(this.#consumersKey(queue)));
   }
 
   async listQueues(): Promise<QueueKey[]> {

@@ -124,6 +124,33 @@ describe.skipIf(skip !== undefined)(
       await expect.poll(async () => (await b!.vh.queueInfo('orders.eu')).policy).toBeUndefined();
     });
 
+    it('expiry counts the consumers of every node: a queue used only on node B does not expire on A (issue 17)', async () => {
+      const [a, b] = await nodes(2);
+      await a!.vh.declareQueue('lease-expiring', { expiresMs: 300 });
+      await expect.poll(() => b!.vh.hasQueue('lease-expiring')).toBe(true);
+      const handle = b!.vh.consume('lease-expiring', () => undefined);
+      await sleep(900); // three expiry periods: A counts B's consumer and keeps the queue
+      expect(a!.vh.hasQueue('lease-expiring')).toBe(true);
+      await handle.cancel();
+      await expect.poll(() => a!.vh.hasQueue('lease-expiring'), { timeout: 3000 }).toBe(false);
+      await expect.poll(() => b!.vh.hasQueue('lease-expiring'), { timeout: 3000 }).toBe(false);
+    });
+
+    it('auto-delete counts every node: the queue goes when the last consumer anywhere leaves (issue 17)', async () => {
+      const [a, b] = await nodes(2);
+      await a!.vh.declareQueue('auto-shared', { autoDelete: true, durable: false });
+      await expect.poll(() => b!.vh.hasQueue('auto-shared')).toBe(true);
+      const onA = a!.vh.consume('auto-shared', () => undefined);
+      const onB = b!.vh.consume('auto-shared', () => undefined);
+      await sleep(100);
+      await onA.cancel(); // the declaring node's last consumer: B still has one
+      await sleep(300);
+      expect(a!.vh.hasQueue('auto-shared')).toBe(true);
+      await onB.cancel(); // the last one anywhere, on the other node
+      await expect.poll(() => a!.vh.hasQueue('auto-shared'), { timeout: 3000 }).toBe(false);
+      await expect.poll(() => b!.vh.hasQueue('auto-shared'), { timeout: 3000 }).toBe(false);
+    });
+
     it('exchange deletions and unbinds on one node are followed by the others', async () => {
       const [a, b] = await nodes(2);
       await a!.vh.declareExchange('events', 'topic', { durable: true });

@@ -560,6 +560,7 @@ export class EngineQueue {
       throw new AccessRefusedError(`queue '${this.name}' already has consumers; cannot consume exclusively`);
     }
     this.consumers.push(consumer);
+    this.host.consumersChanged(this);
     this.#hadConsumer = true;
     this.#unusedTimer?.cancel();
     this.pump();
@@ -574,6 +575,7 @@ export class EngineQueue {
     const i = this.consumers.indexOf(consumer);
     if (i < 0) return;
     this.consumers.splice(i, 1);
+    this.host.consumersChanged(this);
     consumer.active = false;
     const ids = [...consumer.held.keys()];
     consumer.settle(ids);

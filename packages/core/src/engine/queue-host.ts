@@ -16,6 +16,8 @@ export interface QueueHost {
   deadLetterQueues(target: DeadLetterTarget, message: MessageData): EngineQueue[];
   /** An auto-delete queue lost its last consumer, or an expiring queue went unused: delete it. */
   queueUnused(queue: EngineQueue): void;
+  /** Its consumers came or went (a shared store counts every node's). */
+  consumersChanged(queue: EngineQueue): void;
   /** A background step failed (a timer's sweep, a store write): log it, never crash. */
   backgroundError(err: unknown): void;
 }

@@ -70,6 +70,7 @@ export class VirtualHost implements QueueHost {
   /** Queues this node is deleting: a topology read taken before the deletion must not bring them back. */
   readonly #deleting = new Set<string>();
   readonly #policies: VhostPolicies;
+  readonly #stopUnusedNotes: (() => void) | undefined;
   readonly #definitions: Definitions;
   /** Doors serving some queues' consumers on this node themselves (see LocalDelivery). */
   #local: LocalDelivery[] = [];
@@ -91,6 +92,7 @@ export class VirtualHost implements QueueHost {
   ) {
     this.#routing = new RoutingTable({ vhost, queueExists: (name) => this.#queues.has(name) });
     this.#policies = new VhostPolicies({ vhost, store: settings.store, queues: this.#queues });
+    this.#stopUnusedNotes = settings.store.cluster?.onSignal(QUEUE_UNUSED, (key) => this.#onQueueUnused(key));
     this.#definitions = new Definitions({
       vhost,
       store: settings.store,
@@ -321,11 +323,44 @@ export class VirtualHost implements QueueHost {
     await this.#definitions.queueDeleted(queue.name, before, changes.deletedExchanges);
   }
 
+  /**
+   * No consumer here any more (auto-delete), or the expiry ran out. With a shared store the node
+   * that declared the queue decides, counting the consumers of every live node: another node
+   * whose last consumer of an auto-delete queue left tells it so (`queue-unused`).
+   */
   queueUnused(queue: EngineQueue): void {
     if (queue.consumers.length > 0 || queue.deleted) return;
-    // Shared store: only the declaring node counts consumers for auto-delete and expiry.
-    if (queue.homeNode !== undefined && queue.homeNode !== this.store.cluster?.nodeId) return;
-    this.#dropQueue(queue, 'queue-deleted').catch((err: unknown) => this.backgroundError(err));
+    const cluster = this.store.cluster;
+    if (cluster === undefined) {
+      this.#dropQueue(queue, 'queue-deleted').catch((err: unknown) => this.backgroundError(err));
+      return;
+    }
+    if (queue.homeNode !== undefined && queue.homeNode !== cluster.nodeId) {
+      if (queue.options.autoDelete)
+        cluster.signal(QUEUE_UNUSED, queue.key).catch((err: unknown) => this.backgroundError(err));
+      return;
+    }
+    void (async () => {
+      const elsewhere = await cluster.consumerCount(queue.key);
+      if (queue.deleted || queue.consumers.length > 0) return;
+      // Used on another node: an expiry starts again (auto-delete waits for that node's last one).
+      if (elsewhere > 0) queue.touch();
+      else await this.#dropQueue(queue, 'queue-deleted');
+    })().catch((err: unknown) => this.backgroundError(err));
+  }
+
+  consumersChanged(queue: EngineQueue): void {
+    this.store.cluster
+      ?.setConsumers(queue.key, queue.consumers.length)
+      .catch((err: unknown) => this.backgroundError(err));
+  }
+
+  /** Shared store: another node's last consumer of one of this node's auto-delete queues left. */
+  #onQueueUnused(key: string): void {
+    const prefix = queueKey(this.vhost, '');
+    if (!key.startsWith(prefix)) return;
+    const queue = this.#queues.get(key.slice(prefix.length));
+    if (queue?.options.autoDelete && queue.homeNode === this.store.cluster?.nodeId) this.queueUnused(queue);
   }
 
   /** Removes every ready and delayed message; returns how many. */
@@ -671,10 +706,14 @@ export class VirtualHost implements QueueHost {
 
   /** Broker close: every queue stops its timers and tells its consumers. */
   shutdown(): void {
+    this.#stopUnusedNotes?.();
     for (const queue of this.#queues.values()) queue.close('broker-closed');
     this.#consumers.clear();
   }
 }
+
+/** Signal topic: an auto-delete queue's last consumer on some node left (payload: the queue's key). */
+const QUEUE_UNUSED = 'queue-unused';
 
 function consumerKey(queue: string, tag: string): string {
   return `${queue}\u0000${tag}`;

@@ -75,6 +75,10 @@ export interface StoreCluster {
    * deliveries were returned). At most once, like `watchMeta`.
    */
   watchNodes(onGone: (nodeId: string) => void): () => void;
+  /** This node's number of consumers on `queue`: auto-delete and expiry count every node's. */
+  setConsumers(queue: QueueKey, count: number): Promise<void>;
+  /** The consumers on `queue` of every live node, this one's included. */
+  consumerCount(queue: QueueKey): Promise<number>;
   /** A note to every process of the store (pub/sub: at most once, no history). */
   signal(topic: string, payload: string): Promise<void>;
   /** Receives the notes of `signal` on `topic`, this process's own included. */
