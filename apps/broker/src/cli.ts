@@ -104,6 +104,10 @@ program
     `connections per protocol (AMQP; MQTT); more are closed at once [default: no limit] (${ENV_VARS.maxConnections})`,
   )
   .option(
+    '--queue-depth-soft-limit <n>',
+    `shared store: ready messages in a queue past which publishers on every node wait for their confirms [default: 100000] (${ENV_VARS.queueDepthSoftLimit})`,
+  )
+  .option(
     '--max-message-bytes <size>',
     `largest message body, e.g. 16MiB [default: 128MiB] (${ENV_VARS.maxMessageBytes})`,
   )

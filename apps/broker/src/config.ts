@@ -24,6 +24,8 @@ export interface BrokerConfig {
   memoryHighWatermarkBytes?: number;
   /** Per protocol server (AMQP; MQTT TCP and WebSocket together): connections beyond it are closed at once. */
   maxConnections?: number;
+  /** Shared store: ready messages in a queue past which publishers wait for their confirms. */
+  queueDepthSoftLimit?: number;
   logLevel: LogLevel;
   /** Accounts the protocol servers accept; default theirs: `guest`/`guest` from loopback only, as RabbitMQ. */
   users?: BrokerUser[];
@@ -78,6 +80,7 @@ export interface RawStartOptions {
   httpPort?: string;
   bind?: string;
   maxConnections?: string;
+  queueDepthSoftLimit?: string;
   maxMessageBytes?: string;
   memoryHighWatermark?: string;
   logLevel?: string;
@@ -193,6 +196,8 @@ export function resolveConfig(raw: RawStartOptions, users?: BrokerUser[]): Broke
   if (users !== undefined) config.users = users;
   if (raw.maxConnections !== undefined)
     config.maxConnections = parseCount(raw.maxConnections, '--max-connections');
+  if (raw.queueDepthSoftLimit !== undefined)
+    config.queueDepthSoftLimit = parseCount(raw.queueDepthSoftLimit, '--queue-depth-soft-limit');
   if (raw.maxMessageBytes !== undefined)
     config.maxMessageBytes = parseBytes(raw.maxMessageBytes, '--max-message-bytes');
   if (raw.memoryHighWatermark !== undefined)
@@ -308,6 +313,7 @@ export const ENV_VARS: Readonly<Record<keyof RawStartOptions, string>> = {
   httpPort: 'CONVEYOR_HTTP_PORT',
   bind: 'CONVEYOR_BIND',
   maxConnections: 'CONVEYOR_MAX_CONNECTIONS',
+  queueDepthSoftLimit: 'CONVEYOR_QUEUE_DEPTH_SOFT_LIMIT',
   maxMessageBytes: 'CONVEYOR_MAX_MESSAGE_BYTES',
   memoryHighWatermark: 'CONVEYOR_MEMORY_HIGH_WATERMARK',
   logLevel: 'CONVEYOR_LOG_LEVEL',

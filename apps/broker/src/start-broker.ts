@@ -197,6 +197,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       store,
       observer: metrics.observer,
       ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+      ...(options.queueDepthSoftLimit === undefined
+        ? {}
+        : { queueDepthSoftLimit: options.queueDepthSoftLimit }),
       ...(options.memoryHighWatermarkBytes === undefined
         ? {}
         : { memoryHighWatermarkBytes: options.memoryHighWatermarkBytes }),

@@ -128,6 +128,19 @@ describe('loadStartConfig precedence: flags > CONVEYOR_* > config file > default
     expect(resolved.maxConnections).toBe(3);
   });
 
+  it('the shared-store depth limit (issue 17): config key, variable, flag, validated like the counts', () => {
+    const config = file('depth.yaml', 'limits: { queueDepthSoftLimit: 5000 }\n');
+    expect(loadStartConfig({ config }, {}).queueDepthSoftLimit).toBe(5000);
+    expect(loadStartConfig({ config }, { CONVEYOR_QUEUE_DEPTH_SOFT_LIMIT: '7000' }).queueDepthSoftLimit).toBe(
+      7000,
+    );
+    expect(loadStartConfig({ queueDepthSoftLimit: '9000' }, {}).queueDepthSoftLimit).toBe(9000);
+    expect(loadStartConfig({}, {}).queueDepthSoftLimit).toBeUndefined(); // the engine's default, 100,000
+    expect(() => loadStartConfig({ queueDepthSoftLimit: '0' }, {})).toThrow(
+      '--queue-depth-soft-limit must be a positive whole number, got "0"',
+    );
+  });
+
   it('a users file wins over the users of the config file', () => {
     const config = file('with-users.yaml', 'users:\n  - { username: a, password: b }\n');
     const users = file('users.yaml', 'users:\n  - username: ops\n    password: pw\n    loopbackOnly: true\n');

@@ -70,6 +70,7 @@ class AnnouncingStore extends MemoryStore {
     liveNodes: () => Promise.resolve(new Set(['n1'])),
     setConsumers: () => Promise.resolve(),
     consumerCount: () => Promise.resolve(0),
+    readyDepth: () => undefined,
     watchNodes: () => () => undefined,
     signal: () => Promise.resolve(),
     onSignal: () => () => undefined,

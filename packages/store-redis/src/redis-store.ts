@@ -71,6 +71,8 @@ export class RedisStore implements MessageStore {
   readonly #keys: KeyLayout;
   readonly #wait: RedisWaitOption | undefined;
   readonly #liveness: NodeLiveness;
+  /** Per queue: its ready count as the latest enqueue from this node saw it (StoreCluster.readyDepth). */
+  readonly #depth = new Map<QueueKey, number>();
   readonly #onError: (err: unknown) => void;
   /** Wake-ups, metadata changes, node departures and signals, on one subscriber connection. */
   readonly #channels: ChannelSubscriber;
@@ -107,6 +109,7 @@ export class RedisStore implements MessageStore {
       signal: (topic, payload) => this.#signal(topic, payload),
       setConsumers: (queue, count) => this.#setConsumers(queue, count),
       consumerCount: (queue) => this.#consumerCount(queue),
+      readyDepth: (queue) => this.#depth.get(queue),
       onSignal: (topic, listener) =>
         this.#channels.subscribe(globalKeys.signal(this.#keys.global, topic), listener),
     };
@@ -306,6 +309,7 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#script('deleteQueue', queue, []);
     await this.#guard(this.#redis.del(this.#consumersKey(queue)));
+    this.#depth.delete(queue);
   }
 
   async listQueues(): Promise<QueueKey[]> {
@@ -318,6 +322,7 @@ export class RedisStore implements MessageStore {
     const args: ScriptArg[] = [Date.now()];
     for (const r of records) args.push(...recordArgs(r));
     const ids = (await this.#script('enqueue', queue, args, [globalKeys.seq(this.#keys.global)])) as string[];
+    this.#depth.set(queue, Number(ids.pop()));
     if (records.some((r) => r.durable)) await this.#waitDurable();
     return ids;
   }

@@ -151,6 +151,39 @@ describe.skipIf(skip !== undefined)(
       await expect.poll(() => b!.vh.hasQueue('auto-shared'), { timeout: 3000 }).toBe(false);
     });
 
+    it('past the soft depth limit, publishers wait for their confirms until consumers on another node drain it (issue 17)', async () => {
+      const prefix = uniquePrefix();
+      prefixes.push(prefix);
+      const open = async (): Promise<VirtualHost> => {
+        const broker = await Broker.open({ store: redisStore(prefix), queueDepthSoftLimit: 100 });
+        brokers.push(broker);
+        return broker.vhost();
+      };
+      const [a, b] = [await open(), await open()];
+      await a.declareQueue('deep');
+      await expect.poll(() => b.hasQueue('deep')).toBe(true);
+      // 50: below the limit, confirmed at once.
+      await Promise.all(Array.from({ length: 50 }, (_, i) => a.send('deep', { body: `m${i}` })));
+      let confirmed = 0;
+      const late = Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          a.send('deep', { body: `n${i}` }).then((r) => {
+            confirmed++;
+            return r;
+          }),
+        ),
+      );
+      await sleep(500);
+      // Stored (never dropped), but not confirmed while 150 wait and nobody consumes.
+      expect((await a.count('deep')).ready).toBe(150);
+      expect(confirmed).toBe(0);
+      let received = 0;
+      b.consume('deep', () => received++, { autoAck: true });
+      const results = await late;
+      expect(results.every((r) => r.rejected.length === 0 && r.queues.length === 1)).toBe(true);
+      await expect.poll(() => received).toBe(150);
+    });
+
     it('exchange deletions and unbinds on one node are followed by the others', async () => {
       const [a, b] = await nodes(2);
       await a!.vh.declareExchange('events', 'topic', { durable: true });

@@ -23,6 +23,7 @@ const KEYS: Readonly<Record<string, { option: keyof RawStartOptions; kind: Value
   'mqtt.wsPort': { option: 'mqttWsPort', kind: 'port' },
   'http.port': { option: 'httpPort', kind: 'port' },
   'limits.maxConnections': { option: 'maxConnections', kind: 'count' },
+  'limits.queueDepthSoftLimit': { option: 'queueDepthSoftLimit', kind: 'count' },
   'limits.maxMessageBytes': { option: 'maxMessageBytes', kind: 'size' },
   'limits.memoryHighWatermark': { option: 'memoryHighWatermark', kind: 'size' },
   'amqp.tlsPort': { option: 'amqpsPort', kind: 'port' },

@@ -17,6 +17,11 @@ export interface BrokerOptions {
   memoryHighWatermarkBytes?: number;
   /** Lease of a pull receive when neither the call nor the queue sets one. Default 30 s. */
   defaultLeaseMs?: number;
+  /**
+   * Shared store: ready messages in one queue past which publishers on every node wait for their
+   * confirms until it drains below again (never an error, never a drop). Default 100,000.
+   */
+  queueDepthSoftLimit?: number;
   /** Background failures (timers, store writes nobody awaits). Default: printed to stderr. */
   onError?: (err: unknown) => void;
   /** Metrics hooks (publish, deliver, ack with latency, dead-letter). */
@@ -117,6 +122,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.#options = {
       maxMessageBytes: options.maxMessageBytes ?? 128 * 1024 * 1024,
       defaultLeaseMs: options.defaultLeaseMs ?? 30_000,
+      queueDepthSoftLimit: options.queueDepthSoftLimit ?? 100_000,
       onError: options.onError ?? ((err: unknown) => console.error('[conveyor]', err)),
       observer: options.observer ?? {},
       clock: options.clock ?? Date.now,
@@ -189,6 +195,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       memory: this.memory,
       maxMessageBytes: this.#options.maxMessageBytes,
       defaultLeaseMs: this.#options.defaultLeaseMs,
+      queueDepthSoftLimit: this.#options.queueDepthSoftLimit,
       onError: this.#options.onError,
       assertOpen: () => this.#assertOpen(),
       observer: this.#options.observer,

@@ -1,5 +1,6 @@
 import { AccessRefusedError, LeaseNotHeldError, MessageGoneError, ResourceLockedError } from '../errors.js';
 import { messageSize, type QueueRecordInput, type StoredMessage } from '../message.js';
+import type { StoreCluster } from '../store/message-store.js';
 import { ConsumerState, type ConsumerCancelReason } from './consumer.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { deliveryOf, storedOf, type Delivery } from './delivery.js';
@@ -32,6 +33,8 @@ interface Waiter {
 }
 
 const TAKE_BATCH = 256;
+/** How often a queue past its soft depth limit asks the store whether it drained. */
+const DEPTH_POLL_MS = 20;
 let holderSeq = 0;
 
 /**
@@ -63,6 +66,8 @@ export class EngineQueue {
   #pumpAgain = false;
   /** Publishes waiting for `delivered` to reach their target, oldest first (flow control, shared store). */
   readonly #paced: { until: number; resolve: () => void }[] = [];
+  /** Shared store, queue past its soft depth limit: the poll its publishers' confirms wait on. */
+  #depthWait: Promise<void> | undefined;
   // Timers are made when first armed: most queues (one per MQTT session, say) never need them.
   #wakeTimer: Timer | undefined;
   #expiryTimer: Timer | undefined;
@@ -182,8 +187,30 @@ export class EngineQueue {
     if (this.options.overflow === 'drop-head' && hasLimits(this.options))
       await dropHead(this, () => EngineQueue.nextHolder('overflow'));
     this.pump();
-    if (store.cluster) await this.#paceAfter(records.length);
+    if (store.cluster) {
+      await this.#paceAfter(records.length);
+      await this.#depthBelowLimit(store.cluster);
+    }
     return outcomes;
+  }
+
+  /**
+   * Shared store: past the soft depth limit, this batch's confirms wait until the queue drained
+   * below it (consumers on any node). One poll per queue however many batches wait.
+   */
+  #depthBelowLimit(cluster: StoreCluster): Promise<void> {
+    const depth = cluster.readyDepth(this.key);
+    if (depth === undefined || depth <= this.host.queueDepthSoftLimit) return Promise.resolve();
+    return (this.#depthWait ??= (async () => {
+      try {
+        while (!this.deleted) {
+          await new Promise((resolve) => setTimeout(resolve, DEPTH_POLL_MS));
+          if ((await this.host.store.counts(this.key)).ready <= this.host.queueDepthSoftLimit) return;
+        }
+      } finally {
+        this.#depthWait = undefined;
+      }
+    })());
   }
 
   // ---------------------------------------------------------------- dispatch

@@ -12,6 +12,8 @@ export interface QueueHost {
   readonly memory: MemoryMonitor;
   readonly observer: EngineObserver;
   now(): number;
+  /** Shared store: ready messages in a queue past which its publishers wait (BrokerOptions). */
+  readonly queueDepthSoftLimit: number;
   /** The queues a dead-lettered message goes to (routing through the target exchange). */
   deadLetterQueues(target: DeadLetterTarget, message: MessageData): EngineQueue[];
   /** An auto-delete queue lost its last consumer, or an expiring queue went unused: delete it. */

@@ -8,6 +8,8 @@ export interface VirtualHostSettings {
   memory: MemoryMonitor;
   maxMessageBytes: number;
   defaultLeaseMs: number;
+  /** Shared store: see BrokerOptions.queueDepthSoftLimit. */
+  queueDepthSoftLimit: number;
   onError: (err: unknown) => void;
   assertOpen: () => void;
   observer: EngineObserver;

@@ -110,6 +110,10 @@ export class VirtualHost implements QueueHost {
     return this.settings.store;
   }
 
+  get queueDepthSoftLimit(): number {
+    return this.settings.queueDepthSoftLimit;
+  }
+
   get memory(): MemoryMonitor {
     return this.settings.memory;
   }

@@ -75,6 +75,11 @@ export interface StoreCluster {
    * deliveries were returned). At most once, like `watchMeta`.
    */
   watchNodes(onGone: (nodeId: string) => void): () => void;
+  /**
+   * Ready messages in `queue` as the store reported them with this node's latest enqueue into
+   * it; undefined before the first. Read at no cost (flow control across nodes).
+   */
+  readyDepth(queue: QueueKey): number | undefined;
   /** This node's number of consumers on `queue`: auto-delete and expiry count every node's. */
   setConsumers(queue: QueueKey, count: number): Promise<void>;
   /** The consumers on `queue` of every live node, this one's included. */

@@ -48,6 +48,8 @@ local starts = {}
 for i = 5, #ARGV, ${RECORD_ARGS} do starts[#starts + 1] = i end
 local ids = appendRecords(q, KEYS[8], now, ARGV, starts)
 if #ids > 0 then wake(q) end
+-- Last: the queue's ready count after this append (flow control across nodes).
+ids[#ids + 1] = redis.call('HGET', q.c, 'ready') or '0'
 return ids
 `,
     1,
