@@ -72,9 +72,17 @@ export async function redisWork(redisUrl) {
     const info = await redis.info('all');
     const calls = (cmd) => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
     const commands = Number(/^total_commands_processed:(\d+)/m.exec(info)?.[1] ?? NaN);
-    return { commands, scripts: calls('evalsha') + calls('eval') + calls('evalsha_ro') + calls('eval_ro') };
+    // INFO commandstats: every command, those a script runs included, with its calls and µs.
+    const perCommand = {};
+    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+      perCommand[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
+    return {
+      commands,
+      scripts: calls('evalsha') + calls('eval') + calls('evalsha_ro') + calls('eval_ro'),
+      perCommand,
+    };
   } catch {
-    return { commands: NaN, scripts: NaN };
+    return { commands: NaN, scripts: NaN, perCommand: {} };
   } finally {
     redis.disconnect();
   }

@@ -153,7 +153,7 @@ async function runScenario(key) {
 
     const redisPid = s.redis ? localRedisPid() : undefined;
     const nodeCpu = () => nodes.map((n) => n.cpuMs());
-    const work = () => (s.redis ? redisWork(REDIS_URL) : { commands: NaN, scripts: NaN });
+    const work = () => (s.redis ? redisWork(REDIS_URL) : { commands: NaN, scripts: NaN, perCommand: {} });
     const [broker0, redis0, work0] = [nodeCpu(), redisCpuMs(redisPid), await work()];
     for (const p of publishers) p.send('go');
     const sent = await Promise.all(publishers.map((p) => p.next('result')));
@@ -192,6 +192,16 @@ async function runScenario(key) {
       // Counts every client of this Redis: another user of it during the run inflates the figure.
       redisCommandsPerMsg: (work1.commands - work0.commands) / distinct,
       redisScriptsPerMsg: (work1.scripts - work0.scripts) / distinct,
+      // Per command (those inside scripts included): calls and µs of Redis time per consumed message.
+      redisCommands: Object.fromEntries(
+        Object.entries(work1.perCommand).map(([cmd, after]) => {
+          const before = work0.perCommand[cmd] ?? { calls: 0, usec: 0 };
+          return [
+            cmd,
+            { calls: (after.calls - before.calls) / distinct, usec: (after.usec - before.usec) / distinct },
+          ];
+        }),
+      ),
       redelivered: sum(got.map((r) => r.redelivered)),
       warnings,
     };
@@ -279,6 +289,21 @@ console.log(
     'cannot scale linearly here; the figures show what the extra hop and coordination cost, not what ' +
     'nodes on separate machines would gain.',
 );
+// Where Redis spends its time (INFO commandstats, the last run of each Redis scenario), per consumed message.
+for (const key of chosen) {
+  const last = results[key].at(-1);
+  if (!SCENARIOS[key].redis || !last) continue;
+  const rows = Object.entries(last.redisCommands)
+    .filter(([, v]) => v.calls > 0.001)
+    .sort((a, b) => b[1].usec - a[1].usec);
+  console.log(`\n${key}: Redis commands per consumed message (INFO commandstats, last run)\n`);
+  console.log('| command | calls/msg | µs/msg | µs/call |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const [cmd, v] of rows)
+    console.log(
+      `| ${cmd} | ${v.calls.toFixed(2)} | ${v.usec.toFixed(2)} | ${(v.usec / v.calls).toFixed(2)} |`,
+    );
+}
 if (opt.json) {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(opt.json, JSON.stringify({ startedAt, loadStart, loadEnd: loads(), opt, results }, null, 2));
