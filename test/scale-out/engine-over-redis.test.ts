@@ -3,7 +3,7 @@
  * swapped for one that opens each broker on a fresh Redis prefix.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { BrokerOptions, MessageStore } from '@conveyor/core';
+import type { BrokerOptions } from '@conveyor/core';
 import {
   deletePrefix,
   redisStore,
@@ -27,11 +27,12 @@ async function storeQuiet(): Promise<void> {
 /** Store calls under way, over every broker this file opened. */
 let pending = 0;
 
-/** The store, counting its calls in flight (the fixture's sleep waits for them). */
-function counted(store: MessageStore): MessageStore {
+/** The store, counting its calls in flight (the fixture's sleep waits for them), its cluster's too. */
+function counted<T extends object>(store: T): T {
   return new Proxy(store, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
+      if (property === 'cluster' && typeof value === 'object' && value !== null) return counted(value);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers';
 import { randomUUID } from 'node:crypto';
 import {
   BrokerClosedError,
@@ -73,6 +74,11 @@ export class RedisStore implements MessageStore {
   readonly #liveness: NodeLiveness;
   /** Per queue: its ready count as the latest enqueue from this node saw it (StoreCluster.readyDepth). */
   readonly #depth = new Map<QueueKey, number>();
+  /** Acks waiting for the end of this event-loop iteration, per queue (see `ack`). */
+  readonly #acks = new Map<
+    QueueKey,
+    { holder: string; ids: string[]; resolve: (acked: string[]) => void; reject: (err: unknown) => void }[]
+  >();
   readonly #onError: (err: unknown) => void;
   /** Wake-ups, metadata changes, node departures and signals, on one subscriber connection. */
   readonly #channels: ChannelSubscriber;
@@ -351,9 +357,39 @@ export class RedisStore implements MessageStore {
     return row === null ? undefined : rowToMessage(row);
   }
 
+  /**
+   * Acks of one queue that arrive in the same event-loop iteration (many consumers' frames read in
+   * one poll) share one script call: acks are most of the scripts a message costs (issue 17).
+   */
   async ack(queue: QueueKey, ids: string[], holder: HolderId): Promise<string[]> {
     this.#check();
-    return (await this.#script('ack', queue, [this.#holder(holder), ...ids])) as string[];
+    let batch = this.#acks.get(queue);
+    if (!batch) {
+      this.#acks.set(queue, (batch = []));
+      // End of this event-loop iteration (node:timers' own: a test's fake timers do not stop I/O batching).
+      setImmediate(() => void this.#flushAcks(queue));
+    }
+    return new Promise((resolve, reject) =>
+      batch.push({ holder: this.#holder(holder), ids, resolve, reject }),
+    );
+  }
+
+  async #flushAcks(queue: QueueKey): Promise<void> {
+    const batch = this.#acks.get(queue) ?? [];
+    this.#acks.delete(queue);
+    try {
+      const args: ScriptArg[] = [batch.length];
+      for (const a of batch) args.push(a.holder, a.ids.length, ...a.ids);
+      const out = (await this.#script('ackMany', queue, args)) as string[];
+      let at = 0;
+      for (const a of batch) {
+        const n = Number(out[at]);
+        a.resolve(out.slice(at + 1, at + 1 + n));
+        at += 1 + n;
+      }
+    } catch (err) {
+      for (const a of batch) a.reject(err);
+    }
   }
 
   async release(

@@ -133,6 +133,32 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
       expect(await store.counts('q1')).toEqual({ ready: 0, inFlight: 0, delayed: 0, bytes: 0 });
     });
 
+    // A store may settle acks issued together in one batch (the Redis store does): each caller still
+    // gets only what its holder held, and a missing queue fails only its own callers.
+    it('answers acks issued together each for its own holder and queue', async () => {
+      const [a, b, c] = await fill('q1', 'a', 'b', 'c');
+      const [d] = await fill('q2', 'd');
+      await take('q1', 1, H1);
+      await take('q1', 2, H2);
+      await take('q2', 1, H1);
+      const answers = await Promise.allSettled([
+        store.ack('q1', [a as string, b as string], H1),
+        store.ack('q1', [b as string, c as string, a as string], H2),
+        store.ack('q1', [a as string], H1),
+        store.ack('q2', [d as string], H1),
+        store.ack('nope', [a as string], H1),
+      ]);
+      expect(answers.slice(0, 4).map((x) => (x.status === 'fulfilled' ? [...x.value].sort() : x))).toEqual([
+        [a],
+        [b, c].sort(),
+        [],
+        [d],
+      ]);
+      expect(answers[4].status === 'rejected' && answers[4].reason).toBeInstanceOf(QueueNotFoundError);
+      expect(await store.counts('q1')).toEqual({ ready: 0, inFlight: 0, delayed: 0, bytes: 0 });
+      expect((await store.counts('q2')).inFlight).toBe(0);
+    });
+
     it('returns a released message to its original position with its count raised', async () => {
       const ids = await fill('q1', 'a', 'b', 'c', 'd', 'e');
       await take('q1', 3);

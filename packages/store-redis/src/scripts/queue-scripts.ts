@@ -94,6 +94,28 @@ count(q, 'bytes', -bytes)
 return out
 `),
 
+  // The acks of one event-loop iteration: ARGV[4] = groups; each group: holder, n, n ids.
+  // Returns, per group, its acked count followed by those ids.
+  ackMany: queueScript(`
+if missing(q) then return qnf(q) end
+local at, bytes, acked, out = 5, 0, 0, {}
+for _ = 1, tonumber(ARGV[4]) do
+  local holder, n = ARGV[at], tonumber(ARGV[at + 1])
+  local asked = {}
+  for i = at + 2, at + 1 + n do asked[#asked + 1] = ARGV[i] end
+  at = at + 2 + n
+  local mine = heldBy(q, asked, holder)
+  unholdMany(q, mine, holder)
+  for _, id in ipairs(mine) do bytes = bytes + drop(q, id) end
+  acked = acked + #mine
+  out[#out + 1] = tostring(#mine)
+  for _, id in ipairs(mine) do out[#out + 1] = id end
+end
+count(q, 'inFlight', -acked)
+count(q, 'bytes', -bytes)
+return out
+`),
+
   // ARGV[4] = holder, [5] = readyAt or ''; ids from ARGV[6].
   release: queueScript(`
 if missing(q) then return qnf(q) end
