@@ -380,7 +380,7 @@ export class RedisStore implements MessageStore {
     try {
       const args: ScriptArg[] = [batch.length];
       for (const a of batch) args.push(a.holder, a.ids.length, ...a.ids);
-      const out = (await this.#script('ackMany', queue, args)) as string[];
+      const out = (await this.#script('ack', queue, args)) as string[];
       let at = 0;
       for (const a of batch) {
         const n = Number(out[at]);

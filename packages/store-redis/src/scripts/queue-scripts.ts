@@ -80,23 +80,9 @@ deliverMany(q, { id }, ARGV[5], ARGV[6])
 return fetch(q, id)
 `),
 
-  // ARGV[4] = holder; ids from ARGV[5].
-  ack: queueScript(`
-if missing(q) then return qnf(q) end
-local holder, bytes = ARGV[4], 0
-local asked = {}
-for i = 5, #ARGV do asked[#asked + 1] = ARGV[i] end
-local out = heldBy(q, asked, holder)
-unholdMany(q, out, holder)
-for _, id in ipairs(out) do bytes = bytes + drop(q, id) end
-count(q, 'inFlight', -#out)
-count(q, 'bytes', -bytes)
-return out
-`),
-
   // The acks of one event-loop iteration: ARGV[4] = groups; each group: holder, n, n ids.
   // Returns, per group, its acked count followed by those ids.
-  ackMany: queueScript(`
+  ack: queueScript(`
 if missing(q) then return qnf(q) end
 local at, bytes, acked, out = 5, 0, 0, {}
 for _ = 1, tonumber(ARGV[4]) do
