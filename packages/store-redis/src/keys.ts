@@ -1,11 +1,11 @@
 /**
  * Where everything lives in Redis. Each queue's keys share one base (`<prefix>{q:<queue>}:`), so
  * with per-queue hash tags they land in one Redis Cluster slot. In `singleSlot` mode every key
- * of the store shares the tag `{<prefix>}` instead: scripts that touch two queues (move) and the
- * global id counter are then legal in Cluster too, at the price of one slot per store.
+ * of the store shares the tag `{<prefix>}` instead: scripts that touch two queues (move) are then
+ * atomic in a Cluster too, at the price of one slot per store.
  */
 export interface KeyLayout {
-  /** Keys shared by the whole store: id counter, queue set, metadata, node liveness. */
+  /** Keys shared by the whole store: queue set, metadata, node liveness (never touched by a script). */
   readonly global: string;
   /** Base of one queue's keys. */
   queueBase(queue: string): string;
@@ -32,12 +32,10 @@ export function keyLayout(prefix: string, singleSlot: boolean): KeyLayout {
 }
 
 export const globalKeys = {
-  seq: (g: string) => `${g}seq`,
   queues: (g: string) => `${g}queues`,
   meta: (g: string) => `${g}meta`,
   nodes: (g: string) => `${g}nodes`,
   node: (g: string, node: string) => `${g}node:${node}`,
-  holderQueues: (g: string, holder: string) => `${g}hq:${holder}`,
   nodeQueues: (g: string, node: string) => `${g}nq:${node}`,
   /** Pub/sub channels. */
   wake: (g: string, queue: string) => `${g}wake:${queue}`,

@@ -11,6 +11,8 @@ export interface LivenessHost {
   ): Promise<unknown>;
   /** Returns to ready what `node` held in `queue`; returns how many. */
   releaseNode(queue: string, node: string): Promise<number>;
+  /** The store's own upkeep, on the liveness timer after each beat and sweep. */
+  housekeep(): Promise<void>;
   onError(err: unknown): void;
 }
 
@@ -68,6 +70,7 @@ export class NodeLiveness {
     try {
       await this.#beat();
       await this.sweep();
+      await this.host.housekeep();
     } catch (err) {
       this.host.onError(err);
     }

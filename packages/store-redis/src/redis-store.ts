@@ -23,7 +23,8 @@ import { NodeLiveness } from './node-liveness.js';
 import { recordArgs, rowToMessage, rowToPeeked, type Row } from './record-codec.js';
 import { splitUrl } from './redis-url.js';
 import { readPersistence, versionAtLeast, type RedisPersistence } from './redis-persistence.js';
-import { SCRIPTS, type ScriptName } from './scripts/queue-scripts.js';
+import { queueScripts, type ScriptName } from './scripts/queue-scripts.js';
+import { HolderIndex } from './holder-index.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 import { ChannelSubscriber } from './channel-subscriber.js';
 
@@ -79,6 +80,10 @@ export class RedisStore implements MessageStore {
     QueueKey,
     { holder: string; ids: string[]; resolve: (acked: string[]) => void; reject: (err: unknown) => void }[]
   >();
+  /** Queues this node's holders took from (see HolderIndex). */
+  readonly #holders = new HolderIndex();
+  /** Queues this node is registered under `nq:<node>` for, so a sweep finds what it held. */
+  readonly #registered = new Map<QueueKey, Promise<void>>();
   readonly #onError: (err: unknown) => void;
   /** Wake-ups, metadata changes, node departures and signals, on one subscriber connection. */
   readonly #channels: ChannelSubscriber;
@@ -96,12 +101,13 @@ export class RedisStore implements MessageStore {
     this.#keys = keyLayout(prefix, options.singleSlot === true);
     this.#wait = options.wait ?? fromUrl.wait;
     this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
-    for (const [name, def] of Object.entries(SCRIPTS)) this.#redis.defineCommand(name, def);
+    for (const [name, def] of Object.entries(queueScripts('publish'))) this.#redis.defineCommand(name, def);
     const host = {
       nodeId: this.nodeId,
       globalPrefix: this.#keys.global,
       command: (name: string, ...args: (string | number)[]) => this.#redis.call(name, ...args),
       releaseNode: (queue: string, node: string) => this.#count('releaseNode', queue, [node]),
+      housekeep: () => this.#pruneHolders(),
       onError: this.#onError,
     };
     this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? fromUrl.holderTtlMs ?? 10_000);
@@ -164,9 +170,7 @@ export class RedisStore implements MessageStore {
     this.#status = 'closed';
     this.#channels.close();
     try {
-      const g = this.#keys.global;
-      for (const queue of (await this.#redis.smembers(globalKeys.nodeQueues(g, this.nodeId))) as string[])
-        await this.#count('releaseNode', queue, [this.nodeId]);
+      for (const queue of this.#registered.keys()) await this.#count('releaseNode', queue, [this.nodeId]);
       await this.#liveness.stop(true);
     } finally {
       await this.#redis.quit().catch(() => this.#redis.disconnect());
@@ -306,8 +310,14 @@ export class RedisStore implements MessageStore {
 
   // ---- queues ----
 
+  /**
+   * The store-wide queue list is another key (another slot in a Cluster) than the queue's own, so
+   * it is written outside the script: listed before the queue exists, unlisted after it is gone.
+   * A crash in between leaves a listed name without a queue, never a queue nobody lists.
+   */
   async createQueue(queue: QueueKey): Promise<void> {
     this.#check();
+    await this.#guard(this.#redis.sadd(globalKeys.queues(this.#keys.global), queue));
     await this.#script('createQueue', queue, []);
   }
 
@@ -315,6 +325,7 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#script('deleteQueue', queue, []);
     await this.#guard(this.#redis.del(this.#consumersKey(queue)));
+    await this.#guard(this.#redis.srem(globalKeys.queues(this.#keys.global), queue));
     this.#depth.delete(queue);
   }
 
@@ -327,7 +338,7 @@ export class RedisStore implements MessageStore {
     this.#check();
     const args: ScriptArg[] = [Date.now()];
     for (const r of records) args.push(...recordArgs(r));
-    const ids = (await this.#script('enqueue', queue, args, [globalKeys.seq(this.#keys.global)])) as string[];
+    const ids = (await this.#script('enqueue', queue, args)) as string[];
     this.#depth.set(queue, Number(ids.pop()));
     if (records.some((r) => r.durable)) await this.#waitDurable();
     return ids;
@@ -335,26 +346,65 @@ export class RedisStore implements MessageStore {
 
   async take(queue: QueueKey, max: number, options: TakeOptions): Promise<StoredMessage[]> {
     this.#check();
+    await this.#register(queue);
+    const holder = this.#holder(options.holder);
     const rows = (await this.#script(
       'take',
       queue,
-      [clampCount(max), this.#holder(options.holder), options.leaseUntil ?? '', options.now],
-      [],
+      [clampCount(max), holder, options.leaseUntil ?? '', options.now],
       true,
     )) as Row[];
+    if (rows.length > 0) this.#holders.touch(holder, queue, Date.now());
     return rows.map(rowToMessage);
   }
 
   async takeById(queue: QueueKey, id: string, options: TakeOptions): Promise<StoredMessage | undefined> {
     this.#check();
+    await this.#register(queue);
+    const holder = this.#holder(options.holder);
     const row = (await this.#script(
       'takeById',
       queue,
-      [id, this.#holder(options.holder), options.leaseUntil ?? '', options.now],
-      [],
+      [id, holder, options.leaseUntil ?? '', options.now],
       true,
     )) as Row | null;
-    return row === null ? undefined : rowToMessage(row);
+    if (row === null) return undefined;
+    this.#holders.touch(holder, queue, Date.now());
+    return rowToMessage(row);
+  }
+
+  /**
+   * Before this node first holds anything in `queue`, it is listed under `nq:<node>`, so that if
+   * it dies, the sweep of any other node knows where to return its deliveries from. Awaited before
+   * the take: a crash between the two leaves a listing with nothing held, which is harmless.
+   */
+  #register(queue: QueueKey): Promise<void> {
+    let registered = this.#registered.get(queue);
+    if (registered === undefined) {
+      registered = this.#guard(
+        this.#redis.sadd(globalKeys.nodeQueues(this.#keys.global, this.nodeId), queue),
+      ).then(() => undefined);
+      registered.catch(() => this.#registered.delete(queue)); // the take that awaits it reports the error
+      this.#registered.set(queue, registered);
+    }
+    return registered;
+  }
+
+  /** Forgets holder-index entries (older than a minute) whose holder no longer holds anything there. */
+  async #pruneHolders(): Promise<void> {
+    const now = Date.now();
+    await this.#holders.prune(now - 60_000, now, (entries) =>
+      Promise.all(
+        entries.map(
+          async ([holder, queue]) => (await this.#redis.exists(this.#heldKey(queue, holder))) === 1,
+        ),
+      ),
+    );
+  }
+
+  /** The set of ids `holder` holds in `queue` (written by the scripts: see prelude.ts). */
+  #heldKey(queue: QueueKey, holder: string): string {
+    return `${this.#keys.queueBase(queue)}h:${holder}`;
   }
 
   /**
@@ -411,11 +461,9 @@ export class RedisStore implements MessageStore {
   async releaseHolder(holder: HolderId): Promise<number> {
     this.#check();
     const qualified = this.#holder(holder);
-    const queues = await this.#guard(
-      this.#redis.smembers(globalKeys.holderQueues(this.#keys.global, qualified)),
-    );
     let n = 0;
-    for (const queue of queues) n += await this.#count('releaseHolder', queue, [qualified]);
+    for (const queue of this.#holders.take(qualified))
+      n += await this.#count('releaseHolder', queue, [qualified]);
     return n;
   }
 
@@ -433,7 +481,7 @@ export class RedisStore implements MessageStore {
   ): Promise<string[]> {
     this.#check();
     const k = this.#keys;
-    const keys = [...k.queueKeys(from), ...k.queueKeys(to), globalKeys.seq(k.global)];
+    const keys = [...k.queueKeys(from), ...k.queueKeys(to)];
     const args: ScriptArg[] = [k.global, k.queueBase(from), from, k.queueBase(to), to, this.#holder(holder)];
     args.push(ids.length, Date.now(), ...ids);
     for (let i = 0; i < ids.length; i++) {
@@ -454,7 +502,7 @@ export class RedisStore implements MessageStore {
       options?.includeDelayed ? '1' : '0',
       Date.now(),
     ];
-    return ((await this.#script('peek', queue, args, [], true)) as Row[]).map(rowToPeeked);
+    return ((await this.#script('peek', queue, args, true)) as Row[]).map(rowToPeeked);
   }
 
   async counts(queue: QueueKey): Promise<QueueCounts> {
@@ -499,13 +547,9 @@ export class RedisStore implements MessageStore {
   }
 
   /** Runs a single-queue script: its keys, then [global prefix, queue base, queue name, ...args]. */
-  #script(name: ScriptName, queue: QueueKey, args: ScriptArg[], extraKeys: string[] = [], buffers = false) {
+  #script(name: ScriptName, queue: QueueKey, args: ScriptArg[], buffers = false) {
     const k = this.#keys;
-    return this.#call(
-      name,
-      [...k.queueKeys(queue), ...extraKeys, k.global, k.queueBase(queue), queue, ...args],
-      buffers,
-    );
+    return this.#call(name, [...k.queueKeys(queue), k.global, k.queueBase(queue), queue, ...args], buffers);
   }
 
   async #call(name: ScriptName, args: ScriptArg[], buffers: boolean): Promise<unknown> {

@@ -11,6 +11,7 @@ describe.skipIf(skip !== undefined)(`RedisStore${skip ? ` (skipped: ${skip})` : 
       store: redisStore(prefix),
       reopen: () => redisStore(prefix),
       peer: () => redisStore(prefix),
+      idsPerQueue: true,
       cleanup: () => deletePrefix(prefix),
     };
   });
@@ -21,6 +22,7 @@ describe.skipIf(skip !== undefined)(`RedisStore${skip ? ` (skipped: ${skip})` : 
       store: redisStore(prefix, { singleSlot: true }),
       reopen: () => redisStore(prefix, { singleSlot: true }),
       peer: () => redisStore(prefix, { singleSlot: true }),
+      idsPerQueue: true,
       cleanup: () => deletePrefix(prefix),
     };
   });

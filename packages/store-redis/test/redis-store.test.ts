@@ -64,13 +64,14 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(keySlot(`${prefix}{q:q1}:ready`)).not.toBe(keySlot(`${prefix}{q:q2}:ready`));
   });
 
-  it('singleSlot: every key of the store, both queues and the id counter, in one slot (atomic moves in Cluster)', async () => {
+  it('singleSlot: every key of the store, both queues and the store-wide ones, in one slot (atomic moves in Cluster)', async () => {
     const prefix = fresh();
     const store = await open(prefix, { singleSlot: true });
     await exercise(store);
     const keys = await keysUnder(`{${prefix}}*`);
     expect(keys.some((k) => k.includes('q:q1:')) && keys.some((k) => k.includes('q:q2:'))).toBe(true);
-    expect(keys).toContain(`{${prefix}}seq`);
+    expect(keys).toContain(`{${prefix}}queues`);
+    expect(keys).toContain(`{${prefix}}nodes`);
     expect(new Set(keys.map(keySlot)).size).toBe(1);
     expect(await keysUnder(`${prefix}*`)).toEqual([]);
     expect(await store.counts('q2')).toMatchObject({ inFlight: 1 });

@@ -8,9 +8,25 @@
  * (score = readyAt), `inflight` hash (id → holder), `leases` zset (score = deadline),
  * `holders` set, `h:<holder>` set of held ids, `dedupe` zset (score = expiry), `m:<id>` hash per
  * message (e exchange, k routing key, p properties, b body, t enqueuedAt, x expiresAt,
- * r readyAt, c deliveryCount, d durable, s body size).
+ * r readyAt, c deliveryCount, d durable, s body size). `counts` also holds `seq`, the queue's
+ * last id. A script touches only its queue's keys (one slot in Redis Cluster): store-wide
+ * registers (queue list, which node holds where) are kept by the store outside the scripts.
  */
-export const PRELUDE = `
+
+/** How a script tells other nodes its queue changed: classic pub/sub, or sharded (Redis Cluster). */
+export type WakeMode = 'publish' | 'spublish';
+
+/**
+ * Classic PUBLISH reaches every subscriber on a single Redis (any version); in a Cluster it would
+ * be broadcast to every shard, so there the wake-up goes by SPUBLISH on a channel in the queue's
+ * own slot (Redis 7).
+ */
+const WAKE: Record<WakeMode, string> = {
+  publish: `redis.call('PUBLISH', G .. 'wake:' .. q.name, '1')`,
+  spublish: `redis.call('SPUBLISH', q.b .. 'wake', '1')`,
+};
+
+export const prelude = (wake: WakeMode): string => `
 local G = ARGV[1]
 local function Q(k, base, name)
   return { c = KEYS[k], ready = KEYS[k + 1], delayed = KEYS[k + 2], infl = KEYS[k + 3],
@@ -19,7 +35,7 @@ end
 local function missing(q) return redis.call('EXISTS', q.c) == 0 end
 local function qnf(q) return redis.error_reply('QNF ' .. q.name) end
 -- Tells subscribers on other nodes that the queue changed (see RedisStore.subscribe).
-local function wake(q) redis.call('PUBLISH', G .. 'wake:' .. q.name, '1') end
+local function wake(q) ${WAKE[wake]} end
 local function count(q, field, n) if n ~= 0 then redis.call('HINCRBY', q.c, field, n) end end
 -- cmd key items... in chunks: unpack has a stack limit (chunks stay even for pair lists).
 local function batch(cmd, key, items)
@@ -47,7 +63,6 @@ local function fetch(q, id)
   table.insert(row, 1, id)
   return row
 end
-local function nodeOf(holder) return string.match(holder, '^([^/]*)/') or holder end
 -- Hands ready-popped ids to holder: one batched call per structure, one HINCRBY per message.
 local function deliverMany(q, ids, holder, lease)
   if #ids == 0 then return end
@@ -64,10 +79,7 @@ local function deliverMany(q, ids, holder, lease)
   batch('HSET', q.infl, owned)
   batch('SADD', q.b .. 'h:' .. holder, ids)
   if #leased > 0 then batch('ZADD', q.leases, leased) end
-  if redis.call('SADD', q.holders, holder) == 1 then
-    redis.call('SADD', G .. 'hq:' .. holder, q.name)
-    redis.call('SADD', G .. 'nq:' .. nodeOf(holder), q.name)
-  end
+  redis.call('SADD', q.holders, holder)
   count(q, 'ready', -#ids)
   count(q, 'inFlight', #ids)
 end
@@ -93,10 +105,7 @@ local function unholdMany(q, ids, holder)
   batch('ZREM', q.leases, ids)
   local hk = q.b .. 'h:' .. holder
   batch('SREM', hk, ids)
-  if redis.call('SCARD', hk) == 0 then
-    redis.call('SREM', q.holders, holder)
-    redis.call('SREM', G .. 'hq:' .. holder, q.name)
-  end
+  if redis.call('SCARD', hk) == 0 then redis.call('SREM', q.holders, holder) end
 end
 local function held(q, id, holder) return redis.call('HGET', q.infl, id) == holder end
 local function unhold(q, id, holder)
@@ -104,10 +113,7 @@ local function unhold(q, id, holder)
   redis.call('ZREM', q.leases, id)
   local hk = q.b .. 'h:' .. holder
   redis.call('SREM', hk, id)
-  if redis.call('SCARD', hk) == 0 then
-    redis.call('SREM', q.holders, holder)
-    redis.call('SREM', G .. 'hq:' .. holder, q.name)
-  end
+  if redis.call('SCARD', hk) == 0 then redis.call('SREM', q.holders, holder) end
 end
 -- Deletes a message's record; returns its body size.
 local function drop(q, id)
@@ -127,12 +133,21 @@ local function returnAll(q, ids, holderOf)
   if #ids > 0 then wake(q) end
   return #ids
 end
+-- The first of n fresh ids of the queue. Ids grow within a queue (its ready order) and need no
+-- store-wide counter, which would put every enqueue on one shard; starting from the clock
+-- (ms x 1024, exact in a double until the year 2248) keeps a recreated queue's ids above its
+-- predecessor's.
+local function nextIds(q, n, now)
+  local first = math.max(tonumber(redis.call('HGET', q.c, 'seq') or '0') + 1, now * 1024)
+  redis.call('HSET', q.c, 'seq', string.format('%d', first + n - 1))
+  return first - 1
+end
 -- Appends the records that start at the ARGV indexes in starts (fields e k p b t x r c d), with
--- fresh ids from seq (one INCRBY); returns the ids.
-local function appendRecords(q, seq, now, a, starts)
+-- fresh ids; returns the ids.
+local function appendRecords(q, now, a, starts)
   local n = #starts
   if n == 0 then return {} end
-  local first = redis.call('INCRBY', seq, n) - n
+  local first = nextIds(q, n, now)
   local ids, ready, bytes, delayed = {}, {}, 0, 0
   for k, i in ipairs(starts) do
     local id = string.format('%d', first + k)

@@ -1,4 +1,4 @@
-import { PRELUDE, RECORD_ARGS } from './prelude.js';
+import { prelude, RECORD_ARGS, type WakeMode } from './prelude.js';
 
 /**
  * Every multi-step change is one of these scripts, so it is atomic in Redis whichever node runs
@@ -10,53 +10,44 @@ export interface ScriptDef {
   readonly lua: string;
 }
 
-const ONE_QUEUE = `${PRELUDE}
-local q = Q(1, ARGV[2], ARGV[3])
-`;
-
-function queueScript(body: string, extraKeys = 0): ScriptDef {
-  return { numberOfKeys: 7 + extraKeys, lua: ONE_QUEUE + body };
-}
-
-export const SCRIPTS = {
-  createQueue: queueScript(`
+/** The scripts, with wake-ups sent as `wake` says (classic on one Redis, sharded in a Cluster). */
+export function queueScripts(wake: WakeMode) {
+  const head = prelude(wake);
+  const queueScript = (body: string): ScriptDef => ({
+    numberOfKeys: 7,
+    lua: `${head}\nlocal q = Q(1, ARGV[2], ARGV[3])\n${body}`,
+  });
+  return {
+    createQueue: queueScript(`
 if missing(q) then redis.call('HSET', q.c, 'ready', 0, 'inFlight', 0, 'delayed', 0, 'bytes', 0) end
-redis.call('SADD', G .. 'queues', q.name)
 return 1
 `),
 
-  deleteQueue: queueScript(`
+    deleteQueue: queueScript(`
 if missing(q) then return 0 end
 for _, id in ipairs(redis.call('ZRANGE', q.ready, 0, -1)) do redis.call('DEL', q.b .. 'm:' .. id) end
 for _, id in ipairs(redis.call('ZRANGE', q.delayed, 0, -1)) do redis.call('DEL', q.b .. 'm:' .. id) end
 for _, id in ipairs(redis.call('HKEYS', q.infl)) do redis.call('DEL', q.b .. 'm:' .. id) end
-for _, holder in ipairs(redis.call('SMEMBERS', q.holders)) do
-  redis.call('DEL', q.b .. 'h:' .. holder)
-  redis.call('SREM', G .. 'hq:' .. holder, q.name)
-end
+for _, holder in ipairs(redis.call('SMEMBERS', q.holders)) do redis.call('DEL', q.b .. 'h:' .. holder) end
 redis.call('DEL', q.c, q.ready, q.delayed, q.infl, q.leases, q.holders, q.dd)
-redis.call('SREM', G .. 'queues', q.name)
 return 1
 `),
 
-  // KEYS[8] = id counter; ARGV[4] = now; records from ARGV[5].
-  enqueue: queueScript(
-    `
+    // ARGV[4] = now; records from ARGV[5].
+    enqueue: queueScript(`
 if missing(q) then return qnf(q) end
 local now = tonumber(ARGV[4])
 local starts = {}
 for i = 5, #ARGV, ${RECORD_ARGS} do starts[#starts + 1] = i end
-local ids = appendRecords(q, KEYS[8], now, ARGV, starts)
+local ids = appendRecords(q, now, ARGV, starts)
 if #ids > 0 then wake(q) end
 -- Last: the queue's ready count after this append (flow control across nodes).
 ids[#ids + 1] = redis.call('HGET', q.c, 'ready') or '0'
 return ids
-`,
-    1,
-  ),
+`),
 
-  // ARGV[4] = max, [5] = holder, [6] = lease deadline or '', [7] = now.
-  take: queueScript(`
+    // ARGV[4] = max, [5] = holder, [6] = lease deadline or '', [7] = now.
+    take: queueScript(`
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local max = tonumber(ARGV[4])
@@ -70,8 +61,8 @@ for i, id in ipairs(ids) do out[i] = fetch(q, id) end
 return out
 `),
 
-  // ARGV[4] = id, [5] = holder, [6] = lease deadline or '', [7] = now.
-  takeById: queueScript(`
+    // ARGV[4] = id, [5] = holder, [6] = lease deadline or '', [7] = now.
+    takeById: queueScript(`
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local id = ARGV[4]
@@ -80,9 +71,9 @@ deliverMany(q, { id }, ARGV[5], ARGV[6])
 return fetch(q, id)
 `),
 
-  // The acks of one event-loop iteration: ARGV[4] = groups; each group: holder, n, n ids.
-  // Returns, per group, its acked count followed by those ids.
-  ack: queueScript(`
+    // The acks of one event-loop iteration: ARGV[4] = groups; each group: holder, n, n ids.
+    // Returns, per group, its acked count followed by those ids.
+    ack: queueScript(`
 if missing(q) then return qnf(q) end
 local at, bytes, acked, out = 5, 0, 0, {}
 for _ = 1, tonumber(ARGV[4]) do
@@ -102,8 +93,8 @@ count(q, 'bytes', -bytes)
 return out
 `),
 
-  // ARGV[4] = holder, [5] = readyAt or ''; ids from ARGV[6].
-  release: queueScript(`
+    // ARGV[4] = holder, [5] = readyAt or ''; ids from ARGV[6].
+    release: queueScript(`
 if missing(q) then return qnf(q) end
 local holder, readyAt, out = ARGV[4], ARGV[5], {}
 for i = 6, #ARGV do
@@ -125,8 +116,8 @@ if #out > 0 then wake(q) end
 return out
 `),
 
-  // ARGV[4] = holder, [5] = lease deadline; ids from ARGV[6].
-  renew: queueScript(`
+    // ARGV[4] = holder, [5] = lease deadline; ids from ARGV[6].
+    renew: queueScript(`
 if missing(q) then return qnf(q) end
 local holder, out = ARGV[4], {}
 for i = 6, #ARGV do
@@ -138,22 +129,22 @@ end
 return out
 `),
 
-  // ARGV[4] = now.
-  expireLeases: queueScript(`
+    // ARGV[4] = now.
+    expireLeases: queueScript(`
 if missing(q) then return qnf(q) end
 local due = redis.call('ZRANGEBYSCORE', q.leases, '-inf', ARGV[4])
 return returnAll(q, due, function(id) return redis.call('HGET', q.infl, id) end)
 `),
 
-  // ARGV[4] = holder. A queue that is gone holds nothing.
-  releaseHolder: queueScript(`
+    // ARGV[4] = holder. A queue that is gone holds nothing.
+    releaseHolder: queueScript(`
 if missing(q) then return 0 end
 local holder = ARGV[4]
 return returnAll(q, redis.call('SMEMBERS', q.b .. 'h:' .. holder), function() return holder end)
 `),
 
-  // ARGV[4] = node id: everything held by that node's holders (a dead or closing node).
-  releaseNode: queueScript(`
+    // ARGV[4] = node id: everything held by that node's holders (a dead or closing node).
+    releaseNode: queueScript(`
 if missing(q) then return 0 end
 local p = ARGV[4] .. '/'
 local n = 0
@@ -165,8 +156,8 @@ end
 return n
 `),
 
-  // ARGV[4] = max, [5] = '1' with in-flight, [6] = '1' with delayed, [7] = now.
-  peek: queueScript(`
+    // ARGV[4] = max, [5] = '1' with in-flight, [6] = '1' with delayed, [7] = now.
+    peek: queueScript(`
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local max = tonumber(ARGV[4])
@@ -189,14 +180,14 @@ end
 return out
 `),
 
-  // ARGV[4] = now.
-  counts: queueScript(`
+    // ARGV[4] = now.
+    counts: queueScript(`
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[4]))
 return redis.call('HMGET', q.c, 'ready', 'inFlight', 'delayed', 'bytes')
 `),
 
-  purge: queueScript(`
+    purge: queueScript(`
 if missing(q) then return qnf(q) end
 local n, bytes = 0, 0
 for _, set in ipairs({ q.ready, q.delayed }) do
@@ -211,8 +202,8 @@ count(q, 'bytes', -bytes)
 return n
 `),
 
-  // ARGV[4] = key, [5] = window (ms), [6] = now. Expired keys are pruned first.
-  remember: queueScript(`
+    // ARGV[4] = key, [5] = window (ms), [6] = now. Expired keys are pruned first.
+    remember: queueScript(`
 if missing(q) then return qnf(q) end
 local now = tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', q.dd, '-inf', now)
@@ -221,7 +212,7 @@ redis.call('ZADD', q.dd, now + tonumber(ARGV[5]), ARGV[4])
 return 1
 `),
 
-  nextWakeAt: queueScript(`
+    nextWakeAt: queueScript(`
 if missing(q) then return qnf(q) end
 local d = redis.call('ZRANGE', q.delayed, 0, 0, 'WITHSCORES')
 local l = redis.call('ZRANGE', q.leases, 0, 0, 'WITHSCORES')
@@ -232,14 +223,14 @@ if tonumber(d[2]) <= tonumber(l[2]) then return d[2] end
 return l[2]
 `),
 
-  /**
-   * KEYS[1..7] source, KEYS[8..14] target, KEYS[15] id counter.
-   * ARGV[2] source base, [3] source name, [4] target base, [5] target name, [6] holder,
-   * [7] number of ids n, [8] now, ids from ARGV[9], then n records.
-   */
-  move: {
-    numberOfKeys: 15,
-    lua: `${PRELUDE}
+    /**
+     * KEYS[1..7] source, KEYS[8..14] target (both in one slot).
+     * ARGV[2] source base, [3] source name, [4] target base, [5] target name, [6] holder,
+     * [7] number of ids n, [8] now, ids from ARGV[9], then n records.
+     */
+    move: {
+      numberOfKeys: 14,
+      lua: `${head}
 local src, dst = Q(1, ARGV[2], ARGV[3]), Q(8, ARGV[4], ARGV[5])
 if missing(src) then return qnf(src) end
 if missing(dst) then return qnf(dst) end
@@ -254,13 +245,14 @@ for j = 1, n do
     starts[#starts + 1] = 9 + n + (j - 1) * ${RECORD_ARGS}
   end
 end
-appendRecords(dst, KEYS[15], now, ARGV, starts)
+appendRecords(dst, now, ARGV, starts)
 count(src, 'inFlight', -#out)
 count(src, 'bytes', -bytes)
 if #out > 0 then wake(dst) end
 return out
 `,
-  },
-} satisfies Record<string, ScriptDef>;
+    },
+  } satisfies Record<string, ScriptDef>;
+}
 
-export type ScriptName = keyof typeof SCRIPTS;
+export type ScriptName = keyof ReturnType<typeof queueScripts>;
