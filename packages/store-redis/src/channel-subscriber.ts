@@ -1,50 +1,57 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 
 /**
  * Every pub/sub channel a store listens on (queue wake-ups, metadata changes, node departures,
  * signals) over ONE subscriber connection, opened on first use: Redis delivers a connection's
  * messages in publish order, so a node sees a topology change before a message sent after it.
+ * A `sharded` channel (Redis Cluster: a queue's wake-ups) is subscribed with `SSUBSCRIBE` on the
+ * shard that owns its slot, where the queue's scripts `SPUBLISH` it.
  */
 export class ChannelSubscriber {
-  #connection: Redis | undefined;
+  #connection: RedisClient | undefined;
   #closed = false;
   readonly #listeners = new Map<string, Set<(payload: string) => void>>();
   readonly #reconnectListeners = new Set<() => void>();
 
   constructor(
-    private readonly source: Redis,
+    private readonly open: () => RedisClient,
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  subscribe(channel: string, listener: (payload: string) => void): () => void {
-    this.#add(channel, listener)?.catch((err: unknown) => this.#report(err));
-    return this.#remover(channel, listener);
+  subscribe(channel: string, listener: (payload: string) => void, sharded = false): () => void {
+    this.#add(channel, listener, sharded)?.catch((err: unknown) => this.#report(err));
+    return this.#remover(channel, listener, sharded);
   }
 
   /** Like `subscribe`, resolving once Redis confirmed the subscription: no note after that is missed. */
   async subscribeNow(channel: string, listener: (payload: string) => void): Promise<() => void> {
-    await this.#add(channel, listener);
-    return this.#remover(channel, listener);
+    await this.#add(channel, listener, false);
+    return this.#remover(channel, listener, false);
   }
 
   /** Adds the listener; returns the SUBSCRIBE under way when the channel is new. */
-  #add(channel: string, listener: (payload: string) => void): Promise<unknown> | undefined {
+  #add(channel: string, listener: (payload: string) => void, sharded: boolean): Promise<unknown> | undefined {
     let set = this.#listeners.get(channel);
     let subscribing: Promise<unknown> | undefined;
     if (set === undefined) {
       this.#listeners.set(channel, (set = new Set()));
-      subscribing = this.#subscriber().subscribe(channel);
+      const subscriber = this.#subscriber();
+      subscribing = sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
     }
     set.add(listener);
     return subscribing;
   }
 
-  #remover(channel: string, listener: (payload: string) => void): () => void {
+  #remover(channel: string, listener: (payload: string) => void, sharded: boolean): () => void {
     return () => {
       const current = this.#listeners.get(channel);
       if (current === undefined || !current.delete(listener) || current.size > 0) return;
       this.#listeners.delete(channel);
-      this.#connection?.unsubscribe(channel).catch((err: unknown) => this.#report(err));
+      const connection = this.#connection;
+      if (connection === undefined) return;
+      (sharded ? connection.sunsubscribe(channel) : connection.unsubscribe(channel)).catch((err: unknown) =>
+        this.#report(err),
+      );
     };
   }
 
@@ -61,11 +68,10 @@ export class ChannelSubscriber {
     this.#connection = undefined;
   }
 
-  #subscriber(): Redis {
+  #subscriber(): RedisClient {
     if (this.#connection) return this.#connection;
-    // No ready check: its INFO is refused once the connection is in subscriber mode (on reconnect).
-    const connection = this.source.duplicate({ enableReadyCheck: false });
-    connection.on('message', (channel: string, payload: string) => {
+    const connection = this.open();
+    const deliver = (channel: string, payload: string) => {
       for (const listener of this.#listeners.get(channel) ?? []) {
         try {
           listener(payload);
@@ -73,7 +79,9 @@ export class ChannelSubscriber {
           this.onError(err);
         }
       }
-    });
+    };
+    connection.on('message', deliver);
+    connection.on('smessage', deliver);
     connection.on('error', (err: unknown) => this.#report(err));
     let connected = false;
     connection.on('ready', () => {

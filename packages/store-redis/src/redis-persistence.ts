@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 
 /** What Redis said about its own durability at open (CONFIG GET), for the broker's start log. */
 export interface RedisPersistence {
@@ -23,7 +24,14 @@ async function configValue(redis: Redis, name: string): Promise<string | undefin
   }
 }
 
-export async function readPersistence(redis: Redis): Promise<RedisPersistence | undefined> {
+/** One Redis's settings; over a Cluster, the weakest master's (one with a warning, if any has one). */
+export async function readPersistence(client: RedisClient): Promise<RedisPersistence | undefined> {
+  if (!(client instanceof Cluster)) return readOne(client);
+  const all = await Promise.all(client.nodes('master').map(readOne));
+  return all.find((p) => p === undefined || p.warning !== undefined) ?? all[0];
+}
+
+async function readOne(redis: Redis): Promise<RedisPersistence | undefined> {
   const [appendonly, appendfsync, save] = await Promise.all(
     ['appendonly', 'appendfsync', 'save'].map((n) => configValue(redis, n)),
   );

@@ -17,7 +17,14 @@ import {
   type StoredMessage,
   type TakeOptions,
 } from '@conveyor/core';
-import { Redis } from 'ioredis';
+import {
+  commandClient,
+  isCluster,
+  subscriberClient,
+  type RedisClient,
+  type RedisTarget,
+} from './redis-connection.js';
+import { CrossSlotMove } from './cross-slot-move.js';
 import { globalKeys, keyLayout, type KeyLayout } from './keys.js';
 import { NodeLiveness } from './node-liveness.js';
 import { recordArgs, rowToMessage, rowToPeeked, type Row } from './record-codec.js';
@@ -31,15 +38,19 @@ import { ChannelSubscriber } from './channel-subscriber.js';
 export type RedisWaitOption = { replicas: number; timeoutMs: number } | { aof: true; timeoutMs?: number };
 
 export interface RedisStoreOptions {
-  /** Default `REDIS_URL` or `redis://127.0.0.1:6379`; `?prefix=`, `?holderTtlMs=`, `?wait=aof` or `?wait=replicas:N` (`&waitTimeoutMs=`) set those options (for `--store`). */
+  /**
+   * Default `REDIS_URL` or `redis://127.0.0.1:6379`; `?prefix=`, `?holderTtlMs=`, `?wait=aof` or
+   * `?wait=replicas:N` (`&waitTimeoutMs=`) set those options (for `--store`).
+   * `redis+cluster://h1:p1,h2:p2` (or `rediss+cluster://`) opens a Redis Cluster by seed nodes.
+   */
   url?: string;
   /** Namespace of every key, so several stores (or tests) share one Redis. Default `conveyor:`. */
   prefix?: string;
   /** How long a node's liveness key lives without renewal; its deliveries return after that. Default 10 s. */
   holderTtlMs?: number;
-  /** After durable writes, wait for replicas (`WAIT`) or the local AOF fsync (`WAITAOF`, Redis ≥ 7.2). */
+  /** After durable writes, wait for replicas (`WAIT`) or the local AOF fsync (`WAITAOF`, Redis ≥ 7.2); not with a Cluster. */
   wait?: RedisWaitOption;
-  /** Every key under one hash tag `{prefix}` (Redis Cluster: atomic moves between any queues). */
+  /** Every key under one hash tag `{prefix}`: one Cluster shard holds the whole store, moves stay one script. */
   singleSlot?: boolean;
   /** Errors of the background liveness loop. Default: printed to stderr. */
   onError?: (err: unknown) => void;
@@ -69,7 +80,10 @@ export class RedisStore implements MessageStore {
   /** Redis's durability settings, read at open; undefined when CONFIG is refused. */
   persistence: RedisPersistence | undefined;
 
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
+  /** Set over a Redis Cluster with per-queue slots: moves between queues go in four steps. */
+  readonly #crossSlot: CrossSlotMove | undefined;
+  readonly #sharded: boolean;
   readonly #keys: KeyLayout;
   readonly #wait: RedisWaitOption | undefined;
   readonly #liveness: NodeLiveness;
@@ -93,25 +107,37 @@ export class RedisStore implements MessageStore {
 
   constructor(options: RedisStoreOptions = {}) {
     const fromUrl = splitUrl(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    const url = fromUrl.url;
+    const target: RedisTarget = fromUrl.cluster ? { cluster: fromUrl.cluster } : { url: fromUrl.url };
     const prefix = options.prefix ?? fromUrl.prefix ?? 'conveyor:';
     if (!options.singleSlot && /[{}]/.test(prefix))
       throw new StoreError(`redis prefix '${prefix}' may not contain braces`);
-    this.#redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    this.#redis = commandClient(target);
+    this.#sharded = isCluster(this.#redis);
     this.#keys = keyLayout(prefix, options.singleSlot === true);
     this.#wait = options.wait ?? fromUrl.wait;
+    // WAIT counts the replicas of the one connection it is sent on; a Cluster client spreads
+    // writes over the shards' connections, so it would prove nothing.
+    if (this.#sharded && this.#wait)
+      throw new StoreError('redis: wait (WAIT/WAITAOF) is not supported with a Redis Cluster');
     this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
-    for (const [name, def] of Object.entries(queueScripts('publish'))) this.#redis.defineCommand(name, def);
+    for (const [name, def] of Object.entries(queueScripts(this.#sharded ? 'cluster' : 'single')))
+      this.#redis.defineCommand(name, def);
+    this.#crossSlot =
+      this.#sharded && options.singleSlot !== true
+        ? new CrossSlotMove({
+            script: (name, queue, args, buffers) => this.#script(name, queue, args, buffers),
+          })
+        : undefined;
     const host = {
       nodeId: this.nodeId,
       globalPrefix: this.#keys.global,
       command: (name: string, ...args: (string | number)[]) => this.#redis.call(name, ...args),
-      releaseNode: (queue: string, node: string) => this.#count('releaseNode', queue, [node]),
+      releaseNode: (queue: string, node: string) => this.#releaseNode(queue, node),
       housekeep: () => this.#pruneHolders(),
       onError: this.#onError,
     };
     this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? fromUrl.holderTtlMs ?? 10_000);
-    this.#channels = new ChannelSubscriber(this.#redis, this.#onError);
+    this.#channels = new ChannelSubscriber(() => subscriberClient(target), this.#onError);
     this.cluster = {
       nodeId: this.nodeId,
       subscribe: (queue, onWake) => this.#subscribeWake(queue, onWake),
@@ -170,7 +196,7 @@ export class RedisStore implements MessageStore {
     this.#status = 'closed';
     this.#channels.close();
     try {
-      for (const queue of this.#registered.keys()) await this.#count('releaseNode', queue, [this.nodeId]);
+      for (const queue of this.#registered.keys()) await this.#releaseNode(queue, this.nodeId);
       await this.#liveness.stop(true);
     } finally {
       await this.#redis.quit().catch(() => this.#redis.disconnect());
@@ -188,6 +214,12 @@ export class RedisStore implements MessageStore {
     this.#redis.disconnect();
   }
 
+  /** What `node` held in `queue` returns to ready; its half-done moves from there are completed first. */
+  async #releaseNode(queue: QueueKey, node: string): Promise<number> {
+    const replayed = this.#crossSlot ? await this.#crossSlot.recover(queue, node) : 0;
+    return replayed + (await this.#count('releaseNode', queue, [node]));
+  }
+
   /** Returns what dead nodes held (every node also does this on its liveness timer). */
   async sweepDeadNodes(): Promise<number> {
     this.#check();
@@ -201,6 +233,8 @@ export class RedisStore implements MessageStore {
    */
   #subscribeWake(queue: QueueKey, onWake: () => void): () => void {
     this.#check();
+    if (this.#sharded)
+      return this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, () => onWake(), true);
     return this.#channels.subscribe(globalKeys.wake(this.#keys.global, queue), () => onWake());
   }
 
@@ -480,6 +514,7 @@ export class RedisStore implements MessageStore {
     records: QueueRecordInput[],
   ): Promise<string[]> {
     this.#check();
+    if (this.#crossSlot) return this.#crossSlot.move(from, ids, this.#holder(holder), to, records);
     const k = this.#keys;
     const keys = [...k.queueKeys(from), ...k.queueKeys(to)];
     const args: ScriptArg[] = [k.global, k.queueBase(from), from, k.queueBase(to), to, this.#holder(holder)];

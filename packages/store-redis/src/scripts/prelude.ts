@@ -8,25 +8,32 @@
  * (score = readyAt), `inflight` hash (id → holder), `leases` zset (score = deadline),
  * `holders` set, `h:<holder>` set of held ids, `dedupe` zset (score = expiry), `m:<id>` hash per
  * message (e exchange, k routing key, p properties, b body, t enqueuedAt, x expiresAt,
- * r readyAt, c deliveryCount, d durable, s body size). `counts` also holds `seq`, the queue's
- * last id. A script touches only its queue's keys (one slot in Redis Cluster): store-wide
- * registers (queue list, which node holds where) are kept by the store outside the scripts.
+ * r readyAt, c deliveryCount, d durable, s body size), `seq` string (the queue's last id),
+ * `moving` and `movedIn` hashes (cross-slot moves, see move-scripts.ts).
+ *
+ * A script touches only its queue's keys (one slot in Redis Cluster): store-wide registers (queue
+ * list, which node holds where) are kept by the store outside the scripts.
  */
 
-/** How a script tells other nodes its queue changed: classic pub/sub, or sharded (Redis Cluster). */
-export type WakeMode = 'publish' | 'spublish';
+/** One Redis (any version) or a Redis Cluster (7 or later). */
+export type ScriptMode = 'single' | 'cluster';
 
 /**
- * Classic PUBLISH reaches every subscriber on a single Redis (any version); in a Cluster it would
- * be broadcast to every shard, so there the wake-up goes by SPUBLISH on a channel in the queue's
- * own slot (Redis 7).
+ * How a script tells other nodes its queue changed. Classic PUBLISH reaches every subscriber on a
+ * single Redis; in a Cluster it would be broadcast to every shard, so there the wake-up goes by
+ * SPUBLISH on a channel in the queue's own slot.
  */
-const WAKE: Record<WakeMode, string> = {
-  publish: `redis.call('PUBLISH', G .. 'wake:' .. q.name, '1')`,
-  spublish: `redis.call('SPUBLISH', q.b .. 'wake', '1')`,
+const WAKE: Record<ScriptMode, string> = {
+  single: `redis.call('PUBLISH', G .. 'wake:' .. q.name, '1')`,
+  cluster: `redis.call('SPUBLISH', q.b .. 'wake', '1')`,
 };
 
-export const prelude = (wake: WakeMode): string => `
+/**
+ * In a Cluster every script carries a shebang: Redis 7 then refuses, rather than silently runs, a
+ * script that touches a key outside the slot of its declared keys (the cluster tests prove that
+ * none does). Redis before 7 knows no shebang, so single-Redis scripts go without.
+ */
+export const prelude = (mode: ScriptMode): string => `${mode === 'cluster' ? '#!lua\n' : ''}
 local G = ARGV[1]
 local function Q(k, base, name)
   return { c = KEYS[k], ready = KEYS[k + 1], delayed = KEYS[k + 2], infl = KEYS[k + 3],
@@ -35,7 +42,7 @@ end
 local function missing(q) return redis.call('EXISTS', q.c) == 0 end
 local function qnf(q) return redis.error_reply('QNF ' .. q.name) end
 -- Tells subscribers on other nodes that the queue changed (see RedisStore.subscribe).
-local function wake(q) ${WAKE[wake]} end
+local function wake(q) ${WAKE[mode]} end
 local function count(q, field, n) if n ~= 0 then redis.call('HINCRBY', q.c, field, n) end end
 -- cmd key items... in chunks: unpack has a stack limit (chunks stay even for pair lists).
 local function batch(cmd, key, items)
@@ -133,13 +140,14 @@ local function returnAll(q, ids, holderOf)
   if #ids > 0 then wake(q) end
   return #ids
 end
--- The first of n fresh ids of the queue. Ids grow within a queue (its ready order) and need no
--- store-wide counter, which would put every enqueue on one shard; starting from the clock
--- (ms x 1024, exact in a double until the year 2248) keeps a recreated queue's ids above its
--- predecessor's.
+-- The first of n fresh ids of the queue (minus one). Ids grow within a queue (its ready order)
+-- and need no store-wide counter, which would put every enqueue on one shard. The queue's last
+-- id (seq) outlives a delete by a minute and the clock (ms x 1024, exact in a double until the
+-- year 2248) covers the rest, so a recreated queue's ids stay above its predecessor's.
 local function nextIds(q, n, now)
-  local first = math.max(tonumber(redis.call('HGET', q.c, 'seq') or '0') + 1, now * 1024)
-  redis.call('HSET', q.c, 'seq', string.format('%d', first + n - 1))
+  local sk = q.b .. 'seq'
+  local first = math.max(tonumber(redis.call('GET', sk) or '0') + 1, now * 1024)
+  redis.call('SET', sk, string.format('%d', first + n - 1))
   return first - 1
 end
 -- Appends the records that start at the ARGV indexes in starts (fields e k p b t x r c d), with

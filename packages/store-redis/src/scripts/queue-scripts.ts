@@ -1,4 +1,5 @@
-import { prelude, RECORD_ARGS, type WakeMode } from './prelude.js';
+import { crossSlotMoveScripts } from './move-scripts.js';
+import { prelude, RECORD_ARGS, type ScriptMode } from './prelude.js';
 
 /**
  * Every multi-step change is one of these scripts, so it is atomic in Redis whichever node runs
@@ -10,14 +11,15 @@ export interface ScriptDef {
   readonly lua: string;
 }
 
-/** The scripts, with wake-ups sent as `wake` says (classic on one Redis, sharded in a Cluster). */
-export function queueScripts(wake: WakeMode) {
-  const head = prelude(wake);
+/** The scripts for one Redis or for a Cluster (see `prelude`). */
+export function queueScripts(mode: ScriptMode) {
+  const head = prelude(mode);
   const queueScript = (body: string): ScriptDef => ({
     numberOfKeys: 7,
     lua: `${head}\nlocal q = Q(1, ARGV[2], ARGV[3])\n${body}`,
   });
   return {
+    ...crossSlotMoveScripts(queueScript),
     createQueue: queueScript(`
 if missing(q) then redis.call('HSET', q.c, 'ready', 0, 'inFlight', 0, 'delayed', 0, 'bytes', 0) end
 return 1
@@ -28,8 +30,10 @@ if missing(q) then return 0 end
 for _, id in ipairs(redis.call('ZRANGE', q.ready, 0, -1)) do redis.call('DEL', q.b .. 'm:' .. id) end
 for _, id in ipairs(redis.call('ZRANGE', q.delayed, 0, -1)) do redis.call('DEL', q.b .. 'm:' .. id) end
 for _, id in ipairs(redis.call('HKEYS', q.infl)) do redis.call('DEL', q.b .. 'm:' .. id) end
+for _, id in ipairs(redis.call('HKEYS', q.b .. 'moving')) do redis.call('DEL', q.b .. 'm:' .. id) end
 for _, holder in ipairs(redis.call('SMEMBERS', q.holders)) do redis.call('DEL', q.b .. 'h:' .. holder) end
-redis.call('DEL', q.c, q.ready, q.delayed, q.infl, q.leases, q.holders, q.dd)
+redis.call('DEL', q.c, q.ready, q.delayed, q.infl, q.leases, q.holders, q.dd, q.b .. 'moving', q.b .. 'movedIn')
+redis.call('PEXPIRE', q.b .. 'seq', 60000) -- see nextIds
 return 1
 `),
 

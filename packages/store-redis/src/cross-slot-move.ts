@@ -1,0 +1,89 @@
+import { QueueNotFoundError, StoreError, type QueueKey, type QueueRecordInput } from '@conveyor/core';
+import { recordArgs } from './record-codec.js';
+import { RECORD_ARGS } from './scripts/prelude.js';
+import type { ScriptName } from './scripts/queue-scripts.js';
+
+type ScriptArg = string | number | Buffer;
+
+/** What a cross-slot move needs from its store. */
+export interface MoveHost {
+  /** Runs a single-queue script (see RedisStore); `buffers` returns bulk strings as Buffers. */
+  script(name: ScriptName, queue: QueueKey, args: ScriptArg[], buffers?: boolean): Promise<unknown>;
+}
+
+/**
+ * Moves between queues in different Cluster slots as four single-slot scripts, with replay after a
+ * crash (see scripts/move-scripts.ts for the steps and why each is safe to repeat).
+ */
+export class CrossSlotMove {
+  constructor(private readonly host: MoveHost) {}
+
+  async move(
+    from: QueueKey,
+    ids: string[],
+    holder: string,
+    to: QueueKey,
+    records: QueueRecordInput[],
+  ): Promise<string[]> {
+    const args: ScriptArg[] = [holder, to, ids.length, ...ids];
+    const byId = new Map<string, ScriptArg[]>();
+    ids.forEach((id, i) => {
+      const record = records[i];
+      if (record === undefined) throw new StoreError(`move: no record for id ${id}`);
+      const encoded = recordArgs(record);
+      byId.set(id, encoded);
+      args.push(...encoded);
+    });
+    const marked = (await this.host.script('moveOut', from, args)) as string[];
+    if (marked.length === 0) {
+      await this.host.script('moveIn', to, [from, Date.now(), 0]); // a missing target still says so
+      return [];
+    }
+    const entries = marked.map((id) => [id, byId.get(id) ?? []] as const);
+    try {
+      await this.#finish(from, to, entries);
+    } catch (err) {
+      // Target gone: the messages go back to their holder, as an atomic move refused would leave them.
+      if (err instanceof QueueNotFoundError) await this.host.script('moveAbort', from, ['1', ...marked]);
+      // Any other failure leaves the intents: this node's close, or the sweep of it, replays them.
+      throw err;
+    }
+    return marked;
+  }
+
+  /**
+   * Completes the moves `node` left half-done in `queue` (it died, or is closing); those whose
+   * target is gone return to ready. Returns how many were replayed.
+   */
+  async recover(queue: QueueKey, node: string): Promise<number> {
+    const intents = (await this.host.script('pendingMoves', queue, [`${node}/`], true)) as Buffer[][];
+    const byTarget = new Map<string, (readonly [string, ScriptArg[]])[]>();
+    for (const intent of intents) {
+      const [id, target] = intent.map(String);
+      if (id === undefined || target === undefined) continue;
+      const record = intent.slice(4, 4 + RECORD_ARGS);
+      let list = byTarget.get(target);
+      if (list === undefined) byTarget.set(target, (list = []));
+      list.push([id, record]);
+    }
+    for (const [target, entries] of byTarget) {
+      try {
+        await this.#finish(queue, target, entries);
+      } catch (err) {
+        if (!(err instanceof QueueNotFoundError)) throw err;
+        await this.host.script('moveAbort', queue, ['', ...entries.map(([id]) => id)]);
+      }
+    }
+    return intents.length;
+  }
+
+  /** Steps 2–4: append to the target (deduplicated), drop from the source, forget the marks. */
+  async #finish(from: QueueKey, to: QueueKey, entries: readonly (readonly [string, ScriptArg[]])[]) {
+    const inArgs: ScriptArg[] = [from, Date.now(), entries.length];
+    for (const [id, record] of entries) inArgs.push(id, ...record);
+    await this.host.script('moveIn', to, inArgs);
+    const ids = entries.map(([id]) => id);
+    await this.host.script('moveDone', from, ids);
+    await this.host.script('moveForget', to, [from, ...ids]);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * A real 3-master Redis Cluster for the tests, started from Debian's `redis-server` on free ports
+ * (each also needs port + 10000 free for the cluster bus) and joined with
+ * `redis-cli --cluster create`. Skips with a reason where `redis-server` is absent; fails instead
+ * under CI=true.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+export interface TestCluster {
+  /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` */
+  readonly url: string;
+  readonly ports: readonly number[];
+  stop(): Promise<void>;
+}
+
+/** Why no cluster can be started here, or undefined. */
+export function clusterUnavailable(): string | undefined {
+  for (const bin of ['redis-server', 'redis-cli']) {
+    if (spawnSync(bin, ['--version']).status === 0) continue;
+    const reason = `${bin} is not installed (Debian: apt-get install redis-server redis-tools)`;
+    if (process.env.CI === 'true') throw new Error(`${reason}; CI=true requires the Redis Cluster tests`);
+    return reason;
+  }
+  return undefined;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Three ports p with p and p + 10000 free, in 20000–29999. */
+async function freePorts(n: number): Promise<number[]> {
+  const out: number[] = [];
+  while (out.length < n) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    if (out.includes(port)) continue;
+    if ((await portFree(port)) && (await portFree(port + 10_000))) out.push(port);
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`redis cluster: timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+export async function startCluster(): Promise<TestCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'conveyor-redis-cluster-'));
+  const ports = await freePorts(3);
+  const children: ChildProcess[] = ports.map((port) =>
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '2000',
+        '--dir',
+        dir,
+        '--dbfilename',
+        `dump-${port}.rdb`,
+        '--appendonly',
+        'no',
+        '--save',
+        '',
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
+  const stop = async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(
+      children.map((c) =>
+        c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : 0,
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const ping = (port: number) => async () => {
+      const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
+      try {
+        await r.connect();
+        return (await r.ping()) === 'PONG';
+      } finally {
+        r.disconnect();
+      }
+    };
+    for (const port of ports) await until(`redis-server on ${port}`, ping(port));
+    const create = spawnSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (create.status !== 0)
+      throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    const ok = (port: number) => async () => {
+      const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
+      try {
+        await r.connect();
+        return (
+          /cluster_state:ok/.test(await r.cluster('INFO')) &&
+          /cluster_known_nodes:3/.test(await r.cluster('INFO'))
+        );
+      } finally {
+        r.disconnect();
+      }
+    };
+    for (const port of ports) await until(`cluster_state:ok on ${port}`, ok(port));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, stop };
+}
+
+/** Which master serves each key's slot: `CLUSTER KEYSLOT` asked of the cluster itself. */
+export async function slotOf(cluster: TestCluster, key: string): Promise<number> {
+  const r = new Redis({ port: cluster.ports[0], host: '127.0.0.1' });
+  try {
+    return Number(await r.cluster('KEYSLOT', key));
+  } finally {
+    r.disconnect();
+  }
+}
