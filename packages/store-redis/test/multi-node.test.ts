@@ -2,7 +2,13 @@
  * Two brokers in one process, each with its own RedisStore on the same prefix: two nodes. Over one
  * Redis, and over a 3-master Redis Cluster the file starts itself (issue 17).
  */
-import { Broker, ResourceLockedError, type Delivery, type VirtualHost } from '@conveyor/core';
+import {
+  Broker,
+  deadLetterToQueue,
+  ResourceLockedError,
+  type Delivery,
+  type VirtualHost,
+} from '@conveyor/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore, type RedisStoreOptions } from '../src/index.js';
 import { clusterUnavailable, startCluster, type TestCluster } from './redis-cluster-fixture.js';
@@ -106,6 +112,29 @@ for (const target of ['single', 'cluster'] as const) {
         const deadline = Date.now() + ms;
         while (!(await check()) && Date.now() < deadline) await sleep(10);
       }
+
+      it('a queue deleted and declared anew with other options on one node is the new queue on the others', async () => {
+        const [a, b] = await nodes(2);
+        await a!.vh.declareQueue('dead');
+        await a!.vh.declareQueue('jobs');
+        await until(() => b!.vh.hasQueue('jobs') && b!.vh.hasQueue('dead'));
+        // Back to back: node B may hear both notes only after the new record is written.
+        await a!.vh.deleteQueue('jobs');
+        await a!.vh.declareQueue('jobs', { deadLetter: deadLetterToQueue('dead') });
+        await a!.vh.bindQueue('jobs', 'amq.direct', 'job');
+        const deadLetter = async () => (await b!.vh.queueInfo('jobs')).options.deadLetter;
+        await until(
+          async () =>
+            (await deadLetter()) !== undefined && b!.vh.bindings().some((x) => x.routingKey === 'job'),
+        );
+        expect(await deadLetter()).toEqual({ exchange: '', routingKey: 'dead' });
+        // Node B routes through the new binding and dead-letters by the new options.
+        expect((await b!.vh.publish('amq.direct', 'job', { body: 'j1' })).queues).toEqual(['jobs']);
+        const [d] = await b!.vh.receive('jobs', { waitMs: 2_000 });
+        await b!.vh.nack(d!, { requeue: false });
+        const [dl] = await a!.vh.receive('dead', { waitMs: 2_000 });
+        expect(text(dl!)).toBe('j1');
+      });
 
       it('transient and exclusive topology is shared too: node B routes to what node A declared, and may not use an exclusive queue', async () => {
         const [a, b] = await nodes(2);

@@ -24,7 +24,7 @@ import {
   type ExchangeRecord,
   type QueueRecord,
 } from './meta-keys.js';
-import type { ResolvedQueueOptions } from './queue-options.js';
+import { equivalentOptions, type ResolvedQueueOptions } from './queue-options.js';
 
 /** What the definitions need of their virtual host. */
 export interface DefinitionsHost {
@@ -319,6 +319,9 @@ export class Definitions {
     for (const q of queues) {
       if (gone.has(`q:${q.name}`)) continue;
       declared.add(q.name);
+      const local = localQueues.get(q.name);
+      if (local?.persisted && knownQueues.includes(local) && !equivalentOptions(local.declared, q.options))
+        this.host.forgetQueue(local); // deleted and declared anew elsewhere
       if (!localQueues.has(q.name) && !this.host.isDeleting(q.name))
         restored.push(await this.#restoreQueue(q));
     }
@@ -367,7 +370,12 @@ export class Definitions {
     } else if (what.kind === 'queue') {
       const q = value as QueueRecord | undefined;
       const local = this.host.queues.get(what.name);
-      if (q && !local && !this.host.isDeleting(q.name)) await (await this.#restoreQueue(q)).recover();
+      if (q && local?.persisted && !equivalentOptions(local.declared, q.options)) {
+        // Deleted and declared anew with other options (the two notes may arrive as one, both
+        // after the new record): the old queue goes, the new one comes with its bindings.
+        this.host.forgetQueue(local);
+        await this.syncTopology();
+      } else if (q && !local && !this.host.isDeleting(q.name)) await (await this.#restoreQueue(q)).recover();
       else if (!q && local?.persisted) {
         this.host.forgetQueue(local);
         this.#forgetUnboundRecords();

@@ -133,6 +133,11 @@ export function assertEquivalent(
   }
 }
 
+/** Same declaration: what `assertEquivalent` accepts. */
+export function equivalentOptions(a: ResolvedQueueOptions, b: ResolvedQueueOptions): boolean {
+  return sameValue(a, b);
+}
+
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined || a === null || b === null) return false;
