@@ -85,7 +85,10 @@ program
   .option('--config <file>', `YAML or JSON config file; flags and variables win over it (${ENV_VARS.config})`)
   .option('--data-dir <dir>', `durable store directory (LMDB) [default: ./data] (${ENV_VARS.dataDir})`)
   .option('--memory', `keep everything in memory, nothing on disk (${ENV_VARS.memory}=1)`)
-  .option('--store <url>', `shared store URL, redis://host:port (${ENV_VARS.store})`)
+  .option(
+    '--store <url>',
+    `shared store URL: redis://host:port, or a Redis Cluster as redis+cluster://h1:p1,h2:p2 (${ENV_VARS.store})`,
+  )
   .option('--amqp-port <port>', port('AMQP 0-9-1', 5672, ENV_VARS.amqpPort))
   .option('--mqtt-port <port>', port('MQTT', 1883, ENV_VARS.mqttPort))
   .option('--mqtt-ws-port <port>', port('MQTT over WebSocket', 15675, ENV_VARS.mqttWsPort))

@@ -77,10 +77,10 @@ function createStore(config: StoreConfig): MessageStore {
     case 'lmdb':
       return new LmdbStore({ path: config.dataDir });
     case 'shared':
-      if (/^rediss?:\/\//.test(config.url)) return new RedisStore({ url: config.url });
+      if (/^rediss?(\+cluster)?:\/\//.test(config.url)) return new RedisStore({ url: config.url });
       throw new StartError(
         'STORE_NOT_SUPPORTED',
-        `--store ${config.url}: only redis:// and rediss:// shared stores are supported; or use --data-dir DIR (durable) or --memory`,
+        `--store ${config.url}: only redis://, rediss:// and redis+cluster://h1:p1,h2:p2 shared stores are supported; or use --data-dir DIR (durable) or --memory`,
       );
   }
 }

@@ -129,7 +129,7 @@ describe('conveyor start refuses to run', () => {
     expect(exit.code).toBe(1);
     expect(exit.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(
-        /^conveyor: --store nats:\/\/localhost:4222: only redis:\/\/ and rediss:\/\/ shared stores are supported/,
+        /^conveyor: --store nats:\/\/localhost:4222: only redis:\/\/, rediss:\/\/ and redis\+cluster:\/\/h1:p1,h2:p2 shared stores are supported/,
       ),
     ]);
   });

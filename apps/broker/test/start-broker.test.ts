@@ -69,7 +69,9 @@ describe('startBroker', () => {
   it('refuses a shared store URL other than redis://', async () => {
     await expect(
       startBroker({ store: { kind: 'shared', url: 'nats://localhost' }, logger: silent, listeners: [] }),
-    ).rejects.toThrow(/only redis:\/\/ and rediss:\/\/ shared stores are supported/);
+    ).rejects.toThrow(
+      /only redis:\/\/, rediss:\/\/ and redis\+cluster:\/\/h1:p1,h2:p2 shared stores are supported/,
+    );
   });
 
   it('skips a listener that is switched off', async () => {

@@ -97,15 +97,13 @@ export async function startCluster(): Promise<TestCluster> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const ping = (port: number) => async () => {
-      const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
-      try {
-        await r.connect();
-        return (await r.ping()) === 'PONG';
-      } finally {
-        r.disconnect();
-      }
-    };
+    // redis-cli rather than a client: a probe of a server not yet up is an answer, not an error event.
+    const cli = (port: number, ...args: string[]) =>
+      spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
+        encoding: 'utf8',
+        timeout: 5_000,
+      }).stdout ?? '';
+    const ping = (port: number) => async () => cli(port, 'PING').trim() === 'PONG';
     for (const port of ports) await until(`redis-server on ${port}`, ping(port));
     const create = spawnSync(
       'redis-cli',
@@ -122,16 +120,8 @@ export async function startCluster(): Promise<TestCluster> {
     if (create.status !== 0)
       throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     const ok = (port: number) => async () => {
-      const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
-      try {
-        await r.connect();
-        return (
-          /cluster_state:ok/.test(await r.cluster('INFO')) &&
-          /cluster_known_nodes:3/.test(await r.cluster('INFO'))
-        );
-      } finally {
-        r.disconnect();
-      }
+      const info = cli(port, 'CLUSTER', 'INFO');
+      return /cluster_state:ok/.test(info) && /cluster_known_nodes:3/.test(info);
     };
     for (const port of ports) await until(`cluster_state:ok on ${port}`, ok(port));
   } catch (err) {

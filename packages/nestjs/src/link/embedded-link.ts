@@ -38,8 +38,10 @@ async function acquireBroker(store: MessageStore | string | undefined): Promise<
 
 async function openEngine(store: MessageStore | string | undefined): Promise<Broker> {
   if (typeof store !== 'string') return Broker.open(store === undefined ? {} : { store });
-  if (!/^rediss?:\/\//.test(store))
-    throw new InvalidArgumentError(`store ${store}: only redis:// and rediss:// shared stores are supported`);
+  if (!/^rediss?(\+cluster)?:\/\//.test(store))
+    throw new InvalidArgumentError(
+      `store ${store}: only redis://, rediss:// and redis+cluster://h1:p1,h2:p2 shared stores are supported`,
+    );
   // The same URL form as `conveyor start --store` (`?prefix=`, `?holderTtlMs=`).
   const { RedisStore } = await import('@conveyor/store-redis');
   return Broker.open({ store: new RedisStore({ url: store }) });

@@ -1,0 +1,214 @@
+// What only a Redis Cluster shows (issue 17): the cluster refuses a script that leaves its slot,
+// queues spread over the masters, and a move between shards that its node abandoned half-way
+// (after any of its four steps) is completed by the sweep exactly once.
+import { QueueNotFoundError, StoreError, type QueueRecordInput } from '@conveyor/core';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keyLayout, RedisStore } from '../src/index.js';
+import { recordArgs } from '../src/record-codec.js';
+import { splitUrl } from '../src/redis-url.js';
+import { queueScripts, type ScriptName } from '../src/scripts/queue-scripts.js';
+import { clusterUnavailable, startCluster, type TestCluster } from './redis-cluster-fixture.js';
+import { uniquePrefix } from './redis-fixture.js';
+
+const skip = clusterUnavailable();
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const record = (body: string): QueueRecordInput => ({
+  message: { exchange: 'ex', routingKey: 'rk', properties: {}, body: Buffer.from(body) },
+  enqueuedAt: 1,
+  durable: true,
+});
+const bodies = (ms: { message: { body: Uint8Array } }[]) =>
+  ms.map((m) => Buffer.from(m.message.body).toString());
+
+describe('redis+cluster:// URLs', () => {
+  it('name the seed nodes, credentials and TLS, and keep our own query options', () => {
+    expect(splitUrl('redis+cluster://10.0.0.1:7000,10.0.0.2:7001,[::1]?prefix=app:&holderTtlMs=500')).toEqual(
+      {
+        url: '',
+        prefix: 'app:',
+        holderTtlMs: 500,
+        cluster: {
+          nodes: [
+            { host: '10.0.0.1', port: 7000 },
+            { host: '10.0.0.2', port: 7001 },
+            { host: '::1', port: 6379 },
+          ],
+          tls: false,
+        },
+      },
+    );
+    expect(splitUrl('rediss+cluster://app:s%40cret@h1:7000').cluster).toEqual({
+      nodes: [{ host: 'h1', port: 7000 }],
+      username: 'app',
+      password: 's@cret',
+      tls: true,
+    });
+    expect(() => splitUrl('redis+cluster://h1:7000,:x')).toThrow(StoreError);
+  });
+
+  it('refuse WAIT, which a Cluster client cannot aim at the shard that took the write', () => {
+    expect(() => new RedisStore({ url: 'redis+cluster://127.0.0.1:7000?wait=replicas:1' })).toThrow(
+      /not supported with a Redis Cluster/,
+    );
+  });
+});
+
+describe.skipIf(skip !== undefined)(
+  `RedisStore over a Redis Cluster${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    let cluster: TestCluster;
+    let raw: Cluster;
+    const stores: RedisStore[] = [];
+    beforeAll(async () => {
+      cluster = await startCluster();
+      raw = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
+      for (const [name, def] of Object.entries(queueScripts('cluster'))) raw.defineCommand(name, def);
+    }, 60_000);
+    afterAll(async () => {
+      raw?.disconnect();
+      await cluster?.stop();
+    });
+    afterEach(async () => {
+      for (const s of stores.splice(0)) await s.close();
+    });
+    const open = async (prefix: string, holderTtlMs = 10_000) => {
+      const store = new RedisStore({ url: cluster.url, prefix, holderTtlMs });
+      stores.push(store);
+      await store.open();
+      return store;
+    };
+
+    /** Runs one queue script as a node would, outside any store (a node caught between two steps). */
+    const script = (prefix: string, name: ScriptName, queue: string, args: (string | number | Buffer)[]) => {
+      const keys = keyLayout(prefix, false);
+      const fn = (raw as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name];
+      return fn!.call(raw, ...keys.queueKeys(queue), keys.global, keys.queueBase(queue), queue, ...args);
+    };
+
+    it('refuses a script with a shebang that touches a key outside its slot, even on the same shard', async () => {
+      // Two hash tags in different slots served by one master: without the shebang Redis runs it.
+      const owner = async (tag: string) => {
+        const slot = Number(await raw.cluster('KEYSLOT', `{${tag}}`));
+        const ranges = (await raw.cluster('SLOTS')) as [number, number, [string, number]][];
+        return ranges.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+      };
+      const first = await owner('t0');
+      let other = '';
+      for (let i = 1; other === ''; i++) if ((await owner(`t${i}`)) === first) other = `t${i}`;
+      const body = "redis.call('SET', KEYS[1], '1')\nredis.call('SET', ARGV[1], '1')\nreturn 1";
+      await expect(raw.eval(body, 1, '{t0}x', `{${other}}y`)).resolves.toBe(1);
+      await expect(raw.eval(`#!lua\n${body}`, 1, '{t0}x', '{t0}y')).resolves.toBe(1);
+      await expect(raw.eval(`#!lua\n${body}`, 1, '{t0}x', `{${other}}y`)).rejects.toThrow(/slot/i);
+    });
+
+    it('spreads queues over every master', async () => {
+      const prefix = uniquePrefix();
+      const store = await open(prefix);
+      for (let i = 0; i < 12; i++) {
+        await store.createQueue(`spread-${i}`);
+        await store.enqueue(`spread-${i}`, [record('x')]);
+      }
+      const perMaster = await Promise.all(
+        cluster.ports.map(async (port) => {
+          const node = new Redis({ host: '127.0.0.1', port });
+          try {
+            const [, keys] = await node.scan('0', 'MATCH', `${prefix}{q:spread-*}:counts`, 'COUNT', 10_000);
+            return keys.length;
+          } finally {
+            node.disconnect();
+          }
+        }),
+      );
+      expect(perMaster.reduce((a, b) => a + b, 0)).toBe(12);
+      expect(perMaster.every((n) => n > 0)).toBe(true);
+    });
+
+    it('a move its node abandoned after any of its four steps is finished by the sweep, once', async () => {
+      const prefix = uniquePrefix();
+      const dying = await open(prefix, 300);
+      const survivor = await open(prefix, 300);
+      await survivor.createQueue('work');
+      await survivor.createQueue('dead');
+      await survivor.enqueue('work', ['s1', 's2', 's3', 's4', 'keep'].map(record));
+      const held = await dying.take('work', 5, { holder: 'c', now: Date.now() });
+      const holder = `${dying.nodeId}/c`;
+      const [m1, m2, m3, m4] = held;
+      const out = (m: (typeof held)[number], body: string) =>
+        script(prefix, 'moveOut', 'work', [holder, 'dead', 1, m.id, ...recordArgs(record(body))]);
+      const into = (m: (typeof held)[number], body: string) =>
+        script(prefix, 'moveIn', 'dead', ['work', Date.now(), 1, m.id, ...recordArgs(record(body))]);
+      await out(m1!, 'd1'); // after step 1
+      await out(m2!, 'd2');
+      await into(m2!, 'd2'); // after step 2
+      await out(m3!, 'd3');
+      await into(m3!, 'd3');
+      await script(prefix, 'moveDone', 'work', [m3!.id]); // after step 3 (only the mark is left)
+      await out(m4!, 'd4');
+      await into(m4!, 'd4');
+      await script(prefix, 'moveDone', 'work', [m4!.id]);
+      await script(prefix, 'moveForget', 'dead', ['work', m4!.id]); // all four: a finished move
+      expect(await survivor.counts('work')).toMatchObject({ ready: 0, inFlight: 3 }); // m1, m2 moving; 'keep' held
+      await dying.abandon();
+      const deadline = Date.now() + 5_000;
+      while ((await survivor.counts('work')).inFlight > 0 && Date.now() < deadline) await sleep(50);
+      expect(await survivor.counts('work')).toMatchObject({ ready: 1, inFlight: 0, delayed: 0 });
+      expect(bodies(await survivor.take('work', 10, { holder: 'h', now: Date.now() }))).toEqual(['keep']);
+      expect(await survivor.counts('dead')).toMatchObject({ ready: 4, inFlight: 0 });
+      expect(bodies(await survivor.take('dead', 10, { holder: 'h', now: Date.now() })).sort()).toEqual([
+        'd1',
+        'd2',
+        'd3',
+        'd4',
+      ]);
+    });
+
+    it('a move whose target is gone leaves the message with its holder; a replay whose target is gone returns it to ready', async () => {
+      const prefix = uniquePrefix();
+      const a = await open(prefix, 300);
+      const b = await open(prefix, 300);
+      await a.createQueue('work');
+      await a.createQueue('dead');
+      await a.enqueue('work', [record('x'), record('y')]);
+      const [x, y] = await a.take('work', 2, {
+        holder: 'c',
+        now: Date.now(),
+        leaseUntil: Date.now() + 60_000,
+      });
+      await a.deleteQueue('dead');
+      await expect(a.move('work', [x!.id], 'c', 'dead', [record('dx')])).rejects.toBeInstanceOf(
+        QueueNotFoundError,
+      );
+      expect(await a.ack('work', [x!.id], 'c')).toEqual([x!.id]); // still held by c
+      await a.createQueue('dead');
+      await script(prefix, 'moveOut', 'work', [
+        `${a.nodeId}/c`,
+        'dead',
+        1,
+        y!.id,
+        ...recordArgs(record('dy')),
+      ]);
+      await b.deleteQueue('dead');
+      await a.abandon();
+      const deadline = Date.now() + 5_000;
+      while ((await b.counts('work')).ready < 1 && Date.now() < deadline) await sleep(50);
+      expect(await b.counts('work')).toMatchObject({ ready: 1, inFlight: 0 });
+      expect(bodies(await b.take('work', 10, { holder: 'h', now: Date.now() }))).toEqual(['y']);
+    });
+
+    it('a wake-up published in a queue slot on one shard reaches a node subscribed through another', async () => {
+      const prefix = uniquePrefix();
+      const a = await open(prefix);
+      const b = await open(prefix);
+      await a.createQueue('w');
+      let woken = 0;
+      const stop = b.cluster.subscribe('w', () => woken++);
+      await sleep(200); // SSUBSCRIBE is under way
+      await a.enqueue('w', [record('x')]);
+      const deadline = Date.now() + 3_000;
+      while (woken === 0 && Date.now() < deadline) await sleep(20);
+      stop();
+      expect(woken).toBeGreaterThan(0);
+    });
+  },
+);
