@@ -1,8 +1,6 @@
-import { setImmediate } from 'node:timers';
 import { randomUUID } from 'node:crypto';
 import {
   BrokerClosedError,
-  QueueNotFoundError,
   StoreError,
   type HolderId,
   type MessageStore,
@@ -30,12 +28,15 @@ import { NodeLiveness } from './node-liveness.js';
 import { recordArgs, rowToMessage, rowToPeeked, type Row } from './record-codec.js';
 import { splitUrl } from './redis-url.js';
 import { readPersistence, versionAtLeast, type RedisPersistence } from './redis-persistence.js';
-import { queueScripts, type ScriptName } from './scripts/queue-scripts.js';
+import { queueScripts } from './scripts/queue-scripts.js';
 import { HolderIndex } from './holder-index.js';
-import { decodeValue, encodeValue } from './value-codec.js';
+import { AckBatcher } from './ack-batcher.js';
+import { RedisCalls, type RedisWaitOption, type ScriptArg } from './redis-calls.js';
+import { RedisMetadata } from './redis-metadata.js';
+import { QueueConsumers } from './queue-consumers.js';
 import { ChannelSubscriber } from './channel-subscriber.js';
 
-export type RedisWaitOption = { replicas: number; timeoutMs: number } | { aof: true; timeoutMs?: number };
+export type { RedisWaitOption } from './redis-calls.js';
 
 export interface RedisStoreOptions {
   /**
@@ -56,12 +57,8 @@ export interface RedisStoreOptions {
   onError?: (err: unknown) => void;
 }
 
-type ScriptArg = string | number | Buffer;
-
 /** A count the scripts can read: `Infinity` (take everything) becomes a large finite number. */
 const clampCount = (n: number): number => (Number.isFinite(n) ? Math.floor(n) : 2 ** 31);
-
-type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
 
 /**
  * A `MessageStore` in Redis, shared by every Conveyor node that opens it with the same prefix.
@@ -89,11 +86,10 @@ export class RedisStore implements MessageStore {
   readonly #liveness: NodeLiveness;
   /** Per queue: its ready count as the latest enqueue from this node saw it (StoreCluster.readyDepth). */
   readonly #depth = new Map<QueueKey, number>();
-  /** Acks waiting for the end of this event-loop iteration, per queue (see `ack`). */
-  readonly #acks = new Map<
-    QueueKey,
-    { holder: string; ids: string[]; resolve: (acked: string[]) => void; reject: (err: unknown) => void }[]
-  >();
+  readonly #calls: RedisCalls;
+  readonly #meta: RedisMetadata;
+  readonly #acks: AckBatcher;
+  readonly #consumers: QueueConsumers;
   /** Queues this node's holders took from (see HolderIndex). */
   readonly #holders = new HolderIndex();
   /** Queues this node is registered under `nq:<node>` for, so a sweep finds what it held. */
@@ -122,10 +118,14 @@ export class RedisStore implements MessageStore {
     this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
     for (const [name, def] of Object.entries(queueScripts(this.#sharded ? 'cluster' : 'single')))
       this.#redis.defineCommand(name, def);
+    this.#calls = new RedisCalls(this.#redis, this.#keys, this.#wait, () => this.#status === 'closed');
+    this.#meta = new RedisMetadata(this.#calls);
+    this.#acks = new AckBatcher(this.#calls);
+    this.#consumers = new QueueConsumers(this.#calls, this.nodeId, () => this.#liveNodes());
     this.#crossSlot =
       this.#sharded && options.singleSlot !== true
         ? new CrossSlotMove({
-            script: (name, queue, args, buffers) => this.#script(name, queue, args, buffers),
+            script: (name, queue, args, buffers) => this.#calls.script(name, queue, args, buffers),
           })
         : undefined;
     const host = {
@@ -145,8 +145,14 @@ export class RedisStore implements MessageStore {
       liveNodes: () => this.#liveNodes(),
       watchNodes: (onGone) => this.#watch(this.#nodeWatchers, onGone),
       signal: (topic, payload) => this.#signal(topic, payload),
-      setConsumers: (queue, count) => this.#setConsumers(queue, count),
-      consumerCount: (queue) => this.#consumerCount(queue),
+      setConsumers: (queue, count) => {
+        this.#check();
+        return this.#consumers.set(queue, count);
+      },
+      consumerCount: (queue) => {
+        this.#check();
+        return this.#consumers.total(queue);
+      },
       readyDepth: (queue) => this.#depth.get(queue),
       onSignal: (topic, listener) =>
         this.#channels.subscribe(globalKeys.signal(this.#keys.global, topic), listener),
@@ -217,7 +223,7 @@ export class RedisStore implements MessageStore {
   /** What `node` held in `queue` returns to ready; its half-done moves from there are completed first. */
   async #releaseNode(queue: QueueKey, node: string): Promise<number> {
     const replayed = this.#crossSlot ? await this.#crossSlot.recover(queue, node) : 0;
-    return replayed + (await this.#count('releaseNode', queue, [node]));
+    return replayed + (await this.#calls.count('releaseNode', queue, [node]));
   }
 
   /** Returns what dead nodes held (every node also does this on its liveness timer). */
@@ -249,7 +255,7 @@ export class RedisStore implements MessageStore {
 
   async #liveNodes(): Promise<ReadonlySet<string>> {
     this.#check();
-    return this.#guard(this.#liveness.liveNodes());
+    return this.#calls.guard(this.#liveness.liveNodes());
   }
 
   #tell<T>(listeners: Set<(value: T) => void>, value: T): void {
@@ -262,84 +268,36 @@ export class RedisStore implements MessageStore {
     }
   }
 
-  /** Per queue, in its slot: node id → its consumers of the queue. */
-  #consumersKey(queue: QueueKey): string {
-    return `${this.#keys.queueBase(queue)}consumers`;
-  }
-
-  async #setConsumers(queue: QueueKey, count: number): Promise<void> {
-    this.#check();
-    const key = this.#consumersKey(queue);
-    await this.#guard(
-      count > 0 ? this.#redis.hset(key, this.nodeId, count) : this.#redis.hdel(key, this.nodeId),
-    );
-  }
-
-  /** Dead nodes' entries do not count: their consumers went with them. */
-  async #consumerCount(queue: QueueKey): Promise<number> {
-    this.#check();
-    const [counts, live] = await Promise.all([
-      this.#guard(this.#redis.hgetall(this.#consumersKey(queue))),
-      this.#liveNodes(),
-    ]);
-    let total = 0;
-    for (const [node, n] of Object.entries(counts)) if (live.has(node)) total += Number(n);
-    return total;
-  }
-
   async #signal(topic: string, payload: string): Promise<void> {
     this.#check();
-    await this.#guard(this.#redis.publish(globalKeys.signal(this.#keys.global, topic), payload));
+    await this.#calls.guard(this.#redis.publish(globalKeys.signal(this.#keys.global, topic), payload));
   }
 
   // ---- metadata ----
 
   async loadMeta(prefix: string): Promise<MetaEntry[]> {
     this.#check();
-    const key = globalKeys.meta(this.#keys.global);
-    const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-    const found = new Map<string, string>();
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.#redis.hscan(key, cursor, 'MATCH', match, 'COUNT', 1000);
-      for (let i = 0; i + 1 < flat.length; i += 2) found.set(flat[i] as string, flat[i + 1] as string);
-      cursor = next;
-    } while (cursor !== '0');
-    return [...found.keys()].sort().map((k) => ({ key: k, value: decodeValue(found.get(k) as string) }));
+    return this.#meta.load(prefix);
   }
 
   async getMeta(key: string): Promise<unknown> {
     this.#check();
-    const raw = await this.#guard(this.#redis.hget(globalKeys.meta(this.#keys.global), key));
-    return raw === null ? undefined : decodeValue(raw);
+    return this.#meta.get(key);
   }
 
   async putMeta(key: string, value: unknown): Promise<void> {
     this.#check();
-    await this.#guard(this.#redis.hset(globalKeys.meta(this.#keys.global), key, encodeValue(value)));
-    await this.#waitDurable();
-    await this.#guard(this.#redis.publish(globalKeys.metaChanged(this.#keys.global), key));
+    await this.#meta.put(key, value);
   }
 
   async deleteMeta(key: string): Promise<void> {
     this.#check();
-    await this.#guard(this.#redis.hdel(globalKeys.meta(this.#keys.global), key));
-    await this.#waitDurable();
-    await this.#guard(this.#redis.publish(globalKeys.metaChanged(this.#keys.global), key));
+    await this.#meta.delete(key);
   }
 
   async takeMeta(key: string): Promise<unknown> {
     this.#check();
-    const g = this.#keys.global;
-    // One transaction: of concurrent takers exactly one reads the value before it is gone.
-    const results = await this.#guard(
-      this.#redis.multi().hget(globalKeys.meta(g), key).hdel(globalKeys.meta(g), key).exec(),
-    );
-    const raw = results?.[0]?.[1] as string | null | undefined;
-    if (raw === null || raw === undefined) return undefined;
-    await this.#waitDurable();
-    await this.#guard(this.#redis.publish(globalKeys.metaChanged(g), key));
-    return decodeValue(raw);
+    return this.#meta.take(key);
   }
 
   // ---- queues ----
@@ -351,30 +309,30 @@ export class RedisStore implements MessageStore {
    */
   async createQueue(queue: QueueKey): Promise<void> {
     this.#check();
-    await this.#guard(this.#redis.sadd(globalKeys.queues(this.#keys.global), queue));
-    await this.#script('createQueue', queue, []);
+    await this.#calls.guard(this.#redis.sadd(globalKeys.queues(this.#keys.global), queue));
+    await this.#calls.script('createQueue', queue, []);
   }
 
   async deleteQueue(queue: QueueKey): Promise<void> {
     this.#check();
-    await this.#script('deleteQueue', queue, []);
-    await this.#guard(this.#redis.del(this.#consumersKey(queue)));
-    await this.#guard(this.#redis.srem(globalKeys.queues(this.#keys.global), queue));
+    await this.#calls.script('deleteQueue', queue, []);
+    await this.#consumers.forget(queue);
+    await this.#calls.guard(this.#redis.srem(globalKeys.queues(this.#keys.global), queue));
     this.#depth.delete(queue);
   }
 
   async listQueues(): Promise<QueueKey[]> {
     this.#check();
-    return this.#guard(this.#redis.smembers(globalKeys.queues(this.#keys.global)));
+    return this.#calls.guard(this.#redis.smembers(globalKeys.queues(this.#keys.global)));
   }
 
   async enqueue(queue: QueueKey, records: QueueRecordInput[]): Promise<string[]> {
     this.#check();
     const args: ScriptArg[] = [Date.now()];
     for (const r of records) args.push(...recordArgs(r));
-    const ids = (await this.#script('enqueue', queue, args)) as string[];
+    const ids = (await this.#calls.script('enqueue', queue, args)) as string[];
     this.#depth.set(queue, Number(ids.pop()));
-    if (records.some((r) => r.durable)) await this.#waitDurable();
+    if (records.some((r) => r.durable)) await this.#calls.waitDurable();
     return ids;
   }
 
@@ -382,7 +340,7 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#register(queue);
     const holder = this.#holder(options.holder);
-    const rows = (await this.#script(
+    const rows = (await this.#calls.script(
       'take',
       queue,
       [clampCount(max), holder, options.leaseUntil ?? '', options.now],
@@ -396,7 +354,7 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#register(queue);
     const holder = this.#holder(options.holder);
-    const row = (await this.#script(
+    const row = (await this.#calls.script(
       'takeById',
       queue,
       [id, holder, options.leaseUntil ?? '', options.now],
@@ -415,9 +373,9 @@ export class RedisStore implements MessageStore {
   #register(queue: QueueKey): Promise<void> {
     let registered = this.#registered.get(queue);
     if (registered === undefined) {
-      registered = this.#guard(
-        this.#redis.sadd(globalKeys.nodeQueues(this.#keys.global, this.nodeId), queue),
-      ).then(() => undefined);
+      registered = this.#calls
+        .guard(this.#redis.sadd(globalKeys.nodeQueues(this.#keys.global, this.nodeId), queue))
+        .then(() => undefined);
       registered.catch(() => this.#registered.delete(queue)); // the take that awaits it reports the error
       this.#registered.set(queue, registered);
     }
@@ -441,39 +399,10 @@ export class RedisStore implements MessageStore {
     return `${this.#keys.queueBase(queue)}h:${holder}`;
   }
 
-  /**
-   * Acks of one queue that arrive in the same event-loop iteration (many consumers' frames read in
-   * one poll) share one script call: acks are most of the scripts a message costs (issue 17).
-   */
+  /** Acks of one queue in one event-loop iteration share a script call (AckBatcher). */
   async ack(queue: QueueKey, ids: string[], holder: HolderId): Promise<string[]> {
     this.#check();
-    let batch = this.#acks.get(queue);
-    if (!batch) {
-      this.#acks.set(queue, (batch = []));
-      // End of this event-loop iteration (node:timers' own: a test's fake timers do not stop I/O batching).
-      setImmediate(() => void this.#flushAcks(queue));
-    }
-    return new Promise((resolve, reject) =>
-      batch.push({ holder: this.#holder(holder), ids, resolve, reject }),
-    );
-  }
-
-  async #flushAcks(queue: QueueKey): Promise<void> {
-    const batch = this.#acks.get(queue) ?? [];
-    this.#acks.delete(queue);
-    try {
-      const args: ScriptArg[] = [batch.length];
-      for (const a of batch) args.push(a.holder, a.ids.length, ...a.ids);
-      const out = (await this.#script('ack', queue, args)) as string[];
-      let at = 0;
-      for (const a of batch) {
-        const n = Number(out[at]);
-        a.resolve(out.slice(at + 1, at + 1 + n));
-        at += 1 + n;
-      }
-    } catch (err) {
-      for (const a of batch) a.reject(err);
-    }
+    return this.#acks.ack(queue, this.#holder(holder), ids);
   }
 
   async release(
@@ -484,12 +413,12 @@ export class RedisStore implements MessageStore {
   ): Promise<string[]> {
     this.#check();
     const readyAt = options?.readyAt ?? '';
-    return (await this.#script('release', queue, [this.#holder(holder), readyAt, ...ids])) as string[];
+    return (await this.#calls.script('release', queue, [this.#holder(holder), readyAt, ...ids])) as string[];
   }
 
   async renew(queue: QueueKey, ids: string[], holder: HolderId, leaseUntil: number): Promise<string[]> {
     this.#check();
-    return (await this.#script('renew', queue, [this.#holder(holder), leaseUntil, ...ids])) as string[];
+    return (await this.#calls.script('renew', queue, [this.#holder(holder), leaseUntil, ...ids])) as string[];
   }
 
   async releaseHolder(holder: HolderId): Promise<number> {
@@ -497,13 +426,13 @@ export class RedisStore implements MessageStore {
     const qualified = this.#holder(holder);
     let n = 0;
     for (const queue of this.#holders.take(qualified))
-      n += await this.#count('releaseHolder', queue, [qualified]);
+      n += await this.#calls.count('releaseHolder', queue, [qualified]);
     return n;
   }
 
   async expireLeases(queue: QueueKey, now: number): Promise<number> {
     this.#check();
-    return this.#count('expireLeases', queue, [now]);
+    return this.#calls.count('expireLeases', queue, [now]);
   }
 
   async move(
@@ -524,8 +453,8 @@ export class RedisStore implements MessageStore {
       if (record === undefined) throw new StoreError(`move: no record for id ${ids[i]}`);
       args.push(...recordArgs(record));
     }
-    const moved = (await this.#call('move', [...keys, ...args], false)) as string[];
-    if (moved.length > 0 && records.some((r) => r.durable)) await this.#waitDurable();
+    const moved = (await this.#calls.call('move', [...keys, ...args], false)) as string[];
+    if (moved.length > 0 && records.some((r) => r.durable)) await this.#calls.waitDurable();
     return moved;
   }
 
@@ -537,30 +466,30 @@ export class RedisStore implements MessageStore {
       options?.includeDelayed ? '1' : '0',
       Date.now(),
     ];
-    return ((await this.#script('peek', queue, args, true)) as Row[]).map(rowToPeeked);
+    return ((await this.#calls.script('peek', queue, args, true)) as Row[]).map(rowToPeeked);
   }
 
   async counts(queue: QueueKey): Promise<QueueCounts> {
     this.#check();
     const [ready, inFlight, delayed, bytes] = (
-      (await this.#script('counts', queue, [Date.now()])) as string[]
+      (await this.#calls.script('counts', queue, [Date.now()])) as string[]
     ).map(Number);
     return { ready: ready ?? 0, inFlight: inFlight ?? 0, delayed: delayed ?? 0, bytes: bytes ?? 0 };
   }
 
   async purge(queue: QueueKey): Promise<number> {
     this.#check();
-    return this.#count('purge', queue, []);
+    return this.#calls.count('purge', queue, []);
   }
 
   async remember(queue: QueueKey, key: string, windowMs: number, now: number): Promise<boolean> {
     this.#check();
-    return (await this.#count('remember', queue, [key, windowMs, now])) === 1;
+    return (await this.#calls.count('remember', queue, [key, windowMs, now])) === 1;
   }
 
   async nextWakeAt(queue: QueueKey): Promise<number | undefined> {
     this.#check();
-    const at = (await this.#script('nextWakeAt', queue, [])) as string | null;
+    const at = (await this.#calls.script('nextWakeAt', queue, [])) as string | null;
     if (at === null) return undefined;
     return at === 'inf' ? Number.POSITIVE_INFINITY : Number(at); // a lease renewed to Infinity
   }
@@ -575,56 +504,5 @@ export class RedisStore implements MessageStore {
 
   #holder(holder: HolderId): string {
     return `${this.nodeId}/${holder}`;
-  }
-
-  async #count(name: ScriptName, queue: QueueKey, args: ScriptArg[]): Promise<number> {
-    return Number(await this.#script(name, queue, args));
-  }
-
-  /** Runs a single-queue script: its keys, then [global prefix, queue base, queue name, ...args]. */
-  #script(name: ScriptName, queue: QueueKey, args: ScriptArg[], buffers = false) {
-    const k = this.#keys;
-    return this.#call(name, [...k.queueKeys(queue), k.global, k.queueBase(queue), queue, ...args], buffers);
-  }
-
-  async #call(name: ScriptName, args: ScriptArg[], buffers: boolean): Promise<unknown> {
-    const commands = this.#redis as unknown as Record<string, ScriptFn>;
-    const fn = commands[buffers ? `${name}Buffer` : name] as ScriptFn;
-    try {
-      return await fn.apply(this.#redis, args);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : '';
-      if (message.startsWith('QNF ')) throw new QueueNotFoundError(message.slice(4));
-      throw this.#storeError(err);
-    }
-  }
-
-  async #guard<T>(call: Promise<T>): Promise<T> {
-    try {
-      return await call;
-    } catch (err) {
-      throw this.#storeError(err);
-    }
-  }
-
-  #storeError(err: unknown): Error {
-    if (this.#status === 'closed') return new BrokerClosedError();
-    return new StoreError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-
-  /** `wait`: the writes so far on this connection reached the replicas / the local AOF. */
-  async #waitDurable(): Promise<void> {
-    const wait = this.#wait;
-    if (!wait) return;
-    if ('aof' in wait) {
-      const [local] = (await this.#guard(this.#redis.call('WAITAOF', 1, 0, wait.timeoutMs ?? 0))) as number[];
-      if ((local ?? 0) < 1) throw new StoreError('WAITAOF: the write did not reach the append-only file');
-      return;
-    }
-    const acked = Number(await this.#guard(this.#redis.call('WAIT', wait.replicas, wait.timeoutMs)));
-    if (acked < wait.replicas)
-      throw new StoreError(
-        `WAIT: ${acked} of ${wait.replicas} replicas acknowledged within ${wait.timeoutMs} ms`,
-      );
   }
 }

@@ -1,0 +1,77 @@
+import { BrokerClosedError, QueueNotFoundError, StoreError, type QueueKey } from '@conveyor/core';
+import type { KeyLayout } from './keys.js';
+import type { RedisClient } from './redis-connection.js';
+import type { ScriptName } from './scripts/queue-scripts.js';
+
+export type ScriptArg = string | number | Buffer;
+
+/** After durable writes, wait for replicas (`WAIT`) or the local AOF fsync (`WAITAOF`, Redis ≥ 7.2). */
+export type RedisWaitOption = { replicas: number; timeoutMs: number } | { aof: true; timeoutMs?: number };
+
+type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
+
+/**
+ * How the store talks to Redis: its scripts (keys, then [global prefix, queue base, queue name,
+ * ...args]), its plain commands with errors made typed, and the `wait` after durable writes.
+ */
+export class RedisCalls {
+  constructor(
+    readonly redis: RedisClient,
+    readonly keys: KeyLayout,
+    private readonly wait: RedisWaitOption | undefined,
+    /** The store is closed: a failing call is the close, not a store error. */
+    private readonly closed: () => boolean,
+  ) {}
+
+  /** Runs a single-queue script. */
+  script(name: ScriptName, queue: QueueKey, args: ScriptArg[], buffers = false): Promise<unknown> {
+    const k = this.keys;
+    return this.call(name, [...k.queueKeys(queue), k.global, k.queueBase(queue), queue, ...args], buffers);
+  }
+
+  async count(name: ScriptName, queue: QueueKey, args: ScriptArg[]): Promise<number> {
+    return Number(await this.script(name, queue, args));
+  }
+
+  /** Runs a script with its keys and arguments as given; `QNF <queue>` becomes QueueNotFoundError. */
+  async call(name: ScriptName, args: ScriptArg[], buffers: boolean): Promise<unknown> {
+    const commands = this.redis as unknown as Record<string, ScriptFn>;
+    const fn = commands[buffers ? `${name}Buffer` : name] as ScriptFn;
+    try {
+      return await fn.apply(this.redis, args);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : '';
+      if (message.startsWith('QNF ')) throw new QueueNotFoundError(message.slice(4));
+      throw this.storeError(err);
+    }
+  }
+
+  async guard<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      throw this.storeError(err);
+    }
+  }
+
+  storeError(err: unknown): Error {
+    if (this.closed()) return new BrokerClosedError();
+    return new StoreError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+
+  /** `wait`: the writes so far on this connection reached the replicas / the local AOF. */
+  async waitDurable(): Promise<void> {
+    const wait = this.wait;
+    if (!wait) return;
+    if ('aof' in wait) {
+      const [local] = (await this.guard(this.redis.call('WAITAOF', 1, 0, wait.timeoutMs ?? 0))) as number[];
+      if ((local ?? 0) < 1) throw new StoreError('WAITAOF: the write did not reach the append-only file');
+      return;
+    }
+    const acked = Number(await this.guard(this.redis.call('WAIT', wait.replicas, wait.timeoutMs)));
+    if (acked < wait.replicas)
+      throw new StoreError(
+        `WAIT: ${acked} of ${wait.replicas} replicas acknowledged within ${wait.timeoutMs} ms`,
+      );
+  }
+}
