@@ -1,7 +1,7 @@
 // The Redis side of the benchmark: a unique key prefix per run, its removal afterwards, and the CPU
 // time of the local redis-server (the shared store's single thread is what 3 nodes contend for).
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { processCpuMs } from './broker-process.mjs';
 
@@ -47,16 +47,18 @@ export async function deletePrefix(redisUrl, prefix) {
   return removed;
 }
 
-/** Pid of a redis-server on this machine (the one the benchmark talks to when it is local), if any. */
-export function localRedisPid() {
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'redis-server') return Number(pid);
-    } catch {
-      // the process went away while we looked
-    }
+/** Pid of the redis-server at `redisUrl` (INFO server), when it runs on this machine; else undefined. */
+export async function redisPid(redisUrl) {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  try {
+    const pid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
+    return Number.isFinite(pid) && existsSync(`/proc/${pid}/stat`) ? pid : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
   }
-  return undefined;
 }
 
 export const redisCpuMs = (pid) => (pid === undefined ? NaN : processCpuMs(pid));

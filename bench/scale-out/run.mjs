@@ -1,14 +1,18 @@
 // Scale-out benchmark: the same AMQP client load against real `conveyor start` processes of the built CLI:
-// the embedded stores on one node, and the shared Redis store on one node and on three nodes.
+// the embedded stores on one node, the shared Redis store on one node and on three nodes, and three
+// nodes over a 3-master Redis Cluster the bench starts itself (redis-cluster.sh) with one queue per master.
 //   npm run build && npm run bench:scale-out
-//   node bench/scale-out/run.mjs --runs 3 --seconds 5 --only lmdb,redis1,redis3
+//   node bench/scale-out/run.mjs --runs 3 --seconds 5 --only lmdb,redis1,redis3,cluster3
+//   node bench/scale-out/run.mjs --runs 3 --seconds 5 --window 512   (the deep load)
 // Load: `--publishers` persistent-message publishers with confirms (at most `--window` unconfirmed each)
 // into one durable queue for `--seconds`, and `--consumers` consumers acking each (prefetch `--prefetch`),
 // every client in its own process. On three nodes publisher i talks to node i mod 3 and consumer j to
 // node (j + 1) mod 3, so every node serves both and messages cross nodes.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { assertLoopback, median, now, percentile } from '../amqp/lib.mjs';
@@ -16,7 +20,7 @@ import { startBroker } from './broker-process.mjs';
 import { startClient } from './client-process.mjs';
 import {
   deletePrefix,
-  localRedisPid,
+  redisPid,
   redisWork,
   redisCpuMs,
   redisReachable,
@@ -39,6 +43,7 @@ const { values: opt } = parseArgs({
       type: 'string',
       default: fileURLToPath(new URL('../../apps/broker/dist/cli.js', import.meta.url)),
     },
+    'cluster-ports': { type: 'string', default: '23791,23792,23793' },
     placement: { type: 'string', default: 'spread' },
     profile: { type: 'string' },
     json: { type: 'string' },
@@ -60,6 +65,13 @@ const SCENARIOS = {
   memory: { title: 'embedded memory (--memory), 1 node', nodes: 1, store: () => ({ kind: 'memory' }) },
   redis1: { title: 'Redis, 1 node', nodes: 1, redis: true },
   redis3: { title: 'Redis, 3 nodes', nodes: 3, redis: true },
+  cluster3: {
+    title: 'Redis Cluster (3 masters), 3 nodes, a queue per master',
+    nodes: 3,
+    redis: true,
+    cluster: true,
+    queues: 3,
+  },
 };
 const chosen = opt.only.split(',').filter((k) => {
   if (!SCENARIOS[k]) throw new Error(`unknown scenario '${k}' (${Object.keys(SCENARIOS).join(', ')})`);
@@ -68,6 +80,56 @@ const chosen = opt.only.split(',').filter((k) => {
 if (!existsSync(opt.cli)) throw new Error(`${opt.cli} is missing: run \`npm run build\` first`);
 if (chosen.some((k) => SCENARIOS[k].redis) && !(await redisReachable(REDIS_URL)))
   throw new Error(`Redis is not reachable at ${REDIS_URL} (set --redis or REDIS_URL)`);
+
+// The Redis Cluster for `cluster3`: started once, flushed after each run, stopped at the end.
+const CLUSTER_PORTS = opt['cluster-ports'].split(',').map(Number);
+const CLUSTER_SCRIPT = fileURLToPath(new URL('redis-cluster.sh', import.meta.url));
+let clusterDir;
+if (chosen.includes('cluster3')) {
+  clusterDir = mkdtempSync(join(tmpdir(), 'conveyor-bench-cluster-'));
+  execFileSync(CLUSTER_SCRIPT, ['start', clusterDir, ...CLUSTER_PORTS.map(String)], { stdio: 'inherit' });
+}
+const stopCluster = () => {
+  if (clusterDir) execFileSync(CLUSTER_SCRIPT, ['stop', clusterDir], { stdio: 'inherit' });
+  clusterDir = undefined;
+};
+/** The Redis servers of a scenario: one, or each master of the cluster. */
+const shardsOf = (s) => (s.cluster ? CLUSTER_PORTS.map((p) => `redis://127.0.0.1:${p}`) : [REDIS_URL]);
+/** Queue names, one per master when the scenario spreads queues: CLUSTER KEYSLOT of the queue's tag. */
+function queueNames(s, prefix) {
+  const base = `bench.scale-out.${randomBytes(4).toString('hex')}`;
+  if (!s.cluster) return Array.from({ length: s.queues ?? 1 }, (_, i) => `${base}.${i}`);
+  const cli = (...args) =>
+    execFileSync('redis-cli', ['-p', String(CLUSTER_PORTS[0]), ...args], { encoding: 'utf8' });
+  const ranges = [...cli('CLUSTER', 'SLOTS').matchAll(/^(\d+)\n(\d+)\n127\.0\.0\.1\n(\d+)/gm)].map((m) => ({
+    from: Number(m[1]),
+    to: Number(m[2]),
+    port: Number(m[3]),
+  }));
+  const byMaster = new Map();
+  for (let i = 0; byMaster.size < Math.min(s.queues, CLUSTER_PORTS.length) && i < 10_000; i++) {
+    const name = `${base}.${i}`;
+    const slot = Number(cli('CLUSTER', 'KEYSLOT', `${prefix}{q:%2F/${name}}:counts`).trim());
+    const port = ranges.find((r) => slot >= r.from && slot <= r.to)?.port;
+    if (port !== undefined && !byMaster.has(port)) byMaster.set(port, name);
+  }
+  return [...byMaster.values()];
+}
+/** Sum of each shard's INFO counters. */
+function mergeWork(works) {
+  const perCommand = {};
+  for (const w of works)
+    for (const [cmd, v] of Object.entries(w.perCommand)) {
+      const into = (perCommand[cmd] ??= { calls: 0, usec: 0 });
+      into.calls += v.calls;
+      into.usec += v.usec;
+    }
+  return {
+    commands: sum(works.map((w) => w.commands)),
+    scripts: sum(works.map((w) => w.scripts)),
+    perCommand,
+  };
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
@@ -118,43 +180,63 @@ const cleanups = new Set(); // what to undo if the run is interrupted
 process.on('SIGINT', async () => {
   console.log('\ninterrupted: stopping brokers and clients, deleting Redis keys');
   await Promise.allSettled([...cleanups].map((f) => f()));
+  stopCluster();
   process.exit(130);
 });
 
 async function runScenario(key) {
   const s = SCENARIOS[key];
   const prefix = s.redis ? uniquePrefix() : undefined;
-  const store = s.redis ? { kind: 'redis', url: storeUrl(REDIS_URL, prefix) } : s.store();
+  const clusterUrl = `redis+cluster://${CLUSTER_PORTS.map((p) => `127.0.0.1:${p}`).join(',')}`;
+  const store = s.cluster
+    ? { kind: 'redis', url: `${clusterUrl}?prefix=${encodeURIComponent(prefix)}` }
+    : s.redis
+      ? { kind: 'redis', url: storeUrl(REDIS_URL, prefix) }
+      : s.store();
+  const shards = s.redis ? shardsOf(s) : [];
   const nodes = [];
   const clients = [];
   const cleanup = async () => {
     await Promise.all(clients.map((c) => c.kill()));
     await Promise.all(nodes.map((n) => n.stop()));
-    if (prefix) await deletePrefix(REDIS_URL, prefix);
+    if (s.cluster) for (const p of CLUSTER_PORTS) execFileSync('redis-cli', ['-p', String(p), 'FLUSHALL']);
+    else if (prefix) await deletePrefix(REDIS_URL, prefix);
   };
   cleanups.add(cleanup);
   try {
     // One after another: each node's start syncs the shared topology.
     for (let i = 0; i < s.nodes; i++)
       nodes.push(await startBroker(opt.cli, store, { profileDir: opt.profile }));
-    const queue = `bench.scale-out.${randomBytes(4).toString('hex')}`;
+    const queues = queueNames(s, prefix);
     const budget = String(SECONDS + DRAIN_MS / 1000 + 60);
     const node = (i) => nodes[opt.placement === 'first' ? 0 : i % nodes.length].amqpUrl;
     const consumers = Array.from({ length: CONSUMERS }, (_, j) =>
-      startClient(['consumer', node(j + 1), queue, opt.prefetch, budget]),
+      startClient(['consumer', node(j + 1), queues[j % queues.length], opt.prefetch, budget]),
     );
     clients.push(...consumers);
     await Promise.all(consumers.map((c) => c.next('ready')));
     const publishers = Array.from({ length: PUBLISHERS }, (_, i) =>
-      startClient(['publisher', node(i), queue, String(i), String(SECONDS), opt.window, budget]),
+      startClient([
+        'publisher',
+        node(i),
+        queues[i % queues.length],
+        String(i),
+        String(SECONDS),
+        opt.window,
+        budget,
+      ]),
     );
     clients.push(...publishers);
     await Promise.all(publishers.map((p) => p.next('ready')));
 
-    const redisPid = s.redis ? localRedisPid() : undefined;
+    const pids = await Promise.all(shards.map((url) => redisPid(url)));
     const nodeCpu = () => nodes.map((n) => n.cpuMs());
-    const work = () => (s.redis ? redisWork(REDIS_URL) : { commands: NaN, scripts: NaN, perCommand: {} });
-    const [broker0, redis0, work0] = [nodeCpu(), redisCpuMs(redisPid), await work()];
+    const shardCpu = () => pids.map((pid) => redisCpuMs(pid));
+    const work = async () =>
+      s.redis
+        ? mergeWork(await Promise.all(shards.map((url) => redisWork(url))))
+        : { commands: NaN, scripts: NaN, perCommand: {} };
+    const [broker0, redis0, work0] = [nodeCpu(), shardCpu(), await work()];
     for (const p of publishers) p.send('go');
     const sent = await Promise.all(publishers.map((p) => p.next('result')));
     const confirmed = sum(sent.map((r) => r.confirmed));
@@ -163,7 +245,7 @@ async function runScenario(key) {
     for (const c of consumers) c.send('count');
     const atLoadEnd = sum((await Promise.all(consumers.map((c) => c.next('count')))).map((c) => c.count));
     await drain(consumers, confirmed);
-    const [broker1, redis1, work1] = [nodeCpu(), redisCpuMs(redisPid), await work()];
+    const [broker1, redis1, work1] = [nodeCpu(), shardCpu(), await work()];
     for (const c of consumers) c.send('finish');
     const got = await Promise.all(consumers.map((c) => c.next('result')));
     for (const p of publishers) p.send('exit');
@@ -188,7 +270,10 @@ async function runScenario(key) {
       p99: percentile(latencies, 99),
       brokerUsPerMsg: ((sum(broker1) - sum(broker0)) * 1000) / distinct,
       nodeCpuMs: broker1.map((c, i) => c - broker0[i]),
-      redisUsPerMsg: ((redis1 - redis0) * 1000) / distinct,
+      redisUsPerMsg: ((sum(redis1) - sum(redis0)) * 1000) / distinct,
+      // Each shard's CPU per consumed message (of all queues): what one shard's core carries.
+      shardUsPerMsg: redis1.map((c, i) => ((c - redis0[i]) * 1000) / distinct),
+      busiestShardUs: Math.max(...redis1.map((c, i) => ((c - redis0[i]) * 1000) / distinct)),
       // Counts every client of this Redis: another user of it during the run inflates the figure.
       redisCommandsPerMsg: (work1.commands - work0.commands) / distinct,
       redisScriptsPerMsg: (work1.scripts - work0.scripts) / distinct,
@@ -245,7 +330,10 @@ for (let run = 1; run <= RUNS; run++) {
           `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, broker ${r.brokerUsPerMsg.toFixed(0)} µs/msg` +
           `${s.redis ? `, redis ${r.redisUsPerMsg.toFixed(0)} µs/msg ${r.redisScriptsPerMsg.toFixed(1)} scripts/msg ${r.redisCommandsPerMsg.toFixed(1)} cmds/msg` : ''}; ` +
           `${r.confirmed} confirmed, ${r.consumed} consumed, ${loss}, ${r.duplicates} duplicate deliveries, ${r.redelivered} redelivered; load ${loads()}` +
-          (s.nodes > 1 ? `; CPU ms per node ${r.nodeCpuMs.map((c) => c.toFixed(0)).join(' / ')}` : ''),
+          (s.nodes > 1 ? `; CPU ms per node ${r.nodeCpuMs.map((c) => c.toFixed(0)).join(' / ')}` : '') +
+          (s.cluster
+            ? `; Redis µs/msg per shard ${r.shardUsPerMsg.map((c) => c.toFixed(1)).join(' / ')}`
+            : ''),
       );
       for (const line of r.warnings) {
         const text = logText(line);
@@ -265,9 +353,9 @@ const fmt = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '—');
 const base = chosen.includes('lmdb') ? med('lmdb', 'rate') : NaN;
 console.log(`\nMedians of ${RUNS} runs; load average at start ${loadStart}, at end ${loads()}\n`);
 console.log(
-  '| scenario | nodes | consumed msg/s | consumed while publishing | confirmed msg/s | confirm p50 ms | p99 ms | broker CPU µs/msg | Redis CPU µs/msg | Redis scripts/msg | vs LMDB | lost / dup |',
+  '| scenario | nodes | consumed msg/s | consumed while publishing | confirmed msg/s | confirm p50 ms | p99 ms | broker CPU µs/msg | Redis CPU µs/msg | busiest shard µs/msg | Redis scripts/msg | vs LMDB | lost / dup |',
 );
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const key of chosen) {
   if (results[key].length === 0) continue;
   const s = SCENARIOS[key];
@@ -275,7 +363,8 @@ for (const key of chosen) {
   const dup = sum(results[key].map((r) => r.duplicates));
   console.log(
     `| ${s.title} | ${s.nodes} | ${fmt(med(key, 'rate'))} | ${fmt(med(key, 'loadRate'))} | ${fmt(med(key, 'confirmRate'))} | ${fmt(med(key, 'p50'), 1)} | ` +
-      `${fmt(med(key, 'p99'), 1)} | ${fmt(med(key, 'brokerUsPerMsg'))} | ${s.redis ? fmt(med(key, 'redisUsPerMsg')) : ''} | ` +
+      `${fmt(med(key, 'p99'), 1)} | ${fmt(med(key, 'brokerUsPerMsg'))} | ${s.redis ? fmt(med(key, 'redisUsPerMsg'), 1) : ''} | ` +
+      `${s.redis ? fmt(med(key, 'busiestShardUs'), 1) : ''} | ` +
       `${s.redis ? fmt(med(key, 'redisScriptsPerMsg'), 1) : ''} | ` +
       `${Number.isFinite(base) ? `${fmt(med(key, 'rate') / base, 2)}×` : ''} | ${lost} / ${dup} |`,
   );
@@ -289,6 +378,25 @@ console.log(
     'cannot scale linearly here; the figures show what the extra hop and coordination cost, not what ' +
     'nodes on separate machines would gain.',
 );
+// Capacity from measured costs, for machines where every process has a core of its own: nodes
+// share the load evenly (each spends broker µs/msg ÷ nodes), the busiest shard's core caps the rest.
+if (Number.isFinite(base)) {
+  const lmdbCapacity = 1e6 / med('lmdb', 'brokerUsPerMsg');
+  console.log(`\nCapacity by measured CPU per message (1 core per process; 1e6 µs per core-second):\n`);
+  console.log(
+    `- embedded LMDB, 1 node: 1e6 / ${fmt(med('lmdb', 'brokerUsPerMsg'), 1)} µs = ${fmt(lmdbCapacity)} msg/s`,
+  );
+  for (const key of chosen.filter((k) => SCENARIOS[k].redis && results[k].length > 0)) {
+    const s = SCENARIOS[key];
+    const [node, shard] = [med(key, 'brokerUsPerMsg'), med(key, 'busiestShardUs')];
+    const [byNodes, byShard] = [(s.nodes * 1e6) / node, 1e6 / shard];
+    const capacity = Math.min(byNodes, byShard);
+    console.log(
+      `- ${key}: nodes ${s.nodes} × 1e6 / ${fmt(node, 1)} µs = ${fmt(byNodes)} msg/s; busiest shard 1e6 / ${fmt(shard, 1)} µs = ` +
+        `${fmt(byShard)} msg/s; capacity ${fmt(capacity)} msg/s = ${fmt(capacity / lmdbCapacity, 2)}× one LMDB node`,
+    );
+  }
+}
 // Where Redis spends its time (INFO commandstats, the last run of each Redis scenario), per consumed message.
 for (const key of chosen) {
   const last = results[key].at(-1);
@@ -308,4 +416,5 @@ if (opt.json) {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(opt.json, JSON.stringify({ startedAt, loadStart, loadEnd: loads(), opt, results }, null, 2));
 }
+stopCluster();
 process.exit(failures > 0 ? 1 : 0);
