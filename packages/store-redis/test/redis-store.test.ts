@@ -165,6 +165,33 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await a.ack('q', [id as string], 'pull:1')).toEqual([id]);
   });
 
+  it('acks of one turn share a script call: each caller gets only the ids its holder held, once', async () => {
+    const store = await open(fresh());
+    await store.createQueue('q');
+    await store.enqueue('q', [record('a'), record('b'), record('c'), record('d')]);
+    const mine = (await store.take('q', 2, { holder: 'h1', now: Date.now() })).map((d) => d.id);
+    const theirs = (await store.take('q', 1, { holder: 'h2', now: Date.now() })).map((d) => d.id);
+    const [m1 = '', m2 = ''] = mine;
+    const [t1 = ''] = theirs;
+    // Issued in one event-loop iteration, so the AckBatcher settles them in one `ack` call.
+    const [first, repeat, wrongHolder, second, unknown] = await Promise.all([
+      store.ack('q', [m1, m1, t1], 'h1'),
+      store.ack('q', [m1], 'h1'),
+      store.ack('q', [m2], 'h2'),
+      store.ack('q', [t1, m2], 'h2'),
+      store.ack('q', ['999999'], 'h1'),
+    ]);
+    expect(first).toEqual([m1]);
+    expect(repeat).toEqual([]);
+    expect(wrongHolder).toEqual([]);
+    expect(second).toEqual([t1]);
+    expect(unknown).toEqual([]);
+    expect(await store.counts('q')).toMatchObject({ ready: 1, inFlight: 1 });
+    // m2 is still h1's, and acking it settles the last in-flight message and its bytes.
+    expect(await store.ack('q', [m2], 'h1')).toEqual([m2]);
+    expect(await store.counts('q')).toMatchObject({ ready: 1, inFlight: 0, bytes: 1 });
+  });
+
   it("a dead node's deliveries come back, count raised, once its liveness key lapses", async () => {
     const prefix = fresh();
     const dying = await open(prefix, { holderTtlMs: 300 });

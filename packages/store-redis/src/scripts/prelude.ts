@@ -90,30 +90,6 @@ local function deliverMany(q, ids, holder, lease)
   count(q, 'ready', -#ids)
   count(q, 'inFlight', #ids)
 end
--- The subset of ids (in their order, without repeats) that holder holds.
-local function heldBy(q, ids, holder)
-  local out, seen = {}, {}
-  for i = 1, #ids, 4000 do
-    local owners = redis.call('HMGET', q.infl, unpack(ids, i, math.min(i + 3999, #ids)))
-    for j, owner in ipairs(owners) do
-      local id = ids[i + j - 1]
-      if owner == holder and not seen[id] then
-        seen[id] = true
-        out[#out + 1] = id
-      end
-    end
-  end
-  return out
-end
--- Detaches held ids from holder (in-flight entry, lease, holder set), batched.
-local function unholdMany(q, ids, holder)
-  if #ids == 0 then return end
-  batch('HDEL', q.infl, ids)
-  batch('ZREM', q.leases, ids)
-  local hk = q.b .. 'h:' .. holder
-  batch('SREM', hk, ids)
-  if redis.call('SCARD', hk) == 0 then redis.call('SREM', q.holders, holder) end
-end
 local function held(q, id, holder) return redis.call('HGET', q.infl, id) == holder end
 local function unhold(q, id, holder)
   redis.call('HDEL', q.infl, id)
@@ -128,6 +104,17 @@ local function drop(q, id)
   local s = tonumber(redis.call('HGET', mk, 's') or '0')
   redis.call('DEL', mk)
   return s
+end
+-- Deletes the records of ids (one DEL per 4000); returns their body sizes' sum.
+local function dropMany(q, ids)
+  local bytes, keys = 0, {}
+  for i, id in ipairs(ids) do
+    local mk = q.b .. 'm:' .. id
+    bytes = bytes + tonumber(redis.call('HGET', mk, 's') or '0')
+    keys[i] = mk
+  end
+  for i = 1, #keys, 4000 do redis.call('DEL', unpack(keys, i, math.min(i + 3999, #keys))) end
+  return bytes
 end
 -- Held messages back to ready at their id position; returns how many (counts stay raised).
 local function returnAll(q, ids, holderOf)

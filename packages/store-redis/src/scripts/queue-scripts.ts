@@ -76,24 +76,53 @@ return fetch(q, id)
 `),
 
     // The acks of one event-loop iteration: ARGV[4] = groups; each group: holder, n, n ids.
-    // Returns, per group, its acked count followed by those ids.
+    // Returns, per group, its acked count followed by those ids. Most groups are one id (a
+    // consumer's basic.ack), so the batch is settled with one call per structure, not per group.
     ack: queueScript(`
 if missing(q) then return qnf(q) end
-local at, bytes, acked, out = 5, 0, 0, {}
-for _ = 1, tonumber(ARGV[4]) do
-  local holder, n = ARGV[at], tonumber(ARGV[at + 1])
-  local asked = {}
+local groups, asked, at = {}, {}, 5
+for g = 1, tonumber(ARGV[4]) do
+  local n = tonumber(ARGV[at + 1])
+  groups[g] = { ARGV[at], #asked + 1, n }
   for i = at + 2, at + 1 + n do asked[#asked + 1] = ARGV[i] end
   at = at + 2 + n
-  local mine = heldBy(q, asked, holder)
-  unholdMany(q, mine, holder)
-  for _, id in ipairs(mine) do bytes = bytes + drop(q, id) end
-  acked = acked + #mine
-  out[#out + 1] = tostring(#mine)
-  for _, id in ipairs(mine) do out[#out + 1] = id end
 end
-count(q, 'inFlight', -acked)
-count(q, 'bytes', -bytes)
+local owners = {}
+for i = 1, #asked, 4000 do
+  local got = redis.call('HMGET', q.infl, unpack(asked, i, math.min(i + 3999, #asked)))
+  for j, owner in ipairs(got) do owners[i + j - 1] = owner end
+end
+local out, mine, byHolder, taken = {}, {}, {}, {}
+for _, g in ipairs(groups) do
+  local holder, from, n = g[1], g[2], g[3]
+  local acked = {}
+  for i = from, from + n - 1 do
+    local id = asked[i]
+    if owners[i] == holder and not taken[id] then
+      taken[id] = true
+      acked[#acked + 1] = id
+      mine[#mine + 1] = id
+      local ids = byHolder[holder]
+      if ids == nil then
+        ids = {}
+        byHolder[holder] = ids
+      end
+      ids[#ids + 1] = id
+    end
+  end
+  out[#out + 1] = tostring(#acked)
+  for _, id in ipairs(acked) do out[#out + 1] = id end
+end
+if #mine == 0 then return out end
+batch('HDEL', q.infl, mine)
+batch('ZREM', q.leases, mine)
+for holder, ids in pairs(byHolder) do
+  local hk = q.b .. 'h:' .. holder
+  batch('SREM', hk, ids)
+  if redis.call('SCARD', hk) == 0 then redis.call('SREM', q.holders, holder) end
+end
+count(q, 'inFlight', -#mine)
+count(q, 'bytes', -dropMany(q, mine))
 return out
 `),
 
