@@ -1,5 +1,5 @@
 import { QueueNotFoundError, StoreError, type QueueKey, type QueueRecordInput } from '@conveyor/core';
-import { recordArgs } from './record-codec.js';
+import { legacyArgsToRecordArgs, LEGACY_RECORD_ARGS, recordArgs } from './record-codec.js';
 import { RECORD_ARGS } from './scripts/prelude.js';
 import type { ScriptName } from './scripts/queue-scripts.js';
 
@@ -61,7 +61,11 @@ export class CrossSlotMove {
     for (const intent of intents) {
       const [id, target] = intent.map(String);
       if (id === undefined || target === undefined) continue;
-      const record = intent.slice(4, 4 + RECORD_ARGS);
+      // An intent written before the packed record format holds the record's nine fields.
+      const record =
+        intent.length === 4 + LEGACY_RECORD_ARGS
+          ? legacyArgsToRecordArgs(intent.slice(4))
+          : intent.slice(4, 4 + RECORD_ARGS);
       let list = byTarget.get(target);
       if (list === undefined) byTarget.set(target, (list = []));
       list.push([id, record]);

@@ -1,31 +1,98 @@
-import type { MessageProperties, PeekedMessage, QueueRecordInput, StoredMessage } from '@conveyor/core';
+import {
+  StoreError,
+  type MessageProperties,
+  type PeekedMessage,
+  type QueueRecordInput,
+  type StoredMessage,
+} from '@conveyor/core';
 import { decodeValue, encodeValue } from './value-codec.js';
 
-/** A record as script arguments, in the order `append` in the Lua prelude reads them. */
-export function recordArgs(record: QueueRecordInput): (string | Buffer)[] {
+/**
+ * A record's immutable part (exchange, routing key, properties, body, enqueuedAt, expiresAt,
+ * durable) travels and is stored as one packed value, so a script copies one string per message
+ * instead of nine and a take returns four reply items instead of ten. What a script reads or
+ * changes stays beside it in the record hash: body size, readyAt, delivery count.
+ *
+ * Packed layout (version 1): u8 version, u8 durable, f64 enqueuedAt, f64 expiresAt (NaN: none),
+ * then exchange, routing key and properties (value-codec JSON) each as u32 length + UTF-8, then
+ * the body to the end.
+ */
+const PACKED_VERSION = 1;
+const HEAD = 18;
+
+export function packRecord(record: QueueRecordInput): Buffer {
   const { message } = record;
+  const exchange = Buffer.from(message.exchange, 'utf8');
+  const routingKey = Buffer.from(message.routingKey, 'utf8');
+  const properties = Buffer.from(encodeValue(message.properties), 'utf8');
   const body = message.body;
+  const out = Buffer.allocUnsafe(
+    HEAD + 12 + exchange.length + routingKey.length + properties.length + body.byteLength,
+  );
+  out[0] = PACKED_VERSION;
+  out[1] = record.durable ? 1 : 0;
+  out.writeDoubleLE(record.enqueuedAt, 2);
+  out.writeDoubleLE(record.expiresAt ?? Number.NaN, 10);
+  let at = HEAD;
+  for (const part of [exchange, routingKey, properties]) {
+    out.writeUInt32LE(part.length, at);
+    part.copy(out, at + 4);
+    at += 4 + part.length;
+  }
+  out.set(body, at);
+  return out;
+}
+
+/** A record as script arguments, in the order `appendRecords` in the Lua prelude reads them. */
+export function recordArgs(record: QueueRecordInput): (string | Buffer)[] {
   return [
-    message.exchange,
-    message.routingKey,
-    encodeValue(message.properties),
-    Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-    String(record.enqueuedAt),
-    record.expiresAt === undefined ? '' : String(record.expiresAt),
+    packRecord(record),
+    String(record.message.body.byteLength),
     record.readyAt === undefined ? '' : String(record.readyAt),
     String(record.deliveryCount ?? 0),
-    record.durable ? '1' : '0',
   ];
 }
 
-/** A script's reply row: [id, e, k, p, b, t, x, r, c, d, state?] as Buffers (nil for absent fields). */
+/**
+ * A script's reply row: [id, packed, c, r, state?], or for a record written before the packed
+ * format [id, e, k, p, b, t, x, r, c, d, state?]; Buffers, nil for absent fields.
+ */
 export type Row = (Buffer | null)[];
+const PACKED_ROW = 4;
 
 const str = (b: Buffer | null | undefined): string => (b == null ? '' : b.toString('utf8'));
 const num = (b: Buffer | null | undefined): number | undefined =>
   b == null ? undefined : Number(b.toString());
 
-export function rowToMessage(row: Row): StoredMessage {
+function unpack(id: string, packed: Buffer, count: Buffer | null, readyAt: Buffer | null): StoredMessage {
+  if (packed[0] !== PACKED_VERSION) throw new StoreError(`record ${id}: unknown packed format ${packed[0]}`);
+  const parts: string[] = [];
+  let at = HEAD;
+  for (let i = 0; i < 3; i++) {
+    const length = packed.readUInt32LE(at);
+    parts.push(packed.toString('utf8', at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  const stored: StoredMessage = {
+    id,
+    message: {
+      exchange: parts[0] as string,
+      routingKey: parts[1] as string,
+      properties: decodeValue(parts[2] as string) as MessageProperties,
+      body: packed.subarray(at),
+    },
+    enqueuedAt: packed.readDoubleLE(2),
+    deliveryCount: num(count) ?? 0,
+    durable: packed[1] === 1,
+  };
+  const expiresAt = packed.readDoubleLE(10);
+  if (!Number.isNaN(expiresAt)) stored.expiresAt = expiresAt;
+  const ready = num(readyAt);
+  if (ready !== undefined) stored.readyAt = ready;
+  return stored;
+}
+
+function legacyRowToMessage(row: Row): StoredMessage {
   const stored: StoredMessage = {
     id: str(row[0]),
     message: {
@@ -45,6 +112,45 @@ export function rowToMessage(row: Row): StoredMessage {
   return stored;
 }
 
+function isPacked(row: Row, withState: boolean): boolean {
+  return row.length === PACKED_ROW + (withState ? 1 : 0);
+}
+
+export function rowToMessage(row: Row): StoredMessage {
+  if (!isPacked(row, false)) return legacyRowToMessage(row);
+  const packed = row[1];
+  if (packed == null) throw new StoreError(`record ${str(row[0])}: missing`);
+  return unpack(str(row[0]), packed, row[2] ?? null, row[3] ?? null);
+}
+
 export function rowToPeeked(row: Row): PeekedMessage {
-  return { ...rowToMessage(row), state: str(row[10]) as PeekedMessage['state'] };
+  const state = str(row[row.length - 1]) as PeekedMessage['state'];
+  return { ...rowToMessage(row.slice(0, -1)), state };
+}
+
+/** Fields of a legacy (nine-field) record's script arguments; see `legacyArgsToRecordArgs`. */
+export const LEGACY_RECORD_ARGS = 9;
+
+/**
+ * A cross-slot move intent written before the packed format holds the record as nine arguments
+ * (e k p b t x r c d); a node replaying it converts them.
+ */
+export function legacyArgsToRecordArgs(args: (Buffer | null)[]): (string | Buffer)[] {
+  const [e, k, p, b, t, x, r, c, d] = args;
+  const record: QueueRecordInput = {
+    message: {
+      exchange: str(e),
+      routingKey: str(k),
+      properties: decodeValue(str(p) || '{}') as MessageProperties,
+      body: b ?? Buffer.alloc(0),
+    },
+    enqueuedAt: num(t) ?? 0,
+    deliveryCount: num(c) ?? 0,
+    durable: str(d) === '1',
+  };
+  const expiresAt = str(x);
+  const readyAt = str(r);
+  if (expiresAt !== '') record.expiresAt = Number(expiresAt);
+  if (readyAt !== '') record.readyAt = Number(readyAt);
+  return recordArgs(record);
 }

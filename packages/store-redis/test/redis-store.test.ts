@@ -307,6 +307,101 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await store.expireLeases('q', Date.now() + 1e12)).toBe(0);
   });
 
+  it('packed records: names, properties, times and flags round-trip; the record hash holds v s c (r when delayed)', async () => {
+    const prefix = fresh();
+    const store = await open(prefix);
+    await store.createQueue('q');
+    const enqueuedAt = 1_700_000_000_123;
+    const body = Buffer.from([0, 1, 2, 255]);
+    const [id, later] = await store.enqueue('q', [
+      {
+        message: { exchange: 'ëx/€', routingKey: 'a.b.ç', properties: { headers: { n: 1n } }, body },
+        enqueuedAt,
+        expiresAt: enqueuedAt + 5_000_000_000_000,
+        deliveryCount: 2,
+        durable: false,
+      },
+      record('later', { readyAt: Date.now() + 60_000 }),
+    ]);
+    const redis = new Redis(REDIS_URL);
+    try {
+      expect((await redis.hkeys(`${prefix}{q:q}:m:${id}`)).sort()).toEqual(['c', 's', 'v']);
+      expect((await redis.hkeys(`${prefix}{q:q}:m:${later}`)).sort()).toEqual(['c', 'r', 's', 'v']);
+    } finally {
+      redis.disconnect();
+    }
+    const [m] = await store.take('q', 1, { holder: 'h', now: Date.now() });
+    expect(m).toEqual({
+      id,
+      message: { exchange: 'ëx/€', routingKey: 'a.b.ç', properties: { headers: { n: 1n } }, body },
+      enqueuedAt,
+      expiresAt: enqueuedAt + 5_000_000_000_000,
+      deliveryCount: 3,
+      durable: false,
+    });
+    const peeked = await store.peek('q', 10, { includeDelayed: true, includeInFlight: true });
+    expect(peeked.map((p) => [p.id, p.state, p.deliveryCount, p.readyAt !== undefined])).toEqual([
+      [id, 'in-flight', 3, false],
+      [later, 'delayed', 0, true],
+    ]);
+    expect((await store.counts('q')).bytes).toBe(4 + 5);
+  });
+
+  it('reads, redelivers, acks and purges records written before the packed format (nine-field hashes)', async () => {
+    const prefix = fresh();
+    const store = await open(prefix);
+    await store.createQueue('q');
+    const ids = await store.enqueue('q', [record('old one'), record('old two')]);
+    const redis = new Redis(REDIS_URL);
+    try {
+      // Rewrite both as the earlier format wrote them.
+      for (const [i, id] of ids.entries()) {
+        const key = `${prefix}{q:q}:m:${id}`;
+        const text = i === 0 ? 'old one' : 'old two';
+        await redis.del(key);
+        await redis.hset(key, {
+          e: 'ex',
+          k: 'rk',
+          p: '{"headers":{"h":"v"}}',
+          b: text,
+          t: '42',
+          x: '9999999999999',
+          c: '1',
+          d: '1',
+          s: String(text.length),
+        });
+      }
+    } finally {
+      redis.disconnect();
+    }
+    const [first] = await store.take('q', 1, { holder: 'h', now: Date.now() });
+    expect(first).toEqual({
+      id: ids[0],
+      message: {
+        exchange: 'ex',
+        routingKey: 'rk',
+        properties: { headers: { h: 'v' } },
+        body: Buffer.from('old one'),
+      },
+      enqueuedAt: 42,
+      expiresAt: 9999999999999,
+      deliveryCount: 2,
+      durable: true,
+    });
+    expect((await store.peek('q', 1, { includeInFlight: true }))[0]?.state).toBe('in-flight');
+    await store.release('q', [ids[0] as string], 'h');
+    const [again] = await store.take('q', 1, { holder: 'h', now: Date.now() });
+    expect([again?.id, again?.deliveryCount, Buffer.from(again?.message.body ?? []).toString()]).toEqual([
+      ids[0],
+      3,
+      'old one',
+    ]);
+    expect(await store.ack('q', [ids[0] as string], 'h')).toEqual([ids[0]]);
+    expect(await store.counts('q')).toEqual({ ready: 1, inFlight: 0, delayed: 0, bytes: 7 });
+    expect(await store.purge('q')).toBe(1);
+    expect((await store.counts('q')).bytes).toBe(0);
+  });
+
   it('maps a missing queue to QueueNotFoundError with its name', async () => {
     const store = await open(fresh());
     const err = await store.counts('nope').catch((e: unknown) => e);

@@ -7,8 +7,8 @@
  * `ready` zset (score = id, so a returned message regains its position), `delayed` zset
  * (score = readyAt), `inflight` hash (id → holder), `leases` zset (score = deadline),
  * `holders` set, `h:<holder>` set of held ids, `dedupe` zset (score = expiry), `m:<id>` hash per
- * message (e exchange, k routing key, p properties, b body, t enqueuedAt, x expiresAt,
- * r readyAt, c deliveryCount, d durable, s body size), `seq` string (the queue's last id),
+ * message (v the packed record, see record-codec.ts; s body size, c deliveryCount, r readyAt;
+ * records written before the packed format have e k p b t x r c d s instead), `seq` string (the queue's last id),
  * `moving` and `movedIn` hashes (cross-slot moves, see move-scripts.ts).
  *
  * A script touches only its queue's keys (one slot in Redis Cluster): store-wide registers (queue
@@ -64,9 +64,13 @@ local function promote(q, now)
   count(q, 'delayed', -n)
   count(q, 'ready', n)
 end
-local FIELDS = { 'e', 'k', 'p', 'b', 't', 'x', 'r', 'c', 'd' }
+-- A record is read as { packed value, delivery count, readyAt }; one written before the packed
+-- format (no 'v') as its nine fields (see record-codec.ts).
+local LEGACY = { 'e', 'k', 'p', 'b', 't', 'x', 'r', 'c', 'd' }
 local function fetch(q, id)
-  local row = redis.call('HMGET', q.b .. 'm:' .. id, unpack(FIELDS))
+  local mk = q.b .. 'm:' .. id
+  local row = redis.call('HMGET', mk, 'v', 'c', 'r')
+  if not row[1] then row = redis.call('HMGET', mk, unpack(LEGACY)) end
   table.insert(row, 1, id)
   return row
 end
@@ -137,8 +141,8 @@ local function nextIds(q, n, now)
   redis.call('SET', sk, string.format('%d', first + n - 1))
   return first - 1
 end
--- Appends the records that start at the ARGV indexes in starts (fields e k p b t x r c d), with
--- fresh ids; returns the ids.
+-- Appends the records that start at the ARGV indexes in starts (packed value, body size, readyAt
+-- or '', delivery count), with fresh ids; returns the ids.
 local function appendRecords(q, now, a, starts)
   local n = #starts
   if n == 0 then return {} end
@@ -147,19 +151,12 @@ local function appendRecords(q, now, a, starts)
   for k, i in ipairs(starts) do
     local id = string.format('%d', first + k)
     ids[k] = id
-    local body = a[i + 3]
-    local mk = q.b .. 'm:' .. id
-    local fields = { 'e', a[i], 'k', a[i + 1], 'p', a[i + 2], 'b', body, 't', a[i + 4], 'c', a[i + 7], 'd', a[i + 8], 's', #body }
-    if a[i + 5] ~= '' then
-      fields[#fields + 1] = 'x'
-      fields[#fields + 1] = a[i + 5]
-    end
-    local r = a[i + 6]
+    local mk, size, r = q.b .. 'm:' .. id, a[i + 1], a[i + 2]
     if r ~= '' then
-      fields[#fields + 1] = 'r'
-      fields[#fields + 1] = r
+      redis.call('HSET', mk, 'v', a[i], 's', size, 'c', a[i + 3], 'r', r)
+    else
+      redis.call('HSET', mk, 'v', a[i], 's', size, 'c', a[i + 3])
     end
-    redis.call('HSET', mk, unpack(fields))
     if r ~= '' and tonumber(r) > now then
       redis.call('ZADD', q.delayed, r, id)
       delayed = delayed + 1
@@ -167,7 +164,7 @@ local function appendRecords(q, now, a, starts)
       ready[#ready + 1] = id
       ready[#ready + 1] = id
     end
-    bytes = bytes + #body
+    bytes = bytes + tonumber(size)
   end
   batch('ZADD', q.ready, ready)
   count(q, 'ready', #ready / 2)
@@ -177,5 +174,5 @@ local function appendRecords(q, now, a, starts)
 end
 `;
 
-/** Fields of one record in a script's ARGV (see `append`). */
-export const RECORD_ARGS = 9;
+/** Fields of one record in a script's ARGV (see `appendRecords`). */
+export const RECORD_ARGS = 4;

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { legacyArgsToRecordArgs, recordArgs, rowToMessage, rowToPeeked } from '../src/record-codec.js';
+
+/** A reply row as `fetch` in the Lua prelude builds it from a record's script arguments. */
+const rowOf = (id: string, args: (string | Buffer)[], count: string): (Buffer | null)[] => [
+  Buffer.from(id),
+  args[0] as Buffer,
+  Buffer.from(count),
+  args[2] === '' ? null : Buffer.from(args[2] as string),
+];
+
+describe('record codec', () => {
+  it('a packed record reads back whole, the delivery count and readyAt from beside it', () => {
+    const args = recordArgs({
+      message: {
+        exchange: 'x',
+        routingKey: 'rk',
+        properties: { contentType: 'a/b', headers: { d: new Date(5) } },
+        body: new Uint8Array([9, 8]),
+      },
+      enqueuedAt: 7,
+      readyAt: 11,
+      deliveryCount: 1,
+      durable: true,
+    });
+    expect(args.slice(1)).toEqual(['2', '11', '1']);
+    expect(rowToMessage(rowOf('5', args, '4'))).toEqual({
+      id: '5',
+      message: {
+        exchange: 'x',
+        routingKey: 'rk',
+        properties: { contentType: 'a/b', headers: { d: new Date(5) } },
+        body: Buffer.from([9, 8]),
+      },
+      enqueuedAt: 7,
+      readyAt: 11,
+      deliveryCount: 4,
+      durable: true,
+    });
+    expect(rowToPeeked([...rowOf('5', args, '4'), Buffer.from('delayed')]).state).toBe('delayed');
+  });
+
+  it('a move intent written before the packed format converts to the same record', () => {
+    const legacy = ['ex', 'rk', '{"priority":2}', 'body', '3', '99', '', '2', '0'].map((s) => Buffer.from(s));
+    const args = legacyArgsToRecordArgs(legacy);
+    expect(rowToMessage(rowOf('1', args, args[3] as string))).toEqual({
+      id: '1',
+      message: { exchange: 'ex', routingKey: 'rk', properties: { priority: 2 }, body: Buffer.from('body') },
+      enqueuedAt: 3,
+      expiresAt: 99,
+      deliveryCount: 2,
+      durable: false,
+    });
+  });
+
+  it('refuses a packed value of an unknown version', () => {
+    const args = recordArgs({
+      message: { exchange: '', routingKey: '', properties: {}, body: new Uint8Array() },
+      enqueuedAt: 0,
+      durable: false,
+    });
+    (args[0] as Buffer)[0] = 9;
+    expect(() => rowToMessage(rowOf('1', args, '0'))).toThrow(/unknown packed format 9/);
+  });
+});
