@@ -43,7 +43,9 @@ local function missing(q) return redis.call('EXISTS', q.c) == 0 end
 local function qnf(q) return redis.error_reply('QNF ' .. q.name) end
 -- Tells subscribers on other nodes that the queue changed (see RedisStore.subscribe).
 local function wake(q) ${WAKE[mode]} end
-local function count(q, field, n) if n ~= 0 then redis.call('HINCRBY', q.c, field, n) end end
+-- Numbers go to redis.call as strings made here: Redis 7.0 would print each one as a double.
+local function int(n) return string.format('%d', n) end
+local function count(q, field, n) if n ~= 0 then redis.call('HINCRBY', q.c, field, int(n)) end end
 -- cmd key items... in chunks: unpack has a stack limit (chunks stay even for pair lists).
 local function batch(cmd, key, items)
   for i = 1, #items, 4000 do
@@ -53,7 +55,7 @@ end
 local function promote(q, now)
   local n = 0
   while true do
-    local due = redis.call('ZRANGEBYSCORE', q.delayed, '-inf', now, 'LIMIT', 0, 512)
+    local due = redis.call('ZRANGEBYSCORE', q.delayed, '-inf', now, 'LIMIT', '0', '512')
     if #due == 0 then break end
     for _, id in ipairs(due) do
       redis.call('ZREM', q.delayed, id)
@@ -69,8 +71,9 @@ end
 local LEGACY = { 'e', 'k', 'p', 'b', 't', 'x', 'r', 'c', 'd' }
 local function fetch(q, id)
   local mk = q.b .. 'm:' .. id
-  local row = redis.call('HMGET', mk, 'v', 'c', 'r')
-  if not row[1] then row = redis.call('HMGET', mk, unpack(LEGACY)) end
+  local f = redis.call('HMGET', mk, 'v', 'c', 'r')
+  if f[1] then return { id, f[1], f[2], f[3] } end
+  local row = redis.call('HMGET', mk, unpack(LEGACY))
   table.insert(row, 1, id)
   return row
 end
@@ -85,7 +88,7 @@ local function deliverMany(q, ids, holder, lease)
       leased[#leased + 1] = lease
       leased[#leased + 1] = id
     end
-    redis.call('HINCRBY', q.b .. 'm:' .. id, 'c', 1)
+    redis.call('HINCRBY', q.b .. 'm:' .. id, 'c', '1')
   end
   batch('HSET', q.infl, owned)
   batch('SADD', q.b .. 'h:' .. holder, ids)

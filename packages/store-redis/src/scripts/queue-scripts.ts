@@ -56,9 +56,9 @@ if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local max = tonumber(ARGV[4])
 if max <= 0 then return {} end
-local popped = redis.call('ZPOPMIN', q.ready, max)
-local ids = {}
-for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+-- ZRANGE and ZREMRANGEBYRANK rather than ZPOPMIN, whose scores Redis would print as doubles.
+local ids = redis.call('ZRANGE', q.ready, '0', int(max - 1))
+if #ids > 0 then redis.call('ZREMRANGEBYRANK', q.ready, '0', int(#ids - 1)) end
 deliverMany(q, ids, ARGV[5], ARGV[6])
 local out = {}
 for i, id in ipairs(ids) do out[i] = fetch(q, id) end
@@ -110,7 +110,7 @@ for _, g in ipairs(groups) do
       ids[#ids + 1] = id
     end
   end
-  out[#out + 1] = tostring(#acked)
+  out[#out + 1] = #acked
   for _, id in ipairs(acked) do out[#out + 1] = id end
 end
 if #mine == 0 then return out end
