@@ -347,6 +347,25 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect((await store.counts('q')).bytes).toBe(4 + 5);
   });
 
+  it("keeps a queue's inflight hash in the hashtable encoding, its pad field out of peek and delete", async () => {
+    const prefix = fresh();
+    const store = await open(prefix);
+    await store.createQueue('q');
+    const [id] = await store.enqueue('q', [record('a')]);
+    await store.take('q', 1, { holder: 'h', now: Date.now() });
+    const redis = new Redis(REDIS_URL);
+    try {
+      const key = `${prefix}{q:q}:inflight`;
+      expect(await redis.object('ENCODING', key)).toBe('hashtable');
+      expect((await redis.hkeys(key)).sort()).toEqual(['', id]);
+      expect((await store.peek('q', 10, { includeInFlight: true })).map((m) => m.id)).toEqual([id]);
+      await store.deleteQueue('q');
+      expect(await keysUnder(`${prefix}{q:q}:*`)).toEqual([`${prefix}{q:q}:seq`]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('reads, redelivers, acks and purges records written before the packed format (nine-field hashes)', async () => {
     const prefix = fresh();
     const store = await open(prefix);

@@ -5,7 +5,7 @@
  *
  * Per queue: `counts` hash (ready, inFlight, delayed, bytes; also the queue's existence marker),
  * `ready` zset (score = id, so a returned message regains its position), `delayed` zset
- * (score = readyAt), `inflight` hash (id → holder), `leases` zset (score = deadline),
+ * (score = readyAt), `inflight` hash (id → holder, and the field '' that keeps it a hashtable), `leases` zset (score = deadline),
  * `holders` set, `h:<holder>` set of held ids, `dedupe` zset (score = expiry), `m:<id>` hash per
  * message (v the packed record, see record-codec.ts; s body size, c deliveryCount, r readyAt;
  * records written before the packed format have e k p b t x r c d s instead), `seq` string (the queue's last id),
@@ -77,10 +77,14 @@ local function fetch(q, id)
   table.insert(row, 1, id)
   return row
 end
+-- The inflight hash also holds field '' (no id is empty) with a value longer than Redis's
+-- hash-max-listpack-value (64): that keeps it in the hashtable encoding. As a listpack (up to 128
+-- fields) every lookup scans it, and each message is looked up three times while in flight.
+local PAD = string.rep('-', 72)
 -- Hands ready-popped ids to holder: one batched call per structure, one HINCRBY per message.
 local function deliverMany(q, ids, holder, lease)
   if #ids == 0 then return end
-  local owned, leased = {}, {}
+  local owned, leased = { '', PAD }, {}
   for _, id in ipairs(ids) do
     owned[#owned + 1] = id
     owned[#owned + 1] = holder

@@ -29,7 +29,7 @@ return 1
 if missing(q) then return 0 end
 for _, id in ipairs(redis.call('ZRANGE', q.ready, 0, -1)) do redis.call('DEL', q.b .. 'm:' .. id) end
 for _, id in ipairs(redis.call('ZRANGE', q.delayed, 0, -1)) do redis.call('DEL', q.b .. 'm:' .. id) end
-for _, id in ipairs(redis.call('HKEYS', q.infl)) do redis.call('DEL', q.b .. 'm:' .. id) end
+for _, id in ipairs(redis.call('HKEYS', q.infl)) do if id ~= '' then redis.call('DEL', q.b .. 'm:' .. id) end end
 for _, id in ipairs(redis.call('HKEYS', q.b .. 'moving')) do redis.call('DEL', q.b .. 'm:' .. id) end
 for _, holder in ipairs(redis.call('SMEMBERS', q.holders)) do redis.call('DEL', q.b .. 'h:' .. holder) end
 redis.call('DEL', q.c, q.ready, q.delayed, q.infl, q.leases, q.holders, q.dd, q.b .. 'moving', q.b .. 'movedIn')
@@ -198,7 +198,9 @@ if max <= 0 then return {} end
 local found = {}
 for _, id in ipairs(redis.call('ZRANGE', q.ready, 0, max - 1)) do found[#found + 1] = { tonumber(id), id, 'ready' } end
 if ARGV[5] == '1' then
-  for _, id in ipairs(redis.call('HKEYS', q.infl)) do found[#found + 1] = { tonumber(id), id, 'in-flight' } end
+  for _, id in ipairs(redis.call('HKEYS', q.infl)) do
+    if id ~= '' then found[#found + 1] = { tonumber(id), id, 'in-flight' } end
+  end
 end
 if ARGV[6] == '1' then
   for _, id in ipairs(redis.call('ZRANGE', q.delayed, 0, -1)) do found[#found + 1] = { tonumber(id), id, 'delayed' } end
