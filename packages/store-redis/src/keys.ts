@@ -35,6 +35,8 @@ export const globalKeys = {
   queues: (g: string) => `${g}queues`,
   meta: (g: string) => `${g}meta`,
   nodes: (g: string) => `${g}nodes`,
+  /** The highest store format written here (store-format.ts). */
+  format: (g: string) => `${g}format`,
   node: (g: string, node: string) => `${g}node:${node}`,
   nodeQueues: (g: string, node: string) => `${g}nq:${node}`,
   /** Pub/sub channels. */

@@ -1,4 +1,5 @@
 import { globalKeys } from './keys.js';
+import { STORE_FORMAT } from './store-format.js';
 
 /** What the liveness loop needs from its store. */
 export interface LivenessHost {
@@ -17,7 +18,7 @@ export interface LivenessHost {
 }
 
 /**
- * A node proves it is alive by renewing `node:<id>` (PX ttl) every ttl/3. Every node also sweeps:
+ * A node proves it is alive by renewing `node:<id>` (PX ttl, its store format as value) every ttl/3. Every node also sweeps:
  * any registered node whose key has lapsed is dead, and whatever its holders held returns to
  * ready (counts stay raised). Sweeping twice is harmless: the scripts find nothing the second time.
  * A node that leaves (closed, or swept) is announced on `node-gone`, so the others can drop what it
@@ -78,7 +79,13 @@ export class NodeLiveness {
 
   async #beat(): Promise<void> {
     const { host } = this;
-    await host.command('set', globalKeys.node(host.globalPrefix, host.nodeId), '1', 'PX', this.ttlMs);
+    await host.command(
+      'set',
+      globalKeys.node(host.globalPrefix, host.nodeId),
+      String(STORE_FORMAT),
+      'PX',
+      this.ttlMs,
+    );
     await host.command('sadd', globalKeys.nodes(host.globalPrefix), host.nodeId);
   }
 

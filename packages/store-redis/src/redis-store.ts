@@ -35,6 +35,7 @@ import { RedisCalls, type RedisWaitOption, type ScriptArg } from './redis-calls.
 import { RedisMetadata } from './redis-metadata.js';
 import { QueueConsumers } from './queue-consumers.js';
 import { ChannelSubscriber } from './channel-subscriber.js';
+import { claimStoreFormat } from './store-format.js';
 
 export type { RedisWaitOption } from './redis-calls.js';
 
@@ -168,6 +169,14 @@ export class RedisStore implements MessageStore {
     } catch (err) {
       this.#redis.disconnect();
       throw new StoreError(`cannot open the redis store: ${String(err)}`, { cause: err });
+    }
+    try {
+      await claimStoreFormat(this.#redis, this.#keys.global, this.nodeId);
+    } catch (err) {
+      this.#redis.disconnect();
+      throw err instanceof StoreError
+        ? err
+        : new StoreError(`cannot open the redis store: ${String(err)}`, { cause: err });
     }
     const wait = this.#wait;
     if (wait && 'aof' in wait && this.persistence && !versionAtLeast(this.persistence.version, 7, 2)) {

@@ -366,6 +366,35 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     }
   });
 
+  it('store format: marks the store and its liveness key with format 2; refuses a live node of format 1 and data of a newer format', async () => {
+    const prefix = fresh();
+    const store = await open(prefix);
+    const redis = new Redis(REDIS_URL);
+    try {
+      expect(await redis.get(`${prefix}format`)).toBe('2');
+      expect(await redis.get(`${prefix}node:${store.nodeId}`)).toBe('2');
+      // A node of the earlier format, alive: a second node must not join it.
+      await redis.sadd(`${prefix}nodes`, 'old-node');
+      await redis.set(`${prefix}node:old-node`, '1', 'PX', 10_000);
+      const beside = await redisStore(prefix)
+        .open()
+        .catch((e: unknown) => e);
+      expect(beside).toBeInstanceOf(StoreError);
+      expect(String(beside)).toMatch(/node old-node uses this Redis store in format 1 and this one in 2/);
+      // Once it is gone (its liveness key lapsed), a node opens; data of a newer format refuses it.
+      await redis.del(`${prefix}node:old-node`);
+      await open(prefix);
+      await redis.set(`${prefix}format`, '3');
+      const newer = await redisStore(prefix)
+        .open()
+        .catch((e: unknown) => e);
+      expect(newer).toBeInstanceOf(StoreError);
+      expect(String(newer)).toMatch(/written by a newer Conveyor \(store format 3/);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('reads, redelivers, acks and purges records written before the packed format (nine-field hashes)', async () => {
     const prefix = fresh();
     const store = await open(prefix);
