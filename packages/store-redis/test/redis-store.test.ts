@@ -395,19 +395,21 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     }
   });
 
-  it('reads, redelivers, acks and purges records written before the packed format (nine-field hashes)', async () => {
+  it('reads, redelivers, acks and purges records and deliveries written by format 1 (nine-field hashes, bare holders)', async () => {
     const prefix = fresh();
     const store = await open(prefix);
     await store.createQueue('q');
     const ids = await store.enqueue('q', [record('old one'), record('old two')]);
+    const [id] = ids as [string, string];
     const redis = new Redis(REDIS_URL);
+    const base = `${prefix}{q:q}:`;
+    const holder = `${store.nodeId}/h`;
     try {
-      // Rewrite both as the earlier format wrote them.
-      for (const [i, id] of ids.entries()) {
-        const key = `${prefix}{q:q}:m:${id}`;
+      // Rewrite both records as format 1 wrote them.
+      for (const [i, each] of ids.entries()) {
         const text = i === 0 ? 'old one' : 'old two';
-        await redis.del(key);
-        await redis.hset(key, {
+        await redis.del(`${base}m:${each}`);
+        await redis.hset(`${base}m:${each}`, {
           e: 'ex',
           k: 'rk',
           p: '{"headers":{"h":"v"}}',
@@ -419,35 +421,71 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
           s: String(text.length),
         });
       }
+      const [first] = await store.take('q', 1, { holder: 'h', now: Date.now() });
+      expect(first).toEqual({
+        id,
+        message: {
+          exchange: 'ex',
+          routingKey: 'rk',
+          properties: { headers: { h: 'v' } },
+          body: Buffer.from('old one'),
+        },
+        enqueuedAt: 42,
+        expiresAt: 9999999999999,
+        deliveryCount: 2,
+        durable: true,
+      });
+      // Held now: count and size in its inflight value, the record untouched.
+      expect(await redis.hget(`${base}inflight`, id)).toBe(`2 7 ${holder}`);
+      expect(await redis.hget(`${base}m:${id}`, 'c')).toBe('1');
+      // A delivery as format 1 made it: the holder alone, the raised count in the record.
+      const asFormat1 = async (count: string) => {
+        await redis.hset(`${base}inflight`, id, holder);
+        await redis.hset(`${base}m:${id}`, 'c', count);
+      };
+      await asFormat1('2');
+      expect((await store.peek('q', 1, { includeInFlight: true }))[0]).toMatchObject({
+        state: 'in-flight',
+        deliveryCount: 2,
+      });
+      await store.release('q', [id], 'h');
+      const [again] = await store.take('q', 1, { holder: 'h', now: Date.now() });
+      expect([again?.id, again?.deliveryCount, Buffer.from(again?.message.body ?? []).toString()]).toEqual([
+        id,
+        3,
+        'old one',
+      ]);
+      await asFormat1('3');
+      expect(await store.ack('q', [id], 'h')).toEqual([id]);
+      expect(await store.counts('q')).toEqual({ ready: 1, inFlight: 0, delayed: 0, bytes: 7 });
+      expect(await store.purge('q')).toBe(1);
+      expect((await store.counts('q')).bytes).toBe(0);
     } finally {
       redis.disconnect();
     }
-    const [first] = await store.take('q', 1, { holder: 'h', now: Date.now() });
-    expect(first).toEqual({
-      id: ids[0],
-      message: {
-        exchange: 'ex',
-        routingKey: 'rk',
-        properties: { headers: { h: 'v' } },
-        body: Buffer.from('old one'),
-      },
-      enqueuedAt: 42,
-      expiresAt: 9999999999999,
-      deliveryCount: 2,
-      durable: true,
-    });
-    expect((await store.peek('q', 1, { includeInFlight: true }))[0]?.state).toBe('in-flight');
-    await store.release('q', [ids[0] as string], 'h');
-    const [again] = await store.take('q', 1, { holder: 'h', now: Date.now() });
-    expect([again?.id, again?.deliveryCount, Buffer.from(again?.message.body ?? []).toString()]).toEqual([
-      ids[0],
-      3,
-      'old one',
-    ]);
-    expect(await store.ack('q', [ids[0] as string], 'h')).toEqual([ids[0]]);
-    expect(await store.counts('q')).toEqual({ ready: 1, inFlight: 0, delayed: 0, bytes: 7 });
-    expect(await store.purge('q')).toBe(1);
-    expect((await store.counts('q')).bytes).toBe(0);
+  });
+
+  it('a delivery count raised while held returns to the record when the message does (nack, lease expiry, holder gone)', async () => {
+    const prefix = fresh();
+    const store = await open(prefix);
+    await store.createQueue('q');
+    const [id] = (await store.enqueue('q', [record('a')])) as [string];
+    const redis = new Redis(REDIS_URL);
+    try {
+      const take = async () =>
+        (await store.take('q', 1, { holder: 'h', now: Date.now(), leaseUntil: Date.now() + 50 }))[0];
+      expect((await take())?.deliveryCount).toBe(1);
+      await store.release('q', [id], 'h', { readyAt: Date.now() - 1 });
+      expect(await redis.hget(`${prefix}{q:q}:m:${id}`, 'c')).toBe('1');
+      expect((await take())?.deliveryCount).toBe(2);
+      expect(await store.expireLeases('q', Date.now() + 1_000)).toBe(1);
+      expect((await take())?.deliveryCount).toBe(3);
+      expect(await store.releaseHolder('h')).toBe(1);
+      expect((await store.peek('q', 1))[0]?.deliveryCount).toBe(3);
+      expect((await take())?.deliveryCount).toBe(4);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('maps a missing queue to QueueNotFoundError with its name', async () => {

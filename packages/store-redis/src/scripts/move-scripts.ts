@@ -26,9 +26,11 @@ local holder, target, n = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local out = {}
 for j = 1, n do
   local id = ARGV[6 + j]
-  if held(q, id, holder) then
+  local mine, c = holdOf(q, id, holder)
+  if mine then
     local lease = redis.call('ZSCORE', q.leases, id) or ''
     unhold(q, id, holder)
+    keepCount(q, id, c) -- for moveAbort's way back
     local intent = { target, holder, lease }
     local at = 7 + n + (j - 1) * ${RECORD_ARGS}
     for i = at, at + ${RECORD_ARGS - 1} do intent[#intent + 1] = ARGV[i] end
@@ -89,10 +91,10 @@ for i = 5, #ARGV do
     redis.call('HDEL', q.b .. 'moving', id)
     local intent = cmsgpack.unpack(packed)
     if back then
-      deliverMany(q, { id }, intent[2], intent[3])
+      local f = redis.call('HMGET', q.b .. 'm:' .. id, 'c', 's')
+      deliverMany(q, { id }, intent[2], intent[3], { (f[1] or '0') .. ' ' .. (f[2] or '0') .. ' ' })
       count(q, 'ready', 1) -- deliverMany counts a take from ready; this one was in flight
       count(q, 'inFlight', -1)
-      redis.call('HINCRBY', q.b .. 'm:' .. id, 'c', -1)
     else
       redis.call('ZADD', q.ready, id, id)
       count(q, 'inFlight', -1)

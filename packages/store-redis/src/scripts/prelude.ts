@@ -66,33 +66,47 @@ local function promote(q, now)
   count(q, 'delayed', -n)
   count(q, 'ready', n)
 end
--- A record is read as { packed value, delivery count, readyAt }; one written before the packed
--- format (no 'v') as its nine fields (see record-codec.ts).
-local LEGACY = { 'e', 'k', 'p', 'b', 't', 'x', 'r', 'c', 'd' }
-local function fetch(q, id)
+-- A record is read as { id, packed value, delivery count, readyAt } plus its body size; one
+-- written by format 1 (no 'v') as { id, its nine fields } (see record-codec.ts).
+local LEGACY = { 'e', 'k', 'p', 'b', 't', 'x', 'r', 'c', 'd', 's' }
+local function readRecord(q, id)
   local mk = q.b .. 'm:' .. id
-  local f = redis.call('HMGET', mk, 'v', 'c', 'r')
-  if f[1] then return { id, f[1], f[2], f[3] } end
+  local f = redis.call('HMGET', mk, 'v', 'c', 'r', 's')
+  if f[1] then return { id, f[1], f[2], f[3] }, f[4] end
   local row = redis.call('HMGET', mk, unpack(LEGACY))
+  local size = table.remove(row)
   table.insert(row, 1, id)
-  return row
+  return row, size
 end
+local function fetch(q, id) return (readRecord(q, id)) end
+-- Where a row from readRecord holds the delivery count.
+local function countAt(row) return #row == 4 and 3 or 9 end
 -- The inflight hash also holds field '' (no id is empty) with a value longer than Redis's
 -- hash-max-listpack-value (64): that keeps it in the hashtable encoding. As a listpack (up to 128
 -- fields) every lookup scans it, and each message is looked up three times while in flight.
 local PAD = string.rep('-', 72)
--- Hands ready-popped ids to holder: one batched call per structure, one HINCRBY per message.
-local function deliverMany(q, ids, holder, lease)
+-- An inflight value is '<delivery count> <body size> <holder>': while a message is held, its
+-- count and size live there, so neither a take nor an ack touches the record for them. Format 1
+-- wrote the holder alone (its records hold the raised count and the size). Returns holder, count,
+-- size.
+local function parseHeld(v)
+  if not v then return nil end
+  local c, s, h = string.match(v, '^(%d+) (%d+) (.*)$')
+  if c then return h, c, s end
+  return v
+end
+-- Hands ready-popped ids to holder; prefixes[i] is ids[i]'s '<count> <size> '. One batched call per
+-- structure.
+local function deliverMany(q, ids, holder, lease, prefixes)
   if #ids == 0 then return end
   local owned, leased = { '', PAD }, {}
-  for _, id in ipairs(ids) do
+  for i, id in ipairs(ids) do
     owned[#owned + 1] = id
-    owned[#owned + 1] = holder
+    owned[#owned + 1] = prefixes[i] .. holder
     if lease ~= '' then
       leased[#leased + 1] = lease
       leased[#leased + 1] = id
     end
-    redis.call('HINCRBY', q.b .. 'm:' .. id, 'c', '1')
   end
   batch('HSET', q.infl, owned)
   batch('SADD', q.b .. 'h:' .. holder, ids)
@@ -101,7 +115,29 @@ local function deliverMany(q, ids, holder, lease)
   count(q, 'ready', -#ids)
   count(q, 'inFlight', #ids)
 end
-local function held(q, id, holder) return redis.call('HGET', q.infl, id) == holder end
+-- Delivers ids, just removed from ready, to holder with their counts raised; returns their rows.
+local function takeIds(q, ids, holder, lease)
+  local rows, prefixes = {}, {}
+  for i, id in ipairs(ids) do
+    local row, size = readRecord(q, id)
+    local at = countAt(row)
+    local c = int((tonumber(row[at]) or 0) + 1)
+    row[at] = c
+    rows[i] = row
+    prefixes[i] = c .. ' ' .. (size or '0') .. ' '
+  end
+  deliverMany(q, ids, holder, lease, prefixes)
+  return rows
+end
+-- true and the message's count (nil for format 1) when holder holds id; false otherwise.
+local function holdOf(q, id, holder)
+  local h, c = parseHeld(redis.call('HGET', q.infl, id))
+  if h ~= holder then return false end
+  return true, c
+end
+local function held(q, id, holder) return (holdOf(q, id, holder)) end
+-- A message leaving its holder without an ack takes its delivery count back into its record.
+local function keepCount(q, id, c) if c then redis.call('HSET', q.b .. 'm:' .. id, 'c', c) end end
 local function unhold(q, id, holder)
   redis.call('HDEL', q.infl, id)
   redis.call('ZREM', q.leases, id)
@@ -116,22 +152,30 @@ local function drop(q, id)
   redis.call('DEL', mk)
   return s
 end
--- Deletes the records of ids (one DEL per 4000); returns their body sizes' sum.
-local function dropMany(q, ids)
+-- Deletes the records of ids (one DEL per 4000); returns their body sizes' sum. sizes[id] is a
+-- size already known (from inflight); the others are read from the records.
+local function dropMany(q, ids, sizes)
   local bytes, keys = 0, {}
   for i, id in ipairs(ids) do
     local mk = q.b .. 'm:' .. id
-    bytes = bytes + tonumber(redis.call('HGET', mk, 's') or '0')
+    bytes = bytes + tonumber(sizes[id] or redis.call('HGET', mk, 's') or '0')
     keys[i] = mk
   end
   for i = 1, #keys, 4000 do redis.call('DEL', unpack(keys, i, math.min(i + 3999, #keys))) end
   return bytes
 end
--- Held messages back to ready at their id position; returns how many (counts stay raised).
-local function returnAll(q, ids, holderOf)
-  for _, id in ipairs(ids) do
-    unhold(q, id, holderOf(id))
-    redis.call('ZADD', q.ready, id, id)
+-- Held messages back to ready at their id position, their counts kept; returns how many. holder:
+-- theirs when known, else each one's from inflight.
+local function returnAll(q, ids, holder)
+  for i = 1, #ids, 4000 do
+    local part = { unpack(ids, i, math.min(i + 3999, #ids)) }
+    local values = redis.call('HMGET', q.infl, unpack(part))
+    for j, id in ipairs(part) do
+      local h, c = parseHeld(values[j])
+      unhold(q, id, holder or h or '')
+      keepCount(q, id, c)
+      redis.call('ZADD', q.ready, id, id)
+    end
   end
   count(q, 'inFlight', -#ids)
   count(q, 'ready', #ids)

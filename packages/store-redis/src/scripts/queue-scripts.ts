@@ -59,10 +59,7 @@ if max <= 0 then return {} end
 -- ZRANGE and ZREMRANGEBYRANK rather than ZPOPMIN, whose scores Redis would print as doubles.
 local ids = redis.call('ZRANGE', q.ready, '0', int(max - 1))
 if #ids > 0 then redis.call('ZREMRANGEBYRANK', q.ready, '0', int(#ids - 1)) end
-deliverMany(q, ids, ARGV[5], ARGV[6])
-local out = {}
-for i, id in ipairs(ids) do out[i] = fetch(q, id) end
-return out
+return takeIds(q, ids, ARGV[5], ARGV[6])
 `),
 
     // ARGV[4] = id, [5] = holder, [6] = lease deadline or '', [7] = now.
@@ -71,8 +68,7 @@ if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local id = ARGV[4]
 if redis.call('ZREM', q.ready, id) == 0 then return false end
-deliverMany(q, { id }, ARGV[5], ARGV[6])
-return fetch(q, id)
+return takeIds(q, { id }, ARGV[5], ARGV[6])[1]
 `),
 
     // The acks of one event-loop iteration: ARGV[4] = groups; each group: holder, n, n ids.
@@ -87,10 +83,14 @@ for g = 1, tonumber(ARGV[4]) do
   for i = at + 2, at + 1 + n do asked[#asked + 1] = ARGV[i] end
   at = at + 2 + n
 end
-local owners = {}
+local owners, sizes = {}, {}
 for i = 1, #asked, 4000 do
   local got = redis.call('HMGET', q.infl, unpack(asked, i, math.min(i + 3999, #asked)))
-  for j, owner in ipairs(got) do owners[i + j - 1] = owner end
+  for j, value in ipairs(got) do
+    local h, _, size = parseHeld(value)
+    owners[i + j - 1] = h
+    if size then sizes[asked[i + j - 1]] = size end
+  end
 end
 local out, mine, byHolder, taken = {}, {}, {}, {}
 for _, g in ipairs(groups) do
@@ -122,7 +122,7 @@ for holder, ids in pairs(byHolder) do
   if redis.call('SCARD', hk) == 0 then redis.call('SREM', q.holders, holder) end
 end
 count(q, 'inFlight', -#mine)
-count(q, 'bytes', -dropMany(q, mine))
+count(q, 'bytes', -dropMany(q, mine, sizes))
 return out
 `),
 
@@ -132,8 +132,10 @@ if missing(q) then return qnf(q) end
 local holder, readyAt, out = ARGV[4], ARGV[5], {}
 for i = 6, #ARGV do
   local id = ARGV[i]
-  if held(q, id, holder) then
+  local mine, c = holdOf(q, id, holder)
+  if mine then
     unhold(q, id, holder)
+    keepCount(q, id, c)
     if readyAt == '' then
       redis.call('ZADD', q.ready, id, id)
     else
@@ -166,14 +168,14 @@ return out
     expireLeases: queueScript(`
 if missing(q) then return qnf(q) end
 local due = redis.call('ZRANGEBYSCORE', q.leases, '-inf', ARGV[4])
-return returnAll(q, due, function(id) return redis.call('HGET', q.infl, id) end)
+return returnAll(q, due)
 `),
 
     // ARGV[4] = holder. A queue that is gone holds nothing.
     releaseHolder: queueScript(`
 if missing(q) then return 0 end
 local holder = ARGV[4]
-return returnAll(q, redis.call('SMEMBERS', q.b .. 'h:' .. holder), function() return holder end)
+return returnAll(q, redis.call('SMEMBERS', q.b .. 'h:' .. holder), holder)
 `),
 
     // ARGV[4] = node id: everything held by that node's holders (a dead or closing node).
@@ -183,7 +185,7 @@ local p = ARGV[4] .. '/'
 local n = 0
 for _, holder in ipairs(redis.call('SMEMBERS', q.holders)) do
   if string.sub(holder, 1, #p) == p then
-    n = n + returnAll(q, redis.call('SMEMBERS', q.b .. 'h:' .. holder), function() return holder end)
+    n = n + returnAll(q, redis.call('SMEMBERS', q.b .. 'h:' .. holder), holder)
   end
 end
 return n
@@ -198,8 +200,13 @@ if max <= 0 then return {} end
 local found = {}
 for _, id in ipairs(redis.call('ZRANGE', q.ready, 0, max - 1)) do found[#found + 1] = { tonumber(id), id, 'ready' } end
 if ARGV[5] == '1' then
-  for _, id in ipairs(redis.call('HKEYS', q.infl)) do
-    if id ~= '' then found[#found + 1] = { tonumber(id), id, 'in-flight' } end
+  local flat = redis.call('HGETALL', q.infl)
+  for i = 1, #flat, 2 do
+    local id = flat[i]
+    if id ~= '' then
+      local _, c = parseHeld(flat[i + 1])
+      found[#found + 1] = { tonumber(id), id, 'in-flight', c }
+    end
   end
 end
 if ARGV[6] == '1' then
@@ -209,6 +216,7 @@ table.sort(found, function(a, b) return a[1] < b[1] end)
 local out = {}
 for i = 1, math.min(max, #found) do
   local row = fetch(q, found[i][2])
+  if found[i][4] then row[countAt(row)] = found[i][4] end -- in flight: its count is in inflight
   row[#row + 1] = found[i][3]
   out[i] = row
 end
