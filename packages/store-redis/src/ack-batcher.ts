@@ -32,15 +32,26 @@ export class AckBatcher {
   async #flush(queue: QueueKey): Promise<void> {
     const batch = this.#pending.get(queue) ?? [];
     this.#pending.delete(queue);
+    // One group per holder: most acks of a turn come from a few consumers, and each id then costs
+    // the script one argument instead of three.
+    const groups = new Map<string, { ids: string[]; callers: PendingAck[] }>();
+    for (const a of batch) {
+      let group = groups.get(a.holder);
+      if (!group) groups.set(a.holder, (group = { ids: [], callers: [] }));
+      group.ids.push(...a.ids);
+      group.callers.push(a);
+    }
     try {
-      const args: ScriptArg[] = [batch.length];
-      for (const a of batch) args.push(a.holder, a.ids.length, ...a.ids);
+      const args: ScriptArg[] = [groups.size];
+      for (const [holder, g] of groups) args.push(holder, g.ids.length, ...g.ids);
       const out = (await this.calls.script('ack', queue, args)) as string[];
       let at = 0;
-      for (const a of batch) {
+      for (const g of groups.values()) {
         const n = Number(out[at]);
-        a.resolve(out.slice(at + 1, at + 1 + n));
+        const acked = new Set(out.slice(at + 1, at + 1 + n).map(String));
         at += 1 + n;
+        // Each id to the first caller that asked for it, as if each had acked alone, in turn.
+        for (const a of g.callers) a.resolve(a.ids.filter((id) => acked.delete(id)));
       }
     } catch (err) {
       for (const a of batch) a.reject(err);

@@ -92,7 +92,7 @@ for i = 5, #ARGV do
     local intent = cmsgpack.unpack(packed)
     if back then
       local f = redis.call('HMGET', q.b .. 'm:' .. id, 'c', 's')
-      deliverMany(q, { id }, intent[2], intent[3], { (f[1] or '0') .. ' ' .. (f[2] or '0') .. ' ' })
+      deliverMany(q, { id }, intent[2], intent[3], { f[1] or '0' }, { f[2] or '0' })
       count(q, 'ready', 1) -- deliverMany counts a take from ready; this one was in flight
       count(q, 'inFlight', -1)
     else
