@@ -18,9 +18,9 @@ export interface LivenessHost {
 }
 
 /**
- * A node proves it is alive by renewing `node:<id>` (PX ttl, its store format as value) every ttl/3. Every node also sweeps:
- * any registered node whose key has lapsed is dead, and whatever its holders held returns to
- * ready (counts stay raised). Sweeping twice is harmless: the scripts find nothing the second time.
+ * A node proves it is alive by renewing `node:<id>` (PX ttl, its store format as value) every
+ * ttl/3. Every node also sweeps: any registered node whose key has lapsed is dead, and whatever its
+ * holders held returns to ready (counts stay raised). Sweeping twice is harmless: the scripts find nothing the second time.
  * A node that leaves (closed, or swept) is announced on `node-gone`, so the others can drop what it
  * owned (exclusive queues, transient topology) and publish its clients' wills.
  */

@@ -61,8 +61,9 @@ export type Row = (Buffer | null)[];
 const PACKED_ROW = 4;
 
 const str = (b: Buffer | null | undefined): string => (b == null ? '' : b.toString('utf8'));
+/** A number field; absent when nil or empty (a format-1 move intent holds '' for no expiresAt). */
 const num = (b: Buffer | null | undefined): number | undefined =>
-  b == null ? undefined : Number(b.toString());
+  b == null || b.length === 0 ? undefined : Number(b.toString());
 
 function unpack(id: string, packed: Buffer, count: Buffer | null, readyAt: Buffer | null): StoredMessage {
   if (packed[0] !== PACKED_VERSION) throw new StoreError(`record ${id}: unknown packed format ${packed[0]}`);
@@ -112,12 +113,8 @@ function legacyRowToMessage(row: Row): StoredMessage {
   return stored;
 }
 
-function isPacked(row: Row, withState: boolean): boolean {
-  return row.length === PACKED_ROW + (withState ? 1 : 0);
-}
-
 export function rowToMessage(row: Row): StoredMessage {
-  if (!isPacked(row, false)) return legacyRowToMessage(row);
+  if (row.length !== PACKED_ROW) return legacyRowToMessage(row);
   const packed = row[1];
   if (packed == null) throw new StoreError(`record ${str(row[0])}: missing`);
   return unpack(str(row[0]), packed, row[2] ?? null, row[3] ?? null);
@@ -136,21 +133,5 @@ export const LEGACY_RECORD_ARGS = 9;
  * (e k p b t x r c d); a node replaying it converts them.
  */
 export function legacyArgsToRecordArgs(args: (Buffer | null)[]): (string | Buffer)[] {
-  const [e, k, p, b, t, x, r, c, d] = args;
-  const record: QueueRecordInput = {
-    message: {
-      exchange: str(e),
-      routingKey: str(k),
-      properties: decodeValue(str(p) || '{}') as MessageProperties,
-      body: b ?? Buffer.alloc(0),
-    },
-    enqueuedAt: num(t) ?? 0,
-    deliveryCount: num(c) ?? 0,
-    durable: str(d) === '1',
-  };
-  const expiresAt = str(x);
-  const readyAt = str(r);
-  if (expiresAt !== '') record.expiresAt = Number(expiresAt);
-  if (readyAt !== '') record.readyAt = Number(readyAt);
-  return recordArgs(record);
+  return recordArgs(legacyRowToMessage([null, ...args]));
 }
