@@ -9,12 +9,23 @@ export interface KeyLayout {
   readonly global: string;
   /** Base of one queue's keys. */
   queueBase(queue: string): string;
-  /** The seven keys every queue script declares, in the order the scripts expect. */
+  /** The ten keys every queue script declares, in the order the scripts expect. */
   queueKeys(queue: string): string[];
 }
 
 /** Suffixes of the declared per-queue keys, in the order of the scripts' KEYS. */
-const QUEUE_KEY_SUFFIXES = ['counts', 'ready', 'delayed', 'inflight', 'leases', 'holders', 'dedupe'] as const;
+const QUEUE_KEY_SUFFIXES = [
+  'counts',
+  'ready',
+  'delayed',
+  'inflight',
+  'leases',
+  'holders',
+  'dedupe',
+  'fresh',
+  'records',
+  'meta',
+] as const;
 
 export function keyLayout(prefix: string, singleSlot: boolean): KeyLayout {
   const global = singleSlot ? `{${prefix}}` : prefix;

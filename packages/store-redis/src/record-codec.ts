@@ -11,7 +11,7 @@ import { decodeValue, encodeValue } from './value-codec.js';
  * A record's immutable part (exchange, routing key, properties, body, enqueuedAt, expiresAt,
  * durable) travels and is stored as one packed value, so a script copies one string per message
  * instead of nine and a take returns four reply items instead of ten. What a script reads or
- * changes stays beside it in the record hash: body size, readyAt, delivery count.
+ * changes stays beside it, in the queue's meta hash: body size, delivery count, readyAt.
  *
  * Packed layout (version 1): u8 version, u8 durable, f64 enqueuedAt, f64 expiresAt (NaN: none),
  * then exchange, routing key and properties (value-codec JSON) each as u32 length + UTF-8, then
@@ -93,7 +93,8 @@ function unpack(id: string, packed: Buffer, count: Buffer | null, readyAt: Buffe
   return stored;
 }
 
-function legacyRowToMessage(row: Row): StoredMessage {
+/** A record of format 1 (nine fields) as [id, e, k, p, b, t, x, r, c, d]. */
+export function legacyRowToMessage(row: Row): StoredMessage {
   const stored: StoredMessage = {
     id: str(row[0]),
     message: {
@@ -114,7 +115,8 @@ function legacyRowToMessage(row: Row): StoredMessage {
 }
 
 export function rowToMessage(row: Row): StoredMessage {
-  if (row.length !== PACKED_ROW) return legacyRowToMessage(row);
+  if (row.length !== PACKED_ROW)
+    throw new StoreError(`record ${str(row[0])}: a reply row of ${row.length} items`);
   const packed = row[1];
   if (packed == null) throw new StoreError(`record ${str(row[0])}: missing`);
   return unpack(str(row[0]), packed, row[2] ?? null, row[3] ?? null);

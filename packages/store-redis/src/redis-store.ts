@@ -35,6 +35,7 @@ import { RedisCalls, type RedisWaitOption, type ScriptArg } from './redis-calls.
 import { RedisMetadata } from './redis-metadata.js';
 import { QueueConsumers } from './queue-consumers.js';
 import { ChannelSubscriber } from './channel-subscriber.js';
+import { upgradeRecords } from './store-upgrade.js';
 import { claimStoreFormat } from './store-format.js';
 
 export type { RedisWaitOption } from './redis-calls.js';
@@ -171,7 +172,10 @@ export class RedisStore implements MessageStore {
       throw new StoreError(`cannot open the redis store: ${String(err)}`, { cause: err });
     }
     try {
-      await claimStoreFormat(this.#redis, this.#keys.global, this.nodeId);
+      const g = this.#keys.global;
+      await claimStoreFormat(this.#redis, g, this.nodeId, async () =>
+        upgradeRecords(this.#calls, await this.#redis.smembers(globalKeys.queues(g))),
+      );
     } catch (err) {
       this.#redis.disconnect();
       throw err instanceof StoreError

@@ -4,17 +4,24 @@ import type { RedisClient } from './redis-connection.js';
 
 /**
  * The layout of what a store keeps in Redis. 2: records packed into one value (record-codec.ts).
- * Nodes of format 1 announced themselves with liveness value '1' and read records field by field,
- * so they must not share a store with this one: they would hand out packed records as empty
- * messages. Every node's liveness key holds its format, and the store remembers the highest.
+ * 3: ready ids appended to a list (`fresh`) beside the `ready` zset (prelude.ts). Nodes of an
+ * older format must not share a store with this one: format 1 (liveness value '1') would hand out
+ * packed records as empty messages, format 2 would not see the fresh ids. Every node's liveness
+ * key holds its format, and the store remembers the highest. Data of formats 1 and 2 is read as
+ * it is: their ready zset keeps its meaning.
  */
-export const STORE_FORMAT = 2;
+export const STORE_FORMAT = 3;
 
 /**
- * Refuses to open beside a live node of another format, or over data a newer format wrote; marks
- * the store as written in this format. Records of format 1 left in Redis are read as they are.
+ * Refuses to open beside a live node of another format, or over data a newer format wrote; brings
+ * data of an older format up to this one (`upgrade`), then marks the store as written in it.
  */
-export async function claimStoreFormat(redis: RedisClient, global: string, self: string): Promise<void> {
+export async function claimStoreFormat(
+  redis: RedisClient,
+  global: string,
+  self: string,
+  upgrade: () => Promise<unknown>,
+): Promise<void> {
   const stored = Number((await redis.get(globalKeys.format(global))) ?? '0');
   if (stored > STORE_FORMAT)
     throw new StoreError(
@@ -28,5 +35,7 @@ export async function claimStoreFormat(redis: RedisClient, global: string, self:
         `node ${node} uses this Redis store in format ${live} and this one in ${STORE_FORMAT}: stop every node of the other version first (docs/store-redis.md, "Upgrading")`,
       );
   }
-  if (stored < STORE_FORMAT) await redis.set(globalKeys.format(global), String(STORE_FORMAT));
+  if (stored >= STORE_FORMAT) return;
+  await upgrade();
+  await redis.set(globalKeys.format(global), String(STORE_FORMAT));
 }

@@ -307,7 +307,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await store.expireLeases('q', Date.now() + 1e12)).toBe(0);
   });
 
-  it('packed records: names, properties, times and flags round-trip; the record hash holds v s c (r when delayed)', async () => {
+  it('packed records: names, properties, times and flags round-trip; the queue keeps them in records, size and count (readyAt when delayed) in meta', async () => {
     const prefix = fresh();
     const store = await open(prefix);
     await store.createQueue('q');
@@ -325,8 +325,10 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     ]);
     const redis = new Redis(REDIS_URL);
     try {
-      expect((await redis.hkeys(`${prefix}{q:q}:m:${id}`)).sort()).toEqual(['c', 's', 'v']);
-      expect((await redis.hkeys(`${prefix}{q:q}:m:${later}`)).sort()).toEqual(['c', 'r', 's', 'v']);
+      expect((await redis.hkeys(`${prefix}{q:q}:records`)).sort()).toEqual([id, later].sort());
+      expect(await redis.hget(`${prefix}{q:q}:meta`, id as string)).toBe('4 2');
+      expect(await redis.hget(`${prefix}{q:q}:meta`, later as string)).toMatch(/^5 0 \d+$/);
+      expect(await keysUnder(`${prefix}{q:q}:m:*`)).toEqual([]);
     } finally {
       redis.disconnect();
     }
@@ -366,64 +368,86 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     }
   });
 
-  it('store format: marks the store and its liveness key with format 2; refuses a live node of format 1 and data of a newer format', async () => {
+  it('store format: marks the store and its liveness key with format 3; refuses a live node of format 2 and data of a newer format', async () => {
     const prefix = fresh();
     const store = await open(prefix);
     const redis = new Redis(REDIS_URL);
     try {
-      expect(await redis.get(`${prefix}format`)).toBe('2');
-      expect(await redis.get(`${prefix}node:${store.nodeId}`)).toBe('2');
+      expect(await redis.get(`${prefix}format`)).toBe('3');
+      expect(await redis.get(`${prefix}node:${store.nodeId}`)).toBe('3');
       // A node of the earlier format, alive: a second node must not join it.
       await redis.sadd(`${prefix}nodes`, 'old-node');
-      await redis.set(`${prefix}node:old-node`, '1', 'PX', 10_000);
+      await redis.set(`${prefix}node:old-node`, '2', 'PX', 10_000);
       const beside = await redisStore(prefix)
         .open()
         .catch((e: unknown) => e);
       expect(beside).toBeInstanceOf(StoreError);
-      expect(String(beside)).toMatch(/node old-node uses this Redis store in format 1 and this one in 2/);
+      expect(String(beside)).toMatch(/node old-node uses this Redis store in format 2 and this one in 3/);
       // Once it is gone (its liveness key lapsed), a node opens; data of a newer format refuses it.
       await redis.del(`${prefix}node:old-node`);
       await open(prefix);
-      await redis.set(`${prefix}format`, '3');
+      await redis.set(`${prefix}format`, '4');
       const newer = await redisStore(prefix)
         .open()
         .catch((e: unknown) => e);
       expect(newer).toBeInstanceOf(StoreError);
-      expect(String(newer)).toMatch(/written by a newer Conveyor \(store format 3/);
+      expect(String(newer)).toMatch(/written by a newer Conveyor \(store format 4/);
     } finally {
       redis.disconnect();
     }
   });
 
-  it('reads, redelivers, acks and purges records and deliveries written by format 1 (nine-field hashes, bare holders)', async () => {
+  it('upgrade: a node of format 3 moves records of formats 1 and 2 (a hash per message) into the queue hashes, then reads, redelivers and acks them', async () => {
     const prefix = fresh();
-    const store = await open(prefix);
-    await store.createQueue('q');
-    const ids = await store.enqueue('q', [record('old one'), record('old two')]);
-    const [id] = ids as [string, string];
+    const a = await open(prefix);
+    await a.createQueue('q');
+    const ids = (await a.enqueue('q', [
+      record('old one'),
+      record('old two'),
+      record('two three'),
+    ])) as string[];
+    const [one, two, three] = ids as [string, string, string];
+    await a.take('q', 1, { holder: 'h', now: Date.now() });
     const redis = new Redis(REDIS_URL);
     const base = `${prefix}{q:q}:`;
-    const holder = `${store.nodeId}/h`;
     try {
-      // Rewrite both records as format 1 wrote them.
-      for (const [i, each] of ids.entries()) {
-        const text = i === 0 ? 'old one' : 'old two';
-        await redis.del(`${base}m:${each}`);
-        await redis.hset(`${base}m:${each}`, {
-          e: 'ex',
-          k: 'rk',
-          p: '{"headers":{"h":"v"}}',
-          b: text,
-          t: '42',
-          x: '9999999999999',
-          c: '1',
-          d: '1',
-          s: String(text.length),
-        });
-      }
-      const [first] = await store.take('q', 1, { holder: 'h', now: Date.now() });
-      expect(first).toEqual({
-        id,
+      // Rewrite the store as formats 1 (one, held as format 1 held: bare holder, raised count in
+      // the record; two) and 2 (three) wrote it.
+      const format1 = (text: string, count: string) => ({
+        e: 'ex',
+        k: 'rk',
+        p: '{"headers":{"h":"v"}}',
+        b: text,
+        t: '42',
+        x: '9999999999999',
+        c: count,
+        d: '1',
+        s: String(text.length),
+      });
+      await redis.hset(`${base}m:${one}`, format1('old one', '1'));
+      await redis.hset(`${base}inflight`, one, `${a.nodeId}/h`);
+      await redis.hset(`${base}m:${two}`, format1('old two', '0'));
+      const packed = await redis.hgetBuffer(`${base}records`, three);
+      await redis.hset(`${base}m:${three}`, { v: packed!, s: '9', c: '0' });
+      await redis.hdel(`${base}records`, ...ids);
+      await redis.hdel(`${base}meta`, ...ids);
+      await redis.set(`${prefix}format`, '2');
+
+      const b = await open(prefix);
+      expect(await redis.get(`${prefix}format`)).toBe('3');
+      expect(await keysUnder(`${base}m:*`)).toEqual([]);
+      expect((await redis.hkeys(`${base}records`)).sort()).toEqual([...ids].sort());
+      expect(
+        (await b.peek('q', 3, { includeInFlight: true })).map((m) => [m.id, m.state, m.deliveryCount]),
+      ).toEqual([
+        [one, 'in-flight', 1],
+        [two, 'ready', 0],
+        [three, 'ready', 0],
+      ]);
+      expect(await a.release('q', [one], 'h')).toEqual([one]);
+      const taken = await b.take('q', 3, { holder: 'h2', now: Date.now() });
+      expect(taken[0]).toEqual({
+        id: one,
         message: {
           exchange: 'ex',
           routingKey: 'rk',
@@ -435,37 +459,21 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
         deliveryCount: 2,
         durable: true,
       });
-      // Held now: count and size in its inflight value, the record untouched.
-      expect(await redis.hget(`${base}inflight`, id)).toBe(`2 7 ${holder}`);
-      expect(await redis.hget(`${base}m:${id}`, 'c')).toBe('1');
-      // A delivery as format 1 made it: the holder alone, the raised count in the record.
-      const asFormat1 = async (count: string) => {
-        await redis.hset(`${base}inflight`, id, holder);
-        await redis.hset(`${base}m:${id}`, 'c', count);
-      };
-      await asFormat1('2');
-      expect((await store.peek('q', 1, { includeInFlight: true }))[0]).toMatchObject({
-        state: 'in-flight',
-        deliveryCount: 2,
-      });
-      await store.release('q', [id], 'h');
-      const [again] = await store.take('q', 1, { holder: 'h', now: Date.now() });
-      expect([again?.id, again?.deliveryCount, Buffer.from(again?.message.body ?? []).toString()]).toEqual([
-        id,
-        3,
-        'old one',
+      expect(taken.map((m) => [m.id, m.deliveryCount, Buffer.from(m.message.body).toString()])).toEqual([
+        [one, 2, 'old one'],
+        [two, 1, 'old two'],
+        [three, 1, 'two three'],
       ]);
-      await asFormat1('3');
-      expect(await store.ack('q', [id], 'h')).toEqual([id]);
-      expect(await store.counts('q')).toEqual({ ready: 1, inFlight: 0, delayed: 0, bytes: 7 });
-      expect(await store.purge('q')).toBe(1);
-      expect((await store.counts('q')).bytes).toBe(0);
+      expect(await b.counts('q')).toEqual({ ready: 0, inFlight: 3, delayed: 0, bytes: 7 + 7 + 9 });
+      expect(await b.ack('q', ids, 'h2')).toEqual(ids);
+      expect(await b.counts('q')).toEqual({ ready: 0, inFlight: 0, delayed: 0, bytes: 0 });
+      expect(await redis.exists(`${base}records`, `${base}meta`)).toBe(0);
     } finally {
       redis.disconnect();
     }
   });
 
-  it('a delivery count raised while held returns to the record when the message does (nack, lease expiry, holder gone)', async () => {
+  it('a delivery count raised while held returns to the meta hash when the message does (nack, lease expiry, holder gone)', async () => {
     const prefix = fresh();
     const store = await open(prefix);
     await store.createQueue('q');
@@ -476,7 +484,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
         (await store.take('q', 1, { holder: 'h', now: Date.now(), leaseUntil: Date.now() + 50 }))[0];
       expect((await take())?.deliveryCount).toBe(1);
       await store.release('q', [id], 'h', { readyAt: Date.now() - 1 });
-      expect(await redis.hget(`${prefix}{q:q}:m:${id}`, 'c')).toBe('1');
+      expect(await redis.hget(`${prefix}{q:q}:meta`, id)).toMatch(/^1 1 \d+$/);
       expect((await take())?.deliveryCount).toBe(2);
       expect(await store.expireLeases('q', Date.now() + 1_000)).toBe(1);
       expect((await take())?.deliveryCount).toBe(3);

@@ -30,7 +30,7 @@ for j = 1, n do
   if mine then
     local lease = redis.call('ZSCORE', q.leases, id) or ''
     unhold(q, id, holder)
-    keepCount(q, id, c) -- for moveAbort's way back
+    keepMeta(q, id, c) -- for moveAbort's way back
     local intent = { target, holder, lease }
     local at = 7 + n + (j - 1) * ${RECORD_ARGS}
     for i = at, at + ${RECORD_ARGS - 1} do intent[#intent + 1] = ARGV[i] end
@@ -91,8 +91,8 @@ for i = 5, #ARGV do
     redis.call('HDEL', q.b .. 'moving', id)
     local intent = cmsgpack.unpack(packed)
     if back then
-      local f = redis.call('HMGET', q.b .. 'm:' .. id, 'c', 's')
-      deliverMany(q, { id }, intent[2], intent[3], { f[1] or '0' }, { f[2] or '0' })
+      local s, c = parseMeta(redis.call('HGET', q.meta, id))
+      deliverMany(q, { id }, intent[2], intent[3], { c or '0' }, { s or '0' })
       count(q, 'ready', 1) -- deliverMany counts a take from ready; this one was in flight
       count(q, 'inFlight', -1)
     else

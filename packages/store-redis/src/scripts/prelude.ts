@@ -1,15 +1,25 @@
 /**
- * Lua shared by every queue script. A queue is a table of its declared keys (seven KEYS from
- * `k`, see `keyLayout`) plus its base for per-message and per-holder keys, which are derived
- * inside the script and share the queue's hash tag. ARGV[1] is always the store's global prefix.
+ * Lua shared by every queue script. A queue is a table of its declared keys (ten KEYS from `k`,
+ * see `keyLayout`) plus its base for per-holder keys, which are derived inside the script and
+ * share the queue's hash tag. ARGV[1] is always the store's global prefix.
  *
  * Per queue: `counts` hash (ready, inFlight, delayed, bytes; also the queue's existence marker),
- * `ready` zset (score = id, so a returned message regains its position), `delayed` zset
- * (score = readyAt), `inflight` hash (id → holder, and the field '' that keeps it a hashtable), `leases` zset (score = deadline),
- * `holders` set, `h:<holder>` set of held ids, `dedupe` zset (score = expiry), `m:<id>` hash per
- * message (v the packed record, see record-codec.ts; s body size, c deliveryCount, r readyAt;
- * records written before the packed format have e k p b t x r c d s instead), `seq` string (the queue's last id),
- * `moving` and `movedIn` hashes (cross-slot moves, see move-scripts.ts).
+ * `ready` zset and `fresh` list (see below), `delayed` zset (score = readyAt), `inflight` hash
+ * (id → '<count> <size> <holder>', and the field '' that keeps it a hashtable), `leases` zset
+ * (score = deadline), `holders` set, `h:<holder>` set of held ids, `dedupe` zset (score =
+ * expiry), `records` hash (id → the packed record, see record-codec.ts), `meta` hash (id →
+ * '<body size> <delivery count>[ <readyAt>]'), `seq` string (the queue's last id), `moving` and
+ * `movedIn` hashes (cross-slot moves, see move-scripts.ts).
+ *
+ * Records live in two hashes per queue, not a hash per message: a batch of messages is then one
+ * HSET, HMGET or HDEL per structure, with no key string built, no key created or deleted and no
+ * command run per message (store format 3; older stores are converted on open, store-format.ts).
+ *
+ * Ready messages are in two places, both in id order: `fresh` (list) holds the ids appended and
+ * not yet handed out, so an enqueue is an RPUSH and a take an LRANGE + LTRIM (a zset costs about
+ * 1 µs a member to add and again to remove, most of it the skiplist and the score's parsing);
+ * `ready` (zset, score = id) holds those that came back (released, lease expired, promoted from
+ * delayed, a move undone), so each regains its place. A take merges the two heads.
  *
  * A script touches only its queue's keys (one slot in Redis Cluster): store-wide registers (queue
  * list, which node holds where) are kept by the store outside the scripts.
@@ -37,7 +47,8 @@ export const prelude = (mode: ScriptMode): string => `${mode === 'cluster' ? '#!
 local G = ARGV[1]
 local function Q(k, base, name)
   return { c = KEYS[k], ready = KEYS[k + 1], delayed = KEYS[k + 2], infl = KEYS[k + 3],
-           leases = KEYS[k + 4], holders = KEYS[k + 5], dd = KEYS[k + 6], b = base, name = name }
+           leases = KEYS[k + 4], holders = KEYS[k + 5], dd = KEYS[k + 6], fresh = KEYS[k + 7],
+           recs = KEYS[k + 8], meta = KEYS[k + 9], b = base, name = name }
 end
 local function missing(q) return redis.call('EXISTS', q.c) == 0 end
 local function qnf(q) return redis.error_reply('QNF ' .. q.name) end
@@ -66,29 +77,76 @@ local function promote(q, now)
   count(q, 'delayed', -n)
   count(q, 'ready', n)
 end
--- A record is read as { id, packed value, delivery count, readyAt } plus its body size; one
--- written by format 1 (no 'v') as { id, its nine fields } (see record-codec.ts).
-local LEGACY = { 'e', 'k', 'p', 'b', 't', 'x', 'r', 'c', 'd', 's' }
+-- Removes and returns the first max ready ids (at most), in id order: the heads of ready (came
+-- back) and fresh (never handed out) merged. Most takes find ready empty and only cut fresh.
+local function popReady(q, max)
+  local back = redis.call('ZRANGE', q.ready, '0', int(max - 1))
+  local new = redis.call('LRANGE', q.fresh, '0', int(max - 1))
+  local ids, b, f = {}, 1, 1
+  if #back == 0 then
+    ids, f = new, #new + 1
+  else
+    while #ids < max and (b <= #back or f <= #new) do
+      if f > #new or (b <= #back and tonumber(back[b]) < tonumber(new[f])) then
+        ids[#ids + 1] = back[b]
+        b = b + 1
+      else
+        ids[#ids + 1] = new[f]
+        f = f + 1
+      end
+    end
+    if b > 1 then redis.call('ZREMRANGEBYRANK', q.ready, '0', int(b - 2)) end
+  end
+  if f > 1 then redis.call('LTRIM', q.fresh, int(f - 1), '-1') end
+  return ids
+end
+-- Takes id out of ready or fresh; false when it is in neither. LREM scans fresh from its head,
+-- where a peeked message usually is.
+local function unready(q, id)
+  return redis.call('ZREM', q.ready, id) == 1 or redis.call('LREM', q.fresh, '1', id) == 1
+end
+-- Every ready id (ready and fresh), unordered.
+local function allReady(q)
+  local ids = redis.call('ZRANGE', q.ready, '0', '-1')
+  for _, id in ipairs(redis.call('LRANGE', q.fresh, '0', '-1')) do ids[#ids + 1] = id end
+  return ids
+end
+-- A message's meta value: body size, delivery count and, when it has one, readyAt. Returns them
+-- as strings (readyAt nil when absent; all nil for no value).
+local function parseMeta(m)
+  if not m then return nil end
+  local s, c, r = string.match(m, '^(%d+) (%d+) ?(.*)$')
+  if r == '' then r = nil end
+  return s, c, r
+end
+local function metaOf(s, c, r)
+  if r then return s .. ' ' .. c .. ' ' .. r end
+  return s .. ' ' .. c
+end
+-- HMGET of many fields (unpack has a stack limit).
+local function hmget(key, fields)
+  if #fields <= 4000 then return redis.call('HMGET', key, unpack(fields)) end
+  local out = {}
+  for i = 1, #fields, 4000 do
+    for _, v in ipairs(redis.call('HMGET', key, unpack(fields, i, math.min(i + 3999, #fields)))) do
+      out[#out + 1] = v
+    end
+  end
+  return out
+end
+-- A record is read as { id, packed value, delivery count, readyAt } plus its body size.
 local function readRecord(q, id)
-  local mk = q.b .. 'm:' .. id
-  local f = redis.call('HMGET', mk, 'v', 'c', 'r', 's')
-  if f[1] then return { id, f[1], f[2], f[3] }, f[4] end
-  local row = redis.call('HMGET', mk, unpack(LEGACY))
-  local size = table.remove(row)
-  table.insert(row, 1, id)
-  return row, size
+  local s, c, r = parseMeta(redis.call('HGET', q.meta, id))
+  return { id, redis.call('HGET', q.recs, id), c, r or false }, s
 end
 local function fetch(q, id) return (readRecord(q, id)) end
--- Where a row from readRecord holds the delivery count.
-local function countAt(row) return #row == 4 and 3 or 9 end
 -- The inflight hash also holds field '' (no id is empty) with a value longer than Redis's
 -- hash-max-listpack-value (64): that keeps it in the hashtable encoding. As a listpack (up to 128
 -- fields) every lookup scans it, and each message is looked up three times while in flight.
 local PAD = string.rep('-', 72)
 -- An inflight value is '<delivery count> <body size> <holder>': while a message is held, its
--- count and size live there, so neither a take nor an ack touches the record for them. Format 1
--- wrote the holder alone (its records hold the raised count and the size). Returns holder, count,
--- size.
+-- count and size live there, so neither a take nor an ack touches its meta. Format 1 wrote the
+-- holder alone (its meta holds the raised count). Returns holder, count, size.
 local function parseHeld(v)
   if not v then return nil end
   local c, s, h = string.match(v, '^(%d+) (%d+) (.*)$')
@@ -120,15 +178,15 @@ local NEXT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', 
 local function raised(c) return NEXT[c] or int((tonumber(c) or 0) + 1) end
 -- Delivers ids, just removed from ready, to holder with their counts raised; returns their rows.
 local function takeIds(q, ids, holder, lease)
+  if #ids == 0 then return {} end
   local rows, counts, sizes = {}, {}, {}
+  local values, metas = hmget(q.recs, ids), hmget(q.meta, ids)
   for i, id in ipairs(ids) do
-    local row, size = readRecord(q, id)
-    local at = countAt(row)
-    local c = raised(row[at])
-    row[at] = c
-    rows[i] = row
+    local s, c, r = parseMeta(metas[i])
+    c = raised(c)
+    rows[i] = { id, values[i], c, r or false }
     counts[i] = c
-    sizes[i] = size or '0'
+    sizes[i] = s or '0'
   end
   deliverMany(q, ids, holder, lease, counts, sizes)
   return rows
@@ -140,8 +198,13 @@ local function holdOf(q, id, holder)
   return true, c
 end
 local function held(q, id, holder) return (holdOf(q, id, holder)) end
--- A message leaving its holder without an ack takes its delivery count back into its record.
-local function keepCount(q, id, c) if c then redis.call('HSET', q.b .. 'm:' .. id, 'c', c) end end
+-- A message leaving its holder without an ack takes its delivery count (c, when known) back into
+-- its meta, and readyAt r when given.
+local function keepMeta(q, id, c, r)
+  if not c and not r then return end
+  local s, c0, r0 = parseMeta(redis.call('HGET', q.meta, id))
+  redis.call('HSET', q.meta, id, metaOf(s or '0', c or c0 or '0', r or r0))
+end
 local function unhold(q, id, holder)
   redis.call('HDEL', q.infl, id)
   redis.call('ZREM', q.leases, id)
@@ -149,25 +212,24 @@ local function unhold(q, id, holder)
   redis.call('SREM', hk, id)
   if redis.call('SCARD', hk) == 0 then redis.call('SREM', q.holders, holder) end
 end
--- Deletes a message's record; returns its body size.
-local function drop(q, id)
-  local mk = q.b .. 'm:' .. id
-  local s = tonumber(redis.call('HGET', mk, 's') or '0')
-  redis.call('DEL', mk)
-  return s
-end
--- Deletes the records of ids (one DEL per 4000); returns their body sizes' sum. sizes[id] is a
--- size already known (from inflight); the others are read from the records.
+-- Deletes the records of ids; returns their body sizes' sum. sizes[id] is a size already known
+-- (from inflight); the others are read from meta.
 local function dropMany(q, ids, sizes)
-  local bytes, keys = 0, {}
-  for i, id in ipairs(ids) do
-    local mk = q.b .. 'm:' .. id
-    bytes = bytes + tonumber(sizes[id] or redis.call('HGET', mk, 's') or '0')
-    keys[i] = mk
+  if #ids == 0 then return 0 end
+  local bytes, unknown = 0, {}
+  for _, id in ipairs(ids) do
+    local s = sizes and sizes[id]
+    if s then bytes = bytes + tonumber(s) else unknown[#unknown + 1] = id end
   end
-  for i = 1, #keys, 4000 do redis.call('DEL', unpack(keys, i, math.min(i + 3999, #keys))) end
+  if #unknown > 0 then
+    for _, m in ipairs(hmget(q.meta, unknown)) do bytes = bytes + tonumber(parseMeta(m) or '0') end
+  end
+  batch('HDEL', q.recs, ids)
+  batch('HDEL', q.meta, ids)
   return bytes
 end
+-- Deletes one message's record; returns its body size.
+local function drop(q, id) return dropMany(q, { id }) end
 -- Held messages back to ready at their id position, their counts kept; returns how many. holder:
 -- theirs when known, else each one's from inflight.
 local function returnAll(q, ids, holder)
@@ -177,7 +239,7 @@ local function returnAll(q, ids, holder)
     for j, id in ipairs(part) do
       local h, c = parseHeld(values[j])
       unhold(q, id, holder or h or '')
-      keepCount(q, id, c)
+      keepMeta(q, id, c)
       redis.call('ZADD', q.ready, id, id)
     end
   end
@@ -202,27 +264,28 @@ local function appendRecords(q, now, a, starts)
   local n = #starts
   if n == 0 then return {} end
   local first = nextIds(q, n, now)
-  local ids, ready, bytes, delayed = {}, {}, 0, 0
+  local ids, ready, recs, metas, bytes, delayed = {}, {}, {}, {}, 0, 0
   for k, i in ipairs(starts) do
     local id = string.format('%d', first + k)
     ids[k] = id
-    local mk, size, r = q.b .. 'm:' .. id, a[i + 1], a[i + 2]
-    if r ~= '' then
-      redis.call('HSET', mk, 'v', a[i], 's', size, 'c', a[i + 3], 'r', r)
-    else
-      redis.call('HSET', mk, 'v', a[i], 's', size, 'c', a[i + 3])
-    end
+    local size, r = a[i + 1], a[i + 2]
+    recs[#recs + 1] = id
+    recs[#recs + 1] = a[i]
+    metas[#metas + 1] = id
+    metas[#metas + 1] = metaOf(size, a[i + 3], r ~= '' and r or nil)
     if r ~= '' and tonumber(r) > now then
       redis.call('ZADD', q.delayed, r, id)
       delayed = delayed + 1
     else
       ready[#ready + 1] = id
-      ready[#ready + 1] = id
     end
     bytes = bytes + tonumber(size)
   end
-  batch('ZADD', q.ready, ready)
-  count(q, 'ready', #ready / 2)
+  batch('HSET', q.recs, recs)
+  batch('HSET', q.meta, metas)
+  -- Fresh ids exceed every id the queue had, so appending keeps fresh in id order.
+  batch('RPUSH', q.fresh, ready)
+  count(q, 'ready', #ready)
   count(q, 'delayed', delayed)
   count(q, 'bytes', bytes)
   return ids

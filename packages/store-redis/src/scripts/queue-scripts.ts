@@ -1,9 +1,10 @@
 import { crossSlotMoveScripts } from './move-scripts.js';
+import { upgradeScripts } from './upgrade-scripts.js';
 import { prelude, RECORD_ARGS, type ScriptMode } from './prelude.js';
 
 /**
  * Every multi-step change is one of these scripts, so it is atomic in Redis whichever node runs
- * it. Single-queue scripts declare the queue's seven keys (KEYS[1..7]) and take
+ * it. Single-queue scripts declare the queue's ten keys (KEYS[1..10]) and take
  * ARGV = [global prefix, queue base, queue name, ...own arguments from ARGV[4]].
  */
 export interface ScriptDef {
@@ -15,11 +16,12 @@ export interface ScriptDef {
 export function queueScripts(mode: ScriptMode) {
   const head = prelude(mode);
   const queueScript = (body: string): ScriptDef => ({
-    numberOfKeys: 7,
+    numberOfKeys: 10,
     lua: `${head}\nlocal q = Q(1, ARGV[2], ARGV[3])\n${body}`,
   });
   return {
     ...crossSlotMoveScripts(queueScript),
+    ...upgradeScripts(queueScript),
     createQueue: queueScript(`
 if missing(q) then redis.call('HSET', q.c, 'ready', 0, 'inFlight', 0, 'delayed', 0, 'bytes', 0) end
 return 1
@@ -27,12 +29,9 @@ return 1
 
     deleteQueue: queueScript(`
 if missing(q) then return 0 end
-for _, id in ipairs(redis.call('ZRANGE', q.ready, 0, -1)) do redis.call('DEL', q.b .. 'm:' .. id) end
-for _, id in ipairs(redis.call('ZRANGE', q.delayed, 0, -1)) do redis.call('DEL', q.b .. 'm:' .. id) end
-for _, id in ipairs(redis.call('HKEYS', q.infl)) do if id ~= '' then redis.call('DEL', q.b .. 'm:' .. id) end end
-for _, id in ipairs(redis.call('HKEYS', q.b .. 'moving')) do redis.call('DEL', q.b .. 'm:' .. id) end
 for _, holder in ipairs(redis.call('SMEMBERS', q.holders)) do redis.call('DEL', q.b .. 'h:' .. holder) end
-redis.call('DEL', q.c, q.ready, q.delayed, q.infl, q.leases, q.holders, q.dd, q.b .. 'moving', q.b .. 'movedIn')
+redis.call('DEL', q.c, q.ready, q.fresh, q.delayed, q.infl, q.leases, q.holders, q.dd, q.recs, q.meta,
+  q.b .. 'moving', q.b .. 'movedIn')
 redis.call('PEXPIRE', q.b .. 'seq', 60000) -- see nextIds
 return 1
 `),
@@ -56,10 +55,7 @@ if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local max = tonumber(ARGV[4])
 if max <= 0 then return {} end
--- ZRANGE and ZREMRANGEBYRANK rather than ZPOPMIN, whose scores Redis would print as doubles.
-local ids = redis.call('ZRANGE', q.ready, '0', int(max - 1))
-if #ids > 0 then redis.call('ZREMRANGEBYRANK', q.ready, '0', int(#ids - 1)) end
-return takeIds(q, ids, ARGV[5], ARGV[6])
+return takeIds(q, popReady(q, max), ARGV[5], ARGV[6])
 `),
 
     // ARGV[4] = id, [5] = holder, [6] = lease deadline or '', [7] = now.
@@ -67,7 +63,7 @@ return takeIds(q, ids, ARGV[5], ARGV[6])
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local id = ARGV[4]
-if redis.call('ZREM', q.ready, id) == 0 then return false end
+if not unready(q, id) then return false end
 return takeIds(q, { id }, ARGV[5], ARGV[6])[1]
 `),
 
@@ -135,11 +131,11 @@ for i = 6, #ARGV do
   local mine, c = holdOf(q, id, holder)
   if mine then
     unhold(q, id, holder)
-    keepCount(q, id, c)
     if readyAt == '' then
+      keepMeta(q, id, c)
       redis.call('ZADD', q.ready, id, id)
     else
-      redis.call('HSET', q.b .. 'm:' .. id, 'r', readyAt)
+      keepMeta(q, id, c, readyAt)
       redis.call('ZADD', q.delayed, readyAt, id)
     end
     out[#out + 1] = id
@@ -199,6 +195,7 @@ local max = tonumber(ARGV[4])
 if max <= 0 then return {} end
 local found = {}
 for _, id in ipairs(redis.call('ZRANGE', q.ready, 0, max - 1)) do found[#found + 1] = { tonumber(id), id, 'ready' } end
+for _, id in ipairs(redis.call('LRANGE', q.fresh, 0, max - 1)) do found[#found + 1] = { tonumber(id), id, 'ready' } end
 if ARGV[5] == '1' then
   local flat = redis.call('HGETALL', q.infl)
   for i = 1, #flat, 2 do
@@ -216,7 +213,7 @@ table.sort(found, function(a, b) return a[1] < b[1] end)
 local out = {}
 for i = 1, math.min(max, #found) do
   local row = fetch(q, found[i][2])
-  if found[i][4] then row[countAt(row)] = found[i][4] end -- in flight: its count is in inflight
+  if found[i][4] then row[3] = found[i][4] end -- in flight: its count is in inflight
   row[#row + 1] = found[i][3]
   out[i] = row
 end
@@ -233,13 +230,11 @@ return redis.call('HMGET', q.c, 'ready', 'inFlight', 'delayed', 'bytes')
     purge: queueScript(`
 if missing(q) then return qnf(q) end
 local n, bytes = 0, 0
-for _, set in ipairs({ q.ready, q.delayed }) do
-  for _, id in ipairs(redis.call('ZRANGE', set, 0, -1)) do
-    bytes = bytes + drop(q, id)
-    n = n + 1
-  end
+for _, ids in ipairs({ allReady(q), redis.call('ZRANGE', q.delayed, 0, -1) }) do
+  bytes = bytes + dropMany(q, ids)
+  n = n + #ids
 end
-redis.call('DEL', q.ready, q.delayed)
+redis.call('DEL', q.ready, q.fresh, q.delayed)
 redis.call('HSET', q.c, 'ready', 0, 'delayed', 0)
 count(q, 'bytes', -bytes)
 return n
@@ -267,14 +262,14 @@ return l[2]
 `),
 
     /**
-     * KEYS[1..7] source, KEYS[8..14] target (both in one slot).
+     * KEYS[1..10] source, KEYS[11..20] target (both in one slot).
      * ARGV[2] source base, [3] source name, [4] target base, [5] target name, [6] holder,
      * [7] number of ids n, [8] now, ids from ARGV[9], then n records.
      */
     move: {
-      numberOfKeys: 14,
+      numberOfKeys: 20,
       lua: `${head}
-local src, dst = Q(1, ARGV[2], ARGV[3]), Q(8, ARGV[4], ARGV[5])
+local src, dst = Q(1, ARGV[2], ARGV[3]), Q(11, ARGV[4], ARGV[5])
 if missing(src) then return qnf(src) end
 if missing(dst) then return qnf(dst) end
 local holder, n, now = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
