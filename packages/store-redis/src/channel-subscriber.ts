@@ -11,6 +11,8 @@ export class ChannelSubscriber {
   #connection: RedisClient | undefined;
   #closed = false;
   readonly #listeners = new Map<string, Set<(payload: string) => void>>();
+  /** Per channel, its SUBSCRIBE (settled once Redis confirmed it). */
+  readonly #subscribed = new Map<string, Promise<unknown>>();
   readonly #reconnectListeners = new Set<() => void>();
 
   constructor(
@@ -18,8 +20,23 @@ export class ChannelSubscriber {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  subscribe(channel: string, listener: (payload: string) => void, sharded = false): () => void {
-    this.#add(channel, listener, sharded)?.catch((err: unknown) => this.#report(err));
+  /** `onReady` runs once Redis confirmed the channel's subscription (at once if it had already). */
+  subscribe(
+    channel: string,
+    listener: (payload: string) => void,
+    sharded = false,
+    onReady?: () => void,
+  ): () => void {
+    const started = this.#add(channel, listener, sharded);
+    this.#subscribed.get(channel)?.then(
+      () => {
+        if (onReady && this.#listeners.get(channel)?.has(listener)) onReady();
+      },
+      // Reported once, by the caller whose listener started the SUBSCRIBE.
+      (err: unknown) => {
+        if (started) this.#report(err);
+      },
+    );
     return this.#remover(channel, listener, sharded);
   }
 
@@ -37,6 +54,7 @@ export class ChannelSubscriber {
       this.#listeners.set(channel, (set = new Set()));
       const subscriber = this.#subscriber();
       subscribing = sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
+      this.#subscribed.set(channel, subscribing);
     }
     set.add(listener);
     return subscribing;
@@ -47,6 +65,7 @@ export class ChannelSubscriber {
       const current = this.#listeners.get(channel);
       if (current === undefined || !current.delete(listener) || current.size > 0) return;
       this.#listeners.delete(channel);
+      this.#subscribed.delete(channel);
       const connection = this.#connection;
       if (connection === undefined) return;
       (sharded ? connection.sunsubscribe(channel) : connection.unsubscribe(channel)).catch((err: unknown) =>
@@ -64,6 +83,7 @@ export class ChannelSubscriber {
   close(): void {
     this.#closed = true;
     this.#listeners.clear();
+    this.#subscribed.clear();
     this.#connection?.disconnect();
     this.#connection = undefined;
   }

@@ -253,8 +253,8 @@ export class RedisStore implements MessageStore {
   #subscribeWake(queue: QueueKey, onWake: () => void): () => void {
     this.#check();
     if (this.#sharded)
-      return this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, () => onWake(), true);
-    return this.#channels.subscribe(globalKeys.wake(this.#keys.global, queue), () => onWake());
+      return this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, () => onWake(), true, onWake);
+    return this.#channels.subscribe(globalKeys.wake(this.#keys.global, queue), () => onWake(), false, onWake);
   }
 
   /**

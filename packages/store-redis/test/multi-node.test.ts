@@ -9,11 +9,13 @@ import {
   type Delivery,
   type VirtualHost,
 } from '@conveyor/core';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore, type RedisStoreOptions } from '../src/index.js';
 import { clusterUnavailable, startCluster, type TestCluster } from './redis-cluster-fixture.js';
 import {
   deletePrefix,
+  REDIS_URL,
   redisStore as singleRedisStore,
   redisUnavailable,
   uniquePrefix,
@@ -83,6 +85,42 @@ for (const target of ['single', 'cluster'] as const) {
         const [d] = await waiting;
         expect(text(d!)).toBe('hello');
         expect(Date.now() - started).toBeLessThan(2_000);
+      });
+
+      it("only a node with a consumer or a waiting receiver on a queue listens for its wake-ups; a consumer still gets every other node's sends", async (ctx) => {
+        if (cluster) return ctx.skip(); // sharded channels are counted per shard: one Redis shows the same
+        const prefix = uniquePrefix();
+        const [a, b] = await nodes(2, 10_000, prefix);
+        for (const n of [a!, b!]) await n.vh.declareQueue('listened');
+        const redis = new Redis(REDIS_URL);
+        try {
+          const listeners = async () => {
+            const channels = (await redis.pubsub('CHANNELS', `${prefix}wake:*`)) as string[];
+            if (channels.length === 0) return 0;
+            const counts = (await redis.pubsub('NUMSUB', ...channels)) as (string | number)[];
+            return counts.filter((_, i) => i % 2 === 1).reduce<number>((n, c) => n + Number(c), 0);
+          };
+          await sleep(100);
+          expect(await listeners()).toBe(0);
+          const got: string[] = [];
+          const handle = b!.vh.consume(
+            'listened',
+            (d) => {
+              got.push(text(d));
+            },
+            { autoAck: true },
+          );
+          await expect.poll(listeners).toBe(1);
+          for (const body of ['1', '2', '3']) await a!.vh.send('listened', { body });
+          await expect.poll(() => got.sort()).toEqual(['1', '2', '3']);
+          const waiting = a!.vh.receive('listened', { waitMs: 5_000 });
+          await expect.poll(listeners).toBe(2);
+          await handle.cancel();
+          await b!.vh.send('listened', { body: 'for a' });
+          expect((await waiting).map(text)).toEqual(['for a']);
+        } finally {
+          redis.disconnect();
+        }
       });
 
       it('topology declared on one running node is seen by another running node; a durable queue deleted there goes here too', async () => {

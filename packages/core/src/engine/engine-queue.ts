@@ -36,6 +36,8 @@ const TAKE_BATCH = 256;
 /** How often a queue past its soft depth limit asks the store whether it drained. */
 const DEPTH_POLL_MS = 20;
 let holderSeq = 0;
+/** How long a queue keeps listening for other nodes' sends after its last consumer or receiver (ms). */
+const LISTEN_AFTER_LAST_MS = 5_000;
 
 /**
  * One queue of the engine: accepts copies, dispatches to waiters and consumers, settles leases.
@@ -91,11 +93,35 @@ export class EngineQueue {
     this.policy = policy;
     this.options = effectiveOptions(declared, policy);
     this.touch();
-    // A shared store tells us when another node sends to this queue.
-    this.#unsubscribe = host.store.cluster?.subscribe(key, () => this.pump());
   }
 
-  readonly #unsubscribe: (() => void) | undefined;
+  /** Listening for other nodes' sends to this queue (shared store), while someone here takes. */
+  #unsubscribe: (() => void) | undefined;
+  /** When this node last had a consumer or receiver on the queue (engine clock). */
+  #servedAt = 0;
+
+  /**
+   * A shared store tells a node when another node sends to this queue; only a node with a
+   * consumer or a waiting receiver on it needs to know, and every wake-up costs each listening
+   * node a turn of its event loop. The store wakes the queue once the subscription is in place,
+   * so a send just before it is not missed.
+   */
+  #listen(): void {
+    this.#servedAt = this.host.now();
+    if (this.#unsubscribe || this.deleted) return;
+    this.#unsubscribe = this.host.store.cluster?.subscribe(this.key, () => this.#woken());
+  }
+
+  #woken(): void {
+    if (this.#waiters.length > 0 || this.consumers.length > 0) {
+      this.#servedAt = this.host.now();
+      this.pump();
+    } else if (this.host.now() - this.#servedAt >= LISTEN_AFTER_LAST_MS) {
+      // Kept a while after the last consumer or receiver left: a receive loop does not resubscribe each time.
+      this.#unsubscribe?.();
+      this.#unsubscribe = undefined;
+    }
+  }
 
   /** A timer on the engine's clock whose failures are the host's background errors. */
   #timer(fire: () => unknown): Timer {
@@ -435,6 +461,7 @@ export class EngineQueue {
           resolve([]);
         }, waitMs);
         this.#waiters.push(waiter);
+        this.#listen();
         this.pump();
         return;
       }
@@ -590,6 +617,7 @@ export class EngineQueue {
     this.host.consumersChanged(this);
     this.#hadConsumer = true;
     this.#unusedTimer?.cancel();
+    this.#listen();
     this.pump();
   }
 
@@ -603,6 +631,7 @@ export class EngineQueue {
     if (i < 0) return;
     this.consumers.splice(i, 1);
     this.host.consumersChanged(this);
+    this.#servedAt = this.host.now();
     consumer.active = false;
     const ids = [...consumer.held.keys()];
     consumer.settle(ids);
@@ -645,6 +674,7 @@ export class EngineQueue {
   close(reason: ConsumerCancelReason): ConsumerState[] {
     this.deleted = true;
     this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     for (const t of [this.#wakeTimer, this.#expiryTimer, this.#unusedTimer, this.#timeoutTimer]) t?.cancel();
     for (const w of this.#waiters.splice(0)) {
       if (w.timer) clearTimeout(w.timer);

@@ -59,7 +59,9 @@ export interface StoreCluster {
   readonly nodeId: string;
   /**
    * Calls `onWake` when another process adds or returns messages in `queue` (at most once; the
-   * engine keeps its `nextWakeAt` timers as the fallback). Returns an unsubscribe function.
+   * engine keeps its `nextWakeAt` timers as the fallback), and once as soon as the subscription is
+   * in place: a send between the caller's last look at the queue and then is not missed. Returns
+   * an unsubscribe function.
    */
   subscribe(queue: QueueKey, onWake: () => void): () => void;
   /**
