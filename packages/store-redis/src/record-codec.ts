@@ -122,6 +122,13 @@ export function rowToMessage(row: Row): StoredMessage {
   return unpack(str(row[0]), packed, row[2] ?? null, row[3] ?? null);
 }
 
+/** A take's reply: its rows one after the other, PACKED_ROW items each. */
+export function rowsToMessages(flat: Row): StoredMessage[] {
+  const out: StoredMessage[] = [];
+  for (let i = 0; i < flat.length; i += PACKED_ROW) out.push(rowToMessage(flat.slice(i, i + PACKED_ROW)));
+  return out;
+}
+
 export function rowToPeeked(row: Row): PeekedMessage {
   const state = str(row[row.length - 1]) as PeekedMessage['state'];
   return { ...rowToMessage(row.slice(0, -1)), state };

@@ -25,7 +25,7 @@ import {
 import { CrossSlotMove } from './cross-slot-move.js';
 import { globalKeys, keyLayout, type KeyLayout } from './keys.js';
 import { NodeLiveness } from './node-liveness.js';
-import { recordArgs, rowToMessage, rowToPeeked, type Row } from './record-codec.js';
+import { recordArgs, rowToMessage, rowToPeeked, rowsToMessages, type Row } from './record-codec.js';
 import { splitUrl } from './redis-url.js';
 import { readPersistence, versionAtLeast, type RedisPersistence } from './redis-persistence.js';
 import { queueScripts } from './scripts/queue-scripts.js';
@@ -353,14 +353,14 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#register(queue);
     const holder = this.#holder(options.holder);
-    const rows = (await this.#calls.script(
+    const flat = (await this.#calls.script(
       'take',
       queue,
       [clampCount(max), holder, options.leaseUntil ?? '', options.now],
       true,
-    )) as Row[];
-    if (rows.length > 0) this.#holders.touch(holder, queue, Date.now());
-    return rows.map(rowToMessage);
+    )) as Row;
+    if (flat.length > 0) this.#holders.touch(holder, queue, Date.now());
+    return rowsToMessages(flat);
   }
 
   async takeById(queue: QueueKey, id: string, options: TakeOptions): Promise<StoredMessage | undefined> {
@@ -373,7 +373,7 @@ export class RedisStore implements MessageStore {
       [id, holder, options.leaseUntil ?? '', options.now],
       true,
     )) as Row | null;
-    if (row === null) return undefined;
+    if (row === null || row.length === 0) return undefined;
     this.#holders.touch(holder, queue, Date.now());
     return rowToMessage(row);
   }

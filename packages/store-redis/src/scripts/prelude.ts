@@ -176,15 +176,18 @@ end
 -- A count plus one, as a string; string.format costs more than the rest of a take's Lua per message.
 local NEXT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6' }
 local function raised(c) return NEXT[c] or int((tonumber(c) or 0) + 1) end
--- Delivers ids, just removed from ready, to holder with their counts raised; returns their rows.
+-- Delivers ids, just removed from ready, to holder with their counts raised; returns their rows
+-- one after the other (id, packed value, count, readyAt: ROW items each), not a table per row.
 local function takeIds(q, ids, holder, lease)
   if #ids == 0 then return {} end
   local rows, counts, sizes = {}, {}, {}
   local values, metas = hmget(q.recs, ids), hmget(q.meta, ids)
+  local at = 0
   for i, id in ipairs(ids) do
     local s, c, r = parseMeta(metas[i])
     c = raised(c)
-    rows[i] = { id, values[i], c, r or false }
+    rows[at + 1], rows[at + 2], rows[at + 3], rows[at + 4] = id, values[i], c, r or false
+    at = at + 4
     counts[i] = c
     sizes[i] = s or '0'
   end

@@ -64,7 +64,7 @@ if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local id = ARGV[4]
 if not unready(q, id) then return false end
-return takeIds(q, { id }, ARGV[5], ARGV[6])[1]
+return takeIds(q, { id }, ARGV[5], ARGV[6])
 `),
 
     // The acks of one event-loop iteration: ARGV[4] = groups; each group: holder, n, n ids.
@@ -111,7 +111,7 @@ for _, g in ipairs(groups) do
 end
 if #mine == 0 then return out end
 batch('HDEL', q.infl, mine)
-batch('ZREM', q.leases, mine)
+if redis.call('EXISTS', q.leases) == 1 then batch('ZREM', q.leases, mine) end -- most consumers hold without a lease
 for holder, ids in pairs(byHolder) do
   local hk = q.b .. 'h:' .. holder
   batch('SREM', hk, ids)
