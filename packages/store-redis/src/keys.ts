@@ -51,7 +51,6 @@ export const globalKeys = {
   node: (g: string, node: string) => `${g}node:${node}`,
   nodeQueues: (g: string, node: string) => `${g}nq:${node}`,
   /** Pub/sub channels. */
-  wake: (g: string, queue: string) => `${g}wake:${queue}`,
   metaChanged: (g: string) => `${g}meta-changed`,
   nodeGone: (g: string) => `${g}node-gone`,
   signal: (g: string, topic: string) => `${g}signal:${topic}`,

@@ -21,12 +21,19 @@ export class RedisCalls {
     private readonly wait: RedisWaitOption | undefined,
     /** The store is closed: a failing call is the close, not a store error. */
     private readonly closed: () => boolean,
+    /** Who asks (ARGV[1]): this node's id, or '' when every node, this one too, is to wake. */
+    readonly origin: string,
   ) {}
+
+  /** The same calls, their wake-ups meant for every node (a sweep: this node's engine did not ask). */
+  forEveryNode(): RedisCalls {
+    return new RedisCalls(this.redis, this.keys, this.wait, this.closed, '');
+  }
 
   /** Runs a single-queue script. */
   script(name: ScriptName, queue: QueueKey, args: ScriptArg[], buffers = false): Promise<unknown> {
     const k = this.keys;
-    return this.call(name, [...k.queueKeys(queue), k.global, k.queueBase(queue), queue, ...args], buffers);
+    return this.call(name, [...k.queueKeys(queue), this.origin, k.queueBase(queue), queue, ...args], buffers);
   }
 
   async count(name: ScriptName, queue: QueueKey, args: ScriptArg[]): Promise<number> {

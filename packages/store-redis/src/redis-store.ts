@@ -82,6 +82,10 @@ export class RedisStore implements MessageStore {
   readonly #redis: RedisClient;
   /** Set over a Redis Cluster with per-queue slots: moves between queues go in four steps. */
   readonly #crossSlot: CrossSlotMove | undefined;
+  /** Replays another node's half-done moves, waking every node (this one's engine did not move them). */
+  readonly #crossSlotReplay: CrossSlotMove | undefined;
+  /** Calls made for a departed node (sweep): their wake-ups reach this node as well. */
+  readonly #sweepCalls: RedisCalls;
   readonly #sharded: boolean;
   readonly #keys: KeyLayout;
   readonly #wait: RedisWaitOption | undefined;
@@ -120,16 +124,29 @@ export class RedisStore implements MessageStore {
     this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
     for (const [name, def] of Object.entries(queueScripts(this.#sharded ? 'cluster' : 'single')))
       this.#redis.defineCommand(name, def);
-    this.#calls = new RedisCalls(this.#redis, this.#keys, this.#wait, () => this.#status === 'closed');
+    this.#calls = new RedisCalls(
+      this.#redis,
+      this.#keys,
+      this.#wait,
+      () => this.#status === 'closed',
+      this.nodeId,
+    );
+    const sweeping = this.#calls.forEveryNode();
+    this.#sweepCalls = sweeping;
     this.#meta = new RedisMetadata(this.#calls);
     this.#acks = new AckBatcher(this.#calls);
     this.#consumers = new QueueConsumers(this.#calls, this.nodeId, () => this.#liveNodes());
-    this.#crossSlot =
-      this.#sharded && options.singleSlot !== true
-        ? new CrossSlotMove({
-            script: (name, queue, args, buffers) => this.#calls.script(name, queue, args, buffers),
-          })
-        : undefined;
+    const crossSlot = this.#sharded && options.singleSlot !== true;
+    this.#crossSlot = crossSlot
+      ? new CrossSlotMove({
+          script: (name, queue, args, buffers) => this.#calls.script(name, queue, args, buffers),
+        })
+      : undefined;
+    this.#crossSlotReplay = crossSlot
+      ? new CrossSlotMove({
+          script: (name, queue, args, buffers) => sweeping.script(name, queue, args, buffers),
+        })
+      : undefined;
     const host = {
       nodeId: this.nodeId,
       globalPrefix: this.#keys.global,
@@ -235,8 +252,10 @@ export class RedisStore implements MessageStore {
 
   /** What `node` held in `queue` returns to ready; its half-done moves from there are completed first. */
   async #releaseNode(queue: QueueKey, node: string): Promise<number> {
-    const replayed = this.#crossSlot ? await this.#crossSlot.recover(queue, node) : 0;
-    return replayed + (await this.#calls.count('releaseNode', queue, [node]));
+    const calls = node === this.nodeId ? this.#calls : this.#sweepCalls;
+    const replay = node === this.nodeId ? this.#crossSlot : this.#crossSlotReplay;
+    const replayed = replay ? await replay.recover(queue, node) : 0;
+    return replayed + (await calls.count('releaseNode', queue, [node]));
   }
 
   /** Returns what dead nodes held (every node also does this on its liveness timer). */
@@ -252,9 +271,11 @@ export class RedisStore implements MessageStore {
    */
   #subscribeWake(queue: QueueKey, onWake: () => void): () => void {
     this.#check();
-    if (this.#sharded)
-      return this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, () => onWake(), true, onWake);
-    return this.#channels.subscribe(globalKeys.wake(this.#keys.global, queue), () => onWake(), false, onWake);
+    // A wake-up from this node's own call is news to nobody here: the engine made the change.
+    const woken = (origin: string) => {
+      if (origin !== this.nodeId) onWake();
+    };
+    return this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, woken, this.#sharded, onWake);
   }
 
   /**
@@ -459,7 +480,14 @@ export class RedisStore implements MessageStore {
     if (this.#crossSlot) return this.#crossSlot.move(from, ids, this.#holder(holder), to, records);
     const k = this.#keys;
     const keys = [...k.queueKeys(from), ...k.queueKeys(to)];
-    const args: ScriptArg[] = [k.global, k.queueBase(from), from, k.queueBase(to), to, this.#holder(holder)];
+    const args: ScriptArg[] = [
+      this.nodeId,
+      k.queueBase(from),
+      from,
+      k.queueBase(to),
+      to,
+      this.#holder(holder),
+    ];
     args.push(ids.length, Date.now(), ...ids);
     for (let i = 0; i < ids.length; i++) {
       const record = records[i];

@@ -95,7 +95,7 @@ for (const target of ['single', 'cluster'] as const) {
         const redis = new Redis(REDIS_URL);
         try {
           const listeners = async () => {
-            const channels = (await redis.pubsub('CHANNELS', `${prefix}wake:*`)) as string[];
+            const channels = (await redis.pubsub('CHANNELS', `${prefix}*wake`)) as string[];
             if (channels.length === 0) return 0;
             const counts = (await redis.pubsub('NUMSUB', ...channels)) as (string | number)[];
             return counts.filter((_, i) => i % 2 === 1).reduce<number>((n, c) => n + Number(c), 0);

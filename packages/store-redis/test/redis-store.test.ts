@@ -192,6 +192,25 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await store.counts('q')).toMatchObject({ ready: 1, inFlight: 0, bytes: 1 });
   });
 
+  it("a node is not woken by its own calls (its engine made the change), but is by its sweep of a dead node's deliveries", async () => {
+    const prefix = fresh();
+    const dying = await open(prefix, { holderTtlMs: 300 });
+    const survivor = await open(prefix, { holderTtlMs: 300 });
+    await survivor.createQueue('q');
+    let wakes = 0;
+    survivor.cluster.subscribe('q', () => wakes++);
+    await expect.poll(() => wakes).toBe(1); // the subscription is in place
+    await survivor.enqueue('q', [record('a'), record('b')]);
+    const [mine] = await survivor.take('q', 1, { holder: 'h', now: Date.now() });
+    await survivor.release('q', [mine!.id], 'h');
+    await dying.take('q', 2, { holder: 'c', now: Date.now() });
+    await sleep(100);
+    expect(wakes).toBe(1); // its own enqueue and release: nothing
+    await dying.abandon();
+    await expect.poll(() => wakes, { timeout: 3_000 }).toBe(2); // its sweep returned the dead node's two
+    expect(await survivor.counts('q')).toMatchObject({ ready: 2, inFlight: 0 });
+  });
+
   it("a dead node's deliveries come back, count raised, once its liveness key lapses", async () => {
     const prefix = fresh();
     const dying = await open(prefix, { holderTtlMs: 300 });
@@ -239,7 +258,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     await b.createQueue('other');
     let wakes = 0;
     const stop = a.cluster.subscribe('q', () => wakes++);
-    await subscribers(`${prefix}wake:q`, 1); // SUBSCRIBE reached Redis
+    await subscribers(`${prefix}{q:q}:wake`, 1); // SUBSCRIBE reached Redis
     const until = async (n: number) => {
       const deadline = Date.now() + 2_000;
       while (wakes < n && Date.now() < deadline) await sleep(5);
@@ -256,7 +275,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     await b.release('q', [m?.id ?? ''], 'h');
     await until(4);
     stop();
-    await subscribers(`${prefix}wake:q`, 0);
+    await subscribers(`${prefix}{q:q}:wake`, 0);
     await b.enqueue('q', [record('unheard')]);
     await sleep(100);
     expect(wakes).toBe(4);

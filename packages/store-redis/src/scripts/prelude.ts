@@ -1,7 +1,8 @@
 /**
  * Lua shared by every queue script. A queue is a table of its declared keys (ten KEYS from `k`,
  * see `keyLayout`) plus its base for per-holder keys, which are derived inside the script and
- * share the queue's hash tag. ARGV[1] is always the store's global prefix.
+ * share the queue's hash tag. ARGV[1] is always who asks: the calling node's id, which its
+ * wake-ups carry (a node ignores its own: its engine already knows), or '' to wake every node.
  *
  * Per queue: `counts` hash (ready, inFlight, delayed, bytes; also the queue's existence marker),
  * `ready` zset and `fresh` list (see below), `delayed` zset (score = readyAt), `inflight` hash
@@ -29,13 +30,14 @@
 export type ScriptMode = 'single' | 'cluster';
 
 /**
- * How a script tells other nodes its queue changed. Classic PUBLISH reaches every subscriber on a
- * single Redis; in a Cluster it would be broadcast to every shard, so there the wake-up goes by
- * SPUBLISH on a channel in the queue's own slot.
+ * How a script tells other nodes its queue changed, on the queue's channel `<base>wake`, with the
+ * calling node as payload. Classic PUBLISH reaches every subscriber on a single Redis; in a
+ * Cluster it would be broadcast to every shard, so there the wake-up goes by SPUBLISH, which stays
+ * on the shard of the queue's slot.
  */
 const WAKE: Record<ScriptMode, string> = {
-  single: `redis.call('PUBLISH', G .. 'wake:' .. q.name, '1')`,
-  cluster: `redis.call('SPUBLISH', q.b .. 'wake', '1')`,
+  single: `redis.call('PUBLISH', q.b .. 'wake', ARGV[1])`,
+  cluster: `redis.call('SPUBLISH', q.b .. 'wake', ARGV[1])`,
 };
 
 /**
@@ -44,7 +46,6 @@ const WAKE: Record<ScriptMode, string> = {
  * none does). Redis before 7 knows no shebang, so single-Redis scripts go without.
  */
 export const prelude = (mode: ScriptMode): string => `${mode === 'cluster' ? '#!lua\n' : ''}
-local G = ARGV[1]
 local function Q(k, base, name)
   return { c = KEYS[k], ready = KEYS[k + 1], delayed = KEYS[k + 2], infl = KEYS[k + 3],
            leases = KEYS[k + 4], holders = KEYS[k + 5], dd = KEYS[k + 6], fresh = KEYS[k + 7],
