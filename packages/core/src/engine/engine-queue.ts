@@ -66,6 +66,8 @@ export class EngineQueue {
   readonly #batch = new TurnBatch<AcceptRequest, AcceptOutcome>((requests) => this.#write(requests));
   #pumping = false;
   #pumpAgain = false;
+  /** The last take got fewer than it asked for: nothing more was ready then. */
+  #drained = false;
   /** Publishes waiting for `delivered` to reach their target, oldest first (flow control, shared store). */
   readonly #paced: { until: number; resolve: () => void }[] = [];
   /** Shared store, queue past its soft depth limit: the poll its publishers' confirms wait on. */
@@ -376,7 +378,9 @@ export class EngineQueue {
         this.#countAcked(acked, given);
       }
       if (this.options.consumerTimeoutMs !== undefined) this.timeoutAt(now + this.options.consumerTimeoutMs);
-      return true;
+      // A take that got fewer than it asked for emptied the queue: asking again (for the next
+      // consumer) would come back empty. A send or a return meanwhile pumps again (#pumpAgain).
+      return !this.#drained;
     }
     return false;
   }
@@ -407,6 +411,7 @@ export class EngineQueue {
         max,
         leaseUntil === undefined ? { holder, now } : { holder, now, leaseUntil },
       );
+      this.#drained = taken.length < max;
       if (taken.length === 0) return [];
       if (leaseUntil !== undefined) this.wakeAt(leaseUntil);
       const deliveries = await this.#screen(taken, holder, now, leaseUntil, consumer);

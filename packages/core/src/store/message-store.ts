@@ -123,7 +123,8 @@ export interface QueueStore {
    * Hands out up to `max` ready messages in FIFO order (redeliveries keep their original
    * position; with `priorities`, higher priority first and FIFO within a level), raising each one's delivery count; the raised count is stored (batched).
    * Returns what it handed out; the caller decides (TTL, delivery limit) and acks, moves or
-   * delivers them.
+   * delivers them. Fewer than `max` means no more were ready: the engine then stops asking until
+   * something changes.
    */
   take(queue: QueueKey, max: number, options: TakeOptions): Promise<StoredMessage[]>;
   /** Like `take`, for one peeked message; `undefined` when it is no longer ready. */
