@@ -131,8 +131,7 @@ export class RedisStore implements MessageStore {
       () => this.#status === 'closed',
       this.nodeId,
     );
-    const sweeping = this.#calls.forEveryNode();
-    this.#sweepCalls = sweeping;
+    this.#sweepCalls = this.#calls.forEveryNode();
     this.#meta = new RedisMetadata(this.#calls);
     this.#acks = new AckBatcher(this.#calls);
     this.#consumers = new QueueConsumers(this.#calls, this.nodeId, () => this.#liveNodes());
@@ -144,7 +143,7 @@ export class RedisStore implements MessageStore {
       : undefined;
     this.#crossSlotReplay = crossSlot
       ? new CrossSlotMove({
-          script: (name, queue, args, buffers) => sweeping.script(name, queue, args, buffers),
+          script: (name, queue, args, buffers) => this.#sweepCalls.script(name, queue, args, buffers),
         })
       : undefined;
     const host = {

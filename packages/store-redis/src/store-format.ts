@@ -4,11 +4,12 @@ import type { RedisClient } from './redis-connection.js';
 
 /**
  * The layout of what a store keeps in Redis. 2: records packed into one value (record-codec.ts).
- * 3: ready ids appended to a list (`fresh`) beside the `ready` zset (prelude.ts). Nodes of an
- * older format must not share a store with this one: format 1 (liveness value '1') would hand out
- * packed records as empty messages, format 2 would not see the fresh ids. Every node's liveness
- * key holds its format, and the store remembers the highest. Data of formats 1 and 2 is read as
- * it is: their ready zset keeps its meaning.
+ * 3: a queue's records in its `records` and `meta` hashes, fresh ids on a list beside the `ready`
+ * zset (prelude.ts). Nodes of an older format must not share a store with this one: format 1
+ * (liveness value '1') would hand out packed records as empty messages, format 2 would look for
+ * records in hashes of their own and not see the fresh ids. Every node's liveness key holds its
+ * format, and the store remembers the highest. Data of formats 1 and 2 is converted when the
+ * first node of format 3 opens the store (store-upgrade.ts).
  */
 export const STORE_FORMAT = 3;
 

@@ -124,8 +124,9 @@ local function metaOf(s, c, r)
   if r then return s .. ' ' .. c .. ' ' .. r end
   return s .. ' ' .. c
 end
--- HMGET of many fields (unpack has a stack limit).
+-- HMGET of any number of fields, none included (unpack has a stack limit).
 local function hmget(key, fields)
+  if #fields == 0 then return {} end
   if #fields <= 4000 then return redis.call('HMGET', key, unpack(fields)) end
   local out = {}
   for i = 1, #fields, 4000 do
@@ -135,12 +136,11 @@ local function hmget(key, fields)
   end
   return out
 end
--- A record is read as { id, packed value, delivery count, readyAt } plus its body size.
-local function readRecord(q, id)
-  local s, c, r = parseMeta(redis.call('HGET', q.meta, id))
-  return { id, redis.call('HGET', q.recs, id), c, r or false }, s
+-- A record as { id, packed value, delivery count, readyAt }.
+local function fetch(q, id)
+  local _, c, r = parseMeta(redis.call('HGET', q.meta, id))
+  return { id, redis.call('HGET', q.recs, id), c, r or false }
 end
-local function fetch(q, id) return (readRecord(q, id)) end
 -- The inflight hash also holds field '' (no id is empty) with a value longer than Redis's
 -- hash-max-listpack-value (64): that keeps it in the hashtable encoding. As a listpack (up to 128
 -- fields) every lookup scans it, and each message is looked up three times while in flight.
@@ -237,15 +237,12 @@ local function drop(q, id) return dropMany(q, { id }) end
 -- Held messages back to ready at their id position, their counts kept; returns how many. holder:
 -- theirs when known, else each one's from inflight.
 local function returnAll(q, ids, holder)
-  for i = 1, #ids, 4000 do
-    local part = { unpack(ids, i, math.min(i + 3999, #ids)) }
-    local values = redis.call('HMGET', q.infl, unpack(part))
-    for j, id in ipairs(part) do
-      local h, c = parseHeld(values[j])
-      unhold(q, id, holder or h or '')
-      keepMeta(q, id, c)
-      redis.call('ZADD', q.ready, id, id)
-    end
+  local values = hmget(q.infl, ids)
+  for i, id in ipairs(ids) do
+    local h, c = parseHeld(values[i])
+    unhold(q, id, holder or h or '')
+    keepMeta(q, id, c)
+    redis.call('ZADD', q.ready, id, id)
   end
   count(q, 'inFlight', -#ids)
   count(q, 'ready', #ids)

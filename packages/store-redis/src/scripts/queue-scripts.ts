@@ -5,7 +5,7 @@ import { prelude, RECORD_ARGS, type ScriptMode } from './prelude.js';
 /**
  * Every multi-step change is one of these scripts, so it is atomic in Redis whichever node runs
  * it. Single-queue scripts declare the queue's ten keys (KEYS[1..10]) and take
- * ARGV = [global prefix, queue base, queue name, ...own arguments from ARGV[4]].
+ * ARGV = [calling node (see prelude.ts), queue base, queue name, ...own arguments from ARGV[4]].
  */
 export interface ScriptDef {
   readonly numberOfKeys: number;
@@ -80,13 +80,10 @@ for g = 1, tonumber(ARGV[4]) do
   at = at + 2 + n
 end
 local owners, sizes = {}, {}
-for i = 1, #asked, 4000 do
-  local got = redis.call('HMGET', q.infl, unpack(asked, i, math.min(i + 3999, #asked)))
-  for j, value in ipairs(got) do
-    local h, _, size = parseHeld(value)
-    owners[i + j - 1] = h
-    if size then sizes[asked[i + j - 1]] = size end
-  end
+for i, value in ipairs(hmget(q.infl, asked)) do
+  local h, _, size = parseHeld(value)
+  owners[i] = h
+  if size then sizes[asked[i]] = size end
 end
 local out, mine, byHolder, taken = {}, {}, {}, {}
 for _, g in ipairs(groups) do
