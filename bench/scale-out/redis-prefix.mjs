@@ -73,7 +73,8 @@ export async function redisWork(redisUrl) {
   try {
     const info = await redis.info('all');
     const calls = (cmd) => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-    const commands = Number(/^total_commands_processed:(\d+)/m.exec(info)?.[1] ?? NaN);
+    const stat = (name) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+    const commands = stat('total_commands_processed');
     // INFO commandstats: every command, those a script runs included, with its calls and µs.
     const perCommand = {};
     for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
@@ -81,10 +82,14 @@ export async function redisWork(redisUrl) {
     return {
       commands,
       scripts: calls('evalsha') + calls('eval') + calls('evalsha_ro') + calls('eval_ro'),
+      // Socket reads and writes (Redis 6+): each is a wake-up and a system call, which on this
+      // machine cost Redis more than most scripts' Lua.
+      reads: stat('total_reads_processed'),
+      writes: stat('total_writes_processed'),
       perCommand,
     };
   } catch {
-    return { commands: NaN, scripts: NaN, perCommand: {} };
+    return { commands: NaN, scripts: NaN, reads: NaN, writes: NaN, perCommand: {} };
   } finally {
     redis.disconnect();
   }

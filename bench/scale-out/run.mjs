@@ -127,6 +127,8 @@ function mergeWork(works) {
   return {
     commands: sum(works.map((w) => w.commands)),
     scripts: sum(works.map((w) => w.scripts)),
+    reads: sum(works.map((w) => w.reads)),
+    writes: sum(works.map((w) => w.writes)),
     perCommand,
   };
 }
@@ -235,7 +237,7 @@ async function runScenario(key) {
     const work = async () =>
       s.redis
         ? mergeWork(await Promise.all(shards.map((url) => redisWork(url))))
-        : { commands: NaN, scripts: NaN, perCommand: {} };
+        : { commands: NaN, scripts: NaN, reads: NaN, writes: NaN, perCommand: {} };
     const [broker0, redis0, work0] = [nodeCpu(), shardCpu(), await work()];
     for (const p of publishers) p.send('go');
     const sent = await Promise.all(publishers.map((p) => p.next('result')));
@@ -277,6 +279,8 @@ async function runScenario(key) {
       // Counts every client of this Redis: another user of it during the run inflates the figure.
       redisCommandsPerMsg: (work1.commands - work0.commands) / distinct,
       redisScriptsPerMsg: (work1.scripts - work0.scripts) / distinct,
+      redisReadsPerMsg: (work1.reads - work0.reads) / distinct,
+      redisWritesPerMsg: (work1.writes - work0.writes) / distinct,
       // Per command (those inside scripts included): calls and µs of Redis time per consumed message.
       redisCommands: Object.fromEntries(
         Object.entries(work1.perCommand).map(([cmd, after]) => {
@@ -328,7 +332,7 @@ for (let run = 1; run <= RUNS; run++) {
         `run ${run} ${key.padEnd(6)} consumed ${r.rate.toFixed(0)} msg/s ` +
           `(${r.loadRate.toFixed(0)} while publishing, backlog ${r.backlog} at its end), confirmed ${r.confirmRate.toFixed(0)} msg/s, ` +
           `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, broker ${r.brokerUsPerMsg.toFixed(0)} µs/msg` +
-          `${s.redis ? `, redis ${r.redisUsPerMsg.toFixed(0)} µs/msg ${r.redisScriptsPerMsg.toFixed(1)} scripts/msg ${r.redisCommandsPerMsg.toFixed(1)} cmds/msg` : ''}; ` +
+          `${s.redis ? `, redis ${r.redisUsPerMsg.toFixed(1)} µs/msg ${r.redisScriptsPerMsg.toFixed(1)} scripts/msg ${r.redisCommandsPerMsg.toFixed(1)} cmds/msg ${r.redisReadsPerMsg.toFixed(2)} reads/msg ${r.redisWritesPerMsg.toFixed(2)} writes/msg` : ''}; ` +
           `${r.confirmed} confirmed, ${r.consumed} consumed, ${loss}, ${r.duplicates} duplicate deliveries, ${r.redelivered} redelivered; load ${loads()}` +
           (s.nodes > 1 ? `; CPU ms per node ${r.nodeCpuMs.map((c) => c.toFixed(0)).join(' / ')}` : '') +
           (s.cluster

@@ -55,6 +55,12 @@ local function missing(q) return redis.call('EXISTS', q.c) == 0 end
 local function qnf(q) return redis.error_reply('QNF ' .. q.name) end
 -- Tells subscribers on other nodes that the queue changed (see RedisStore.subscribe).
 local function wake(q) ${WAKE[mode]} end
+-- The hashes keyed by message id (inflight, records, meta) also hold field '' (no id is empty)
+-- with a value longer than Redis's hash-max-listpack-value (64): that keeps each in the hashtable
+-- encoding. As a listpack (a hash of up to 128 short values: every meta, a queue of small
+-- messages) each lookup scans it; with a shallow queue that scan was Redis's top function
+-- (lpFind, 10% of its CPU under the scale-out bench).
+local PAD = string.rep('-', 72)
 -- Numbers go to redis.call as strings made here: Redis 7.0 would print each one as a double.
 local function int(n) return string.format('%d', n) end
 local function count(q, field, n) if n ~= 0 then redis.call('HINCRBY', q.c, field, int(n)) end end
@@ -141,10 +147,6 @@ local function fetch(q, id)
   local _, c, r = parseMeta(redis.call('HGET', q.meta, id))
   return { id, redis.call('HGET', q.recs, id), c, r or false }
 end
--- The inflight hash also holds field '' (no id is empty) with a value longer than Redis's
--- hash-max-listpack-value (64): that keeps it in the hashtable encoding. As a listpack (up to 128
--- fields) every lookup scans it, and each message is looked up three times while in flight.
-local PAD = string.rep('-', 72)
 -- An inflight value is '<delivery count> <body size> <holder>': while a message is held, its
 -- count and size live there, so neither a take nor an ack touches its meta. Format 1 wrote the
 -- holder alone (its meta holds the raised count). Returns holder, count, size.
@@ -265,7 +267,7 @@ local function appendRecords(q, now, a, starts)
   local n = #starts
   if n == 0 then return {} end
   local first = nextIds(q, n, now)
-  local ids, ready, recs, metas, bytes, delayed = {}, {}, {}, {}, 0, 0
+  local ids, ready, recs, metas, bytes, delayed = {}, {}, { '', PAD }, { '', PAD }, 0, 0
   for k, i in ipairs(starts) do
     local id = string.format('%d', first + k)
     ids[k] = id
