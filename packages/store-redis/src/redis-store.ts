@@ -35,7 +35,7 @@ import { RedisCalls, type RedisWaitOption, type ScriptArg } from './redis-calls.
 import { RedisMetadata } from './redis-metadata.js';
 import { QueueConsumers } from './queue-consumers.js';
 import { ChannelSubscriber } from './channel-subscriber.js';
-import { upgradeRecords } from './store-upgrade.js';
+import { padMeta, upgradeRecords } from './store-upgrade.js';
 import { claimStoreFormat } from './store-format.js';
 
 export type { RedisWaitOption } from './redis-calls.js';
@@ -189,9 +189,11 @@ export class RedisStore implements MessageStore {
     }
     try {
       const g = this.#keys.global;
-      await claimStoreFormat(this.#redis, g, this.nodeId, async () =>
-        upgradeRecords(this.#calls, await this.#redis.smembers(globalKeys.queues(g))),
-      );
+      await claimStoreFormat(this.#redis, g, this.nodeId, async () => {
+        const queues = await this.#redis.smembers(globalKeys.queues(g));
+        await upgradeRecords(this.#calls, queues);
+        await padMeta(this.#calls, queues);
+      });
     } catch (err) {
       this.#redis.disconnect();
       throw err instanceof StoreError

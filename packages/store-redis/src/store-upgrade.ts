@@ -2,6 +2,14 @@ import type { QueueKey } from '@conveyor/core';
 import { packRecord, legacyRowToMessage } from './record-codec.js';
 import type { RedisCalls } from './redis-calls.js';
 
+/**
+ * Format 3's meta hashes hold a value for every message and may lack the pad field that format 4
+ * counts on (prelude.ts, `hasMeta`): each queue's gets it. Safe to run again.
+ */
+export async function padMeta(calls: RedisCalls, queues: readonly QueueKey[]): Promise<void> {
+  for (const queue of queues) await calls.script('padMeta', queue, []);
+}
+
 /** Records converted per script call. */
 const CHUNK = 200;
 

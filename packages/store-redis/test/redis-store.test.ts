@@ -369,6 +369,52 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect((await store.counts('q')).bytes).toBe(4 + 5);
   });
 
+  it('sparse meta (store format 4): a message without a delivery count or readyAt has no meta value, its body size read from the packed record', async () => {
+    const prefix = fresh();
+    const store = await open(prefix);
+    await store.createQueue('q');
+    const body = Buffer.alloc(70_000, 7); // past 65,535: every byte of the u32 lengths counts
+    const big: QueueRecordInput = {
+      message: {
+        exchange: 'x'.repeat(300),
+        routingKey: 'ключ',
+        properties: { headers: { h: 'v'.repeat(500) } },
+        body,
+      },
+      enqueuedAt: Date.now(),
+      durable: true,
+    };
+    const [a, b] = await store.enqueue('q', [big, record('hello')]);
+    const redis = new Redis(REDIS_URL);
+    try {
+      expect(await redis.exists(`${prefix}{q:q}:meta`)).toBe(0);
+      expect((await store.counts('q')).bytes).toBe(70_000 + 5);
+      const taken = await store.take('q', 2, { holder: 'h', now: Date.now() });
+      expect(taken.map((m) => [m.id, m.deliveryCount, m.message.body.byteLength])).toEqual([
+        [a, 1, 70_000],
+        [b, 1, 5],
+      ]);
+      // The size went into inflight at the take: the ack counts the bytes back out.
+      expect(await store.ack('q', [a as string], 'h')).toEqual([a]);
+      expect((await store.counts('q')).bytes).toBe(5);
+      // Released, b keeps its count in a meta value; dropped by purge, its size comes from there.
+      expect(await store.release('q', [b as string], 'h')).toEqual([b]);
+      expect(await redis.hget(`${prefix}{q:q}:meta`, b as string)).toBe('5 1');
+      const [again] = await store.take('q', 1, { holder: 'h', now: Date.now() });
+      expect(again?.deliveryCount).toBe(2);
+      expect(await store.release('q', [b as string], 'h')).toEqual([b]);
+      expect(await store.purge('q')).toBe(1);
+      expect(await store.counts('q')).toEqual({ ready: 0, inFlight: 0, delayed: 0, bytes: 0 });
+      // Purged without a meta value: the size comes from the record.
+      await store.enqueue('q', [big]);
+      expect(await store.purge('q')).toBe(1);
+      expect((await store.counts('q')).bytes).toBe(0);
+      expect(await redis.hkeys(`${prefix}{q:q}:meta`)).toEqual(['']);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it("keeps a queue's inflight, records and meta hashes in the hashtable encoding, their pad fields out of peek, purge and delete", async () => {
     const prefix = fresh();
     const store = await open(prefix);
@@ -381,8 +427,13 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
       expect(await redis.object('ENCODING', key)).toBe('hashtable');
       expect((await redis.hkeys(key)).sort()).toEqual(['', id]);
       // Small messages: records and meta would otherwise be listpacks, scanned on every lookup.
-      for (const hash of ['records', 'meta'])
-        expect(await redis.object('ENCODING', `${prefix}{q:q}:${hash}`)).toBe('hashtable');
+      // A message gets a meta value once it has a delivery count to keep (released here).
+      expect(await redis.object('ENCODING', `${prefix}{q:q}:records`)).toBe('hashtable');
+      expect(await redis.exists(`${prefix}{q:q}:meta`)).toBe(0);
+      expect(await store.release('q', [id as string], 'h')).toEqual([id]);
+      expect(await redis.object('ENCODING', `${prefix}{q:q}:meta`)).toBe('hashtable');
+      expect(await redis.hget(`${prefix}{q:q}:meta`, id as string)).toBe('1 1');
+      await store.take('q', 1, { holder: 'h', now: Date.now() });
       expect((await store.peek('q', 10, { includeInFlight: true })).map((m) => m.id)).toEqual([id]);
       const [other] = await store.enqueue('q', [record('b')]);
       expect((await store.peek('q', 10)).map((m) => m.id)).toEqual([other]);
@@ -395,36 +446,59 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     }
   });
 
-  it('store format: marks the store and its liveness key with format 3; refuses a live node of format 2 and data of a newer format', async () => {
+  it('store format: marks the store and its liveness key with format 4; refuses a live node of format 3 and data of a newer format', async () => {
     const prefix = fresh();
     const store = await open(prefix);
     const redis = new Redis(REDIS_URL);
     try {
-      expect(await redis.get(`${prefix}format`)).toBe('3');
-      expect(await redis.get(`${prefix}node:${store.nodeId}`)).toBe('3');
+      expect(await redis.get(`${prefix}format`)).toBe('4');
+      expect(await redis.get(`${prefix}node:${store.nodeId}`)).toBe('4');
       // A node of the earlier format, alive: a second node must not join it.
       await redis.sadd(`${prefix}nodes`, 'old-node');
-      await redis.set(`${prefix}node:old-node`, '2', 'PX', 10_000);
+      await redis.set(`${prefix}node:old-node`, '3', 'PX', 10_000);
       const beside = await redisStore(prefix)
         .open()
         .catch((e: unknown) => e);
       expect(beside).toBeInstanceOf(StoreError);
-      expect(String(beside)).toMatch(/node old-node uses this Redis store in format 2 and this one in 3/);
+      expect(String(beside)).toMatch(/node old-node uses this Redis store in format 3 and this one in 4/);
       // Once it is gone (its liveness key lapsed), a node opens; data of a newer format refuses it.
       await redis.del(`${prefix}node:old-node`);
       await open(prefix);
-      await redis.set(`${prefix}format`, '4');
+      await redis.set(`${prefix}format`, '5');
       const newer = await redisStore(prefix)
         .open()
         .catch((e: unknown) => e);
       expect(newer).toBeInstanceOf(StoreError);
-      expect(String(newer)).toMatch(/written by a newer Conveyor \(store format 4/);
+      expect(String(newer)).toMatch(/written by a newer Conveyor \(store format 5/);
     } finally {
       redis.disconnect();
     }
   });
 
-  it('upgrade: a node of format 3 moves records of formats 1 and 2 (a hash per message) into the queue hashes, then reads, redelivers and acks them', async () => {
+  it('upgrade: a node of format 4 pads the dense meta hashes format 3 wrote, and reads their counts', async () => {
+    const prefix = fresh();
+    const a = await open(prefix);
+    await a.createQueue('q');
+    const [id] = await a.enqueue('q', [record('three')]);
+    await a.close();
+    const redis = new Redis(REDIS_URL);
+    try {
+      // As format 3 left it: a meta value for the message, no pad field.
+      await redis.hset(`${prefix}{q:q}:meta`, id as string, '5 2');
+      await redis.set(`${prefix}format`, '3');
+      const b = await open(prefix);
+      expect(await redis.get(`${prefix}format`)).toBe('4');
+      expect((await redis.hkeys(`${prefix}{q:q}:meta`)).sort()).toEqual(['', id]);
+      const [m] = await b.take('q', 1, { holder: 'h', now: Date.now() });
+      expect(m?.deliveryCount).toBe(3);
+      expect(await b.ack('q', [id as string], 'h')).toEqual([id]);
+      expect(await redis.hkeys(`${prefix}{q:q}:meta`)).toEqual(['']);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('upgrade: a node of format 4 moves records of formats 1 and 2 (a hash per message) into the queue hashes, then reads, redelivers and acks them', async () => {
     const prefix = fresh();
     const a = await open(prefix);
     await a.createQueue('q');
@@ -461,7 +535,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
       await redis.set(`${prefix}format`, '2');
 
       const b = await open(prefix);
-      expect(await redis.get(`${prefix}format`)).toBe('3');
+      expect(await redis.get(`${prefix}format`)).toBe('4');
       expect(await keysUnder(`${base}m:*`)).toEqual([]);
       // '' is the pad field the enqueue above wrote (see prelude.ts).
       expect((await redis.hkeys(`${base}records`)).sort()).toEqual(['', ...ids].sort());

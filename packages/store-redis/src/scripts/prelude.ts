@@ -9,7 +9,7 @@
  * (id → '<count> <size> <holder>', and the field '' that keeps it a hashtable), `leases` zset
  * (score = deadline), `holders` set, `h:<holder>` set of held ids, `dedupe` zset (score =
  * expiry), `records` hash (id → the packed record, see record-codec.ts), `meta` hash (id →
- * '<body size> <delivery count>[ <readyAt>]'), `seq` string (the queue's last id), `moving` and
+ * '<body size> <delivery count>[ <readyAt>]', only for a message with a count or a readyAt), `seq` string (the queue's last id), `moving` and
  * `movedIn` hashes (cross-slot moves, see move-scripts.ts).
  *
  * Records live in two hashes per queue, not a hash per message: a batch of messages is then one
@@ -145,7 +145,22 @@ end
 -- A record as { id, packed value, delivery count, readyAt }.
 local function fetch(q, id)
   local _, c, r = parseMeta(redis.call('HGET', q.meta, id))
-  return { id, redis.call('HGET', q.recs, id), c, r or false }
+  return { id, redis.call('HGET', q.recs, id), c or '0', r or false }
+end
+-- Whether any message of the queue has a meta value (beside the pad field, which every write of
+-- meta puts there too): most never do, see appendRecords.
+local function hasMeta(q) return redis.call('HLEN', q.meta) > 1 end
+-- The body size, as a string, of a packed record (record-codec.ts, version 1: 18 bytes of head,
+-- three parts of u32 length and bytes, then the body), for a message without a meta value.
+local function bodySize(v)
+  if not v then return '0' end
+  if string.byte(v, 1) ~= 1 then error('unknown packed record version ' .. string.byte(v, 1)) end
+  local at = 19
+  for _ = 1, 3 do
+    local a, b, c, d = string.byte(v, at, at + 3)
+    at = at + 4 + a + b * 256 + c * 65536 + d * 16777216
+  end
+  return int(#v - at + 1)
 end
 -- An inflight value is '<delivery count> <body size> <holder>': while a message is held, its
 -- count and size live there, so neither a take nor an ack touches its meta. Format 1 wrote the
@@ -184,15 +199,17 @@ local function raised(c) return NEXT[c] or int((tonumber(c) or 0) + 1) end
 local function takeIds(q, ids, holder, lease)
   if #ids == 0 then return {} end
   local rows, counts, sizes = {}, {}, {}
-  local values, metas = hmget(q.recs, ids), hmget(q.meta, ids)
+  local values = hmget(q.recs, ids)
+  local metas = hasMeta(q) and hmget(q.meta, ids) or {}
   local at = 0
   for i, id in ipairs(ids) do
     local s, c, r = parseMeta(metas[i])
-    c = raised(c)
+    if not s then s = bodySize(values[i]) end
+    c = raised(c or '0')
     rows[at + 1], rows[at + 2], rows[at + 3], rows[at + 4] = id, values[i], c, r or false
     at = at + 4
     counts[i] = c
-    sizes[i] = s or '0'
+    sizes[i] = s
   end
   deliverMany(q, ids, holder, lease, counts, sizes)
   return rows
@@ -209,7 +226,8 @@ local function held(q, id, holder) return (holdOf(q, id, holder)) end
 local function keepMeta(q, id, c, r)
   if not c and not r then return end
   local s, c0, r0 = parseMeta(redis.call('HGET', q.meta, id))
-  redis.call('HSET', q.meta, id, metaOf(s or '0', c or c0 or '0', r or r0))
+  if not s then s = bodySize(redis.call('HGET', q.recs, id)) end
+  redis.call('HSET', q.meta, '', PAD, id, metaOf(s, c or c0 or '0', r or r0))
 end
 local function unhold(q, id, holder)
   redis.call('HDEL', q.infl, id)
@@ -219,19 +237,21 @@ local function unhold(q, id, holder)
   if redis.call('SCARD', hk) == 0 then redis.call('SREM', q.holders, holder) end
 end
 -- Deletes the records of ids; returns their body sizes' sum. sizes[id] is a size already known
--- (from inflight); the others are read from meta.
+-- (from inflight); the others are read from meta, or from the record where there is none.
 local function dropMany(q, ids, sizes)
   if #ids == 0 then return 0 end
-  local bytes, unknown = 0, {}
+  local bytes, unknown, metas = 0, {}, hasMeta(q)
   for _, id in ipairs(ids) do
     local s = sizes and sizes[id]
     if s then bytes = bytes + tonumber(s) else unknown[#unknown + 1] = id end
   end
   if #unknown > 0 then
-    for _, m in ipairs(hmget(q.meta, unknown)) do bytes = bytes + tonumber(parseMeta(m) or '0') end
+    local m = metas and hmget(q.meta, unknown) or {}
+    local v = hmget(q.recs, unknown)
+    for i = 1, #unknown do bytes = bytes + tonumber(parseMeta(m[i]) or bodySize(v[i])) end
   end
   batch('HDEL', q.recs, ids)
-  batch('HDEL', q.meta, ids)
+  if metas then batch('HDEL', q.meta, ids) end
   return bytes
 end
 -- Deletes one message's record; returns its body size.
@@ -262,7 +282,9 @@ local function nextIds(q, n, now)
   return first - 1
 end
 -- Appends the records that start at the ARGV indexes in starts (packed value, body size, readyAt
--- or '', delivery count), with fresh ids; returns the ids.
+-- or '', delivery count), with fresh ids; returns the ids. Only a record with a delivery count or
+-- a readyAt gets a meta value: a message without one has count 0 and the body size its packed
+-- value gives (store format 4), so most are written, taken and acked without touching meta.
 local function appendRecords(q, now, a, starts)
   local n = #starts
   if n == 0 then return {} end
@@ -274,8 +296,10 @@ local function appendRecords(q, now, a, starts)
     local size, r = a[i + 1], a[i + 2]
     recs[#recs + 1] = id
     recs[#recs + 1] = a[i]
-    metas[#metas + 1] = id
-    metas[#metas + 1] = metaOf(size, a[i + 3], r ~= '' and r or nil)
+    if r ~= '' or a[i + 3] ~= '0' then
+      metas[#metas + 1] = id
+      metas[#metas + 1] = metaOf(size, a[i + 3], r ~= '' and r or nil)
+    end
     if r ~= '' and tonumber(r) > now then
       redis.call('ZADD', q.delayed, r, id)
       delayed = delayed + 1
@@ -285,7 +309,7 @@ local function appendRecords(q, now, a, starts)
     bytes = bytes + tonumber(size)
   end
   batch('HSET', q.recs, recs)
-  batch('HSET', q.meta, metas)
+  if #metas > 2 then batch('HSET', q.meta, metas) end
   -- Fresh ids exceed every id the queue had, so appending keeps fresh in id order.
   batch('RPUSH', q.fresh, ready)
   count(q, 'ready', #ready)

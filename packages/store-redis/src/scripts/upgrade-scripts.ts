@@ -1,9 +1,10 @@
 import type { ScriptDef } from './queue-scripts.js';
 
 /**
- * Store formats 1 and 2 kept each message's record in a hash of its own (`m:<id>`); format 3 keeps
- * them in the queue's `records` and `meta` hashes (prelude.ts). store-upgrade.ts moves them over
- * with these two scripts, queue by queue, when the first node of format 3 opens the store.
+ * Store formats 1 and 2 kept each message's record in a hash of its own (`m:<id>`); formats 3 and
+ * 4 keep them in the queue's `records` and `meta` hashes (prelude.ts). store-upgrade.ts moves them
+ * over with the first two scripts, queue by queue, when the first node of format 4 opens the
+ * store, and pads each meta hash with the third.
  */
 export function upgradeScripts(queueScript: (body: string) => ScriptDef) {
   return {
@@ -38,6 +39,11 @@ for i = 4, #ARGV, 3 do
   end
 end
 return n
+`),
+
+    padMeta: queueScript(`
+if redis.call('EXISTS', q.meta) == 1 then redis.call('HSET', q.meta, '', PAD) end
+return 1
 `),
   } satisfies Record<string, ScriptDef>;
 }
