@@ -20,7 +20,7 @@ const QUEUE_KEY_SUFFIXES = [
   'delayed',
   'inflight',
   'leases',
-  'holders',
+  'holding',
   'dedupe',
   'fresh',
   'records',

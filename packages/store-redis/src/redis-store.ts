@@ -35,7 +35,7 @@ import { RedisCalls, type RedisWaitOption, type ScriptArg } from './redis-calls.
 import { RedisMetadata } from './redis-metadata.js';
 import { QueueConsumers } from './queue-consumers.js';
 import { ChannelSubscriber } from './channel-subscriber.js';
-import { padMeta, upgradeRecords } from './store-upgrade.js';
+import { fromFormat3, upgradeRecords } from './store-upgrade.js';
 import { claimStoreFormat } from './store-format.js';
 
 export type { RedisWaitOption } from './redis-calls.js';
@@ -192,7 +192,7 @@ export class RedisStore implements MessageStore {
       await claimStoreFormat(this.#redis, g, this.nodeId, async () => {
         const queues = await this.#redis.smembers(globalKeys.queues(g));
         await upgradeRecords(this.#calls, queues);
-        await padMeta(this.#calls, queues);
+        await fromFormat3(this.#calls, queues);
       });
     } catch (err) {
       this.#redis.disconnect();

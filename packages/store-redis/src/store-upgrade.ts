@@ -3,11 +3,12 @@ import { packRecord, legacyRowToMessage } from './record-codec.js';
 import type { RedisCalls } from './redis-calls.js';
 
 /**
- * Format 3's meta hashes hold a value for every message and may lack the pad field that format 4
- * counts on (prelude.ts, `hasMeta`): each queue's gets it. Safe to run again.
+ * Brings each queue of format 3 to format 4: its meta hash (a value for every message) gets the
+ * pad field that `hasMeta` counts on (prelude.ts), its per-holder sets of held ids become counts.
+ * Safe to run again and beside another node doing the same.
  */
-export async function padMeta(calls: RedisCalls, queues: readonly QueueKey[]): Promise<void> {
-  for (const queue of queues) await calls.script('padMeta', queue, []);
+export async function fromFormat3(calls: RedisCalls, queues: readonly QueueKey[]): Promise<void> {
+  for (const queue of queues) await calls.script('fromFormat3', queue, []);
 }
 
 /** Records converted per script call. */

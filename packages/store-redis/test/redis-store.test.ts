@@ -475,24 +475,41 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     }
   });
 
-  it('upgrade: a node of format 4 pads the dense meta hashes format 3 wrote, and reads their counts', async () => {
+  it('upgrade: a node of format 4 pads the dense meta hashes format 3 wrote and reads their counts; per-holder sets become counts', async () => {
     const prefix = fresh();
     const a = await open(prefix);
     await a.createQueue('q');
-    const [id] = await a.enqueue('q', [record('three')]);
+    const [id, held] = await a.enqueue('q', [record('three'), record('held')]);
     await a.close();
     const redis = new Redis(REDIS_URL);
+    const base = `${prefix}{q:q}:`;
     try {
-      // As format 3 left it: a meta value for the message, no pad field.
-      await redis.hset(`${prefix}{q:q}:meta`, id as string, '5 2');
+      // As format 3 left it: a meta value for each message, no pad field; a message held by a
+      // node that is gone, in its holder's set.
+      await redis.hset(`${base}meta`, id as string, '5 2', held as string, '4 1');
+      await redis.lrem(`${base}fresh`, 1, held as string);
+      await redis.hset(`${base}inflight`, held as string, '1 4 gone-node/h');
+      await redis.hincrby(`${base}counts`, 'ready', -1);
+      await redis.hincrby(`${base}counts`, 'inFlight', 1);
+      await redis.sadd(`${base}holders`, 'gone-node/h');
+      await redis.sadd(`${base}h:gone-node/h`, held as string);
       await redis.set(`${prefix}format`, '3');
       const b = await open(prefix);
       expect(await redis.get(`${prefix}format`)).toBe('4');
-      expect((await redis.hkeys(`${prefix}{q:q}:meta`)).sort()).toEqual(['', id]);
+      expect((await redis.hkeys(`${base}meta`)).sort()).toEqual(['', id, held].sort());
+      expect(await redis.hgetall(`${base}holding`)).toEqual({ 'gone-node/h': '1' });
+      expect(await redis.exists(`${base}holders`, `${base}h:gone-node/h`)).toBe(0);
+      expect(await b.counts('q')).toMatchObject({ ready: 1, inFlight: 1 });
+      await redis.hdel(`${base}inflight`, held as string);
+      await redis.hdel(`${base}holding`, 'gone-node/h');
+      await redis.hincrby(`${base}counts`, 'inFlight', -1);
       const [m] = await b.take('q', 1, { holder: 'h', now: Date.now() });
       expect(m?.deliveryCount).toBe(3);
+      expect(await redis.hgetall(`${base}holding`)).toEqual({ [`${b.nodeId}/h`]: '1' });
       expect(await b.ack('q', [id as string], 'h')).toEqual([id]);
-      expect(await redis.hkeys(`${prefix}{q:q}:meta`)).toEqual(['']);
+      expect(await redis.exists(`${base}holding`)).toBe(0);
+      await redis.hdel(`${base}meta`, held as string);
+      expect(await redis.hkeys(`${base}meta`)).toEqual(['']);
     } finally {
       redis.disconnect();
     }

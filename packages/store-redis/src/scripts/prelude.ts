@@ -7,8 +7,9 @@
  * Per queue: `counts` hash (ready, inFlight, delayed, bytes; also the queue's existence marker),
  * `ready` zset and `fresh` list (see below), `delayed` zset (score = readyAt), `inflight` hash
  * (id → '<count> <size> <holder>', and the field '' that keeps it a hashtable), `leases` zset
- * (score = deadline), `holders` set, `h:<holder>` set of held ids, `dedupe` zset (score =
- * expiry), `records` hash (id → the packed record, see record-codec.ts), `meta` hash (id →
+ * (score = deadline), `holding` hash (holder → how many it holds: a holder that holds
+ * nothing has no field, so a cancel or a sweep scans inflight only for one that does), `dedupe`
+ * zset (score = expiry), `records` hash (id → the packed record, see record-codec.ts), `meta` hash (id →
  * '<body size> <delivery count>[ <readyAt>]', only for a message with a count or a readyAt), `seq` string (the queue's last id), `moving` and
  * `movedIn` hashes (cross-slot moves, see move-scripts.ts).
  *
@@ -48,7 +49,7 @@ const WAKE: Record<ScriptMode, string> = {
 export const prelude = (mode: ScriptMode): string => `${mode === 'cluster' ? '#!lua\n' : ''}
 local function Q(k, base, name)
   return { c = KEYS[k], ready = KEYS[k + 1], delayed = KEYS[k + 2], infl = KEYS[k + 3],
-           leases = KEYS[k + 4], holders = KEYS[k + 5], dd = KEYS[k + 6], fresh = KEYS[k + 7],
+           leases = KEYS[k + 4], holding = KEYS[k + 5], dd = KEYS[k + 6], fresh = KEYS[k + 7],
            recs = KEYS[k + 8], meta = KEYS[k + 9], b = base, name = name }
 end
 local function missing(q) return redis.call('EXISTS', q.c) == 0 end
@@ -185,9 +186,8 @@ local function deliverMany(q, ids, holder, lease, counts, sizes)
     end
   end
   batch('HSET', q.infl, owned)
-  batch('SADD', q.b .. 'h:' .. holder, ids)
   if #leased > 0 then batch('ZADD', q.leases, leased) end
-  redis.call('SADD', q.holders, holder)
+  redis.call('HINCRBY', q.holding, holder, int(#ids))
   count(q, 'ready', -#ids)
   count(q, 'inFlight', #ids)
 end
@@ -229,12 +229,23 @@ local function keepMeta(q, id, c, r)
   if not s then s = bodySize(redis.call('HGET', q.recs, id)) end
   redis.call('HSET', q.meta, '', PAD, id, metaOf(s, c or c0 or '0', r or r0))
 end
+-- holder now holds n fewer messages.
+local function holdsFewer(q, holder, n)
+  if n > 0 and redis.call('HINCRBY', q.holding, holder, int(-n)) <= 0 then redis.call('HDEL', q.holding, holder) end
+end
 local function unhold(q, id, holder)
   redis.call('HDEL', q.infl, id)
   redis.call('ZREM', q.leases, id)
-  local hk = q.b .. 'h:' .. holder
-  redis.call('SREM', hk, id)
-  if redis.call('SCARD', hk) == 0 then redis.call('SREM', q.holders, holder) end
+  holdsFewer(q, holder, 1)
+end
+-- The ids in flight whose holder passes keep(holder): one scan of inflight (a cancel or a sweep,
+-- never a message's way; the per-holder sets that spared it cost every message two commands).
+local function heldBy(q, keep)
+  local ids, flat = {}, redis.call('HGETALL', q.infl)
+  for i = 1, #flat, 2 do
+    if flat[i] ~= '' and keep((parseHeld(flat[i + 1]))) then ids[#ids + 1] = flat[i] end
+  end
+  return ids
 end
 -- Deletes the records of ids; returns their body sizes' sum. sizes[id] is a size already known
 -- (from inflight); the others are read from meta, or from the record where there is none.

@@ -29,8 +29,7 @@ return 1
 
     deleteQueue: queueScript(`
 if missing(q) then return 0 end
-for _, holder in ipairs(redis.call('SMEMBERS', q.holders)) do redis.call('DEL', q.b .. 'h:' .. holder) end
-redis.call('DEL', q.c, q.ready, q.fresh, q.delayed, q.infl, q.leases, q.holders, q.dd, q.recs, q.meta,
+redis.call('DEL', q.c, q.ready, q.fresh, q.delayed, q.infl, q.leases, q.holding, q.dd, q.recs, q.meta,
   q.b .. 'moving', q.b .. 'movedIn')
 redis.call('PEXPIRE', q.b .. 'seq', 60000) -- see nextIds
 return 1
@@ -85,7 +84,7 @@ for i, value in ipairs(hmget(q.infl, asked)) do
   owners[i] = h
   if size then sizes[asked[i]] = size end
 end
-local out, mine, byHolder, taken = {}, {}, {}, {}
+local out, mine, perHolder, taken = {}, {}, {}, {}
 for _, g in ipairs(groups) do
   local holder, from, n = g[1], g[2], g[3]
   local acked = {}
@@ -95,25 +94,16 @@ for _, g in ipairs(groups) do
       taken[id] = true
       acked[#acked + 1] = id
       mine[#mine + 1] = id
-      local ids = byHolder[holder]
-      if ids == nil then
-        ids = {}
-        byHolder[holder] = ids
-      end
-      ids[#ids + 1] = id
     end
   end
   out[#out + 1] = #acked
+  perHolder[holder] = (perHolder[holder] or 0) + #acked
   for _, id in ipairs(acked) do out[#out + 1] = id end
 end
 if #mine == 0 then return out end
 batch('HDEL', q.infl, mine)
 if redis.call('EXISTS', q.leases) == 1 then batch('ZREM', q.leases, mine) end -- most consumers hold without a lease
-for holder, ids in pairs(byHolder) do
-  local hk = q.b .. 'h:' .. holder
-  batch('SREM', hk, ids)
-  if redis.call('SCARD', hk) == 0 then redis.call('SREM', q.holders, holder) end
-end
+for holder, n in pairs(perHolder) do holdsFewer(q, holder, n) end
 count(q, 'inFlight', -#mine)
 count(q, 'bytes', -dropMany(q, mine, sizes))
 return out
@@ -168,20 +158,19 @@ return returnAll(q, due)
     releaseHolder: queueScript(`
 if missing(q) then return 0 end
 local holder = ARGV[4]
-return returnAll(q, redis.call('SMEMBERS', q.b .. 'h:' .. holder), holder)
+if not redis.call('HGET', q.holding, holder) then return 0 end
+return returnAll(q, heldBy(q, function(h) return h == holder end), holder)
 `),
 
     // ARGV[4] = node id: everything held by that node's holders (a dead or closing node).
     releaseNode: queueScript(`
 if missing(q) then return 0 end
 local p = ARGV[4] .. '/'
-local n = 0
-for _, holder in ipairs(redis.call('SMEMBERS', q.holders)) do
-  if string.sub(holder, 1, #p) == p then
-    n = n + returnAll(q, redis.call('SMEMBERS', q.b .. 'h:' .. holder), holder)
-  end
-end
-return n
+local function ours(h) return h ~= nil and string.sub(h, 1, #p) == p end
+local any = false
+for _, holder in ipairs(redis.call('HKEYS', q.holding)) do any = any or ours(holder) end
+if not any then return 0 end
+return returnAll(q, heldBy(q, ours))
 `),
 
     // ARGV[4] = max, [5] = '1' with in-flight, [6] = '1' with delayed, [7] = now.

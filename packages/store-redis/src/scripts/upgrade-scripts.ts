@@ -4,7 +4,7 @@ import type { ScriptDef } from './queue-scripts.js';
  * Store formats 1 and 2 kept each message's record in a hash of its own (`m:<id>`); formats 3 and
  * 4 keep them in the queue's `records` and `meta` hashes (prelude.ts). store-upgrade.ts moves them
  * over with the first two scripts, queue by queue, when the first node of format 4 opens the
- * store, and pads each meta hash with the third.
+ * store; the third brings a queue of format 3 to format 4.
  */
 export function upgradeScripts(queueScript: (body: string) => ScriptDef) {
   return {
@@ -41,8 +41,19 @@ end
 return n
 `),
 
-    padMeta: queueScript(`
+    // Format 3's meta hash gets the pad field; its per-holder sets of held ids (a `holders` set of
+    // holders, an `h:<holder>` set each) become counts in `holding`.
+    fromFormat3: queueScript(`
 if redis.call('EXISTS', q.meta) == 1 then redis.call('HSET', q.meta, '', PAD) end
+local legacy = q.b .. 'holders'
+if redis.call('EXISTS', legacy) == 0 then return 0 end
+for _, holder in ipairs(redis.call('SMEMBERS', legacy)) do
+  local hk = q.b .. 'h:' .. holder
+  local n = redis.call('SCARD', hk)
+  if n > 0 then redis.call('HINCRBY', q.holding, holder, n) end
+  redis.call('DEL', hk)
+end
+redis.call('DEL', legacy)
 return 1
 `),
   } satisfies Record<string, ScriptDef>;
