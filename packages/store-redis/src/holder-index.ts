@@ -7,7 +7,8 @@ import type { QueueKey } from '@conveyor/core';
  * key no queue script may touch in a Cluster (another slot).
  *
  * Entries outlive the holds they stand for (acked, expired or returned by another node), which
- * costs a wasted script call at release at most; `prune` drops those whose holder set is gone.
+ * costs a wasted script call at release at most; `prune` drops those whose holder holds nothing
+ * there any more (its field in the queue's `holding` hash is gone).
  */
 export class HolderIndex {
   /** holder → queue → when the entry was last confirmed (ms). */

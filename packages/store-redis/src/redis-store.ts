@@ -423,15 +423,15 @@ export class RedisStore implements MessageStore {
     await this.#holders.prune(now - 60_000, now, (entries) =>
       Promise.all(
         entries.map(
-          async ([holder, queue]) => (await this.#redis.exists(this.#heldKey(queue, holder))) === 1,
+          async ([holder, queue]) => (await this.#redis.hexists(this.#holdingKey(queue), holder)) === 1,
         ),
       ),
     );
   }
 
-  /** The set of ids `holder` holds in `queue` (written by the scripts: see prelude.ts). */
-  #heldKey(queue: QueueKey, holder: string): string {
-    return `${this.#keys.queueBase(queue)}h:${holder}`;
+  /** How many messages each holder holds in `queue`; no field for one that holds none (prelude.ts). */
+  #holdingKey(queue: QueueKey): string {
+    return `${this.#keys.queueBase(queue)}holding`;
   }
 
   /** Acks of one queue in one event-loop iteration share a script call (AckBatcher). */

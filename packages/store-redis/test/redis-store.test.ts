@@ -1,6 +1,6 @@
 import { QueueNotFoundError, StoreError, type QueueRecordInput } from '@conveyor/core';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RedisStore } from '../src/index.js';
 import { keySlot } from './key-slot.js';
 import {
@@ -367,6 +367,28 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
       [later, 'delayed', 0, true],
     ]);
     expect((await store.counts('q')).bytes).toBe(4 + 5);
+  });
+
+  it("housekeeping forgets a holder's queues where it holds nothing any more, and keeps those where it still holds", async () => {
+    const prefix = fresh();
+    const store = await open(prefix, { holderTtlMs: 300 });
+    await store.createQueue('q1');
+    await store.createQueue('q2');
+    await store.enqueue('q1', [record('kept')]);
+    const [done] = await store.enqueue('q2', [record('acked')]);
+    await store.take('q1', 1, { holder: 'h', now: Date.now() });
+    await store.take('q2', 1, { holder: 'h', now: Date.now() });
+    expect(await store.ack('q2', [done as string], 'h')).toEqual([done]);
+    // A minute on: the next liveness ticks (every 100 ms) re-check both entries.
+    const realNow = Date.now.bind(Date);
+    const later = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 61_000);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    } finally {
+      later.mockRestore();
+    }
+    expect(await store.releaseHolder('h')).toBe(1);
+    expect(await store.counts('q1')).toMatchObject({ ready: 1, inFlight: 0 });
   });
 
   it('sparse meta (store format 4): a message without a delivery count or readyAt has no meta value, its body size read from the packed record', async () => {
