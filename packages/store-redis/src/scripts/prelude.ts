@@ -1,6 +1,6 @@
 /**
  * Lua shared by every queue script. A queue is a table of its declared keys (ten KEYS from `k`,
- * see `keyLayout`) plus its base for per-holder keys, which are derived inside the script and
+ * see `keyLayout`) plus its base for the keys derived inside the script (seq, moving, movedIn), which
  * share the queue's hash tag. ARGV[1] is always who asks: the calling node's id, which its
  * wake-ups carry (a node ignores its own: its engine already knows), or '' to wake every node.
  *
