@@ -92,7 +92,8 @@ for i = 5, #ARGV do
     local intent = cmsgpack.unpack(packed)
     if back then
       local s, c = parseMeta(redis.call('HGET', q.meta, id))
-      deliverMany(q, { id }, intent[2], intent[3], { c or '0' }, { s or bodySize(redis.call('HGET', q.recs, id)) })
+      s = s or bodySize(redis.call('HGET', q.recs, id))
+      deliverMany(q, { id }, intent[2], intent[3], { c or '0' }, { s })
       count(q, 'ready', 1) -- deliverMany counts a take from ready; this one was in flight
       count(q, 'inFlight', -1)
     else

@@ -1,7 +1,7 @@
 /**
  * Lua shared by every queue script. A queue is a table of its declared keys (ten KEYS from `k`,
- * see `keyLayout`) plus its base for the keys derived inside the script (seq, moving, movedIn), which
- * share the queue's hash tag. ARGV[1] is always who asks: the calling node's id, which its
+ * see `keyLayout`) plus its base for the keys derived inside the script (seq, moving, movedIn),
+ * which share the queue's hash tag. ARGV[1] is always who asks: the calling node's id, which its
  * wake-ups carry (a node ignores its own: its engine already knows), or '' to wake every node.
  *
  * Per queue: `counts` hash (ready, inFlight, delayed, bytes; also the queue's existence marker),
@@ -9,9 +9,10 @@
  * (id → '<count> <size> <holder>', and the field '' that keeps it a hashtable), `leases` zset
  * (score = deadline), `holding` hash (holder → how many it holds: a holder that holds
  * nothing has no field, so a cancel or a sweep scans inflight only for one that does), `dedupe`
- * zset (score = expiry), `records` hash (id → the packed record, see record-codec.ts), `meta` hash (id →
- * '<body size> <delivery count>[ <readyAt>]', only for a message with a count or a readyAt), `seq` string (the queue's last id), `moving` and
- * `movedIn` hashes (cross-slot moves, see move-scripts.ts).
+ * zset (score = expiry), `records` hash (id → the packed record, see record-codec.ts), `meta`
+ * hash (id → '<body size> <delivery count>[ <readyAt>]', only for a message with a count or a
+ * readyAt), `seq` string (the queue's last id), `moving` and `movedIn` hashes (cross-slot moves,
+ * see move-scripts.ts).
  *
  * Records live in two hashes per queue, not a hash per message: a batch of messages is then one
  * HSET, HMGET or HDEL per structure, with no key string built, no key created or deleted and no
@@ -231,7 +232,9 @@ local function keepMeta(q, id, c, r)
 end
 -- holder now holds n fewer messages.
 local function holdsFewer(q, holder, n)
-  if n > 0 and redis.call('HINCRBY', q.holding, holder, int(-n)) <= 0 then redis.call('HDEL', q.holding, holder) end
+  if n > 0 and redis.call('HINCRBY', q.holding, holder, int(-n)) <= 0 then
+    redis.call('HDEL', q.holding, holder)
+  end
 end
 local function unhold(q, id, holder)
   redis.call('HDEL', q.infl, id)
