@@ -2,10 +2,11 @@ import type { RedisClient } from './redis-connection.js';
 
 /**
  * Every pub/sub channel a store listens on (queue wake-ups, metadata changes, node departures,
- * signals) over ONE subscriber connection, opened on first use: Redis delivers a connection's
- * messages in publish order, so a node sees a topology change before a message sent after it.
- * A `sharded` channel (Redis Cluster: a queue's wake-ups) is subscribed with `SSUBSCRIBE` on the
- * shard that owns its slot, where the queue's scripts `SPUBLISH` it.
+ * signals) over ONE subscriber client, opened on first use: on one Redis it is one connection,
+ * which delivers its messages in publish order, so a node sees a topology change before a message
+ * sent after it. In a Redis Cluster every channel is `sharded`: subscribed with `SSUBSCRIBE` on
+ * the shard that owns its slot (one connection per shard), where the scripts or the store
+ * `SPUBLISH` it.
  */
 export class ChannelSubscriber {
   #connection: RedisClient | undefined;
@@ -41,9 +42,13 @@ export class ChannelSubscriber {
   }
 
   /** Like `subscribe`, resolving once Redis confirmed the subscription: no note after that is missed. */
-  async subscribeNow(channel: string, listener: (payload: string) => void): Promise<() => void> {
-    await this.#add(channel, listener, false);
-    return this.#remover(channel, listener, false);
+  async subscribeNow(
+    channel: string,
+    listener: (payload: string) => void,
+    sharded = false,
+  ): Promise<() => void> {
+    await this.#add(channel, listener, sharded);
+    return this.#remover(channel, listener, sharded);
   }
 
   /** Adds the listener; returns the SUBSCRIBE under way when the channel is new. */
@@ -103,10 +108,24 @@ export class ChannelSubscriber {
     connection.on('message', deliver);
     connection.on('smessage', deliver);
     connection.on('error', (err: unknown) => this.#report(err));
+    const reconnected = () => {
+      for (const listener of this.#reconnectListeners) listener();
+    };
     let connected = false;
     connection.on('ready', () => {
-      if (connected) for (const listener of this.#reconnectListeners) listener();
+      if (connected) reconnected();
       connected = true;
+    });
+    // A Cluster's shard subscriber replaced (its connection lost, or its slots moved): the notes
+    // sent to that shard meanwhile are gone. The group reports ready once the new ones resubscribed.
+    let shardLost = false;
+    connection.on('-subscriber', () => {
+      shardLost = true;
+    });
+    connection.on('subscribersReady', () => {
+      if (!shardLost) return;
+      shardLost = false;
+      reconnected();
     });
     this.#connection = connection;
     return connection;

@@ -7,6 +7,8 @@
 export interface KeyLayout {
   /** Keys shared by the whole store: queue set, metadata, node liveness (never touched by a script). */
   readonly global: string;
+  /** Every key of the store shares one slot (`{<prefix>}`). */
+  readonly singleSlot: boolean;
   /** Base of one queue's keys. */
   queueBase(queue: string): string;
   /** The ten keys every queue script declares, in the order the scripts expect. */
@@ -34,6 +36,7 @@ export function keyLayout(prefix: string, singleSlot: boolean): KeyLayout {
     : (queue: string) => `${prefix}{q:${queue}}:`;
   return {
     global,
+    singleSlot,
     queueBase,
     queueKeys(queue) {
       const base = queueBase(queue);
@@ -50,8 +53,32 @@ export const globalKeys = {
   format: (g: string) => `${g}format`,
   node: (g: string, node: string) => `${g}node:${node}`,
   nodeQueues: (g: string, node: string) => `${g}nq:${node}`,
-  /** Pub/sub channels. */
-  metaChanged: (g: string) => `${g}meta-changed`,
-  nodeGone: (g: string) => `${g}node-gone`,
-  signal: (g: string, topic: string) => `${g}signal:${topic}`,
 };
+
+/** The store-wide pub/sub channels, and whether they are sharded. */
+export interface StoreChannels {
+  readonly sharded: boolean;
+  /** A metadata key some node changed. */
+  readonly metaChanged: string;
+  /** A node that left. */
+  readonly nodeGone: string;
+  signal(topic: string): string;
+}
+
+/**
+ * On one Redis the store-wide channels are classic. In a Cluster they are sharded and tagged to
+ * the slot of the metadata hash: an SPUBLISH reaches the subscribers on the shard that owns the
+ * slot directly, where a classic PUBLISH is relayed over the cluster bus, whose links drop notes
+ * while they (re)connect (seen on a cluster fresh from `redis-cli --cluster create`).
+ */
+export function storeChannels(keys: KeyLayout, sharded: boolean): StoreChannels {
+  const g = keys.global;
+  // In single-slot mode every `<global>…` name already hashes to the store's one slot.
+  const base = sharded && !keys.singleSlot ? `{${globalKeys.meta(g)}}:` : g;
+  return {
+    sharded,
+    metaChanged: `${base}meta-changed`,
+    nodeGone: `${base}node-gone`,
+    signal: (topic) => `${base}signal:${topic}`,
+  };
+}

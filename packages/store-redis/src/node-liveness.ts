@@ -7,9 +7,11 @@ export interface LivenessHost {
   readonly globalPrefix: string;
   /** The store's connection, for plain commands. */
   command(
-    name: 'set' | 'sadd' | 'srem' | 'del' | 'exists' | 'smembers' | 'publish',
+    name: 'set' | 'sadd' | 'srem' | 'del' | 'exists' | 'smembers',
     ...args: (string | number)[]
   ): Promise<unknown>;
+  /** Tells every node that `node` left (the store's `nodeGone` channel). */
+  announceGone(node: string): Promise<void>;
   /** Returns to ready what `node` held in `queue`; returns how many. */
   releaseNode(queue: string, node: string): Promise<number>;
   /** The store's own upkeep, on the liveness timer after each beat and sweep. */
@@ -55,7 +57,7 @@ export class NodeLiveness {
     await host.command('del', globalKeys.node(host.globalPrefix, host.nodeId));
     await host.command('srem', globalKeys.nodes(host.globalPrefix), host.nodeId);
     await host.command('del', globalKeys.nodeQueues(host.globalPrefix, host.nodeId));
-    await host.command('publish', globalKeys.nodeGone(host.globalPrefix), host.nodeId);
+    await host.announceGone(host.nodeId);
   }
 
   /** Registered nodes whose liveness key is current. */
@@ -100,7 +102,7 @@ export class NodeLiveness {
         n += await host.releaseNode(queue, node);
       await host.command('del', globalKeys.nodeQueues(g, node));
       await host.command('srem', globalKeys.nodes(g), node);
-      await host.command('publish', globalKeys.nodeGone(g), node);
+      await host.announceGone(node);
     }
     return n;
   }

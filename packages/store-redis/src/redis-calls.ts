@@ -1,5 +1,5 @@
 import { BrokerClosedError, QueueNotFoundError, StoreError, type QueueKey } from '@conveyor/core';
-import type { KeyLayout } from './keys.js';
+import { storeChannels, type KeyLayout, type StoreChannels } from './keys.js';
 import type { RedisClient } from './redis-connection.js';
 import type { ScriptName } from './scripts/queue-scripts.js';
 
@@ -15,6 +15,9 @@ type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
  * ...args]), its plain commands with errors made typed, and the `wait` after durable writes.
  */
 export class RedisCalls {
+  /** The store-wide pub/sub channels (sharded in a Cluster). */
+  readonly channels: StoreChannels;
+
   constructor(
     readonly redis: RedisClient,
     readonly keys: KeyLayout,
@@ -23,11 +26,14 @@ export class RedisCalls {
     private readonly closed: () => boolean,
     /** Who asks (ARGV[1]): this node's id, or '' when every node, this one too, is to wake. */
     readonly origin: string,
-  ) {}
+    sharded: boolean,
+  ) {
+    this.channels = storeChannels(keys, sharded);
+  }
 
   /** The same calls, their wake-ups meant for every node (a sweep: this node's engine did not ask). */
   forEveryNode(): RedisCalls {
-    return new RedisCalls(this.redis, this.keys, this.wait, this.closed, '');
+    return new RedisCalls(this.redis, this.keys, this.wait, this.closed, '', this.channels.sharded);
   }
 
   /** Runs a single-queue script. */
@@ -59,6 +65,11 @@ export class RedisCalls {
     } catch (err) {
       throw this.storeError(err);
     }
+  }
+
+  /** A note on a store-wide channel: `SPUBLISH` (routed by the channel's slot) in a Cluster. */
+  async note(channel: string, payload: string): Promise<void> {
+    await this.guard(this.redis.call(this.channels.sharded ? 'SPUBLISH' : 'PUBLISH', channel, payload));
   }
 
   storeError(err: unknown): Error {

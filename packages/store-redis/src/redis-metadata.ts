@@ -5,7 +5,7 @@ import { decodeValue, encodeValue } from './value-codec.js';
 
 /**
  * The store's metadata (topology, policies, users): one hash under the global prefix; every change
- * is announced on the `metaChanged` channel after it is written (and waited for, with `wait`).
+ * is announced on the `metaChanged` channel (keys.ts `storeChannels`) after it is written (and waited for, with `wait`).
  */
 export class RedisMetadata {
   constructor(private readonly calls: RedisCalls) {}
@@ -56,6 +56,6 @@ export class RedisMetadata {
 
   async #announce(key: string): Promise<void> {
     await this.calls.waitDurable();
-    await this.calls.guard(this.calls.redis.publish(globalKeys.metaChanged(this.calls.keys.global), key));
+    await this.calls.note(this.calls.channels.metaChanged, key);
   }
 }

@@ -105,6 +105,8 @@ export class RedisStore implements MessageStore {
   readonly #channels: ChannelSubscriber;
   readonly #metaWatchers = new Set<(key: string) => void>();
   readonly #nodeWatchers = new Set<(nodeId: string) => void>();
+  /** Each subscribed queue's wake-up, called once the listening connection is back after a loss. */
+  readonly #wakeAfterLoss = new Set<(nothing: undefined) => void>();
   #status: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: RedisStoreOptions = {}) {
@@ -130,6 +132,7 @@ export class RedisStore implements MessageStore {
       this.#wait,
       () => this.#status === 'closed',
       this.nodeId,
+      this.#sharded,
     );
     this.#sweepCalls = this.#calls.forEveryNode();
     this.#meta = new RedisMetadata(this.#calls);
@@ -150,6 +153,7 @@ export class RedisStore implements MessageStore {
       nodeId: this.nodeId,
       globalPrefix: this.#keys.global,
       command: (name: string, ...args: (string | number)[]) => this.#redis.call(name, ...args),
+      announceGone: (node: string) => this.#calls.note(this.#calls.channels.nodeGone, node),
       releaseNode: (queue: string, node: string) => this.#releaseNode(queue, node),
       housekeep: () => this.#pruneHolders(),
       onError: this.#onError,
@@ -173,7 +177,7 @@ export class RedisStore implements MessageStore {
       },
       readyDepth: (queue) => this.#depth.get(queue),
       onSignal: (topic, listener) =>
-        this.#channels.subscribe(globalKeys.signal(this.#keys.global, topic), listener),
+        this.#channels.subscribe(this.#calls.channels.signal(topic), listener, this.#sharded),
     };
   }
 
@@ -207,14 +211,21 @@ export class RedisStore implements MessageStore {
     }
     try {
       // Listening before the broker reads its topology: no change made after that read is missed.
-      const g = this.#keys.global;
-      await this.#channels.subscribeNow(globalKeys.metaChanged(g), (key) =>
-        this.#tell(this.#metaWatchers, key),
+      const { channels } = this.#calls;
+      await this.#channels.subscribeNow(
+        channels.metaChanged,
+        (key) => this.#tell(this.#metaWatchers, key),
+        this.#sharded,
       );
-      await this.#channels.subscribeNow(globalKeys.nodeGone(g), (node) =>
-        this.#tell(this.#nodeWatchers, node),
+      await this.#channels.subscribeNow(
+        channels.nodeGone,
+        (node) => this.#tell(this.#nodeWatchers, node),
+        this.#sharded,
       );
-      this.#channels.onReconnect(() => this.#tell(this.#metaWatchers, ''));
+      this.#channels.onReconnect(() => {
+        this.#tell(this.#metaWatchers, '');
+        this.#tell(this.#wakeAfterLoss, undefined);
+      });
       await this.#liveness.start();
     } catch (err) {
       this.#channels.close();
@@ -268,7 +279,9 @@ export class RedisStore implements MessageStore {
   /**
    * `onWake` runs whenever any node adds messages to `queue` (ready or delayed) or returns held
    * ones to it, so a node can serve its blocked receivers and consumers at once and re-arm its
-   * timer from `nextWakeAt`. Pub/sub is at most once: the `nextWakeAt` timers are the fallback.
+   * timer from `nextWakeAt`. Pub/sub is at most once: the `nextWakeAt` timers are the fallback,
+   * and after the listening connection was lost every queue is woken (a wake-up meanwhile is gone,
+   * and a queue that looked empty has no timer).
    */
   #subscribeWake(queue: QueueKey, onWake: () => void): () => void {
     this.#check();
@@ -276,7 +289,13 @@ export class RedisStore implements MessageStore {
     const woken = (origin: string) => {
       if (origin !== this.nodeId) onWake();
     };
-    return this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, woken, this.#sharded, onWake);
+    const afterLoss = () => onWake();
+    this.#wakeAfterLoss.add(afterLoss);
+    const off = this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, woken, this.#sharded, onWake);
+    return () => {
+      this.#wakeAfterLoss.delete(afterLoss);
+      off();
+    };
   }
 
   /**
@@ -305,7 +324,7 @@ export class RedisStore implements MessageStore {
 
   async #signal(topic: string, payload: string): Promise<void> {
     this.#check();
-    await this.#calls.guard(this.#redis.publish(globalKeys.signal(this.#keys.global, topic), payload));
+    await this.#calls.note(this.#calls.channels.signal(topic), payload);
   }
 
   // ---- metadata ----

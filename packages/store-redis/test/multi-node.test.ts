@@ -12,7 +12,7 @@ import {
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore, type RedisStoreOptions } from '../src/index.js';
-import { clusterUnavailable, startCluster, type TestCluster } from './redis-cluster-fixture.js';
+import { clusterUnavailable, masterPortOf, startCluster, type TestCluster } from './redis-cluster-fixture.js';
 import {
   deletePrefix,
   REDIS_URL,
@@ -326,6 +326,56 @@ for (const target of ['single', 'cluster'] as const) {
         await brokers[1]!.close();
         await until(() => !a!.vh.hasQueue('scratch'));
         expect(a!.vh.hasQueue('scratch')).toBe(false);
+      });
+
+      it("store-wide notes go by sharded pub/sub on the metadata's shard, never over the cluster bus (whose links drop notes while they connect)", async (ctx) => {
+        if (!cluster) return ctx.skip(); // one Redis has no bus: its notes are classic
+        const prefix = uniquePrefix();
+        const [a, b] = await nodes(2, 10_000, prefix);
+        const channel = `{${prefix}meta}:meta-changed`;
+        const port = await masterPortOf(cluster, `${prefix}meta`);
+        const shard = new Redis({ port, host: '127.0.0.1' });
+        const listener = new Redis({ port, host: '127.0.0.1' });
+        const masters = cluster.ports.map((p) => new Redis({ port: p, host: '127.0.0.1' }));
+        try {
+          // Both nodes listen on the shard that holds the metadata, and on no classic channel.
+          expect(await shard.call('PUBSUB', 'SHARDNUMSUB', channel)).toEqual([channel, 2]);
+          for (const master of masters) expect(await master.pubsub('CHANNELS', `${prefix}*`)).toEqual([]);
+          const heard: string[] = [];
+          listener.on('smessage', (_channel: string, key: string) => heard.push(key));
+          await listener.ssubscribe(channel);
+          await a!.vh.declareQueue('noted');
+          await expect.poll(() => heard.some((key) => key.includes('noted'))).toBe(true);
+          await expect.poll(() => b!.vh.hasQueue('noted')).toBe(true);
+        } finally {
+          for (const r of [shard, listener, ...masters]) r.disconnect();
+        }
+      });
+
+      it('a node whose shard subscriptions were cut catches up: it re-reads the topology and wakes a receiver whose wake-up was lost', async (ctx) => {
+        if (!cluster) return ctx.skip(); // one Redis: the reconnect path is the client's own 'ready'
+        const [a, b] = await nodes(2);
+        await a!.vh.declareQueue('cut');
+        await expect.poll(() => b!.vh.hasQueue('cut')).toBe(true);
+        const told: string[] = [];
+        b!.store.cluster.watchMeta((key) => told.push(key));
+        const waiting = b!.vh.receive('cut', { waitMs: 8_000 });
+        await sleep(100);
+        const masters = cluster.ports.map((p) => new Redis({ port: p, host: '127.0.0.1' }));
+        try {
+          // Every subscriber connection goes; the send's wake-up is published before B resubscribes.
+          for (const master of masters) await master.client('KILL', 'TYPE', 'pubsub');
+          await a!.vh.send('cut', { body: 'sent into the gap' });
+          const started = Date.now();
+          expect((await waiting).map(text)).toEqual(['sent into the gap']);
+          expect(Date.now() - started).toBeLessThan(4_000);
+          await expect.poll(() => told.includes('')).toBe(true);
+          // And B hears notes again.
+          await a!.vh.declareQueue('after-the-cut');
+          await expect.poll(() => b!.vh.hasQueue('after-the-cut')).toBe(true);
+        } finally {
+          for (const r of masters) r.disconnect();
+        }
       });
 
       it('a message sent on node B to a queue node A declared a moment ago is not lost to propagation', async () => {

@@ -124,6 +124,12 @@ export async function startCluster(): Promise<TestCluster> {
       return /cluster_state:ok/.test(info) && /cluster_known_nodes:3/.test(info);
     };
     for (const port of ports) await until(`cluster_state:ok on ${port}`, ok(port));
+    // State ok comes before every bus link is up; a test starts on the whole mesh.
+    const meshed = (port: number) => async () => {
+      const lines = cli(port, 'CLUSTER', 'NODES').trim().split('\n');
+      return lines.length === 3 && lines.every((l) => / connected/.test(l) && !/handshake|fail/.test(l));
+    };
+    for (const port of ports) await until(`every cluster bus link up on ${port}`, meshed(port));
   } catch (err) {
     await stop();
     throw err;
@@ -136,6 +142,20 @@ export async function slotOf(cluster: TestCluster, key: string): Promise<number>
   const r = new Redis({ port: cluster.ports[0], host: '127.0.0.1' });
   try {
     return Number(await r.cluster('KEYSLOT', key));
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** The port of the master that serves `key`'s slot. */
+export async function masterPortOf(cluster: TestCluster, key: string): Promise<number> {
+  const slot = await slotOf(cluster, key);
+  const r = new Redis({ port: cluster.ports[0], host: '127.0.0.1' });
+  try {
+    const ranges = (await r.cluster('SLOTS')) as [number, number, [string, number]][];
+    const range = ranges.find(([from, to]) => from <= slot && slot <= to);
+    if (!range) throw new Error(`no master serves slot ${slot}`);
+    return range[2][1];
   } finally {
     r.disconnect();
   }
