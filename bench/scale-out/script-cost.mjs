@@ -1,6 +1,6 @@
 // Redis CPU per message of the shared store's three hot scripts (enqueue, take, ack), measured
 // by Redis's own CPU counters (INFO cpu) around each call, batch by batch, from the built store:
-//   npm run build && node bench/scale-out/script-cost.mjs [--batch 25] [--messages 60000] [--backlog 3000]
+//   npm run build && node bench/scale-out/script-cost.mjs [--batch 25] [--messages 60000] [--backlog 3000] [--body 256]
 // With --base <path to another build's packages/store-redis/dist/index.js>, that build and this
 // one run side by side on their own prefixes, batch for batch in turns, so both see the same
 // machine: this machine's speed drifts by ±15% within minutes, which swamps a few percent.
@@ -15,6 +15,7 @@ const { values: opt } = parseArgs({
     batch: { type: 'string', default: '25' },
     messages: { type: 'string', default: '60000' },
     backlog: { type: 'string', default: '0' },
+    body: { type: 'string', default: '256' },
     lease: { type: 'boolean', default: false },
     base: { type: 'string' },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
@@ -34,7 +35,7 @@ const cpuUs = async () => {
   const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(s)?.[1] ?? NaN);
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 };
-const body = randomBytes(256);
+const body = randomBytes(Number(opt.body));
 const record = () => ({
   message: { exchange: '', routingKey: 'q', properties: { deliveryMode: 2, messageId: 'm' }, body },
   enqueuedAt: Date.now(),
@@ -85,7 +86,7 @@ for (let done = 0; done < N; done += B) {
   }
 }
 console.log(
-  `Redis CPU µs per message, batches of ${B}, ${N} messages, backlog ${opt.backlog}${opt.lease ? ', leased' : ''}:`,
+  `Redis CPU µs per message, batches of ${B}, ${N} messages of ${body.length} B, backlog ${opt.backlog}${opt.lease ? ', leased' : ''}:`,
 );
 console.log('| build | enqueue | take | ack | total |\n| --- | ---: | ---: | ---: | ---: |');
 for (const [name, r] of Object.entries(runs)) {
