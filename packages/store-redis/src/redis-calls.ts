@@ -1,6 +1,6 @@
 import { BrokerClosedError, QueueNotFoundError, StoreError, type QueueKey } from '@conveyor/core';
 import { storeChannels, type KeyLayout, type StoreChannels } from './keys.js';
-import type { RedisClient } from './redis-connection.js';
+import { isCluster, type RedisClient } from './redis-connection.js';
 import type { ScriptName } from './scripts/queue-scripts.js';
 
 export type ScriptArg = string | number | Buffer;
@@ -26,14 +26,13 @@ export class RedisCalls {
     private readonly closed: () => boolean,
     /** Who asks (ARGV[1]): this node's id, or '' when every node, this one too, is to wake. */
     readonly origin: string,
-    sharded: boolean,
   ) {
-    this.channels = storeChannels(keys, sharded);
+    this.channels = storeChannels(keys, isCluster(redis));
   }
 
   /** The same calls, their wake-ups meant for every node (a sweep: this node's engine did not ask). */
   forEveryNode(): RedisCalls {
-    return new RedisCalls(this.redis, this.keys, this.wait, this.closed, '', this.channels.sharded);
+    return new RedisCalls(this.redis, this.keys, this.wait, this.closed, '');
   }
 
   /** Runs a single-queue script. */

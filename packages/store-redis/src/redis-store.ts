@@ -132,7 +132,6 @@ export class RedisStore implements MessageStore {
       this.#wait,
       () => this.#status === 'closed',
       this.nodeId,
-      this.#sharded,
     );
     this.#sweepCalls = this.#calls.forEveryNode();
     this.#meta = new RedisMetadata(this.#calls);
