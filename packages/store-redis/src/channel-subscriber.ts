@@ -21,7 +21,10 @@ export class ChannelSubscriber {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** `onReady` runs once Redis confirmed the channel's subscription (at once if it had already). */
+  /**
+   * `onReady` runs once Redis confirmed the channel's subscription (at once if it had already),
+   * and again each time the connection is back after a loss: what was published meanwhile is gone.
+   */
   subscribe(
     channel: string,
     listener: (payload: string) => void,
@@ -29,16 +32,23 @@ export class ChannelSubscriber {
     onReady?: () => void,
   ): () => void {
     const started = this.#add(channel, listener, sharded);
+    const ready = () => {
+      if (onReady && this.#listeners.get(channel)?.has(listener)) onReady();
+    };
     this.#subscribed.get(channel)?.then(
-      () => {
-        if (onReady && this.#listeners.get(channel)?.has(listener)) onReady();
-      },
+      ready,
       // Reported once, by the caller whose listener started the SUBSCRIBE.
       (err: unknown) => {
         if (started) this.#report(err);
       },
     );
-    return this.#remover(channel, listener, sharded);
+    const remove = this.#remover(channel, listener, sharded);
+    if (!onReady) return remove;
+    const stopReadyAgain = this.onReconnect(ready);
+    return () => {
+      stopReadyAgain();
+      remove();
+    };
   }
 
   /** Like `subscribe`, resolving once Redis confirmed the subscription: no note after that is missed. */
@@ -109,7 +119,13 @@ export class ChannelSubscriber {
     connection.on('smessage', deliver);
     connection.on('error', (err: unknown) => this.#report(err));
     const reconnected = () => {
-      for (const listener of this.#reconnectListeners) listener();
+      for (const listener of this.#reconnectListeners) {
+        try {
+          listener();
+        } catch (err) {
+          this.onError(err);
+        }
+      }
     };
     let connected = false;
     connection.on('ready', () => {

@@ -105,8 +105,6 @@ export class RedisStore implements MessageStore {
   readonly #channels: ChannelSubscriber;
   readonly #metaWatchers = new Set<(key: string) => void>();
   readonly #nodeWatchers = new Set<(nodeId: string) => void>();
-  /** Each subscribed queue's wake-up, called once the listening connection is back after a loss. */
-  readonly #wakeAfterLoss = new Set<(nothing: undefined) => void>();
   #status: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: RedisStoreOptions = {}) {
@@ -221,10 +219,7 @@ export class RedisStore implements MessageStore {
         (node) => this.#tell(this.#nodeWatchers, node),
         this.#sharded,
       );
-      this.#channels.onReconnect(() => {
-        this.#tell(this.#metaWatchers, '');
-        this.#tell(this.#wakeAfterLoss, undefined);
-      });
+      this.#channels.onReconnect(() => this.#tell(this.#metaWatchers, ''));
       await this.#liveness.start();
     } catch (err) {
       this.#channels.close();
@@ -279,8 +274,8 @@ export class RedisStore implements MessageStore {
    * `onWake` runs whenever any node adds messages to `queue` (ready or delayed) or returns held
    * ones to it, so a node can serve its blocked receivers and consumers at once and re-arm its
    * timer from `nextWakeAt`. Pub/sub is at most once: the `nextWakeAt` timers are the fallback,
-   * and after the listening connection was lost every queue is woken (a wake-up meanwhile is gone,
-   * and a queue that looked empty has no timer).
+   * and after the listening connection was lost every queue is woken again, as on subscribing
+   * (a wake-up meanwhile is gone, and a queue that looked empty has no timer).
    */
   #subscribeWake(queue: QueueKey, onWake: () => void): () => void {
     this.#check();
@@ -288,13 +283,7 @@ export class RedisStore implements MessageStore {
     const woken = (origin: string) => {
       if (origin !== this.nodeId) onWake();
     };
-    const afterLoss = () => onWake();
-    this.#wakeAfterLoss.add(afterLoss);
-    const off = this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, woken, this.#sharded, onWake);
-    return () => {
-      this.#wakeAfterLoss.delete(afterLoss);
-      off();
-    };
+    return this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, woken, this.#sharded, onWake);
   }
 
   /**
