@@ -25,7 +25,14 @@ import {
 import { CrossSlotMove } from './cross-slot-move.js';
 import { globalKeys, keyLayout, type KeyLayout } from './keys.js';
 import { NodeLiveness } from './node-liveness.js';
-import { recordArgs, rowToMessage, rowToPeeked, rowsToMessages, type Row } from './record-codec.js';
+import {
+  enqueueArgs,
+  recordArgs,
+  rowToMessage,
+  rowToPeeked,
+  rowsToMessages,
+  type Row,
+} from './record-codec.js';
 import { splitUrl } from './redis-url.js';
 import { readPersistence, versionAtLeast, type RedisPersistence } from './redis-persistence.js';
 import { queueScripts } from './scripts/queue-scripts.js';
@@ -370,8 +377,7 @@ export class RedisStore implements MessageStore {
 
   async enqueue(queue: QueueKey, records: QueueRecordInput[]): Promise<string[]> {
     this.#check();
-    const args: ScriptArg[] = [Date.now()];
-    for (const r of records) args.push(...recordArgs(r));
+    const args: ScriptArg[] = [Date.now(), ...enqueueArgs(records)];
     const ids = (await this.#calls.script('enqueue', queue, args)) as string[];
     this.#depth.set(queue, Number(ids.pop()));
     if (records.some((r) => r.durable)) await this.#calls.waitDurable();

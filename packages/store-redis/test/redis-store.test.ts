@@ -165,6 +165,43 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await a.ack('q', [id as string], 'pull:1')).toEqual([id]);
   });
 
+  it('a batch of plain records and a mixed one both keep their order, counts, sizes and bytes', async () => {
+    const store = await open(fresh());
+    await store.createQueue('q');
+    // Plain (ready now, never delivered): one argument per record; its bytes given as one sum.
+    await store.enqueue('q', [record('a'), record('bb'), record('ccc')]);
+    expect(await store.counts('q')).toMatchObject({ ready: 3, bytes: 6 });
+    // Mixed: a redelivered and a due record among plain ones go the general way, in order.
+    await store.enqueue('q', [
+      record('dddd'),
+      record('eeeee', { deliveryCount: 2 }),
+      record('f', { readyAt: Date.now() - 1 }),
+      record('gg'),
+    ]);
+    expect(await store.counts('q')).toMatchObject({ ready: 7, delayed: 0, bytes: 18 });
+    const taken = await store.take('q', 10, { holder: 'h', now: Date.now() });
+    expect(taken.map((m) => m.message.body.toString())).toEqual([
+      'a',
+      'bb',
+      'ccc',
+      'dddd',
+      'eeeee',
+      'f',
+      'gg',
+    ]);
+    expect(taken.map((m) => m.deliveryCount)).toEqual([1, 1, 1, 1, 3, 1, 1]);
+    const ids = taken.map((m) => BigInt(m.id));
+    expect(ids).toEqual([...ids].sort((x, y) => (x < y ? -1 : 1)));
+    expect(
+      await store.ack(
+        'q',
+        taken.map((m) => m.id),
+        'h',
+      ),
+    ).toHaveLength(7);
+    expect(await store.counts('q')).toMatchObject({ ready: 0, inFlight: 0, bytes: 0 });
+  });
+
   it('acks of one turn share a script call: each caller gets only the ids its holder held, once', async () => {
     const store = await open(fresh());
     await store.createQueue('q');

@@ -93,7 +93,7 @@ for i = 5, #ARGV do
     if back then
       local s, c = parseMeta(redis.call('HGET', q.meta, id))
       s = s or bodySize(redis.call('HGET', q.recs, id))
-      deliverMany(q, { id }, intent[2], intent[3], { c or '0' }, { s })
+      deliverMany(q, { id }, { (c or '0') .. ' ' .. s .. ' ' .. intent[2] }, intent[2], intent[3])
       count(q, 'ready', 1) -- deliverMany counts a take from ready; this one was in flight
       count(q, 'inFlight', -1)
     else

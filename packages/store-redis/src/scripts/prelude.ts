@@ -67,10 +67,13 @@ local PAD = string.rep('-', 72)
 local function int(n) return string.format('%d', n) end
 local function count(q, field, n) if n ~= 0 then redis.call('HINCRBY', q.c, field, int(n)) end end
 -- cmd key items... in chunks: unpack has a stack limit (chunks stay even for pair lists).
+-- Returns the sum of the replies (for HDEL: how many fields went).
 local function batch(cmd, key, items)
+  local sum = 0
   for i = 1, #items, 4000 do
-    redis.call(cmd, key, unpack(items, i, math.min(i + 3999, #items)))
+    sum = sum + redis.call(cmd, key, unpack(items, i, math.min(i + 3999, #items)))
   end
+  return sum
 end
 local function promote(q, now)
   local n = 0
@@ -173,24 +176,21 @@ local function parseHeld(v)
   if c then return h, c, s end
   return v
 end
--- Hands ready-popped ids to holder with their delivery counts and body sizes (strings). One batched
--- call per structure.
-local function deliverMany(q, ids, holder, lease, counts, sizes)
-  if #ids == 0 then return end
+-- Hands ready-popped ids to holder: held[i] is ids[i]'s inflight value (see parseHeld). One
+-- batched call per structure. Lists are filled by index, not by #t + 1 (a length probe per item).
+local function deliverMany(q, ids, held, holder, lease)
+  local n = #ids
+  if n == 0 then return end
   local owned, leased = { '', PAD }, {}
-  for i, id in ipairs(ids) do
-    owned[#owned + 1] = id
-    owned[#owned + 1] = counts[i] .. ' ' .. sizes[i] .. ' ' .. holder
-    if lease ~= '' then
-      leased[#leased + 1] = lease
-      leased[#leased + 1] = id
-    end
+  for i = 1, n do
+    owned[2 * i + 1], owned[2 * i + 2] = ids[i], held[i]
+    if lease ~= '' then leased[2 * i - 1], leased[2 * i] = lease, ids[i] end
   end
   batch('HSET', q.infl, owned)
-  if #leased > 0 then batch('ZADD', q.leases, leased) end
-  redis.call('HINCRBY', q.holding, holder, int(#ids))
-  count(q, 'ready', -#ids)
-  count(q, 'inFlight', #ids)
+  if lease ~= '' then batch('ZADD', q.leases, leased) end
+  redis.call('HINCRBY', q.holding, holder, int(n))
+  count(q, 'ready', -n)
+  count(q, 'inFlight', n)
 end
 -- A count plus one, as a string; string.format costs more than the rest of a take's Lua per message.
 local NEXT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6' }
@@ -199,20 +199,19 @@ local function raised(c) return NEXT[c] or int((tonumber(c) or 0) + 1) end
 -- one after the other (id, packed value, count, readyAt: ROW items each), not a table per row.
 local function takeIds(q, ids, holder, lease)
   if #ids == 0 then return {} end
-  local rows, counts, sizes = {}, {}, {}
+  local rows, held = {}, {}
   local values = hmget(q.recs, ids)
   local metas = hasMeta(q) and hmget(q.meta, ids) or {}
-  local at = 0
+  local tail = ' ' .. holder
   for i, id in ipairs(ids) do
     local s, c, r = parseMeta(metas[i])
     if not s then s = bodySize(values[i]) end
     c = raised(c or '0')
-    rows[at + 1], rows[at + 2], rows[at + 3], rows[at + 4] = id, values[i], c, r or false
-    at = at + 4
-    counts[i] = c
-    sizes[i] = s
+    local at = 4 * i
+    rows[at - 3], rows[at - 2], rows[at - 1], rows[at] = id, values[i], c, r or false
+    held[i] = c .. ' ' .. s .. tail
   end
-  deliverMany(q, ids, holder, lease, counts, sizes)
+  deliverMany(q, ids, held, holder, lease)
   return rows
 end
 -- true and the message's count (nil for format 1) when holder holds id; false otherwise.
@@ -250,13 +249,14 @@ local function heldBy(q, keep)
   end
   return ids
 end
--- Deletes the records of ids; returns their body sizes' sum. sizes[id] is a size already known
--- (from inflight); the others are read from meta, or from the record where there is none.
+-- Deletes the records of ids; returns their body sizes' sum. sizes[i], when given, is ids[i]'s
+-- size already known (from inflight); the others are read from meta, or from the record where
+-- there is none.
 local function dropMany(q, ids, sizes)
   if #ids == 0 then return 0 end
   local bytes, unknown, metas = 0, {}, hasMeta(q)
-  for _, id in ipairs(ids) do
-    local s = sizes and sizes[id]
+  for i, id in ipairs(ids) do
+    local s = sizes and sizes[i]
     if s then bytes = bytes + tonumber(s) else unknown[#unknown + 1] = id end
   end
   if #unknown > 0 then
@@ -305,11 +305,10 @@ local function appendRecords(q, now, a, starts)
   local first = nextIds(q, n, now)
   local ids, ready, recs, metas, bytes, delayed = {}, {}, { '', PAD }, { '', PAD }, 0, 0
   for k, i in ipairs(starts) do
-    local id = string.format('%d', first + k)
+    local id = int(first + k)
     ids[k] = id
     local size, r = a[i + 1], a[i + 2]
-    recs[#recs + 1] = id
-    recs[#recs + 1] = a[i]
+    recs[2 * k + 1], recs[2 * k + 2] = id, a[i]
     if r ~= '' or a[i + 3] ~= '0' then
       metas[#metas + 1] = id
       metas[#metas + 1] = metaOf(size, a[i + 3], r ~= '' and r or nil)
@@ -328,6 +327,23 @@ local function appendRecords(q, now, a, starts)
   batch('RPUSH', q.fresh, ready)
   count(q, 'ready', #ready)
   count(q, 'delayed', delayed)
+  count(q, 'bytes', bytes)
+  return ids
+end
+-- Appends n plain records (ready now, delivery count 0: no meta value), their packed values in
+-- ARGV from index from on, bytes their body sizes' sum; returns the ids. A publisher's batch is
+-- almost always all plain, and so costs one argument per message instead of RECORD_ARGS.
+local function appendPlain(q, now, from, n, bytes)
+  local first = nextIds(q, n, now)
+  local ids, recs = {}, { '', PAD }
+  for k = 1, n do
+    local id = int(first + k)
+    ids[k] = id
+    recs[2 * k + 1], recs[2 * k + 2] = id, ARGV[from + k - 1]
+  end
+  batch('HSET', q.recs, recs)
+  batch('RPUSH', q.fresh, ids)
+  count(q, 'ready', n)
   count(q, 'bytes', bytes)
   return ids
 end

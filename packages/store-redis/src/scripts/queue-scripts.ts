@@ -35,13 +35,19 @@ redis.call('PEXPIRE', q.b .. 'seq', 60000) -- see nextIds
 return 1
 `),
 
-    // ARGV[4] = now; records from ARGV[5].
+    // ARGV[4] = now, [5] = n > 0 for n plain records (see appendPlain), their packed values from
+    // ARGV[7] and [6] their body sizes' sum; or [5] = 0 and records from ARGV[7] (appendRecords).
     enqueue: queueScript(`
 if missing(q) then return qnf(q) end
-local now = tonumber(ARGV[4])
-local starts = {}
-for i = 5, #ARGV, ${RECORD_ARGS} do starts[#starts + 1] = i end
-local ids = appendRecords(q, now, ARGV, starts)
+local now, plain = tonumber(ARGV[4]), tonumber(ARGV[5])
+local ids
+if plain > 0 then
+  ids = appendPlain(q, now, 7, plain, tonumber(ARGV[6]))
+else
+  local starts = {}
+  for i = 7, #ARGV, ${RECORD_ARGS} do starts[#starts + 1] = i end
+  ids = appendRecords(q, now, ARGV, starts)
+end
 if #ids > 0 then wake(q) end
 -- Last: the queue's ready count after this append (flow control across nodes).
 ids[#ids + 1] = redis.call('HGET', q.c, 'ready') or '0'
@@ -71,40 +77,52 @@ return takeIds(q, { id }, ARGV[5], ARGV[6])
     // consumer's basic.ack), so the batch is settled with one call per structure, not per group.
     ack: queueScript(`
 if missing(q) then return qnf(q) end
-local groups, asked, at = {}, {}, 5
+local groups, asked, at, na = {}, {}, 5, 0
 for g = 1, tonumber(ARGV[4]) do
   local n = tonumber(ARGV[at + 1])
-  groups[g] = { ARGV[at], #asked + 1, n }
-  for i = at + 2, at + 1 + n do asked[#asked + 1] = ARGV[i] end
+  groups[g] = { ARGV[at], na + 1, n }
+  for i = at + 2, at + 1 + n do
+    na = na + 1
+    asked[na] = ARGV[i]
+  end
   at = at + 2 + n
 end
-local owners, sizes = {}, {}
-for i, value in ipairs(hmget(q.infl, asked)) do
-  local h, _, size = parseHeld(value)
-  owners[i] = h
-  if size then sizes[asked[i]] = size end
-end
-local out, mine, perHolder, taken = {}, {}, {}, {}
-for _, g in ipairs(groups) do
-  local holder, from, n = g[1], g[2], g[3]
-  local acked = {}
-  for i = from, from + n - 1 do
-    local id = asked[i]
-    if owners[i] == holder and not taken[id] then
-      taken[id] = true
-      acked[#acked + 1] = id
-      mine[#mine + 1] = id
+local held = hmget(q.infl, asked)
+-- Which asked ids each group's holder holds: out (per group its count, then its ids), mine and
+-- sizes (every acked id and its body size), perHolder. With taken, an id counts once however
+-- often it was asked; without, no table per id is built (a hash insert costs more than the rest
+-- of an ack's Lua per message).
+local out, mine, sizes, perHolder
+local function settle(taken)
+  out, mine, sizes, perHolder = {}, {}, {}, {}
+  local no, nm = 0, 0
+  for _, g in ipairs(groups) do
+    local holder, from, n = g[1], g[2], g[3]
+    local head = no + 1
+    no = head
+    for i = from, from + n - 1 do
+      local id = asked[i]
+      local h, _, size = parseHeld(held[i])
+      if h == holder and not (taken and taken[id]) then
+        if taken then taken[id] = true end
+        nm = nm + 1
+        mine[nm], sizes[nm] = id, size
+        no = no + 1
+        out[no] = id
+      end
     end
+    out[head] = no - head
+    perHolder[holder] = (perHolder[holder] or 0) + (no - head)
   end
-  out[#out + 1] = #acked
-  perHolder[holder] = (perHolder[holder] or 0) + #acked
-  for _, id in ipairs(acked) do out[#out + 1] = id end
+  return nm
 end
-if #mine == 0 then return out end
-batch('HDEL', q.infl, mine)
+local nm = settle(nil)
+if nm == 0 then return out end
+-- An id asked twice was read as held twice; HDEL removes it once, and tells.
+if batch('HDEL', q.infl, mine) < nm then nm = settle({}) end
 if redis.call('EXISTS', q.leases) == 1 then batch('ZREM', q.leases, mine) end -- most consumers hold without a lease
 for holder, n in pairs(perHolder) do holdsFewer(q, holder, n) end
-count(q, 'inFlight', -#mine)
+count(q, 'inFlight', -nm)
 count(q, 'bytes', -dropMany(q, mine, sizes))
 return out
 `),
