@@ -505,30 +505,55 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     }
   });
 
-  it('store format: marks the store and its liveness key with format 4; refuses a live node of format 3 and data of a newer format', async () => {
+  it('store format: marks the store and its liveness key with format 5; refuses a live node of format 4 and data of a newer format', async () => {
     const prefix = fresh();
     const store = await open(prefix);
     const redis = new Redis(REDIS_URL);
     try {
-      expect(await redis.get(`${prefix}format`)).toBe('4');
-      expect(await redis.get(`${prefix}node:${store.nodeId}`)).toBe('4');
+      expect(await redis.get(`${prefix}format`)).toBe('5');
+      expect(await redis.get(`${prefix}node:${store.nodeId}`)).toBe('5');
       // A node of the earlier format, alive: a second node must not join it.
       await redis.sadd(`${prefix}nodes`, 'old-node');
-      await redis.set(`${prefix}node:old-node`, '3', 'PX', 10_000);
+      await redis.set(`${prefix}node:old-node`, '4', 'PX', 10_000);
       const beside = await redisStore(prefix)
         .open()
         .catch((e: unknown) => e);
       expect(beside).toBeInstanceOf(StoreError);
-      expect(String(beside)).toMatch(/node old-node uses this Redis store in format 3 and this one in 4/);
+      expect(String(beside)).toMatch(/node old-node uses this Redis store in format 4 and this one in 5/);
       // Once it is gone (its liveness key lapsed), a node opens; data of a newer format refuses it.
       await redis.del(`${prefix}node:old-node`);
       await open(prefix);
-      await redis.set(`${prefix}format`, '5');
+      await redis.set(`${prefix}format`, '6');
       const newer = await redisStore(prefix)
         .open()
         .catch((e: unknown) => e);
       expect(newer).toBeInstanceOf(StoreError);
-      expect(String(newer)).toMatch(/written by a newer Conveyor \(store format 5/);
+      expect(String(newer)).toMatch(/written by a newer Conveyor \(store format 6/);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('a record packed by format 4 (version 1: no body size in its head) is taken, its size read from its parts, and acked', async () => {
+    const prefix = fresh();
+    const store = await open(prefix);
+    const redis = new Redis(REDIS_URL);
+    try {
+      await store.createQueue('q');
+      const [id = ''] = await store.enqueue('q', [record('hello')]);
+      const key = `${prefix}{q:q}:records`;
+      const packed = (await redis.hgetBuffer(key, id)) as Buffer;
+      expect(packed[0]).toBe(2);
+      expect(packed.toString('latin1', 18, 28)).toBe('0000000005');
+      // The same record as version 1 wrote it: the ten digits left out.
+      const v1 = Buffer.concat([packed.subarray(0, 18), packed.subarray(28)]);
+      v1[0] = 1;
+      await redis.hset(key, id, v1);
+      const [taken] = await store.take('q', 1, { holder: 'h', now: Date.now() });
+      expect(taken?.message.body.toString()).toBe('hello');
+      expect(taken?.message.exchange).toBe('ex');
+      expect(await store.ack('q', [id], 'h')).toEqual([id]);
+      expect(await store.counts('q')).toMatchObject({ ready: 0, inFlight: 0, bytes: 0 });
     } finally {
       redis.disconnect();
     }
@@ -554,7 +579,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
       await redis.sadd(`${base}h:gone-node/h`, held as string);
       await redis.set(`${prefix}format`, '3');
       const b = await open(prefix);
-      expect(await redis.get(`${prefix}format`)).toBe('4');
+      expect(await redis.get(`${prefix}format`)).toBe('5');
       expect((await redis.hkeys(`${base}meta`)).sort()).toEqual(['', id, held].sort());
       expect(await redis.hgetall(`${base}holding`)).toEqual({ 'gone-node/h': '1' });
       expect(await redis.exists(`${base}holders`, `${base}h:gone-node/h`)).toBe(0);
@@ -611,7 +636,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
       await redis.set(`${prefix}format`, '2');
 
       const b = await open(prefix);
-      expect(await redis.get(`${prefix}format`)).toBe('4');
+      expect(await redis.get(`${prefix}format`)).toBe('5');
       expect(await keysUnder(`${base}m:*`)).toEqual([]);
       // '' is the pad field the enqueue above wrote (see prelude.ts).
       expect((await redis.hkeys(`${base}records`)).sort()).toEqual(['', ...ids].sort());

@@ -155,11 +155,14 @@ end
 -- Whether any message of the queue has a meta value (beside the pad field, which every write of
 -- meta puts there too): most never do, see appendRecords.
 local function hasMeta(q) return redis.call('HLEN', q.meta) > 1 end
--- The body size, as a string, of a packed record (record-codec.ts, version 1: 18 bytes of head,
--- three parts of u32 length and bytes, then the body), for a message without a meta value.
+-- The body size, as a string, of a packed record (record-codec.ts), for a message without a meta
+-- value: version 2 holds it as 10 digits after its 18 bytes of head; version 1 (three parts of
+-- u32 length and bytes after the head, then the body) is parsed.
 local function bodySize(v)
   if not v then return '0' end
-  if string.byte(v, 1) ~= 1 then error('unknown packed record version ' .. string.byte(v, 1)) end
+  local version = string.byte(v, 1)
+  if version == 2 then return string.sub(v, 19, 28) end
+  if version ~= 1 then error('unknown packed record version ' .. version) end
   local at = 19
   for _ = 1, 3 do
     local a, b, c, d = string.byte(v, at, at + 3)
@@ -226,7 +229,7 @@ local function held(q, id, holder) return (holdOf(q, id, holder)) end
 local function keepMeta(q, id, c, r)
   if not c and not r then return end
   local s, c0, r0 = parseMeta(redis.call('HGET', q.meta, id))
-  if not s then s = bodySize(redis.call('HGET', q.recs, id)) end
+  if not s then s = int(tonumber(bodySize(redis.call('HGET', q.recs, id)))) end -- without its padding
   redis.call('HSET', q.meta, '', PAD, id, metaOf(s, c or c0 or '0', r or r0))
 end
 -- holder now holds n fewer messages.
