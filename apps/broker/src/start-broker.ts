@@ -70,14 +70,15 @@ function packageVersion(): string {
   }
 }
 
-function createStore(config: StoreConfig): MessageStore {
+function createStore(config: StoreConfig, logger: Logger): MessageStore {
   switch (config.kind) {
     case 'memory':
       return new MemoryStore();
     case 'lmdb':
       return new LmdbStore({ path: config.dataDir });
     case 'shared':
-      if (/^rediss?(\+cluster)?:\/\//.test(config.url)) return new RedisStore({ url: config.url });
+      if (/^rediss?(\+cluster)?:\/\//.test(config.url))
+        return new RedisStore({ url: config.url, onError: (err) => logger.error({ err }, 'redis store') });
       throw new StartError(
         'STORE_NOT_SUPPORTED',
         `--store ${config.url}: only redis://, rediss:// and redis+cluster://h1:p1,h2:p2 shared stores are supported; or use --data-dir DIR (durable) or --memory`,
@@ -181,7 +182,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const storeConfig = options.store ?? { kind: 'lmdb', dataDir: DEFAULT_DATA_DIR };
   const bind = options.bind ?? '0.0.0.0';
   const ports = { ...DEFAULT_PORTS, ...options.ports };
-  const store = createStore(storeConfig);
+  const store = createStore(storeConfig, logger);
   // Metrics exist before the engine (its recovery already counts) and before the servers.
   const live: { broker?: Broker; servers?: ProtocolServers; bridges?: RunningBridges } = {};
   const bridgeStatus = (): BridgeStatus[] => live.bridges?.status() ?? [];

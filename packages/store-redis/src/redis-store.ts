@@ -62,7 +62,7 @@ export interface RedisStoreOptions {
   wait?: RedisWaitOption;
   /** Every key under one hash tag `{prefix}`: one Cluster shard holds the whole store, moves stay one script. */
   singleSlot?: boolean;
-  /** Errors of the background liveness loop. Default: printed to stderr. */
+  /** Errors no call awaits: the connections' own (each failed reconnect), the liveness loop's. Default: printed to stderr. */
   onError?: (err: unknown) => void;
 }
 
@@ -129,6 +129,8 @@ export class RedisStore implements MessageStore {
     if (this.#sharded && this.#wait)
       throw new StoreError('redis: wait (WAIT/WAITAOF) is not supported with a Redis Cluster');
     this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
+    // Without a listener ioredis prints each connection error past the broker's log.
+    this.#redis.on('error', (err: unknown) => this.#onError(err));
     for (const [name, def] of Object.entries(queueScripts(this.#sharded ? 'cluster' : 'single')))
       this.#redis.defineCommand(name, def);
     this.#calls = new RedisCalls(

@@ -724,3 +724,21 @@ async function subscribers(channel: string, n: number): Promise<void> {
     redis.disconnect();
   }
 }
+
+describe('RedisStore connection errors', () => {
+  it("reports its connection's errors through onError, not ioredis's own print past the log", async () => {
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const reported: unknown[] = [];
+    // Port 1: nothing listens, so every connect is refused.
+    const store = new RedisStore({ url: 'redis://127.0.0.1:1', onError: (err) => reported.push(err) });
+    try {
+      await expect(store.open()).rejects.toBeInstanceOf(StoreError);
+      expect(reported.length).toBeGreaterThan(0);
+      expect(String(reported[0])).toMatch(/ECONNREFUSED/);
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+      await store.close().catch((err: unknown) => reported.push(err));
+    }
+  });
+});
