@@ -10,14 +10,15 @@ import { decodeValue, encodeValue } from './value-codec.js';
 /**
  * A record's immutable part (exchange, routing key, properties, body, enqueuedAt, expiresAt,
  * durable) travels and is stored as one packed value, so a script copies one string per message
- * instead of nine and a take returns four reply items instead of ten. What a script reads or
- * changes stays beside it, in the queue's meta hash: body size, delivery count, readyAt.
+ * instead of nine and a take returns four reply items instead of ten. What a script changes stays
+ * beside it, in the queue's meta hash: delivery count, readyAt (and the body size with them).
  *
  * Packed layout (version 2): u8 version, u8 durable, f64 enqueuedAt, f64 expiresAt (NaN: none),
- * the body size as 10 ASCII digits (zero-padded; a Buffer holds less), then exchange, routing key and properties
- * (value-codec JSON) each as u32 length + UTF-8, then the body to the end. The size sits where a
- * script reads it with one `string.sub`: parsing it out of version 1 (which lacks it) cost a take
- * more Redis CPU than the rest of its Lua per message. Version 1 records still read.
+ * the body size as 10 ASCII digits (zero-padded; a Buffer holds less), then exchange, routing
+ * key and properties (value-codec JSON) each as u32 length + UTF-8, then the body to the end.
+ * The size sits where a script reads it with one `string.sub`: parsing it out of version 1
+ * (which lacks it) cost a take more Redis CPU than the rest of its Lua per message. Version 1
+ * records still read.
  */
 const PACKED_VERSION = 2;
 const SIZE_AT = 18;

@@ -8,12 +8,13 @@ import type { RedisClient } from './redis-connection.js';
  * zset (prelude.ts). 4: a meta value only for a message with a delivery count or a readyAt, the
  * others' body size read from the packed record; a count per holder instead of a set of its ids.
  * 5: records packed in version 2, the body size in their head (record-codec.ts); version 1
- * records still read, so nothing is converted. Nodes of an older format must not share a store with this one: format 1 (liveness value '1')
- * would hand out packed records as empty messages, format 2 would look for records in hashes of
- * their own and not see the fresh ids, format 3 would count a message without meta as 0 bytes and
- * find no holder's ids, format 4 would refuse every record packed in version 2. Every node's liveness key holds its format, and the store remembers the
- * highest. Older data is converted when the first node of format 4 or later opens the store
- * (store-upgrade.ts).
+ * records still read, so nothing is converted. Nodes of an older format must not share a store
+ * with this one: format 1 (liveness value '1') would hand out packed records as empty messages,
+ * format 2 would look for records in hashes of their own and not see the fresh ids, format 3
+ * would count a message without meta as 0 bytes and find no holder's ids, format 4 would refuse
+ * every record packed in version 2. Every node's liveness key holds its format, and the store
+ * remembers the highest. Older data is converted when the first node of format 4 or later opens
+ * the store (store-upgrade.ts).
  */
 export const STORE_FORMAT = 5;
 

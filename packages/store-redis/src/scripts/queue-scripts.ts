@@ -89,13 +89,11 @@ for g = 1, tonumber(ARGV[4]) do
 end
 local held = hmget(q.infl, asked)
 -- Which asked ids each group's holder holds: out (per group its count, then its ids), mine and
--- sizes (every acked id and its body size), perHolder. With taken, an id counts once however
--- often it was asked; without, no table per id is built (a hash insert costs more than the rest
--- of an ack's Lua per message).
-local out, mine, sizes, perHolder
+-- sizes (every acked id and its body size), perHolder, and how many were acked. With taken, an id
+-- counts once however often it was asked; without, no table per id is built (a hash insert costs
+-- more than the rest of an ack's Lua per message).
 local function settle(taken)
-  out, mine, sizes, perHolder = {}, {}, {}, {}
-  local no, nm = 0, 0
+  local out, mine, sizes, perHolder, no, nm = {}, {}, {}, {}, 0, 0
   for _, g in ipairs(groups) do
     local holder, from, n = g[1], g[2], g[3]
     local head = no + 1
@@ -114,12 +112,12 @@ local function settle(taken)
     out[head] = no - head
     perHolder[holder] = (perHolder[holder] or 0) + (no - head)
   end
-  return nm
+  return out, mine, sizes, perHolder, nm
 end
-local nm = settle(nil)
+local out, mine, sizes, perHolder, nm = settle(nil)
 if nm == 0 then return out end
 -- An id asked twice was read as held twice; HDEL removes it once, and tells.
-if batch('HDEL', q.infl, mine) < nm then nm = settle({}) end
+if batch('HDEL', q.infl, mine) < nm then out, mine, sizes, perHolder, nm = settle({}) end
 if redis.call('EXISTS', q.leases) == 1 then batch('ZREM', q.leases, mine) end -- most consumers hold without a lease
 for holder, n in pairs(perHolder) do holdsFewer(q, holder, n) end
 count(q, 'inFlight', -nm)
