@@ -28,24 +28,23 @@ const HEAD: Record<number, number> = { 1: 18, 2: SIZE_AT + SIZE_DIGITS };
 
 export function packRecord(record: QueueRecordInput): Buffer {
   const { message } = record;
-  const exchange = Buffer.from(message.exchange, 'utf8');
-  const routingKey = Buffer.from(message.routingKey, 'utf8');
-  const properties = Buffer.from(encodeValue(message.properties), 'utf8');
+  const parts = [message.exchange, message.routingKey, encodeValue(message.properties)];
   const body = message.body;
   const head = HEAD[PACKED_VERSION] as number;
-  const out = Buffer.allocUnsafe(
-    head + 12 + exchange.length + routingKey.length + properties.length + body.byteLength,
-  );
+  let size = head + body.byteLength;
+  for (const part of parts) size += 4 + Buffer.byteLength(part, 'utf8');
+  const out = Buffer.allocUnsafe(size);
   out[0] = PACKED_VERSION;
   out[1] = record.durable ? 1 : 0;
   out.writeDoubleLE(record.enqueuedAt, 2);
   out.writeDoubleLE(record.expiresAt ?? Number.NaN, 10);
   out.write(String(body.byteLength).padStart(SIZE_DIGITS, '0'), SIZE_AT, 'latin1');
   let at = head;
-  for (const part of [exchange, routingKey, properties]) {
-    out.writeUInt32LE(part.length, at);
-    part.copy(out, at + 4);
-    at += 4 + part.length;
+  // Each part written straight into the record: no buffer of its own to copy from.
+  for (const part of parts) {
+    const length = out.write(part, at + 4, 'utf8');
+    out.writeUInt32LE(length, at);
+    at += 4 + length;
   }
   out.set(body, at);
   return out;

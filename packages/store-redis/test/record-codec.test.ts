@@ -53,6 +53,24 @@ describe('record codec', () => {
     });
   });
 
+  it('names and properties in any script keep their lengths in bytes, not characters', () => {
+    const message = {
+      exchange: 'ex✓',
+      routingKey: 'ключ-é-🚀',
+      properties: { headers: { 'x-名前': 'значение' }, expiration: 5 },
+      body: new Uint8Array([1, 2, 3]),
+    };
+    const args = recordArgs({ message, enqueuedAt: 1, expiresAt: 6, durable: true });
+    expect(rowToMessage(rowOf('2', args, '0'))).toEqual({
+      id: '2',
+      message: { ...message, body: Buffer.from([1, 2, 3]) },
+      enqueuedAt: 1,
+      expiresAt: 6,
+      deliveryCount: 0,
+      durable: true,
+    });
+  });
+
   it('refuses a packed value of an unknown version', () => {
     const args = recordArgs({
       message: { exchange: '', routingKey: '', properties: {}, body: new Uint8Array() },
