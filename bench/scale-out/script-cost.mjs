@@ -1,5 +1,7 @@
 // Redis CPU per message of the shared store's three hot scripts (enqueue, take, ack), measured
-// by Redis's own CPU counters (INFO cpu) around each call, batch by batch, from the built store:
+// by Redis's own CPU counters (INFO cpu) around each call, batch by batch, from the built store,
+// and the node's side of the same calls (this process's CPU while the store call runs: packing,
+// the client's command encoding and reply parsing, unpacking):
 //   npm run build && node bench/scale-out/script-cost.mjs [--batch 25] [--messages 60000] [--backlog 3000] [--body 256]
 // With --base <path to another build's packages/store-redis/dist/index.js>, that build and this
 // one run side by side on their own prefixes, batch for batch in turns, so both see the same
@@ -53,34 +55,44 @@ for (const [name, dist] of Object.entries(builds)) {
   await store.createQueue('q');
   for (let i = 0; i < Number(opt.backlog); i += 100)
     await store.enqueue('q', Array.from({ length: 100 }, record));
-  runs[name] = { store, enqueue: 0, take: 0, ack: 0 };
+  runs[name] = { store, enqueue: 0, take: 0, ack: 0, node: { enqueue: 0, take: 0, ack: 0 } };
 }
 // What one INFO costs Redis, taken off every measured step.
 const t0 = await cpuUs();
 for (let i = 0; i < 100; i++) await cpuUs();
 const infoUs = ((await cpuUs()) - t0) / 101;
 
+/** This process's CPU time in µs. */
+const nodeUs = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
 const names = Object.keys(runs);
 for (let done = 0; done < N; done += B) {
   for (const name of (done / B) % 2 === 0 ? names : [...names].reverse()) {
     const r = runs[name];
+    const records = Array.from({ length: B }, record);
     let before = await cpuUs();
-    await r.store.enqueue('q', Array.from({ length: B }, record));
+    let cpu = nodeUs();
+    await r.store.enqueue('q', records);
+    r.node.enqueue += nodeUs() - cpu;
     let after = await cpuUs();
     r.enqueue += after - before - infoUs;
     const now = Date.now();
+    cpu = nodeUs();
     const got = await r.store.take('q', B, {
       holder: 'h',
       now,
       ...(opt.lease ? { leaseUntil: now + 60_000 } : {}),
     });
+    r.node.take += nodeUs() - cpu;
     before = await cpuUs();
     r.take += before - after - infoUs;
-    await r.store.ack(
-      'q',
-      got.map((m) => m.id),
-      'h',
-    );
+    const ids = got.map((m) => m.id);
+    cpu = nodeUs();
+    await r.store.ack('q', ids, 'h');
+    r.node.ack += nodeUs() - cpu;
     after = await cpuUs();
     r.ack += after - before - infoUs;
   }
@@ -89,11 +101,16 @@ console.log(
   `Redis CPU µs per message, batches of ${B}, ${N} messages of ${body.length} B, backlog ${opt.backlog}${opt.lease ? ', leased' : ''}:`,
 );
 console.log('| build | enqueue | take | ack | total |\n| --- | ---: | ---: | ---: | ---: |');
-for (const [name, r] of Object.entries(runs)) {
-  const f = (us) => (us / N).toFixed(2);
+const f = (us) => (us / N).toFixed(2);
+const row = (name, c) =>
   console.log(
-    `| ${name} | ${f(r.enqueue)} | ${f(r.take)} | ${f(r.ack)} | ${f(r.enqueue + r.take + r.ack)} |`,
+    `| ${name} | ${f(c.enqueue)} | ${f(c.take)} | ${f(c.ack)} | ${f(c.enqueue + c.take + c.ack)} |`,
   );
+for (const [name, r] of Object.entries(runs)) row(name, r);
+console.log('\nNode CPU µs per message (this process, during the store calls):');
+console.log('| build | enqueue | take | ack | total |\n| --- | ---: | ---: | ---: | ---: |');
+for (const [name, r] of Object.entries(runs)) row(name, r.node);
+for (const r of Object.values(runs)) {
   await r.store.deleteQueue('q');
   await r.store.close();
 }

@@ -1,0 +1,149 @@
+// Redis's instructions per message of the shared store's hot scripts (enqueue, take, ack),
+// counted by valgrind's callgrind in a redis-server of its own: the same count for the same
+// build whatever else the machine does, where CPU time (script-cost.mjs) drifts by ±15% between
+// neighbouring runs on this machine. Each phase runs alone over the same messages: enqueue them
+// all, take them all, ack them all, in batches; callgrind is zeroed before and dumped after each.
+//   npm run build && node bench/scale-out/script-instructions.mjs [--batch 100] [--messages 3000] [--body 256] [--base <dist/index.js>]
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+
+const { values: opt } = parseArgs({
+  options: {
+    batch: { type: 'string', default: '100' },
+    messages: { type: 'string', default: '3000' },
+    body: { type: 'string', default: '256' },
+    base: { type: 'string' },
+  },
+});
+const B = Number(opt.batch);
+const N = Number(opt.messages);
+const builds = {
+  ...(opt.base ? { base: opt.base } : {}),
+  this: fileURLToPath(new URL('../../packages/store-redis/dist/index.js', import.meta.url)),
+};
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+/** Instructions (Ir) in a callgrind dump's totals line. */
+const totalIr = (file) => Number(/^totals: (\d+)/m.exec(readFileSync(file, 'utf8'))?.[1] ?? NaN);
+
+/** With DEBUG set, where the run is, on stderr. */
+const step = (what) => process.env.DEBUG && console.error(new Date().toISOString(), what);
+
+const dir = mkdtempSync(join(tmpdir(), 'conveyor-callgrind-'));
+const port = await freePort();
+const redis = spawn(
+  'valgrind',
+  [
+    '--tool=callgrind',
+    `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`,
+    'redis-server',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ],
+  { stdio: ['ignore', 'ignore', 'pipe'] },
+);
+let stderr = '';
+redis.stderr.on('data', (d) => (stderr += d));
+const exited = new Promise((resolve) => redis.once('exit', resolve));
+const url = `redis://127.0.0.1:${port}`;
+// Valgrind takes a few seconds to start Redis: the client retries until it answers.
+const probe = new Redis(url, { retryStrategy: () => 200, maxRetriesPerRequest: null });
+probe.on('error', () => {}); // refused while valgrind starts it; ping below waits
+step('ping');
+await probe.ping();
+step('ponged');
+
+/** callgrind_control on the Redis under valgrind: zero its counters, or dump them to a file. */
+const control = (flag) => execFileSync('callgrind_control', [flag, String(redis.pid)], { stdio: 'pipe' });
+const dumpIr = () => {
+  const before = new Set(readdirSync(dir));
+  control('-d');
+  const file = readdirSync(dir).find((f) => !before.has(f) && f.startsWith('callgrind.out.'));
+  if (!file) throw new Error(`no callgrind dump in ${dir}`);
+  return totalIr(join(dir, file));
+};
+
+const body = randomBytes(Number(opt.body));
+const record = () => ({
+  message: { exchange: '', routingKey: 'q', properties: { deliveryMode: 2, messageId: 'm' }, body },
+  enqueuedAt: Date.now(),
+  durable: true,
+});
+
+const results = {};
+for (const [name, dist] of Object.entries(builds)) {
+  const { RedisStore } = await import(`${dist}?${name}`);
+  const store = new RedisStore({ url, prefix: `conveyor-ir-${name}:` });
+  step(`open ${name}`);
+  await store.open();
+  step('opened');
+  await store.createQueue('q');
+  // A warm-up round, so that every script is loaded and Redis's structures exist.
+  await store.enqueue('q', Array.from({ length: B }, record));
+  const warm = await store.take('q', B, { holder: 'h', now: Date.now() });
+  await store.ack(
+    'q',
+    warm.map((m) => m.id),
+    'h',
+  );
+  const r = {};
+  step('phase');
+  control('-z');
+  for (let i = 0; i < N; i += B) await store.enqueue('q', Array.from({ length: B }, record));
+  r.enqueue = dumpIr() / N;
+  const taken = [];
+  step('phase');
+  control('-z');
+  for (let i = 0; i < N; i += B) taken.push(await store.take('q', B, { holder: 'h', now: Date.now() }));
+  r.take = dumpIr() / N;
+  step('phase');
+  control('-z');
+  for (const got of taken)
+    await store.ack(
+      'q',
+      got.map((m) => m.id),
+      'h',
+    );
+  r.ack = dumpIr() / N;
+  step('acked');
+  results[name] = r;
+  await store.deleteQueue('q');
+  step('deleted');
+  await store.close();
+  step('closed');
+}
+probe.disconnect();
+redis.kill('SIGTERM'); // Redis shuts down on it; valgrind then writes its last dump
+await exited;
+if (Object.keys(results).length === 0) throw new Error(`no result; valgrind said: ${stderr}`);
+
+console.log(
+  `Redis instructions per message (callgrind, everything Redis ran), batches of ${B}, ${N} messages of ${body.length} B:`,
+);
+console.log('| build | enqueue | take | ack | total |\n| --- | ---: | ---: | ---: | ---: |');
+const k = (ir) => Math.round(ir).toLocaleString('en-US');
+for (const [name, r] of Object.entries(results))
+  console.log(
+    `| ${name} | ${k(r.enqueue)} | ${k(r.take)} | ${k(r.ack)} | ${k(r.enqueue + r.take + r.ack)} |`,
+  );
