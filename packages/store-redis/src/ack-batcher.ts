@@ -44,11 +44,13 @@ export class AckBatcher {
     try {
       const args: ScriptArg[] = [groups.size];
       for (const [holder, g] of groups) args.push(holder, g.ids.length, ...g.ids);
-      const out = (await this.calls.script('ack', queue, args)) as string[];
+      // Per group: how many of its ids were not acked, then their places in it (1-based).
+      const out = (await this.calls.script('ack', queue, args)) as number[];
       let at = 0;
       for (const g of groups.values()) {
         const n = Number(out[at]);
-        const acked = new Set(out.slice(at + 1, at + 1 + n).map(String));
+        const missed = new Set(out.slice(at + 1, at + 1 + n).map(Number));
+        const acked = new Set(n === 0 ? g.ids : g.ids.filter((_, i) => !missed.has(i + 1)));
         at += 1 + n;
         // Each id to the first caller that asked for it, as if each had acked alone, in turn.
         for (const a of g.callers) a.resolve(a.ids.filter((id) => acked.delete(id)));

@@ -73,8 +73,10 @@ return takeIds(q, { id }, ARGV[5], ARGV[6])
 `),
 
     // The acks of one event-loop iteration: ARGV[4] = groups; each group: holder, n, n ids.
-    // Returns, per group, its acked count followed by those ids. Most groups are one id (a
-    // consumer's basic.ack), so the batch is settled with one call per structure, not per group.
+    // Returns, per group, how many of its ids were not acked (not held by its holder, or asked
+    // again), then their places in the group (1-based): nearly always just 0, so the reply costs
+    // nothing per id. Most groups are one id (a consumer's basic.ack), so the batch is settled
+    // with one call per structure, not per group.
     ack: queueScript(`
 if missing(q) then return qnf(q) end
 local groups, asked, at, na = {}, {}, 5, 0
@@ -88,15 +90,15 @@ for g = 1, tonumber(ARGV[4]) do
   at = at + 2 + n
 end
 local held = hmget(q.infl, asked)
--- Which asked ids each group's holder holds: out (per group its count, then its ids), mine and
--- sizes (every acked id and its body size), perHolder, and how many were acked. With taken, an id
--- counts once however often it was asked; without, no table per id is built (a hash insert costs
--- more than the rest of an ack's Lua per message).
+-- Which asked ids each group's holder holds: out (per group the count of ids not acked, then
+-- their places), mine and sizes (every acked id and its body size), perHolder, and how many were
+-- acked. With taken, an id counts once however often it was asked; without, no table per id is
+-- built (a hash insert costs more than the rest of an ack's Lua per message).
 local function settle(taken)
   local out, mine, sizes, perHolder, no, nm = {}, {}, {}, {}, 0, 0
   for _, g in ipairs(groups) do
     local holder, from, n = g[1], g[2], g[3]
-    local head = no + 1
+    local head, before = no + 1, nm
     no = head
     for i = from, from + n - 1 do
       local id = asked[i]
@@ -105,12 +107,13 @@ local function settle(taken)
         if taken then taken[id] = true end
         nm = nm + 1
         mine[nm], sizes[nm] = id, size
+      else
         no = no + 1
-        out[no] = id
+        out[no] = i - from + 1
       end
     end
     out[head] = no - head
-    perHolder[holder] = (perHolder[holder] or 0) + (no - head)
+    perHolder[holder] = (perHolder[holder] or 0) + (nm - before)
   end
   return out, mine, sizes, perHolder, nm
 end
