@@ -90,7 +90,12 @@ const str = (b: Buffer | null | undefined): string => (b == null ? '' : b.toStri
 const num = (b: Buffer | null | undefined): number | undefined =>
   b == null || b.length === 0 ? undefined : Number(b.toString());
 
-function unpack(id: string, packed: Buffer, count: Buffer | null, readyAt: Buffer | null): StoredMessage {
+function unpack(
+  id: string,
+  packed: Buffer,
+  count: string | undefined,
+  readyAt: string | undefined,
+): StoredMessage {
   let at = HEAD[packed[0] ?? 0];
   if (at === undefined) throw new StoreError(`record ${id}: unknown packed format ${packed[0]}`);
   const parts: string[] = [];
@@ -108,13 +113,12 @@ function unpack(id: string, packed: Buffer, count: Buffer | null, readyAt: Buffe
       body: packed.subarray(at),
     },
     enqueuedAt: packed.readDoubleLE(2),
-    deliveryCount: num(count) ?? 0,
+    deliveryCount: count ? Number(count) : 0,
     durable: packed[1] === 1,
   };
   const expiresAt = packed.readDoubleLE(10);
   if (!Number.isNaN(expiresAt)) stored.expiresAt = expiresAt;
-  const ready = num(readyAt);
-  if (ready !== undefined) stored.readyAt = ready;
+  if (readyAt) stored.readyAt = Number(readyAt);
   return stored;
 }
 
@@ -144,13 +148,21 @@ export function rowToMessage(row: Row): StoredMessage {
     throw new StoreError(`record ${str(row[0])}: a reply row of ${row.length} items`);
   const packed = row[1];
   if (packed == null) throw new StoreError(`record ${str(row[0])}: missing`);
-  return unpack(str(row[0]), packed, row[2] ?? null, row[3] ?? null);
+  return unpack(str(row[0]), packed, row[2]?.toString(), row[3]?.toString());
 }
 
-/** A take's reply: its rows one after the other, PACKED_ROW items each. */
-export function rowsToMessages(flat: Row): StoredMessage[] {
+/**
+ * A take's reply (`takeIds` in the Lua prelude): per message a head, then its packed value. The
+ * head is the id alone for a first delivery without readyAt, else 'id count [readyAt]'.
+ */
+export function takenToMessages(flat: Row): StoredMessage[] {
   const out: StoredMessage[] = [];
-  for (let i = 0; i < flat.length; i += PACKED_ROW) out.push(rowToMessage(flat.slice(i, i + PACKED_ROW)));
+  for (let i = 0; i < flat.length; i += 2) {
+    const [id = '', count = '1', readyAt] = str(flat[i]).split(' ');
+    const packed = flat[i + 1];
+    if (packed == null) throw new StoreError(`record ${id}: missing`);
+    out.push(unpack(id, packed, count, readyAt));
+  }
   return out;
 }
 

@@ -28,9 +28,8 @@ import { NodeLiveness } from './node-liveness.js';
 import {
   enqueueArgs,
   recordArgs,
-  rowToMessage,
   rowToPeeked,
-  rowsToMessages,
+  takenToMessages,
   type Row,
 } from './record-codec.js';
 import { splitUrl } from './redis-url.js';
@@ -397,7 +396,7 @@ export class RedisStore implements MessageStore {
       true,
     )) as Row;
     if (flat.length > 0) this.#holders.touch(holder, queue, Date.now());
-    return rowsToMessages(flat);
+    return takenToMessages(flat);
   }
 
   async takeById(queue: QueueKey, id: string, options: TakeOptions): Promise<StoredMessage | undefined> {
@@ -412,7 +411,7 @@ export class RedisStore implements MessageStore {
     )) as Row | null;
     if (row === null || row.length === 0) return undefined;
     this.#holders.touch(holder, queue, Date.now());
-    return rowToMessage(row);
+    return takenToMessages(row)[0];
   }
 
   /**

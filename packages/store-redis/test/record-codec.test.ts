@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { legacyArgsToRecordArgs, recordArgs, rowToMessage, rowToPeeked } from '../src/record-codec.js';
+import {
+  legacyArgsToRecordArgs,
+  recordArgs,
+  rowToMessage,
+  rowToPeeked,
+  takenToMessages,
+} from '../src/record-codec.js';
 
 /** A reply row as `fetch` in the Lua prelude builds it from a record's script arguments. */
 const rowOf = (id: string, args: (string | Buffer)[], count: string): (Buffer | null)[] => [
@@ -69,6 +75,22 @@ describe('record codec', () => {
       deliveryCount: 0,
       durable: true,
     });
+  });
+
+  it("a take's rows carry the count and readyAt in the head only when they are not a first delivery's", () => {
+    const packed = recordArgs({
+      message: { exchange: 'x', routingKey: 'k', properties: {}, body: new Uint8Array([1]) },
+      enqueuedAt: 3,
+      durable: true,
+    })[0] as Buffer;
+    const taken = takenToMessages(['7', '8 3', '9 2 1234'].flatMap((head) => [Buffer.from(head), packed]));
+    expect(taken.map((m) => [m.id, m.deliveryCount, m.readyAt])).toEqual([
+      ['7', 1, undefined],
+      ['8', 3, undefined],
+      ['9', 2, 1234],
+    ]);
+    expect(taken[0]).not.toHaveProperty('readyAt');
+    expect(() => takenToMessages([Buffer.from('5'), null])).toThrow(/record 5: missing/);
   });
 
   it('refuses a packed value of an unknown version', () => {

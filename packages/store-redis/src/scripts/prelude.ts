@@ -199,7 +199,9 @@ end
 local NEXT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6' }
 local function raised(c) return NEXT[c] or int((tonumber(c) or 0) + 1) end
 -- Delivers ids, just removed from ready, to holder with their counts raised; returns their rows
--- one after the other (id, packed value, count, readyAt: ROW items each), not a table per row.
+-- one after the other, two items each, not a table per row: a head, then the packed value. The
+-- head is the id for a first delivery without readyAt (nearly every take), else 'id count' or
+-- 'id count readyAt': a reply item costs Redis more than the Lua that decides this.
 local function takeIds(q, ids, holder, lease)
   if #ids == 0 then return {} end
   local rows, held = {}, {}
@@ -210,8 +212,9 @@ local function takeIds(q, ids, holder, lease)
     local s, c, r = parseMeta(metas[i])
     if not s then s = bodySize(values[i]) end
     c = raised(c or '0')
-    local at = 4 * i
-    rows[at - 3], rows[at - 2], rows[at - 1], rows[at] = id, values[i], c, r or false
+    local head = id
+    if r then head = id .. ' ' .. c .. ' ' .. r elseif c ~= '1' then head = id .. ' ' .. c end
+    rows[2 * i - 1], rows[2 * i] = head, values[i]
     held[i] = c .. ' ' .. s .. tail
   end
   deliverMany(q, ids, held, holder, lease)
