@@ -181,3 +181,15 @@ export const LEGACY_RECORD_ARGS = 9;
 export function legacyArgsToRecordArgs(args: (Buffer | null)[]): (string | Buffer)[] {
   return recordArgs(legacyRowToMessage([null, ...args]));
 }
+
+/**
+ * The ids of an enqueue: `count` consecutive ones from `first` (nextIds in the Lua prelude). Ids
+ * are near ms × 1024, exact in a double until the year 2248; past that this refuses to guess.
+ */
+export function consecutiveIds(first: string, count: number): string[] {
+  if (count === 0) return [];
+  const base = Number(first);
+  if (!Number.isSafeInteger(base + count) || String(base) !== first)
+    throw new StoreError(`enqueue: first id ${first} of ${count} is not an exact integer`);
+  return Array.from({ length: count }, (_, k) => String(base + k));
+}

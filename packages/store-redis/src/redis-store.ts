@@ -26,6 +26,7 @@ import { CrossSlotMove } from './cross-slot-move.js';
 import { globalKeys, keyLayout, type KeyLayout } from './keys.js';
 import { NodeLiveness } from './node-liveness.js';
 import {
+  consecutiveIds,
   enqueueArgs,
   recordArgs,
   rowToPeeked,
@@ -379,8 +380,13 @@ export class RedisStore implements MessageStore {
   async enqueue(queue: QueueKey, records: QueueRecordInput[]): Promise<string[]> {
     this.#check();
     const args: ScriptArg[] = [Date.now(), ...enqueueArgs(records)];
-    const ids = (await this.#calls.script('enqueue', queue, args)) as string[];
-    this.#depth.set(queue, Number(ids.pop()));
+    const [first, count, ready] = (await this.#calls.script('enqueue', queue, args)) as [
+      string,
+      number,
+      string,
+    ];
+    this.#depth.set(queue, Number(ready));
+    const ids = consecutiveIds(first, Number(count));
     if (records.some((r) => r.durable)) await this.#calls.waitDurable();
     return ids;
   }

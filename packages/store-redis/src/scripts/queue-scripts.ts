@@ -37,6 +37,7 @@ return 1
 
     // ARGV[4] = now, [5] = n > 0 for n plain records (see appendPlain), their packed values from
     // ARGV[7] and [6] their body sizes' sum; or [5] = 0 and records from ARGV[7] (appendRecords).
+    // Returns the first id, how many, and the queue's ready count.
     enqueue: queueScript(`
 if missing(q) then return qnf(q) end
 local now, plain = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -49,9 +50,9 @@ else
   ids = appendRecords(q, now, ARGV, starts)
 end
 if #ids > 0 then wake(q) end
--- Last: the queue's ready count after this append (flow control across nodes).
-ids[#ids + 1] = redis.call('HGET', q.c, 'ready') or '0'
-return ids
+-- The ids are consecutive (nextIds): the first and their count stand for them all, then the
+-- queue's ready count after this append (flow control across nodes).
+return { ids[1] or '', #ids, redis.call('HGET', q.c, 'ready') or '0' }
 `),
 
     // ARGV[4] = max, [5] = holder, [6] = lease deadline or '', [7] = now.
