@@ -7,10 +7,10 @@
 // one run side by side on their own prefixes, batch for batch in turns, so both see the same
 // machine: this machine's speed drifts by ±15% within minutes, which swamps a few percent.
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { assertLoopback } from '../amqp/lib.mjs';
+import { recordFactory, storeBuilds } from './store-builds.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -26,10 +26,7 @@ const { values: opt } = parseArgs({
 const B = Number(opt.batch);
 const N = Number(opt.messages);
 const url = assertLoopback(opt.redis);
-const builds = {
-  ...(opt.base ? { base: opt.base } : {}),
-  this: fileURLToPath(new URL('../../packages/store-redis/dist/index.js', import.meta.url)),
-};
+const builds = storeBuilds(opt.base);
 
 const info = new Redis(url);
 const cpuUs = async () => {
@@ -37,12 +34,7 @@ const cpuUs = async () => {
   const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(s)?.[1] ?? NaN);
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 };
-const body = randomBytes(Number(opt.body));
-const record = () => ({
-  message: { exchange: '', routingKey: 'q', properties: { deliveryMode: 2, messageId: 'm' }, body },
-  enqueuedAt: Date.now(),
-  durable: true,
-});
+const record = recordFactory(Number(opt.body));
 
 const runs = {};
 for (const [name, dist] of Object.entries(builds)) {
@@ -98,7 +90,7 @@ for (let done = 0; done < N; done += B) {
   }
 }
 console.log(
-  `Redis CPU µs per message, batches of ${B}, ${N} messages of ${body.length} B, backlog ${opt.backlog}${opt.lease ? ', leased' : ''}:`,
+  `Redis CPU µs per message, batches of ${B}, ${N} messages of ${opt.body} B, backlog ${opt.backlog}${opt.lease ? ', leased' : ''}:`,
 );
 console.log('| build | enqueue | take | ack | total |\n| --- | ---: | ---: | ---: | ---: |');
 const f = (us) => (us / N).toFixed(2);

@@ -5,14 +5,13 @@
 // all, take them all, ack them all, in batches; callgrind is zeroed before and dumped after each.
 //   npm run build && node bench/scale-out/script-instructions.mjs [--batch 100] [--messages 3000] [--body 256] [--base <dist/index.js>]
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { recordFactory, storeBuilds } from './store-builds.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -24,10 +23,7 @@ const { values: opt } = parseArgs({
 });
 const B = Number(opt.batch);
 const N = Number(opt.messages);
-const builds = {
-  ...(opt.base ? { base: opt.base } : {}),
-  this: fileURLToPath(new URL('../../packages/store-redis/dist/index.js', import.meta.url)),
-};
+const builds = storeBuilds(opt.base);
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -84,12 +80,7 @@ const dumpIr = () => {
   return totalIr(join(dir, file));
 };
 
-const body = randomBytes(Number(opt.body));
-const record = () => ({
-  message: { exchange: '', routingKey: 'q', properties: { deliveryMode: 2, messageId: 'm' }, body },
-  enqueuedAt: Date.now(),
-  durable: true,
-});
+const record = recordFactory(Number(opt.body));
 
 const results = {};
 for (const [name, dist] of Object.entries(builds)) {
@@ -139,7 +130,7 @@ await exited;
 if (Object.keys(results).length === 0) throw new Error(`no result; valgrind said: ${stderr}`);
 
 console.log(
-  `Redis instructions per message (callgrind, everything Redis ran), batches of ${B}, ${N} messages of ${body.length} B:`,
+  `Redis instructions per message (callgrind, everything Redis ran), batches of ${B}, ${N} messages of ${opt.body} B:`,
 );
 console.log('| build | enqueue | take | ack | total |\n| --- | ---: | ---: | ---: | ---: |');
 const k = (ir) => Math.round(ir).toLocaleString('en-US');
