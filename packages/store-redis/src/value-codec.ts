@@ -12,9 +12,13 @@ const TAGS = new Set(['$b', '$n', '$d', '$o']);
 /** Deeper than this, the scan gives up and the tagged path decides. */
 const PLAIN_DEPTH = 8;
 
-function isTagLike(value: object): boolean {
-  const keys = Object.keys(value);
+/** Whether an object of these own keys has a tag's shape: exactly one key, and that one a tag. */
+function isTagKeys(keys: readonly string[]): boolean {
   return keys.length === 1 && TAGS.has(keys[0] as string);
+}
+
+function isTagLike(value: object): boolean {
+  return isTagKeys(Object.keys(value));
 }
 
 /** Objects already wrapped in `$o`: their own keys are data, not tags. */
@@ -88,7 +92,7 @@ function isPlain(value: unknown, depth: number): boolean {
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
   if (Array.isArray(value)) return value.every((item) => isPlain(item, depth + 1));
   const keys = Object.keys(value);
-  if (keys.length === 1 && TAGS.has(keys[0] as string)) return false;
+  if (isTagKeys(keys)) return false;
   for (const key of keys) if (!isPlain((value as Record<string, unknown>)[key], depth + 1)) return false;
   return true;
 }
