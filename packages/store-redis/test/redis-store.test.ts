@@ -474,6 +474,39 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     }
   });
 
+  it('ack: an id goes only to the holder its inflight value names exactly, in format 2 and in format 1 (bare holder)', async () => {
+    const prefix = fresh();
+    const store = await open(prefix);
+    await store.createQueue('q');
+    const ids = (await store.enqueue(
+      'q',
+      ['one', 'two', 'three', 'four'].map((t) => record(t)),
+    )) as string[];
+    const [one, two, three, four] = ids as [string, string, string, string];
+    const now = Date.now();
+    // Tags may hold spaces and digits: '7 b' is one holder, 'b' another, '1 2 b' a third.
+    for (const tag of ['7 b', 'b', '1 2 b']) await store.take('q', 1, { holder: tag, now });
+    await store.take('q', 1, { holder: 'f', now });
+    const redis = new Redis(REDIS_URL);
+    try {
+      const inflight = `${prefix}{q:q}:inflight`;
+      // The size as the packed record holds it, ten digits.
+      expect(await redis.hget(inflight, one)).toBe(`1 0000000003 ${store.nodeId}/7 b`);
+      // four as format 1 left a held message: the holder alone (its size read from the record).
+      await redis.hset(inflight, four, `${store.nodeId}/f`);
+      for (const wrong of ['7', ' b', '2 b', 'b ', 'f ', ''])
+        expect(await store.ack('q', ids, wrong)).toEqual([]);
+      expect(await store.ack('q', ids, 'b')).toEqual([two]);
+      expect(await store.ack('q', ids, '1 2 b')).toEqual([three]);
+      expect(await store.ack('q', ids, 'f')).toEqual([four]);
+      expect(await store.counts('q')).toEqual({ ready: 0, inFlight: 1, delayed: 0, bytes: 3 });
+      expect(await store.ack('q', [one, one], '7 b')).toEqual([one]);
+      expect(await store.counts('q')).toEqual({ ready: 0, inFlight: 0, delayed: 0, bytes: 0 });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it("keeps a queue's inflight, records and meta hashes in the hashtable encoding, their pad fields out of peek, purge and delete", async () => {
     const prefix = fresh();
     const store = await open(prefix);
