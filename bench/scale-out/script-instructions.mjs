@@ -3,7 +3,9 @@
 // build whatever else the machine does, where CPU time (script-cost.mjs) drifts by ±15% between
 // neighbouring runs on this machine. Each phase runs alone over the same messages: enqueue them
 // all, take them all, ack them all, in batches; callgrind is zeroed before and dumped after each.
-//   npm run build && node bench/scale-out/script-instructions.mjs [--batch 100] [--messages 3000] [--body 256] [--base <dist/index.js>]
+//   npm run build && node bench/scale-out/script-instructions.mjs [--batch 100] [--messages 3000] [--body 256] [--base <dist/index.js>] [--server <redis-server>]
+// --server runs another redis-server binary (one built with symbols, for callgrind_annotate: see
+// docs/benchmarks-scale-out.md); each phase's dump is kept and named at the end.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -19,6 +21,7 @@ const { values: opt } = parseArgs({
     messages: { type: 'string', default: '3000' },
     body: { type: 'string', default: '256' },
     base: { type: 'string' },
+    server: { type: 'string', default: 'redis-server' },
   },
 });
 const B = Number(opt.batch);
@@ -47,7 +50,7 @@ const redis = spawn(
   [
     '--tool=callgrind',
     `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`,
-    'redis-server',
+    opt.server,
     '--port',
     String(port),
     '--bind',
@@ -71,12 +74,14 @@ await probe.ping();
 step('ponged');
 
 /** callgrind_control on the Redis under valgrind: zero its counters, or dump them to a file. */
+const dumps = [];
 const control = (flag) => execFileSync('callgrind_control', [flag, String(redis.pid)], { stdio: 'pipe' });
 const dumpIr = () => {
   const before = new Set(readdirSync(dir));
   control('-d');
   const file = readdirSync(dir).find((f) => !before.has(f) && f.startsWith('callgrind.out.'));
   if (!file) throw new Error(`no callgrind dump in ${dir}`);
+  dumps.push(file);
   return totalIr(join(dir, file));
 };
 
@@ -138,3 +143,5 @@ for (const [name, r] of Object.entries(results))
   console.log(
     `| ${name} | ${k(r.enqueue)} | ${k(r.take)} | ${k(r.ack)} | ${k(r.enqueue + r.take + r.ack)} |`,
   );
+// Per build, the enqueue, take and ack dumps, in that order.
+console.log(`callgrind dumps (callgrind_annotate <file>): ${dumps.map((f) => join(dir, f)).join(' ')}`);
