@@ -350,8 +350,9 @@ end
 local function appendPlain(q, now, from, n, bytes)
   local first = nextIds(q, n, now)
   local ids, recs = {}, { '', PAD }
+  local format = string.format -- int() inlined: a Lua call per message costs as much as the format
   for k = 1, n do
-    local id = int(first + k)
+    local id = format('%d', first + k)
     ids[k] = id
     recs[2 * k + 1], recs[2 * k + 2] = id, ARGV[from + k - 1]
   end

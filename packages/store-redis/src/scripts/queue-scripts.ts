@@ -95,6 +95,7 @@ local held = hmget(q.infl, asked)
 -- their places), mine and sizes (every acked id and its body size), perHolder, and how many were
 -- acked. With taken, an id counts once however often it was asked; without, no table per id is
 -- built (a hash insert costs more than the rest of an ack's Lua per message).
+local match = string.match
 local function settle(taken)
   local out, mine, sizes, perHolder, no, nm = {}, {}, {}, {}, 0, 0
   for _, g in ipairs(groups) do
@@ -103,7 +104,10 @@ local function settle(taken)
     no = head
     for i = from, from + n - 1 do
       local id = asked[i]
-      local h, _, size = parseHeld(held[i])
+      -- parseHeld inlined (a Lua call per id costs as much as the match)
+      local v = held[i]
+      local _, size, h = match(v or '', '^(%d+) (%d+) (.*)$')
+      if not h then h = v end
       if h == holder and not (taken and taken[id]) then
         if taken then taken[id] = true end
         nm = nm + 1
