@@ -202,6 +202,26 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await store.counts('q')).toMatchObject({ ready: 0, inFlight: 0, bytes: 0 });
   });
 
+  it("the ids a batch's script writes are the consecutive ones its reply promises, across hundreds and in small batches", async () => {
+    const store = await open(fresh());
+    await store.createQueue('q');
+    for (const n of [250, 5, 8, 100]) {
+      const bodies = Array.from({ length: n }, (_, i) => `m${i}`);
+      const ids = (await store.enqueue(
+        'q',
+        bodies.map((b) => record(b)),
+      )) as string[];
+      expect(ids.map((id) => BigInt(id) - BigInt(ids[0] as string))).toEqual(bodies.map((_, i) => BigInt(i)));
+      // The take reads the ids Redis stored and their records: each must be the one promised.
+      const taken = await store.take('q', n, { holder: 'h', now: Date.now() });
+      expect(taken.map((m) => [m.id, m.message.body.toString()])).toEqual(
+        ids.map((id, i) => [id, bodies[i]]),
+      );
+      expect(await store.ack('q', ids, 'h')).toEqual(ids);
+    }
+    expect(await store.counts('q')).toEqual({ ready: 0, inFlight: 0, delayed: 0, bytes: 0 });
+  });
+
   it('acks of one turn share a script call: each caller gets only the ids its holder held, once', async () => {
     const store = await open(fresh());
     await store.createQueue('q');

@@ -347,14 +347,44 @@ end
 -- Appends n plain records (ready now, delivery count 0: no meta value), their packed values in
 -- ARGV from index from on, bytes their body sizes' sum; returns the ids. A publisher's batch is
 -- almost always all plain, and so costs one argument per message instead of RECORD_ARGS.
-local function appendPlain(q, now, from, n, bytes)
-  local first = nextIds(q, n, now)
-  local ids, recs = {}, { '', PAD }
-  local format = string.format -- int() inlined: a Lua call per message costs as much as the format
+-- The id strings first + 1 .. first + n (first from nextIds). A string.format per id was a
+-- sixth of a plain enqueue's Lua; here one formats the id's hundreds, once per hundred ids, and
+-- a table gives the last two digits. Integer steps only, so every id is exact.
+local function freshIds(first, n)
+  local ids, format = {}, string.format
+  if n < 8 then -- the table costs more than it saves
+    for k = 1, n do ids[k] = format('%d', first + k) end
+    return ids
+  end
+  local two = {
+    [0] = '00', '01', '02', '03', '04', '05', '06', '07', '08', '09',
+    '10', '11', '12', '13', '14', '15', '16', '17', '18', '19',
+    '20', '21', '22', '23', '24', '25', '26', '27', '28', '29',
+    '30', '31', '32', '33', '34', '35', '36', '37', '38', '39',
+    '40', '41', '42', '43', '44', '45', '46', '47', '48', '49',
+    '50', '51', '52', '53', '54', '55', '56', '57', '58', '59',
+    '60', '61', '62', '63', '64', '65', '66', '67', '68', '69',
+    '70', '71', '72', '73', '74', '75', '76', '77', '78', '79',
+    '80', '81', '82', '83', '84', '85', '86', '87', '88', '89',
+    '90', '91', '92', '93', '94', '95', '96', '97', '98', '99',
+  }
+  local lo = math.fmod(first + 1, 100)
+  local hi = (first + 1 - lo) / 100
+  local head = format('%d', hi)
   for k = 1, n do
-    local id = format('%d', first + k)
-    ids[k] = id
-    recs[2 * k + 1], recs[2 * k + 2] = id, ARGV[from + k - 1]
+    if hi == 0 then ids[k] = format('%d', lo) else ids[k] = head .. two[lo] end
+    lo = lo + 1
+    if lo == 100 then
+      lo, hi = 0, hi + 1
+      head = format('%d', hi)
+    end
+  end
+  return ids
+end
+local function appendPlain(q, now, from, n, bytes)
+  local ids, recs = freshIds(nextIds(q, n, now), n), { '', PAD }
+  for k = 1, n do
+    recs[2 * k + 1], recs[2 * k + 2] = ids[k], ARGV[from + k - 1]
   end
   batch('HSET', q.recs, recs)
   batch('RPUSH', q.fresh, ids)
