@@ -205,7 +205,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
   it("the ids a batch's script writes are the consecutive ones its reply promises, across hundreds and in small batches", async () => {
     const store = await open(fresh());
     await store.createQueue('q');
-    for (const n of [250, 5, 8, 100]) {
+    for (const n of [250, 5, 16, 100]) {
       const bodies = Array.from({ length: n }, (_, i) => `m${i}`);
       const ids = (await store.enqueue(
         'q',

@@ -299,60 +299,12 @@ local function returnAll(q, ids, holder)
   if #ids > 0 then wake(q) end
   return #ids
 end
--- The first of n fresh ids of the queue (minus one). Ids grow within a queue (its ready order)
--- and need no store-wide counter, which would put every enqueue on one shard. The queue's last
--- id (seq) outlives a delete by a minute and the clock (ms x 1024, exact in a double until the
--- year 2248) covers the rest, so a recreated queue's ids stay above its predecessor's.
-local function nextIds(q, n, now)
-  local sk = q.b .. 'seq'
-  local first = math.max(tonumber(redis.call('GET', sk) or '0') + 1, now * 1024)
-  redis.call('SET', sk, string.format('%d', first + n - 1))
-  return first - 1
-end
--- Appends the records that start at the ARGV indexes in starts (packed value, body size, readyAt
--- or '', delivery count), with fresh ids; returns the ids. Only a record with a delivery count or
--- a readyAt gets a meta value: a message without one has count 0 and the body size its packed
--- value gives (store format 4), so most are written, taken and acked without touching meta.
-local function appendRecords(q, now, a, starts)
-  local n = #starts
-  if n == 0 then return {} end
-  local first = nextIds(q, n, now)
-  local ids, ready, recs, metas, bytes, delayed = {}, {}, { '', PAD }, { '', PAD }, 0, 0
-  for k, i in ipairs(starts) do
-    local id = int(first + k)
-    ids[k] = id
-    local size, r = a[i + 1], a[i + 2]
-    recs[2 * k + 1], recs[2 * k + 2] = id, a[i]
-    if r ~= '' or a[i + 3] ~= '0' then
-      metas[#metas + 1] = id
-      metas[#metas + 1] = metaOf(size, a[i + 3], r ~= '' and r or nil)
-    end
-    if r ~= '' and tonumber(r) > now then
-      redis.call('ZADD', q.delayed, r, id)
-      delayed = delayed + 1
-    else
-      ready[#ready + 1] = id
-    end
-    bytes = bytes + tonumber(size)
-  end
-  batch('HSET', q.recs, recs)
-  if #metas > 2 then batch('HSET', q.meta, metas) end
-  -- Fresh ids exceed every id the queue had, so appending keeps fresh in id order.
-  batch('RPUSH', q.fresh, ready)
-  count(q, 'ready', #ready)
-  count(q, 'delayed', delayed)
-  count(q, 'bytes', bytes)
-  return ids
-end
--- Appends n plain records (ready now, delivery count 0: no meta value), their packed values in
--- ARGV from index from on, bytes their body sizes' sum; returns the ids. A publisher's batch is
--- almost always all plain, and so costs one argument per message instead of RECORD_ARGS.
--- The id strings first + 1 .. first + n (first from nextIds). A string.format per id was a
--- sixth of a plain enqueue's Lua; here one formats the id's hundreds, once per hundred ids, and
--- a table gives the last two digits. Integer steps only, so every id is exact.
+-- The id strings first + 1 .. first + n. A string.format per id was a sixth of a plain
+-- enqueue's Lua; here one formats the id's hundreds, once per hundred ids, and a table gives the
+-- last two digits. Integer steps only, so every id is exact.
 local function freshIds(first, n)
   local ids, format = {}, string.format
-  if n < 8 then -- the table costs more than it saves
+  if n < 16 then -- below 16 ids building the table costs more than it saves (callgrind)
     for k = 1, n do ids[k] = format('%d', first + k) end
     return ids
   end
@@ -381,8 +333,54 @@ local function freshIds(first, n)
   end
   return ids
 end
+-- n fresh ids of the queue, consecutive, as strings. Ids grow within a queue (its ready order)
+-- and need no store-wide counter, which would put every enqueue on one shard. The queue's last
+-- id (seq) outlives a delete by a minute and the clock (ms x 1024, exact in a double until the
+-- year 2248) covers the rest, so a recreated queue's ids stay above its predecessor's.
+local function nextIds(q, n, now)
+  local sk = q.b .. 'seq'
+  local first = math.max(tonumber(redis.call('GET', sk) or '0') + 1, now * 1024)
+  redis.call('SET', sk, string.format('%d', first + n - 1))
+  return freshIds(first - 1, n)
+end
+-- Appends the records that start at the ARGV indexes in starts (packed value, body size, readyAt
+-- or '', delivery count), with fresh ids; returns the ids. Only a record with a delivery count or
+-- a readyAt gets a meta value: a message without one has count 0 and the body size its packed
+-- value gives (store format 4), so most are written, taken and acked without touching meta.
+local function appendRecords(q, now, a, starts)
+  local n = #starts
+  if n == 0 then return {} end
+  local ids, ready, recs, metas, bytes, delayed = nextIds(q, n, now), {}, { '', PAD }, { '', PAD }, 0, 0
+  for k, i in ipairs(starts) do
+    local id = ids[k]
+    local size, r = a[i + 1], a[i + 2]
+    recs[2 * k + 1], recs[2 * k + 2] = id, a[i]
+    if r ~= '' or a[i + 3] ~= '0' then
+      metas[#metas + 1] = id
+      metas[#metas + 1] = metaOf(size, a[i + 3], r ~= '' and r or nil)
+    end
+    if r ~= '' and tonumber(r) > now then
+      redis.call('ZADD', q.delayed, r, id)
+      delayed = delayed + 1
+    else
+      ready[#ready + 1] = id
+    end
+    bytes = bytes + tonumber(size)
+  end
+  batch('HSET', q.recs, recs)
+  if #metas > 2 then batch('HSET', q.meta, metas) end
+  -- Fresh ids exceed every id the queue had, so appending keeps fresh in id order.
+  batch('RPUSH', q.fresh, ready)
+  count(q, 'ready', #ready)
+  count(q, 'delayed', delayed)
+  count(q, 'bytes', bytes)
+  return ids
+end
+-- Appends n plain records (ready now, delivery count 0: no meta value), their packed values in
+-- ARGV from index from on, bytes their body sizes' sum; returns the ids. A publisher's batch is
+-- almost always all plain, and so costs one argument per message instead of RECORD_ARGS.
 local function appendPlain(q, now, from, n, bytes)
-  local ids, recs = freshIds(nextIds(q, n, now), n), { '', PAD }
+  local ids, recs = nextIds(q, n, now), { '', PAD }
   for k = 1, n do
     recs[2 * k + 1], recs[2 * k + 2] = ids[k], ARGV[from + k - 1]
   end
