@@ -21,8 +21,9 @@ import { decodeValue, encodeValue } from './value-codec.js';
  * records still read.
  */
 const PACKED_VERSION = 2;
-const SIZE_AT = 18;
-const SIZE_DIGITS = 10;
+/** Where a version-2 record holds its body size, as ten digits (read in place by the scripts). */
+export const SIZE_AT = 18;
+export const SIZE_DIGITS = 10;
 /** Where the parts start, by version. */
 const HEAD: Record<number, number> = { 1: 18, 2: SIZE_AT + SIZE_DIGITS };
 

@@ -106,7 +106,7 @@ local function settle(taken)
       local id = asked[i]
       -- parseHeld inlined (a Lua call per id costs as much as the match)
       local v = held[i]
-      local _, size, h = match(v or '', '^(%d+) (%d+) (.*)$')
+      local _, size, h = match(v or '', HELD)
       if not h then h = v end
       if h == holder and not (taken and taken[id]) then
         if taken then taken[id] = true end
