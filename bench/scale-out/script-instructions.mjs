@@ -73,8 +73,9 @@ step('ping');
 await probe.ping();
 step('ponged');
 
-/** callgrind_control on the Redis under valgrind: zero its counters, or dump them to a file. */
+/** The dump files, in the order they were written (see the last line printed). */
 const dumps = [];
+/** callgrind_control on the Redis under valgrind: zero its counters, or dump them to a file. */
 const control = (flag) => execFileSync('callgrind_control', [flag, String(redis.pid)], { stdio: 'pipe' });
 const dumpIr = () => {
   const before = new Set(readdirSync(dir));
