@@ -1,6 +1,6 @@
 import { crossSlotMoveScripts } from './move-scripts.js';
 import { upgradeScripts } from './upgrade-scripts.js';
-import { prelude, RECORD_ARGS, type ScriptMode } from './prelude.js';
+import { preludeFor, RECORD_ARGS, shebang, type ScriptMode } from './prelude.js';
 
 /**
  * Every multi-step change is one of these scripts, so it is atomic in Redis whichever node runs
@@ -12,13 +12,16 @@ export interface ScriptDef {
   readonly lua: string;
 }
 
-/** The scripts for one Redis or for a Cluster (see `prelude`). */
+/** A script of `main` with the prelude it uses (see `preludeFor`). */
+const withPrelude = (mode: ScriptMode, numberOfKeys: number, main: string): ScriptDef => ({
+  numberOfKeys,
+  lua: `${shebang(mode)}${preludeFor(mode, main)}${main}`,
+});
+
+/** The scripts for one Redis or for a Cluster (see `shebang`). */
 export function queueScripts(mode: ScriptMode) {
-  const head = prelude(mode);
-  const queueScript = (body: string): ScriptDef => ({
-    numberOfKeys: 10,
-    lua: `${head}\nlocal q = Q(1, ARGV[2], ARGV[3])\n${body}`,
-  });
+  const queueScript = (body: string): ScriptDef =>
+    withPrelude(mode, 10, `local q = Q(1, ARGV[2], ARGV[3])\n${body}`);
   return {
     ...crossSlotMoveScripts(queueScript),
     ...upgradeScripts(queueScript),
@@ -90,7 +93,7 @@ for g = 1, tonumber(ARGV[4]) do
   end
   at = at + 2 + n
 end
-local held = hmget(q.infl, asked)
+local values = hmget(q.infl, asked) -- their inflight values
 -- Which asked ids each group's holder holds: out (per group the count of ids not acked, then
 -- their places), mine and sizes (every acked id and its body size), perHolder, and how many were
 -- acked. With taken, an id counts once however often it was asked; without, no table per id is
@@ -105,7 +108,7 @@ local function settle(taken)
     for i = from, from + n - 1 do
       local id = asked[i]
       -- parseHeld inlined (a Lua call per id costs as much as the match)
-      local v = held[i]
+      local v = values[i]
       local _, size, h = match(v or '', HELD)
       if not h then h = v end
       if h == holder and not (taken and taken[id]) then
@@ -276,10 +279,10 @@ return l[2]
      * ARGV[2] source base, [3] source name, [4] target base, [5] target name, [6] holder,
      * [7] number of ids n, [8] now, ids from ARGV[9], then n records.
      */
-    move: {
-      numberOfKeys: 20,
-      lua: `${head}
-local src, dst = Q(1, ARGV[2], ARGV[3]), Q(11, ARGV[4], ARGV[5])
+    move: withPrelude(
+      mode,
+      20,
+      `local src, dst = Q(1, ARGV[2], ARGV[3]), Q(11, ARGV[4], ARGV[5])
 if missing(src) then return qnf(src) end
 if missing(dst) then return qnf(dst) end
 local holder, n, now = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -299,7 +302,7 @@ count(src, 'bytes', -bytes)
 if #out > 0 then wake(dst) end
 return out
 `,
-    },
+    ),
   } satisfies Record<string, ScriptDef>;
 }
 
