@@ -29,6 +29,27 @@ export function processCpuMs(pid) {
   }
 }
 
+/** A process's system CPU milliseconds (the kernel's share of processCpuMs); NaN once it is gone. */
+export function processSystemMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[12]) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Read and write system calls a process has made (/proc/<pid>/io syscr, syscw); NaN once it is gone. */
+export function processSyscalls(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: NaN, writes: NaN };
+  }
+}
+
 /**
  * Starts one node. `store`: { kind: 'lmdb' } (a fresh --data-dir), { kind: 'memory' } or
  * { kind: 'redis', url } (the URL carries ?prefix=). Rejects if the process exits before it is ready.
@@ -87,6 +108,8 @@ export async function startBroker(cliPath, store, { readyTimeoutMs = 60_000, pro
     pid: child.pid,
     amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
     cpuMs: () => processCpuMs(child.pid),
+    systemMs: () => processSystemMs(child.pid),
+    syscalls: () => processSyscalls(child.pid),
     /** Everything it wrote since start (warnings, errors), for the report when something went wrong. */
     output: () => (out + err).replace(/^(\S+ listening on .*|conveyor ready)\n/gm, ''),
     /** SIGTERM (a clean close), SIGKILL after `graceMs`; always removes its data directory. */

@@ -233,12 +233,16 @@ async function runScenario(key) {
 
     const pids = await Promise.all(shards.map((url) => redisPid(url)));
     const nodeCpu = () => nodes.map((n) => n.cpuMs());
+    // The kernel's share and the socket calls behind it: on loopback a write also pays for delivering it.
+    const nodeSystem = () => sum(nodes.map((n) => n.systemMs()));
+    const nodeSyscalls = () => nodes.map((n) => n.syscalls());
     const shardCpu = () => pids.map((pid) => redisCpuMs(pid));
     const work = async () =>
       s.redis
         ? mergeWork(await Promise.all(shards.map((url) => redisWork(url))))
         : { commands: NaN, scripts: NaN, reads: NaN, writes: NaN, perCommand: {} };
     const [broker0, redis0, work0] = [nodeCpu(), shardCpu(), await work()];
+    const [system0, syscalls0] = [nodeSystem(), nodeSyscalls()];
     for (const p of publishers) p.send('go');
     const sent = await Promise.all(publishers.map((p) => p.next('result')));
     const confirmed = sum(sent.map((r) => r.confirmed));
@@ -248,6 +252,7 @@ async function runScenario(key) {
     const atLoadEnd = sum((await Promise.all(consumers.map((c) => c.next('count')))).map((c) => c.count));
     await drain(consumers, confirmed);
     const [broker1, redis1, work1] = [nodeCpu(), shardCpu(), await work()];
+    const [system1, syscalls1] = [nodeSystem(), nodeSyscalls()];
     for (const c of consumers) c.send('finish');
     const got = await Promise.all(consumers.map((c) => c.next('result')));
     for (const p of publishers) p.send('exit');
@@ -272,6 +277,9 @@ async function runScenario(key) {
       p99: percentile(latencies, 99),
       brokerUsPerMsg: ((sum(broker1) - sum(broker0)) * 1000) / distinct,
       nodeCpuMs: broker1.map((c, i) => c - broker0[i]),
+      brokerSystemUsPerMsg: ((system1 - system0) * 1000) / distinct,
+      nodeReadsPerMsg: sum(syscalls1.map((c, i) => c.reads - syscalls0[i].reads)) / distinct,
+      nodeWritesPerMsg: sum(syscalls1.map((c, i) => c.writes - syscalls0[i].writes)) / distinct,
       redisUsPerMsg: ((sum(redis1) - sum(redis0)) * 1000) / distinct,
       // Each shard's CPU per consumed message (of all queues): what one shard's core carries.
       shardUsPerMsg: redis1.map((c, i) => ((c - redis0[i]) * 1000) / distinct),
@@ -331,7 +339,8 @@ for (let run = 1; run <= RUNS; run++) {
       console.log(
         `run ${run} ${key.padEnd(6)} consumed ${r.rate.toFixed(0)} msg/s ` +
           `(${r.loadRate.toFixed(0)} while publishing, backlog ${r.backlog} at its end), confirmed ${r.confirmRate.toFixed(0)} msg/s, ` +
-          `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, broker ${r.brokerUsPerMsg.toFixed(0)} µs/msg` +
+          `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, broker ${r.brokerUsPerMsg.toFixed(0)} µs/msg ` +
+          `(${r.brokerSystemUsPerMsg.toFixed(0)} system, ${r.nodeReadsPerMsg.toFixed(2)} read and ${r.nodeWritesPerMsg.toFixed(2)} write calls/msg)` +
           `${s.redis ? `, redis ${r.redisUsPerMsg.toFixed(1)} µs/msg ${r.redisScriptsPerMsg.toFixed(1)} scripts/msg ${r.redisCommandsPerMsg.toFixed(1)} cmds/msg ${r.redisReadsPerMsg.toFixed(2)} reads/msg ${r.redisWritesPerMsg.toFixed(2)} writes/msg` : ''}; ` +
           `${r.confirmed} confirmed, ${r.consumed} consumed, ${loss}, ${r.duplicates} duplicate deliveries, ${r.redelivered} redelivered; load ${loads()}` +
           (s.nodes > 1 ? `; CPU ms per node ${r.nodeCpuMs.map((c) => c.toFixed(0)).join(' / ')}` : '') +
