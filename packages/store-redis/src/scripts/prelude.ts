@@ -255,14 +255,14 @@ local function parseHeld(v)
   if c then return h, c, s end
   return v
 end
--- Hands ready-popped ids to holder: held[i] is ids[i]'s inflight value (see parseHeld). One
+-- Hands ready-popped ids to holder: values[i] is ids[i]'s inflight value (see parseHeld). One
 -- batched call per structure. Lists are filled by index, not by #t + 1 (a length probe per item).
-local function deliverMany(q, ids, held, holder, lease)
+local function deliverMany(q, ids, values, holder, lease)
   local n = #ids
   if n == 0 then return end
   local owned, leased = { '', PAD }, {}
   for i = 1, n do
-    owned[2 * i + 1], owned[2 * i + 2] = ids[i], held[i]
+    owned[2 * i + 1], owned[2 * i + 2] = ids[i], values[i]
     if lease ~= '' then leased[2 * i - 1], leased[2 * i] = lease, ids[i] end
   end
   batch('HSET', q.infl, owned)
@@ -280,7 +280,7 @@ local function raised(c) return NEXT[c] or int((tonumber(c) or 0) + 1) end
 -- 'id count readyAt': a reply item costs Redis more than the Lua that decides this.
 local function takeIds(q, ids, holder, lease)
   if #ids == 0 then return {} end
-  local rows, held = {}, {}
+  local rows, values = {}, {}
   local values = hmget(q.recs, ids)
   local metas = hasMeta(q) and hmget(q.meta, ids) or {}
   local tail = ' ' .. holder
@@ -300,9 +300,9 @@ local function takeIds(q, ids, holder, lease)
     local head = id
     if r then head = id .. ' ' .. c .. ' ' .. r elseif c ~= '1' then head = id .. ' ' .. c end
     rows[2 * i - 1], rows[2 * i] = head, values[i]
-    held[i] = c .. ' ' .. s .. tail
+    values[i] = c .. ' ' .. s .. tail
   end
-  deliverMany(q, ids, held, holder, lease)
+  deliverMany(q, ids, values, holder, lease)
   return rows
 end
 -- true and the message's count (nil for format 1) when holder holds id; false otherwise.
