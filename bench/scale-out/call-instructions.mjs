@@ -4,42 +4,17 @@
 //   npm run build && node bench/scale-out/call-instructions.mjs [--calls 500]
 // The store's per-call fixed cost is what script-instructions.mjs shows at --batch 1 less its
 // per-message slope; this splits it into the call itself, the prelude and single commands.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { startCallgrindRedis } from './callgrind-redis.mjs';
 import { preludeNames, preludeFor } from '../../packages/store-redis/dist/scripts/prelude.js';
 
 const { values: opt } = parseArgs({ options: { calls: { type: 'string', default: '500' } } });
 const N = Number(opt.calls);
-const dir = mkdtempSync(join(tmpdir(), 'conveyor-callgrind-'));
-const port = 20000 + Math.floor(Math.random() * 20000);
-const redis = spawn(
-  'valgrind',
-  ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`, 'redis-server'].concat([
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ]),
-  { stdio: 'ignore' },
-);
-const client = new Redis({ port, retryStrategy: () => 200, maxRetriesPerRequest: null });
+const callgrind = await startCallgrindRedis();
+const client = new Redis(callgrind.url, { retryStrategy: () => 200, maxRetriesPerRequest: null });
 client.on('error', () => {}); // refused while valgrind starts Redis; ping waits
 await client.ping();
-const control = (flag) => execFileSync('callgrind_control', [flag, String(redis.pid)], { stdio: 'pipe' });
-const dumpIr = () => {
-  const before = new Set(readdirSync(dir));
-  control('-d');
-  const file = readdirSync(dir).find((f) => !before.has(f) && f.startsWith('callgrind.out.'));
-  return Number(/^totals: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))[1]);
-};
 
 const keys = Array.from({ length: 10 }, (_, i) => `bench{q:x}:${i}`);
 const all = preludeFor('single', preludeNames('single').join(' '));
@@ -68,9 +43,9 @@ for (const [name, lua, nkeys] of scripts) {
   const sha = await client.script('LOAD', lua);
   const call = () => client.evalsha(sha, nkeys, ...keys.slice(0, nkeys), 'node', 'bench{q:x}:', 'x', '1');
   for (let i = 0; i < 20; i++) await call();
-  control('-z');
+  callgrind.zero();
   for (let i = 0; i < N; i++) await call();
-  console.log(`| ${name} | ${Math.round(dumpIr() / N).toLocaleString('en-US')} |`);
+  console.log(`| ${name} | ${Math.round(callgrind.dump() / N).toLocaleString('en-US')} |`);
 }
 client.disconnect();
-redis.kill('SIGTERM');
+await callgrind.stop();

@@ -6,13 +6,9 @@
 //   npm run build && node bench/scale-out/script-instructions.mjs [--batch 100] [--messages 3000] [--body 256] [--base <dist/index.js>] [--server <redis-server>]
 // --server runs another redis-server binary (one built with symbols, for callgrind_annotate: see
 // docs/benchmarks-scale-out.md); each phase's dump is kept and named at the end.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { startCallgrindRedis } from './callgrind-redis.mjs';
 import { recordFactory, storeBuilds } from './store-builds.mjs';
 
 const { values: opt } = parseArgs({
@@ -28,63 +24,17 @@ const B = Number(opt.batch);
 const N = Number(opt.messages);
 const builds = storeBuilds(opt.base);
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-
-/** Instructions (Ir) in a callgrind dump's totals line. */
-const totalIr = (file) => Number(/^totals: (\d+)/m.exec(readFileSync(file, 'utf8'))?.[1] ?? NaN);
-
 /** With DEBUG set, where the run is, on stderr. */
 const step = (what) => process.env.DEBUG && console.error(new Date().toISOString(), what);
 
-const dir = mkdtempSync(join(tmpdir(), 'conveyor-callgrind-'));
-const port = await freePort();
-const redis = spawn(
-  'valgrind',
-  [
-    '--tool=callgrind',
-    `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`,
-    opt.server,
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ],
-  { stdio: ['ignore', 'ignore', 'pipe'] },
-);
-let stderr = '';
-redis.stderr.on('data', (d) => (stderr += d));
-const exited = new Promise((resolve) => redis.once('exit', resolve));
-const url = `redis://127.0.0.1:${port}`;
+const callgrind = await startCallgrindRedis(opt.server);
+const { url } = callgrind;
 // Valgrind takes a few seconds to start Redis: the client retries until it answers.
 const probe = new Redis(url, { retryStrategy: () => 200, maxRetriesPerRequest: null });
 probe.on('error', () => {}); // refused while valgrind starts it; ping below waits
 step('ping');
 await probe.ping();
 step('ponged');
-
-/** The dump files, in the order they were written (see the last line printed). */
-const dumps = [];
-/** callgrind_control on the Redis under valgrind: zero its counters, or dump them to a file. */
-const control = (flag) => execFileSync('callgrind_control', [flag, String(redis.pid)], { stdio: 'pipe' });
-const dumpIr = () => {
-  const before = new Set(readdirSync(dir));
-  control('-d');
-  const file = readdirSync(dir).find((f) => !before.has(f) && f.startsWith('callgrind.out.'));
-  if (!file) throw new Error(`no callgrind dump in ${dir}`);
-  dumps.push(file);
-  return totalIr(join(dir, file));
-};
 
 const record = recordFactory(Number(opt.body));
 
@@ -106,23 +56,23 @@ for (const [name, dist] of Object.entries(builds)) {
   );
   const r = {};
   step('phase');
-  control('-z');
+  callgrind.zero();
   for (let i = 0; i < N; i += B) await store.enqueue('q', Array.from({ length: B }, record));
-  r.enqueue = dumpIr() / N;
+  r.enqueue = callgrind.dump() / N;
   const taken = [];
   step('phase');
-  control('-z');
+  callgrind.zero();
   for (let i = 0; i < N; i += B) taken.push(await store.take('q', B, { holder: 'h', now: Date.now() }));
-  r.take = dumpIr() / N;
+  r.take = callgrind.dump() / N;
   step('phase');
-  control('-z');
+  callgrind.zero();
   for (const got of taken)
     await store.ack(
       'q',
       got.map((m) => m.id),
       'h',
     );
-  r.ack = dumpIr() / N;
+  r.ack = callgrind.dump() / N;
   step('acked');
   results[name] = r;
   await store.deleteQueue('q');
@@ -131,8 +81,7 @@ for (const [name, dist] of Object.entries(builds)) {
   step('closed');
 }
 probe.disconnect();
-redis.kill('SIGTERM'); // Redis shuts down on it; valgrind then writes its last dump
-await exited;
+const stderr = await callgrind.stop();
 if (Object.keys(results).length === 0) throw new Error(`no result; valgrind said: ${stderr}`);
 
 console.log(
@@ -145,4 +94,4 @@ for (const [name, r] of Object.entries(results))
     `| ${name} | ${k(r.enqueue)} | ${k(r.take)} | ${k(r.ack)} | ${k(r.enqueue + r.take + r.ack)} |`,
   );
 // Per build, the enqueue, take and ack dumps, in that order.
-console.log(`callgrind dumps (callgrind_annotate <file>): ${dumps.map((f) => join(dir, f)).join(' ')}`);
+console.log(`callgrind dumps (callgrind_annotate <file>): ${callgrind.dumps.join(' ')}`);
