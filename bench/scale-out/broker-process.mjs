@@ -19,25 +19,24 @@ const EPHEMERAL = [
   '127.0.0.1',
 ];
 
-/** CPU milliseconds (user + system) a process has used, from /proc (USER_HZ = 100); NaN once it is gone. */
-export function processCpuMs(pid) {
+/** CPU milliseconds a process has used in user and in system mode, from /proc (USER_HZ = 100); NaN once it is gone. */
+function processCpu(pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    return { user: (Number(fields[11]) * 1000) / 100, system: (Number(fields[12]) * 1000) / 100 };
   } catch {
-    return NaN;
+    return { user: NaN, system: NaN };
   }
 }
 
-/** A process's system CPU milliseconds (the kernel's share of processCpuMs); NaN once it is gone. */
-export function processSystemMs(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[12]) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
+/** CPU milliseconds (user + system) a process has used; NaN once it is gone. */
+export function processCpuMs(pid) {
+  const { user, system } = processCpu(pid);
+  return user + system;
 }
+
+/** A process's system CPU milliseconds (the kernel's share of processCpuMs); NaN once it is gone. */
+export const processSystemMs = (pid) => processCpu(pid).system;
 
 /** Read and write system calls a process has made (/proc/<pid>/io syscr, syscw); NaN once it is gone. */
 export function processSyscalls(pid) {
