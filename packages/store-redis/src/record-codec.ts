@@ -62,24 +62,6 @@ export function recordArgs(record: QueueRecordInput): (string | Buffer)[] {
 }
 
 /**
- * An enqueue's arguments after `now` (see the enqueue script): a batch of plain records (ready
- * now, never delivered: nearly every publish) goes as their count, their body sizes' sum and one
- * packed value each; any other batch as 0, 0 and RECORD_ARGS arguments per record.
- */
-export function enqueueArgs(records: QueueRecordInput[]): (string | number | Buffer)[] {
-  const plain = records.every((r) => r.readyAt === undefined && (r.deliveryCount ?? 0) === 0);
-  if (plain) {
-    let bytes = 0;
-    const packed = records.map((r) => {
-      bytes += r.message.body.byteLength;
-      return packRecord(r);
-    });
-    return [records.length, bytes, ...packed];
-  }
-  return [0, 0, ...records.flatMap(recordArgs)];
-}
-
-/**
  * A script's reply row: [id, packed, c, r, state?], or for a record written before the packed
  * format [id, e, k, p, b, t, x, r, c, d, state?]; Buffers, nil for absent fields.
  */
@@ -181,16 +163,4 @@ export const LEGACY_RECORD_ARGS = 9;
  */
 export function legacyArgsToRecordArgs(args: (Buffer | null)[]): (string | Buffer)[] {
   return recordArgs(legacyRowToMessage([null, ...args]));
-}
-
-/**
- * The ids of an enqueue: `count` consecutive ones from `first` (nextIds in the Lua prelude). Ids
- * are near ms × 1024, exact in a double until the year 2248; past that this refuses to guess.
- */
-export function consecutiveIds(first: string, count: number): string[] {
-  if (count === 0) return [];
-  const base = Number(first);
-  if (!Number.isSafeInteger(base + count) || String(base) !== first)
-    throw new StoreError(`enqueue: first id ${first} of ${count} is not an exact integer`);
-  return Array.from({ length: count }, (_, k) => String(base + k));
 }

@@ -1,7 +1,7 @@
 import { BrokerClosedError, QueueNotFoundError, StoreError, type QueueKey } from '@conveyor/core';
 import { storeChannels, type KeyLayout, type StoreChannels } from './keys.js';
 import { isCluster, type RedisClient } from './redis-connection.js';
-import type { ScriptName } from './scripts/queue-scripts.js';
+import type { ScriptDef, ScriptName } from './scripts/queue-scripts.js';
 
 export type ScriptArg = string | number | Buffer;
 
@@ -52,10 +52,49 @@ export class RedisCalls {
     try {
       return await fn.apply(this.redis, args);
     } catch (err) {
-      const message = err instanceof Error ? err.message : '';
-      if (message.startsWith('QNF ')) throw new QueueNotFoundError(message.slice(4));
-      throw this.storeError(err);
+      throw this.#scriptError(err);
     }
+  }
+
+  /**
+   * Plain commands on one queue's keys, then a single-queue script, in one MULTI: all of it runs
+   * or none. The script goes as EVAL, not EVALSHA: Redis looks an EVALSHA up only when EXEC runs
+   * it, so one it no longer knows (after SCRIPT FLUSH) would fail after the commands before it.
+   */
+  async transaction(
+    writes: [string, ...ScriptArg[]][],
+    script: ScriptDef,
+    queue: QueueKey,
+    args: ScriptArg[],
+  ): Promise<unknown> {
+    const k = this.keys;
+    const multi = this.redis.multi();
+    for (const [command, ...a] of writes) multi.call(command, ...a);
+    multi.eval(
+      script.lua,
+      script.numberOfKeys,
+      ...k.queueKeys(queue),
+      this.origin,
+      k.queueBase(queue),
+      queue,
+      ...args,
+    );
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await multi.exec();
+    } catch (err) {
+      throw this.#scriptError(err);
+    }
+    if (!replies) throw this.storeError(new Error('MULTI discarded'));
+    for (const [err] of replies) if (err) throw this.#scriptError(err);
+    return replies.at(-1)?.[1];
+  }
+
+  /** `QNF <queue>` from a script becomes QueueNotFoundError, anything else a StoreError. */
+  #scriptError(err: unknown): Error {
+    const message = err instanceof Error ? err.message : '';
+    if (message.startsWith('QNF ')) return new QueueNotFoundError(message.slice(4));
+    return this.storeError(err);
   }
 
   async guard<T>(call: Promise<T>): Promise<T> {

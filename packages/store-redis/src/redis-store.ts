@@ -25,19 +25,13 @@ import {
 import { CrossSlotMove } from './cross-slot-move.js';
 import { globalKeys, keyLayout, type KeyLayout } from './keys.js';
 import { NodeLiveness } from './node-liveness.js';
-import {
-  consecutiveIds,
-  enqueueArgs,
-  recordArgs,
-  rowToPeeked,
-  takenToMessages,
-  type Row,
-} from './record-codec.js';
+import { recordArgs, rowToPeeked, takenToMessages, type Row } from './record-codec.js';
 import { splitUrl } from './redis-url.js';
 import { readPersistence, versionAtLeast, type RedisPersistence } from './redis-persistence.js';
 import { queueScripts } from './scripts/queue-scripts.js';
 import { HolderIndex } from './holder-index.js';
 import { AckBatcher } from './ack-batcher.js';
+import { QueueAppender } from './queue-appender.js';
 import { RedisCalls, type RedisWaitOption, type ScriptArg } from './redis-calls.js';
 import { RedisMetadata } from './redis-metadata.js';
 import { QueueConsumers } from './queue-consumers.js';
@@ -102,6 +96,7 @@ export class RedisStore implements MessageStore {
   readonly #calls: RedisCalls;
   readonly #meta: RedisMetadata;
   readonly #acks: AckBatcher;
+  readonly #appender: QueueAppender;
   readonly #consumers: QueueConsumers;
   /** Queues this node's holders took from (see HolderIndex). */
   readonly #holders = new HolderIndex();
@@ -143,6 +138,7 @@ export class RedisStore implements MessageStore {
     this.#sweepCalls = this.#calls.forEveryNode();
     this.#meta = new RedisMetadata(this.#calls);
     this.#acks = new AckBatcher(this.#calls);
+    this.#appender = new QueueAppender(this.#calls, this.#sharded ? 'cluster' : 'single');
     this.#consumers = new QueueConsumers(this.#calls, this.nodeId, () => this.#liveNodes());
     const crossSlot = this.#sharded && options.singleSlot !== true;
     this.#crossSlot = crossSlot
@@ -367,6 +363,7 @@ export class RedisStore implements MessageStore {
   async deleteQueue(queue: QueueKey): Promise<void> {
     this.#check();
     await this.#calls.script('deleteQueue', queue, []);
+    this.#appender.forget(queue);
     await this.#consumers.forget(queue);
     await this.#calls.guard(this.#redis.srem(globalKeys.queues(this.#keys.global), queue));
     this.#depth.delete(queue);
@@ -379,14 +376,8 @@ export class RedisStore implements MessageStore {
 
   async enqueue(queue: QueueKey, records: QueueRecordInput[]): Promise<string[]> {
     this.#check();
-    const args: ScriptArg[] = [Date.now(), ...enqueueArgs(records)];
-    const [first, count, ready] = (await this.#calls.script('enqueue', queue, args)) as [
-      string,
-      number,
-      string,
-    ];
-    this.#depth.set(queue, Number(ready));
-    const ids = consecutiveIds(first, Number(count));
+    const { ids, ready } = await this.#appender.append(queue, records);
+    this.#depth.set(queue, ready);
     if (records.some((r) => r.durable)) await this.#calls.waitDurable();
     return ids;
   }

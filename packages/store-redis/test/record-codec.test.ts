@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  consecutiveIds,
   legacyArgsToRecordArgs,
   recordArgs,
   rowToMessage,
@@ -102,16 +101,5 @@ describe('record codec', () => {
     });
     (args[0] as Buffer)[0] = 9;
     expect(() => rowToMessage(rowOf('1', args, '0'))).toThrow(/unknown packed format 9/);
-  });
-
-  it("an enqueue's ids follow from the first and their count, and an id past a double's exact integers is refused", () => {
-    expect(consecutiveIds('1843000000000001', 3)).toEqual([
-      '1843000000000001',
-      '1843000000000002',
-      '1843000000000003',
-    ]);
-    expect(consecutiveIds('', 0)).toEqual([]);
-    expect(() => consecutiveIds('9007199254740993', 1)).toThrow(/not an exact integer/);
-    expect(() => consecutiveIds('12abc', 1)).toThrow(/not an exact integer/);
   });
 });

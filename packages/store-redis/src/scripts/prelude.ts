@@ -20,15 +20,24 @@ import { SIZE_AT, SIZE_DIGITS } from '../record-codec.js';
  * HSET, HMGET or HDEL per structure, with no key string built, no key created or deleted and no
  * command run per message (store format 3; older stores are converted on open, store-format.ts).
  *
- * Ready messages are in two places, both in id order: `fresh` (list) holds the ids appended and
- * not yet handed out, so an enqueue is an RPUSH and a take an LRANGE + LTRIM (a zset costs about
- * 1 µs a member to add and again to remove, most of it the skiplist and the score's parsing);
- * `ready` (zset, score = id) holds those that came back (released, lease expired, promoted from
- * delayed, a move undone), so each regains its place. A take merges the two heads.
+ * Ready messages are in two places: `fresh` (list, in the order the messages arrived) holds the
+ * ids appended and not yet handed out, so an enqueue is an RPUSH and a take an LRANGE + LTRIM (a
+ * zset costs about 1 µs a member to add and again to remove, most of it the skiplist and the
+ * score's parsing); `ready` (zset, score = id) holds those that came back (released, lease
+ * expired, promoted from delayed, a move undone), so each regains its place. A take merges the
+ * two heads by id. A node's enqueues take ids from a block it reserved (reserveIds, id-blocks.ts)
+ * and a move into a queue the queue's next ids, so ids grow per node and per move, not across
+ * them: a message that comes back is merged by id with ids other nodes hold lower or higher.
  *
  * A script touches only its queue's keys (one slot in Redis Cluster): store-wide registers (queue
  * list, which node holds where) are kept by the store outside the scripts.
  */
+
+/**
+ * The value of field '' in the hashes keyed by message id, longer than Redis's
+ * hash-max-listpack-value (see PAD in the Lua below); written by plain commands too.
+ */
+export const PAD = '-'.repeat(72);
 
 /** One Redis (any version) or a Redis Cluster (7 or later). */
 export type ScriptMode = 'single' | 'cluster';
@@ -135,7 +144,7 @@ local function wake(q) ${WAKE[mode]} end
 -- encoding. As a listpack (a hash of up to 128 short values: every meta, a queue of small
 -- messages) each lookup scans it; with a shallow queue that scan was Redis's top function
 -- (lpFind, 10% of its CPU under the scale-out bench).
-local PAD = string.rep('-', 72)
+local PAD = string.rep('-', ${PAD.length})
 -- Numbers go to redis.call as strings made here: Redis 7.0 would print each one as a double.
 local function int(n) return string.format('%d', n) end
 local function count(q, field, n) if n ~= 0 then redis.call('HINCRBY', q.c, field, int(n)) end end
@@ -412,29 +421,31 @@ local function freshIds(first, n)
   end
   return ids
 end
--- n fresh ids of the queue, consecutive, as strings. Ids grow within a queue (its ready order)
--- and need no store-wide counter, which would put every enqueue on one shard. The queue's last
--- id (seq) outlives a delete by a minute; after that a queue's first ids start at the clock (ms x
+-- Reserves the queue's next n ids, consecutive; returns the last. Ids grow within a queue and
+-- need no store-wide counter, which would put every enqueue on one shard. The queue's last id
+-- (seq) outlives a delete by a minute; after that a queue's first ids start at the clock (ms x
 -- 1024, exact in a double until the year 2248), so a recreated queue's ids stay above its
 -- predecessor's unless that one took more than 1,024 ids a millisecond over its life. One INCRBY
 -- (a GET and a SET cost an enqueue 8,600 instructions more); it returns n only where seq was absent.
-local function nextIds(q, n, now)
+local function reserveIds(q, n, now)
   local sk = q.b .. 'seq'
   local last = redis.call('INCRBY', sk, string.format('%d', n))
   if last == n then
     last = now * 1024 + n - 1
     redis.call('SET', sk, string.format('%d', last))
   end
-  return freshIds(last - n, n)
+  return last
 end
+-- n fresh ids of the queue, consecutive, as strings (see reserveIds).
+local function nextIds(q, n, now) return freshIds(reserveIds(q, n, now) - n, n) end
 -- Appends the records that start at the ARGV indexes in starts (packed value, body size, readyAt
--- or '', delivery count), with fresh ids; returns the ids. Only a record with a delivery count or
--- a readyAt gets a meta value: a message without one has count 0 and the body size its packed
--- value gives (store format 4), so most are written, taken and acked without touching meta.
-local function appendRecords(q, now, a, starts)
+-- or '', delivery count), with ids (or the queue's next ones); returns the ids. Only a record with
+-- a delivery count or a readyAt gets a meta value: a message without one has count 0 and the body
+-- size its packed value gives (store format 4), so most are taken and acked without touching meta.
+local function appendRecords(q, now, a, starts, given)
   local n = #starts
   if n == 0 then return {} end
-  local ids, ready, recs, metas, bytes, delayed = nextIds(q, n, now), {}, { '', PAD }, { '', PAD }, 0, 0
+  local ids, ready, recs, metas, bytes, delayed = given or nextIds(q, n, now), {}, { '', PAD }, { '', PAD }, 0, 0
   for k, i in ipairs(starts) do
     local id = ids[k]
     local size, r = a[i + 1], a[i + 2]
@@ -453,24 +464,10 @@ local function appendRecords(q, now, a, starts)
   end
   batch('HSET', q.recs, recs)
   if #metas > 2 then batch('HSET', q.meta, metas) end
-  -- Fresh ids exceed every id the queue had, so appending keeps fresh in id order.
+  -- Appending keeps fresh in arrival order.
   batch('RPUSH', q.fresh, ready)
   count(q, 'ready', #ready)
   count(q, 'delayed', delayed)
-  count(q, 'bytes', bytes)
-  return ids
-end
--- Appends n plain records (ready now, delivery count 0: no meta value), their packed values in
--- ARGV from index from on, bytes their body sizes' sum; returns the ids. A publisher's batch is
--- almost always all plain, and so costs one argument per message instead of RECORD_ARGS.
-local function appendPlain(q, now, from, n, bytes)
-  local ids, recs = nextIds(q, n, now), { '', PAD }
-  for k = 1, n do
-    recs[2 * k + 1], recs[2 * k + 2] = ids[k], ARGV[from + k - 1]
-  end
-  batch('HSET', q.recs, recs)
-  batch('RPUSH', q.fresh, ids)
-  count(q, 'ready', n)
   count(q, 'bytes', bytes)
   return ids
 end

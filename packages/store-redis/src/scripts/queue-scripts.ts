@@ -18,48 +18,69 @@ const withPrelude = (mode: ScriptMode, numberOfKeys: number, main: string): Scri
   lua: `${shebang(mode)}${preludeFor(mode, main)}${main}`,
 });
 
+const queueScript = (mode: ScriptMode, body: string): ScriptDef =>
+  withPrelude(mode, 10, `local q = Q(1, ARGV[2], ARGV[3])\n${body}`);
+
+/**
+ * The end of a plain enqueue's MULTI (queue-appender.ts), after its HSET of the records and RPUSH
+ * of their ids: ARGV[4] = how many, [5] = their body sizes' sum. Returns the queue's ready count.
+ * Into a queue that is missing the MULTI wrote only those records and ids (a missing queue has no
+ * others), and they go again.
+ */
+export const enqueuedScript = (mode: ScriptMode): ScriptDef =>
+  queueScript(
+    mode,
+    `
+if missing(q) then
+  redis.call('DEL', q.recs, q.fresh)
+  return qnf(q)
+end
+count(q, 'ready', tonumber(ARGV[4]))
+count(q, 'bytes', tonumber(ARGV[5]))
+wake(q)
+return redis.call('HGET', q.c, 'ready') or '0'
+`,
+  );
+
 /** The scripts for one Redis or for a Cluster (see `shebang`). */
 export function queueScripts(mode: ScriptMode) {
-  const queueScript = (body: string): ScriptDef =>
-    withPrelude(mode, 10, `local q = Q(1, ARGV[2], ARGV[3])\n${body}`);
+  const script = (body: string): ScriptDef => queueScript(mode, body);
   return {
-    ...crossSlotMoveScripts(queueScript),
-    ...upgradeScripts(queueScript),
-    createQueue: queueScript(`
+    ...crossSlotMoveScripts(script),
+    ...upgradeScripts(script),
+    createQueue: script(`
 if missing(q) then redis.call('HSET', q.c, 'ready', 0, 'inFlight', 0, 'delayed', 0, 'bytes', 0) end
 return 1
 `),
 
-    deleteQueue: queueScript(`
+    deleteQueue: script(`
 if missing(q) then return 0 end
 redis.call('DEL', q.c, q.ready, q.fresh, q.delayed, q.infl, q.leases, q.holding, q.dd, q.recs, q.meta,
   q.b .. 'moving', q.b .. 'movedIn')
-redis.call('PEXPIRE', q.b .. 'seq', 60000) -- see nextIds
+redis.call('PEXPIRE', q.b .. 'seq', 60000) -- see reserveIds
 return 1
 `),
 
-    // ARGV[4] = now, [5] = n > 0 for n plain records (see appendPlain), their packed values from
-    // ARGV[7] and [6] their body sizes' sum; or [5] = 0 and records from ARGV[7] (appendRecords).
-    // Returns the first id, how many, and the queue's ready count.
-    enqueue: queueScript(`
+    // ARGV[4] = n, [5] = now: the queue's next n ids are this node's (id-blocks.ts). Returns the last.
+    reserveIds: script(`
 if missing(q) then return qnf(q) end
-local now, plain = tonumber(ARGV[4]), tonumber(ARGV[5])
-local ids
-if plain > 0 then
-  ids = appendPlain(q, now, 7, plain, tonumber(ARGV[6]))
-else
-  local starts = {}
-  for i = 7, #ARGV, ${RECORD_ARGS} do starts[#starts + 1] = i end
-  ids = appendRecords(q, now, ARGV, starts)
-end
+return int(reserveIds(q, tonumber(ARGV[4]), tonumber(ARGV[5])))
+`),
+
+    // Records with a delay or a delivery count (a plain batch goes by QueueAppender): ARGV[4] = now,
+    // [5] = the first of their ids (reserved, see reserveIds), records from ARGV[6] (appendRecords).
+    // Returns the queue's ready count after this append (flow control across nodes).
+    enqueue: script(`
+if missing(q) then return qnf(q) end
+local starts = {}
+for i = 6, #ARGV, ${RECORD_ARGS} do starts[#starts + 1] = i end
+local ids = appendRecords(q, tonumber(ARGV[4]), ARGV, starts, freshIds(tonumber(ARGV[5]) - 1, #starts))
 if #ids > 0 then wake(q) end
--- The ids are consecutive (nextIds): the first and their count stand for them all, then the
--- queue's ready count after this append (flow control across nodes).
-return { ids[1] or '', #ids, redis.call('HGET', q.c, 'ready') or '0' }
+return redis.call('HGET', q.c, 'ready') or '0'
 `),
 
     // ARGV[4] = max, [5] = holder, [6] = lease deadline or '', [7] = now.
-    take: queueScript(`
+    take: script(`
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local max = tonumber(ARGV[4])
@@ -68,7 +89,7 @@ return takeIds(q, popReady(q, max), ARGV[5], ARGV[6])
 `),
 
     // ARGV[4] = id, [5] = holder, [6] = lease deadline or '', [7] = now.
-    takeById: queueScript(`
+    takeById: script(`
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local id = ARGV[4]
@@ -81,7 +102,7 @@ return takeIds(q, { id }, ARGV[5], ARGV[6])
     // again), then their places in the group (1-based): nearly always just 0, so the reply costs
     // nothing per id. Most groups are one id (a consumer's basic.ack), so the batch is settled
     // with one call per structure, not per group.
-    ack: queueScript(`
+    ack: script(`
 if missing(q) then return qnf(q) end
 local groups, asked, at, na = {}, {}, 5, 0
 for g = 1, tonumber(ARGV[4]) do
@@ -137,7 +158,7 @@ return out
 `),
 
     // ARGV[4] = holder, [5] = readyAt or ''; ids from ARGV[6].
-    release: queueScript(`
+    release: script(`
 if missing(q) then return qnf(q) end
 local holder, readyAt, out = ARGV[4], ARGV[5], {}
 for i = 6, #ARGV do
@@ -162,7 +183,7 @@ return out
 `),
 
     // ARGV[4] = holder, [5] = lease deadline; ids from ARGV[6].
-    renew: queueScript(`
+    renew: script(`
 if missing(q) then return qnf(q) end
 local holder, out = ARGV[4], {}
 for i = 6, #ARGV do
@@ -175,14 +196,14 @@ return out
 `),
 
     // ARGV[4] = now.
-    expireLeases: queueScript(`
+    expireLeases: script(`
 if missing(q) then return qnf(q) end
 local due = redis.call('ZRANGEBYSCORE', q.leases, '-inf', ARGV[4])
 return returnAll(q, due)
 `),
 
     // ARGV[4] = holder. A queue that is gone holds nothing.
-    releaseHolder: queueScript(`
+    releaseHolder: script(`
 if missing(q) then return 0 end
 local holder = ARGV[4]
 if not redis.call('HGET', q.holding, holder) then return 0 end
@@ -190,7 +211,7 @@ return returnAll(q, heldBy(q, function(h) return h == holder end), holder)
 `),
 
     // ARGV[4] = node id: everything held by that node's holders (a dead or closing node).
-    releaseNode: queueScript(`
+    releaseNode: script(`
 if missing(q) then return 0 end
 local p = ARGV[4] .. '/'
 local function ours(h) return h ~= nil and string.sub(h, 1, #p) == p end
@@ -201,7 +222,7 @@ return returnAll(q, heldBy(q, ours))
 `),
 
     // ARGV[4] = max, [5] = '1' with in-flight, [6] = '1' with delayed, [7] = now.
-    peek: queueScript(`
+    peek: script(`
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local max = tonumber(ARGV[4])
@@ -234,13 +255,13 @@ return out
 `),
 
     // ARGV[4] = now.
-    counts: queueScript(`
+    counts: script(`
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[4]))
 return redis.call('HMGET', q.c, 'ready', 'inFlight', 'delayed', 'bytes')
 `),
 
-    purge: queueScript(`
+    purge: script(`
 if missing(q) then return qnf(q) end
 local n, bytes = 0, 0
 for _, ids in ipairs({ allReady(q), redis.call('ZRANGE', q.delayed, 0, -1) }) do
@@ -254,7 +275,7 @@ return n
 `),
 
     // ARGV[4] = key, [5] = window (ms), [6] = now. Expired keys are pruned first.
-    remember: queueScript(`
+    remember: script(`
 if missing(q) then return qnf(q) end
 local now = tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', q.dd, '-inf', now)
@@ -263,7 +284,7 @@ redis.call('ZADD', q.dd, now + tonumber(ARGV[5]), ARGV[4])
 return 1
 `),
 
-    nextWakeAt: queueScript(`
+    nextWakeAt: script(`
 if missing(q) then return qnf(q) end
 local d = redis.call('ZRANGE', q.delayed, 0, 0, 'WITHSCORES')
 local l = redis.call('ZRANGE', q.leases, 0, 0, 'WITHSCORES')
