@@ -56,16 +56,21 @@ export class QueueAppender {
 
   async #plain(queue: QueueKey, ids: string[], records: QueueRecordInput[]): Promise<Appended> {
     const base = this.calls.keys.queueBase(queue);
-    const fields: ScriptArg[] = ['', PAD];
+    const fields: ScriptArg[] = new Array<ScriptArg>(2 * ids.length + 3);
+    fields[0] = `${base}records`;
+    fields[1] = '';
+    fields[2] = PAD;
     let bytes = 0;
-    records.forEach((r, i) => {
-      fields.push(ids[i] as string, packRecord(r));
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as QueueRecordInput;
+      fields[2 * i + 3] = ids[i] as string;
+      fields[2 * i + 4] = packRecord(r);
       bytes += r.message.body.byteLength;
-    });
+    }
     const ready = await this.calls.transaction(
       [
-        ['HSET', `${base}records`, ...fields],
-        ['RPUSH', `${base}fresh`, ...ids],
+        ['hset', fields],
+        ['rpush', [`${base}fresh`, ...ids]],
       ],
       this.#counted,
       queue,

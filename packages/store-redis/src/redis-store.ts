@@ -32,7 +32,7 @@ import { queueScripts } from './scripts/queue-scripts.js';
 import { HolderIndex } from './holder-index.js';
 import { AckBatcher } from './ack-batcher.js';
 import { QueueAppender } from './queue-appender.js';
-import { RedisCalls, type RedisWaitOption, type ScriptArg } from './redis-calls.js';
+import { RedisCalls, storeScripts, type RedisWaitOption, type ScriptArg } from './redis-calls.js';
 import { RedisMetadata } from './redis-metadata.js';
 import { QueueConsumers } from './queue-consumers.js';
 import { ChannelSubscriber } from './channel-subscriber.js';
@@ -126,11 +126,10 @@ export class RedisStore implements MessageStore {
     this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
     // Without a listener ioredis prints each connection error past the broker's log.
     this.#redis.on('error', (err: unknown) => this.#onError(err));
-    for (const [name, def] of Object.entries(queueScripts(this.#sharded ? 'cluster' : 'single')))
-      this.#redis.defineCommand(name, def);
     this.#calls = new RedisCalls(
       this.#redis,
       this.#keys,
+      storeScripts(queueScripts(this.#sharded ? 'cluster' : 'single')),
       this.#wait,
       () => this.#status === 'closed',
       this.nodeId,

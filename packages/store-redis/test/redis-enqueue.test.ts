@@ -104,7 +104,7 @@ describe.skipIf(skip !== undefined)(`RedisStore enqueue${skip ? ` (skipped: ${sk
     expect((await takeAll(b, 'q')).map((m) => m.message.body.toString())).toEqual(['after']);
   });
 
-  it('counts every batch after SCRIPT FLUSH (the MULTI carries its script whole)', async () => {
+  it('after SCRIPT FLUSH every script runs again (EVALSHA, then EVAL) and a MULTI still counts its batch (it carries its script whole)', async () => {
     const store = await open(fresh());
     await store.createQueue('q');
     await store.enqueue('q', [record('a')]);
