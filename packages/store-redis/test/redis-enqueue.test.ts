@@ -1,15 +1,8 @@
 import { QueueNotFoundError, type QueueRecordInput } from '@conveyor/core';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RedisStore } from '../src/index.js';
-import {
-  deletePrefix,
-  keysUnder,
-  REDIS_URL,
-  redisStore,
-  redisUnavailable,
-  uniquePrefix,
-} from './redis-fixture.js';
+import { keysUnder, REDIS_URL, redisUnavailable, storesPerTest } from './redis-fixture.js';
 
 const skip = await redisUnavailable();
 
@@ -32,24 +25,7 @@ async function takeAll(store: RedisStore, queue: string) {
 // A node's enqueues take ids from blocks it reserved and write plain batches in a MULTI of
 // plain commands (queue-appender.ts, id-blocks.ts).
 describe.skipIf(skip !== undefined)(`RedisStore enqueue${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  const stores: RedisStore[] = [];
-  const prefixes: string[] = [];
-  const open = async (prefix: string) => {
-    const store = redisStore(prefix);
-    stores.push(store);
-    await store.open();
-    return store;
-  };
-  const fresh = () => {
-    const prefix = uniquePrefix();
-    prefixes.push(prefix);
-    return prefix;
-  };
-
-  afterEach(async () => {
-    for (const s of stores.splice(0)) await s.close();
-    for (const p of prefixes.splice(0)) await deletePrefix(p);
-  });
+  const { open, fresh } = storesPerTest();
 
   it("keeps a publisher's order across id blocks, with batches sent before the first is confirmed", async () => {
     const store = await open(fresh());

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { afterEach } from 'vitest';
 import { RedisStore, type RedisStoreOptions } from '../src/index.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -32,6 +33,37 @@ export function redisStore(
   options: Omit<RedisStoreOptions, 'prefix' | 'url'> = {},
 ): RedisStore {
   return new RedisStore({ url: REDIS_URL, prefix, ...options });
+}
+
+/**
+ * For a describe block: `open` opens a store on a prefix, `closeAfter` takes one opened
+ * otherwise, and `fresh` makes a new prefix; after each test the stores are closed and the
+ * prefixes' keys deleted.
+ */
+export function storesPerTest() {
+  const stores: RedisStore[] = [];
+  const prefixes: string[] = [];
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+    for (const p of prefixes.splice(0)) await deletePrefix(p);
+  });
+  return {
+    open: async (prefix: string, options: Parameters<typeof redisStore>[1] = {}): Promise<RedisStore> => {
+      const store = redisStore(prefix, options);
+      stores.push(store);
+      await store.open();
+      return store;
+    },
+    closeAfter: (store: RedisStore): RedisStore => {
+      stores.push(store);
+      return store;
+    },
+    fresh: (): string => {
+      const prefix = uniquePrefix();
+      prefixes.push(prefix);
+      return prefix;
+    },
+  };
 }
 
 /** Deletes every key under `prefix` (also single-slot keys, which start with `{prefix}`). */

@@ -1,16 +1,9 @@
 import { QueueNotFoundError, StoreError, type QueueRecordInput } from '@conveyor/core';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RedisStore } from '../src/index.js';
 import { keySlot } from './key-slot.js';
-import {
-  deletePrefix,
-  keysUnder,
-  REDIS_URL,
-  redisStore,
-  redisUnavailable,
-  uniquePrefix,
-} from './redis-fixture.js';
+import { keysUnder, REDIS_URL, redisStore, redisUnavailable, storesPerTest } from './redis-fixture.js';
 
 const skip = await redisUnavailable();
 
@@ -22,24 +15,7 @@ const record = (body: string, extra: Partial<QueueRecordInput> = {}): QueueRecor
 });
 
 describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  const stores: RedisStore[] = [];
-  const prefixes: string[] = [];
-  const open = async (prefix: string, options: Parameters<typeof redisStore>[1] = {}) => {
-    const store = redisStore(prefix, options);
-    stores.push(store);
-    await store.open();
-    return store;
-  };
-  const fresh = () => {
-    const prefix = uniquePrefix();
-    prefixes.push(prefix);
-    return prefix;
-  };
-
-  afterEach(async () => {
-    for (const s of stores.splice(0)) await s.close();
-    for (const p of prefixes.splice(0)) await deletePrefix(p);
-  });
+  const { open, closeAfter, fresh } = storesPerTest();
 
   /** Leaves keys of every kind in q1 and q2: messages, ready, delayed, in flight, leases, holders, dedupe. */
   async function exercise(store: RedisStore): Promise<void> {
@@ -146,7 +122,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     if (major < 7 || (major === 7 && minor < 2)) {
       await expect(store.open()).rejects.toThrow(/WAITAOF needs Redis 7.2/);
     } else {
-      stores.push(store);
+      closeAfter(store);
       await store.open();
     }
   });
@@ -341,7 +317,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
   it('takes the prefix from a ?prefix= URL parameter (conveyor start --store)', async () => {
     const prefix = fresh();
     const viaUrl = new RedisStore({ url: `${REDIS_URL}?prefix=${encodeURIComponent(prefix)}` });
-    stores.push(viaUrl);
+    closeAfter(viaUrl);
     await viaUrl.open();
     await viaUrl.createQueue('q');
     expect(await keysUnder(`${prefix}{q:q}:*`)).toHaveLength(1);
@@ -355,7 +331,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     const short = new RedisStore({
       url: `${REDIS_URL}?prefix=${encodeURIComponent(prefix)}&wait=replicas:${replicas + 1}&waitTimeoutMs=20`,
     });
-    stores.push(short);
+    closeAfter(short);
     await short.open();
     await short.createQueue('q');
     await expect(short.enqueue('q', [record('a')])).rejects.toBeInstanceOf(StoreError);
@@ -369,7 +345,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     if (major < 7 || (major === 7 && minor < 2))
       await expect(aof.open()).rejects.toThrow(/WAITAOF needs Redis 7.2/);
     else {
-      stores.push(aof);
+      closeAfter(aof);
       await aof.open();
     }
   });
