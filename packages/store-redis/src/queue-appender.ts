@@ -16,8 +16,9 @@ export interface Appended {
  * plain batch (ready now, never delivered: nearly every publish) is then one MULTI: an HSET of the
  * packed records, an RPUSH of their ids and a script that only counts them, so no body passes
  * through Lua, where each entered as an interned string, was copied into a table and out again
- * into the HSET (12 of Redis's instructions per body byte, and ~8,000 per message of 256 B). Any
- * other batch (delays, delivery counts) is the enqueue script, with the same ids.
+ * into the HSET (an enqueue of 256 B messages in batches of 100 now costs Redis ~7,300
+ * instructions fewer a message, 13,086 against 5,773). Any other batch (delays, delivery
+ * counts) is the enqueue script, with the same ids.
  */
 export class QueueAppender {
   readonly #ids: IdBlocks;
