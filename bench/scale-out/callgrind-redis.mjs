@@ -38,6 +38,9 @@ export async function startCallgrindRedis(server = 'redis-server') {
   );
   let stderr = '';
   redis.stderr.on('data', (d) => (stderr += d));
+  // A bench that fails before stop() would leave Redis running under valgrind, counting on.
+  const orphaned = () => redis.kill('SIGKILL');
+  process.once('exit', orphaned);
   const exited = new Promise((resolve) => redis.once('exit', resolve));
   const control = (flag) => execFileSync('callgrind_control', [flag, String(redis.pid)], { stdio: 'pipe' });
   const dumps = [];
@@ -54,6 +57,7 @@ export async function startCallgrindRedis(server = 'redis-server') {
       return totalIr(join(dir, file));
     },
     async stop() {
+      process.off('exit', orphaned);
       redis.kill('SIGTERM'); // Redis shuts down on it; valgrind then writes its last dump
       await exited;
       return stderr;
