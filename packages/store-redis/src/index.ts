@@ -1,3 +1,3 @@
 export { RedisStore, type RedisStoreOptions, type RedisWaitOption } from './redis-store.js';
 export type { RedisPersistence } from './redis-persistence.js';
-export { keyLayout, type KeyLayout } from './keys.js';
+export { keyLayout, type KeyLayout, type QueueKeyName } from './keys.js';

@@ -13,7 +13,11 @@ export interface KeyLayout {
   queueBase(queue: string): string;
   /** The ten keys every queue script declares, in the order the scripts expect. */
   queueKeys(queue: string): string[];
+  /** One of those keys, by name (for the plain commands the store sends beside its scripts). */
+  queueKey(queue: string, name: QueueKeyName): string;
 }
+
+export type QueueKeyName = (typeof QUEUE_KEY_SUFFIXES)[number];
 
 /** Suffixes of the declared per-queue keys, in the order of the scripts' KEYS. */
 const QUEUE_KEY_SUFFIXES = [
@@ -42,6 +46,7 @@ export function keyLayout(prefix: string, singleSlot: boolean): KeyLayout {
       const base = queueBase(queue);
       return QUEUE_KEY_SUFFIXES.map((s) => base + s);
     },
+    queueKey: (queue, name) => queueBase(queue) + name,
   };
 }
 

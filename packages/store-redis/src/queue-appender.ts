@@ -56,9 +56,9 @@ export class QueueAppender {
   }
 
   async #plain(queue: QueueKey, ids: string[], records: QueueRecordInput[]): Promise<Appended> {
-    const base = this.calls.keys.queueBase(queue);
+    const keys = this.calls.keys;
     const fields: ScriptArg[] = new Array<ScriptArg>(2 * ids.length + 3);
-    fields[0] = `${base}records`;
+    fields[0] = keys.queueKey(queue, 'records');
     fields[1] = '';
     fields[2] = PAD;
     let bytes = 0;
@@ -71,7 +71,7 @@ export class QueueAppender {
     const ready = await this.calls.transaction(
       [
         ['hset', fields],
-        ['rpush', [`${base}fresh`, ...ids]],
+        ['rpush', [keys.queueKey(queue, 'fresh'), ...ids]],
       ],
       this.#counted,
       queue,

@@ -441,7 +441,7 @@ export class RedisStore implements MessageStore {
 
   /** How many messages each holder holds in `queue`; no field for one that holds none (prelude.ts). */
   #holdingKey(queue: QueueKey): string {
-    return `${this.#keys.queueBase(queue)}holding`;
+    return this.#keys.queueKey(queue, 'holding');
   }
 
   /** Acks of one queue in one event-loop iteration share a script call (AckBatcher). */
