@@ -276,16 +276,20 @@ export class RedisStore implements MessageStore {
 
   /**
    * `onWake` runs whenever any node adds messages to `queue` (ready or delayed) or returns held
-   * ones to it, so a node can serve its blocked receivers and consumers at once and re-arm its
-   * timer from `nextWakeAt`. Pub/sub is at most once: the `nextWakeAt` timers are the fallback,
+   * ones to it, so a node can serve its blocked receivers and consumers at once and arm its timer
+   * for the delayed ones (`dueAt`). Pub/sub is at most once: the `nextWakeAt` timers are the fallback,
    * and after the listening connection was lost every queue is woken again, as on subscribing
    * (a wake-up meanwhile is gone, and a queue that looked empty has no timer).
    */
-  #subscribeWake(queue: QueueKey, onWake: () => void): () => void {
+  #subscribeWake(queue: QueueKey, onWake: (dueAt?: number) => void): () => void {
     this.#check();
-    // A wake-up from this node's own call is news to nobody here: the engine made the change.
-    const woken = (origin: string) => {
-      if (origin !== this.nodeId) onWake();
+    // The payload is the calling node, then the time its first delayed message falls due, if
+    // any (the scripts' wake). A wake-up from this node's own call is news to nobody here: the
+    // engine made the change and armed its timer.
+    const woken = (payload: string) => {
+      const space = payload.indexOf(' ');
+      if ((space < 0 ? payload : payload.slice(0, space)) === this.nodeId) return;
+      onWake(space < 0 ? undefined : Number(payload.slice(space + 1)));
     };
     return this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, woken, this.#sharded, onWake);
   }

@@ -87,6 +87,46 @@ for (const target of ['single', 'cluster'] as const) {
         expect(Date.now() - started).toBeLessThan(2_000);
       });
 
+      // Only the node that delays a message has a timer for it: the others hear of it in the wake-up.
+      it('a message sent with a delay on a node without consumers reaches a consumer on another node when due', async () => {
+        const [a, b] = await nodes(2);
+        for (const n of [a!, b!]) await n.vh.declareQueue('later');
+        const got: { body: string; at: number }[] = [];
+        b!.vh.consume('later', (d) => void got.push({ body: text(d), at: Date.now() }), { autoAck: true });
+        await sleep(100); // B listens
+        const sent = Date.now();
+        await a!.vh.send('later', { body: 'due', delayMs: 400 });
+        await expect.poll(() => got.length, { timeout: 5_000 }).toBe(1);
+        expect(got[0]!.body).toBe('due');
+        expect(got[0]!.at - sent).toBeGreaterThanOrEqual(390);
+      });
+
+      it('a message a node returns with a delay reaches a consumer on another node when due', async () => {
+        const [a, b] = await nodes(2);
+        for (const n of [a!, b!]) await n.vh.declareQueue('retry');
+        await a!.vh.send('retry', { body: 'again' });
+        const [d] = await a!.vh.receive('retry', { leaseMs: 10_000 });
+        const got: string[] = [];
+        b!.vh.consume('retry', (m) => void got.push(`${text(m)} ${m.deliveryCount}`), { autoAck: true });
+        await sleep(100);
+        await a!.vh.nack(d!, { delayMs: 400 });
+        await sleep(200);
+        expect(got).toEqual([]);
+        await expect.poll(() => got, { timeout: 5_000 }).toEqual(['again 2']);
+      });
+
+      it('a consumer that starts on node B after node A delayed a message and closed gets it when due', async () => {
+        const [a, b] = await nodes(2);
+        for (const n of [a!, b!]) await n.vh.declareQueue('orphan', { durable: true });
+        await a!.vh.send('orphan', { body: 'kept', delayMs: 600, properties: { persistent: true } });
+        await brokers.shift()!.close(); // A's timer goes with it
+        const got: string[] = [];
+        b!.vh.consume('orphan', (m) => void got.push(text(m)), { autoAck: true });
+        await sleep(300);
+        expect(got).toEqual([]);
+        await expect.poll(() => got, { timeout: 5_000 }).toEqual(['kept']);
+      });
+
       it("only a node with a consumer or a waiting receiver on a queue listens for its wake-ups; a consumer still gets every other node's sends", async (ctx) => {
         if (cluster) return ctx.skip(); // sharded channels are counted per shard: one Redis shows the same
         const prefix = uniquePrefix();

@@ -111,12 +111,17 @@ export class EngineQueue {
   #listen(): void {
     this.#servedAt = this.host.now();
     if (this.#unsubscribe || this.deleted) return;
-    this.#unsubscribe = this.host.store.cluster?.subscribe(this.key, () => this.#woken());
+    const { cluster } = this.host.store;
+    if (!cluster) return;
+    this.#unsubscribe = cluster.subscribe(this.key, (dueAt) => this.#woken(dueAt));
+    // Messages another node delayed before this one listened fall due on no timer of this node's.
+    rearmWakeUp(this).catch((err: unknown) => this.host.backgroundError(err));
   }
 
-  #woken(): void {
+  #woken(dueAt: number | undefined): void {
     if (this.#waiters.length > 0 || this.consumers.length > 0) {
       this.#servedAt = this.host.now();
+      if (dueAt !== undefined) this.wakeAt(dueAt);
       this.pump();
     } else if (this.host.now() - this.#servedAt >= LISTEN_AFTER_LAST_MS) {
       // Kept a while after the last consumer or receiver left: a receive loop does not resubscribe each time.

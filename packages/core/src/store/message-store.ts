@@ -60,10 +60,11 @@ export interface StoreCluster {
   /**
    * Calls `onWake` when another process adds or returns messages in `queue` (at most once; the
    * engine keeps its `nextWakeAt` timers as the fallback), and once as soon as the subscription is
-   * in place: a send between the caller's last look at the queue and then is not missed. Returns
-   * an unsubscribe function.
+   * in place: a send between the caller's last look at the queue and then is not missed. When the
+   * other process delayed some of them, `dueAt` is when the first falls due: only that process
+   * had a timer for it, so the listener arms its own. Returns an unsubscribe function.
    */
-  subscribe(queue: QueueKey, onWake: () => void): () => void;
+  subscribe(queue: QueueKey, onWake: (dueAt?: number) => void): () => void;
   /**
    * Calls `onChange` with the key when any process (this one included) changes the metadata, and
    * with `''` when notes may have been lost (the store's listening connection came back): then

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MessageStore } from '../store/message-store.js';
-import type { StoreHarness } from './store-conformance.js';
+import { record, type StoreHarness } from './store-conformance.js';
 
 /** The suite's current store and harness (they change per test), and its enqueue helper. */
 export interface ConformanceSuite {
@@ -95,6 +95,30 @@ export function describeClusterConformance(suite: ConformanceSuite): void {
         await suite.fill('q1', 'x');
         expect(woken).toBeGreaterThan(0);
       });
+      off();
+    });
+
+    // Only the node that delayed them has a timer for them: the others arm theirs from the note.
+    it('a delayed send or return on one node wakes the other with when the first falls due', async (ctx) => {
+      if (!suite.harness().peer) return ctx.skip();
+      const other = await peerCluster();
+      const dues: (number | undefined)[] = [];
+      const off = other.subscribe('q1', (dueAt) => dues.push(dueAt));
+      await vi.waitFor(() => expect(dues).toEqual([undefined])); // subscribed
+      const store = suite.store();
+      const now = Date.now();
+      await store.enqueue('q1', [
+        record('late', { readyAt: now + 60_000 }),
+        record('sooner', { readyAt: now + 30_000 }),
+        record('now'),
+      ]);
+      await vi.waitFor(() => expect(dues).toEqual([undefined, now + 30_000]));
+      const [taken] = await store.take('q1', 1, { holder: 'h', now });
+      await store.release('q1', [taken!.id], 'h', { readyAt: now + 5_000 });
+      await vi.waitFor(() => expect(dues).toEqual([undefined, now + 30_000, now + 5_000]));
+      await store.release('q1', [], 'h'); // nothing returned: no note
+      await suite.fill('q1', 'ready');
+      await vi.waitFor(() => expect(dues).toEqual([undefined, now + 30_000, now + 5_000, undefined]));
       off();
     });
 

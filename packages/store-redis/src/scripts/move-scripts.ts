@@ -55,9 +55,9 @@ for j = 1, n do
     fresh[#fresh + 1] = mark
   end
 end
-local ids = appendRecords(q, now, ARGV, starts)
+local ids, due = appendRecords(q, now, ARGV, starts)
 for i, mark in ipairs(fresh) do redis.call('HSET', marks, mark, ids[i]) end
-if #ids > 0 then wake(q) end
+if #ids > 0 then wake(q, due) end
 return #ids
 `),
 

@@ -44,14 +44,12 @@ export type ScriptMode = 'single' | 'cluster';
 
 /**
  * How a script tells other nodes its queue changed, on the queue's channel `<base>wake`, with the
- * calling node as payload. Classic PUBLISH reaches every subscriber on a single Redis; in a
- * Cluster it would be broadcast to every shard, so there the wake-up goes by SPUBLISH, which stays
- * on the shard of the queue's slot.
+ * calling node as payload, and after a space the earliest time a message it delayed falls due
+ * (RedisStore reads it): no other node has a timer for that one. Classic PUBLISH reaches every
+ * subscriber on a single Redis; in a Cluster it would be broadcast to every shard, so there the
+ * wake-up goes by SPUBLISH, which stays on the shard of the queue's slot.
  */
-const WAKE: Record<ScriptMode, string> = {
-  single: `redis.call('PUBLISH', q.b .. 'wake', ARGV[1])`,
-  cluster: `redis.call('SPUBLISH', q.b .. 'wake', ARGV[1])`,
-};
+const PUBLISH: Record<ScriptMode, string> = { single: 'PUBLISH', cluster: 'SPUBLISH' };
 
 /**
  * In a Cluster every script carries a shebang: Redis 7 then refuses, rather than silently runs, a
@@ -138,7 +136,9 @@ end
 local function missing(q) return redis.call('EXISTS', q.c) == 0 end
 local function qnf(q) return redis.error_reply('QNF ' .. q.name) end
 -- Tells subscribers on other nodes that the queue changed (see RedisStore.subscribe).
-local function wake(q) ${WAKE[mode]} end
+local function wake(q, due)
+  redis.call('${PUBLISH[mode]}', q.b .. 'wake', due and ARGV[1] .. ' ' .. due or ARGV[1])
+end
 -- The hashes keyed by message id (inflight, records, meta) also hold field '' (no id is empty)
 -- with a value longer than Redis's hash-max-listpack-value (64): that keeps each in the hashtable
 -- encoding. As a listpack (a hash of up to 128 short values: every meta, a queue of small
@@ -439,13 +439,15 @@ end
 -- n fresh ids of the queue, consecutive, as strings (see reserveIds).
 local function nextIds(q, n, now) return freshIds(reserveIds(q, n, now) - n, n) end
 -- Appends the records that start at the ARGV indexes in starts (packed value, body size, readyAt
--- or '', delivery count), with ids (or the queue's next ones); returns the ids. Only a record with
+-- or '', delivery count), with ids (or the queue's next ones); returns the ids and the earliest
+-- readyAt of those delayed (nil for none), which the wake-up carries. Only a record with
 -- a delivery count or a readyAt gets a meta value: a message without one has count 0 and the body
 -- size its packed value gives (store format 4), so most are taken and acked without touching meta.
 local function appendRecords(q, now, a, starts, given)
   local n = #starts
   if n == 0 then return {} end
   local ids, ready, recs, metas, bytes, delayed = given or nextIds(q, n, now), {}, { '', PAD }, { '', PAD }, 0, 0
+  local due
   for k, i in ipairs(starts) do
     local id = ids[k]
     local size, r = a[i + 1], a[i + 2]
@@ -457,6 +459,7 @@ local function appendRecords(q, now, a, starts, given)
     if r ~= '' and tonumber(r) > now then
       redis.call('ZADD', q.delayed, r, id)
       delayed = delayed + 1
+      if not due or tonumber(r) < tonumber(due) then due = r end
     else
       ready[#ready + 1] = id
     end
@@ -469,7 +472,7 @@ local function appendRecords(q, now, a, starts, given)
   count(q, 'ready', #ready)
   count(q, 'delayed', delayed)
   count(q, 'bytes', bytes)
-  return ids
+  return ids, due
 end
 `;
 

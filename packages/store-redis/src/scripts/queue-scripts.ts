@@ -74,8 +74,8 @@ return int(reserveIds(q, tonumber(ARGV[4]), tonumber(ARGV[5])))
 if missing(q) then return qnf(q) end
 local starts = {}
 for i = 6, #ARGV, ${RECORD_ARGS} do starts[#starts + 1] = i end
-local ids = appendRecords(q, tonumber(ARGV[4]), ARGV, starts, freshIds(tonumber(ARGV[5]) - 1, #starts))
-if #ids > 0 then wake(q) end
+local ids, due = appendRecords(q, tonumber(ARGV[4]), ARGV, starts, freshIds(tonumber(ARGV[5]) - 1, #starts))
+if #ids > 0 then wake(q, due) end
 return redis.call('HGET', q.c, 'ready') or '0'
 `),
 
@@ -178,7 +178,7 @@ for i = 6, #ARGV do
 end
 count(q, 'inFlight', -#out)
 count(q, readyAt == '' and 'ready' or 'delayed', #out)
-if #out > 0 then wake(q) end
+if #out > 0 then wake(q, readyAt ~= '' and readyAt or nil) end
 return out
 `),
 
@@ -317,10 +317,10 @@ for j = 1, n do
     starts[#starts + 1] = 9 + n + (j - 1) * ${RECORD_ARGS}
   end
 end
-appendRecords(dst, now, ARGV, starts)
+local _, due = appendRecords(dst, now, ARGV, starts)
 count(src, 'inFlight', -#out)
 count(src, 'bytes', -bytes)
-if #out > 0 then wake(dst) end
+if #out > 0 then wake(dst, due) end
 return out
 `,
     ),
