@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { AccessRefusedError, type Delivery } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { AccessRefusedError, MemoryStore, type Delivery } from '../../src/index.js';
 import { CreditWindow } from '../../src/internal.js';
 import { advance, fakeClock, openBroker, sleep, text } from './broker-fixture.js';
 
@@ -15,6 +15,36 @@ describe('push consumers', () => {
     await vh.ack(got[0]!);
     await sleep(10);
     expect(got.map((d) => text(d.message.body))).toEqual(['0', '1', '2']);
+  });
+
+  // Over a shared store every take is a round trip: an ack that finds the queue emptied by the
+  // last take, with nothing sent since, takes nothing.
+  it('an ack takes again only when something may have arrived since the last take came back short', async () => {
+    const store = new MemoryStore();
+    let takes = 0;
+    const take = store.take.bind(store);
+    store.take = (...args) => {
+      takes++;
+      return take(...args);
+    };
+    const { vh } = await openBroker({ store });
+    await vh.declareQueue('q');
+    const got: Delivery[] = [];
+    vh.consume('q', (d) => got.push(d), { prefetch: 10 });
+    await vh.send('q', { body: 'a' });
+    await vi.waitFor(() => expect(got).toHaveLength(1));
+    await sleep(10);
+    const before = takes;
+    await vh.ack(got[0]!);
+    await sleep(10);
+    expect(takes).toBe(before);
+    await vh.send('q', { body: 'b' });
+    await vi.waitFor(() => expect(got.map((d) => text(d.message.body))).toEqual(['a', 'b']));
+    // A full window, then an ack: the take that filled it was not short, so the ack takes.
+    for (let i = 0; i < 12; i++) await vh.send('q', { body: String(i) });
+    await vi.waitFor(() => expect(got).toHaveLength(11));
+    await vh.ack(got.slice(1));
+    await vi.waitFor(() => expect(got).toHaveLength(14)); // the other 3
   });
 
   it('single active consumer: only the earliest consumer gets messages; the next takes over, with what it held, when it leaves', async () => {
