@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   BrokerClosedError,
   StoreError,
+  type EnqueueOptions,
   type HolderId,
   type MessageStore,
   type StoreCluster,
@@ -164,6 +165,7 @@ export class RedisStore implements MessageStore {
     this.cluster = {
       nodeId: this.nodeId,
       subscribe: (queue, onWake) => this.#subscribeWake(queue, onWake),
+      wake: (queue) => this.#calls.note(this.#wakeChannel(queue), this.nodeId),
       watchMeta: (onChange) => this.#watch(this.#metaWatchers, onChange),
       liveNodes: () => this.#liveNodes(),
       watchNodes: (onGone) => this.#watch(this.#nodeWatchers, onGone),
@@ -291,7 +293,18 @@ export class RedisStore implements MessageStore {
       if ((space < 0 ? payload : payload.slice(0, space)) === this.nodeId) return;
       onWake(space < 0 ? undefined : Number(payload.slice(space + 1)));
     };
-    return this.#channels.subscribe(`${this.#keys.queueBase(queue)}wake`, woken, this.#sharded, onWake);
+    const unsubscribe = this.#channels.subscribe(this.#wakeChannel(queue), woken, this.#sharded, onWake);
+    // A node that died between an enqueue that woke nobody (it was to take those messages
+    // itself) and its take left them ready unannounced: once it is found gone, look again.
+    const unwatch = this.#watch(this.#nodeWatchers, () => onWake());
+    return () => {
+      unwatch();
+      unsubscribe();
+    };
+  }
+
+  #wakeChannel(queue: QueueKey): string {
+    return `${this.#keys.queueBase(queue)}wake`;
   }
 
   /**
@@ -377,9 +390,9 @@ export class RedisStore implements MessageStore {
     return this.#calls.guard(this.#redis.smembers(globalKeys.queues(this.#keys.global)));
   }
 
-  async enqueue(queue: QueueKey, records: QueueRecordInput[]): Promise<string[]> {
+  async enqueue(queue: QueueKey, records: QueueRecordInput[], options?: EnqueueOptions): Promise<string[]> {
     this.#check();
-    const { ids, ready } = await this.#appender.append(queue, records);
+    const { ids, ready } = await this.#appender.append(queue, records, options?.taking);
     this.#depth.set(queue, ready);
     if (records.some((r) => r.durable)) await this.#calls.waitDurable();
     return ids;
@@ -392,7 +405,7 @@ export class RedisStore implements MessageStore {
     const flat = (await this.#calls.script(
       'take',
       queue,
-      [clampCount(max), holder, options.leaseUntil ?? '', options.now],
+      [clampCount(max), holder, options.leaseUntil ?? '', options.now, options.wakeRest ? '1' : ''],
       true,
     )) as Row;
     if (flat.length > 0) this.#holders.touch(holder, queue, Date.now());

@@ -240,8 +240,28 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     await sleep(100);
     expect(wakes).toBe(1); // its own enqueue and release: nothing
     await dying.abandon();
-    await expect.poll(() => wakes, { timeout: 3_000 }).toBe(2); // its sweep returned the dead node's two
+    // Its sweep returned the dead node's two, and the departure itself wakes every listened queue
+    // (the dead node may have enqueued without waking anyone, to take those itself).
+    await expect.poll(() => wakes, { timeout: 3_000 }).toBe(3);
+    await sleep(100);
+    expect(wakes).toBe(3);
     expect(await survivor.counts('q')).toMatchObject({ ready: 2, inFlight: 0 });
+  });
+
+  it('a node that dies between an enqueue that woke nobody and its take: the others look again once it is found gone', async () => {
+    const prefix = fresh();
+    const dying = await open(prefix, { holderTtlMs: 300 });
+    const survivor = await open(prefix, { holderTtlMs: 300 });
+    await survivor.createQueue('q');
+    let wakes = 0;
+    survivor.cluster.subscribe('q', () => wakes++);
+    await expect.poll(() => wakes).toBe(1);
+    await dying.enqueue('q', [record('a')], { taking: true });
+    await sleep(100);
+    expect(wakes).toBe(1);
+    await dying.abandon(); // holding nothing: its sweep returns nothing, so only the departure wakes
+    await expect.poll(() => wakes, { timeout: 3_000 }).toBe(2);
+    expect(await survivor.counts('q')).toMatchObject({ ready: 1 });
   });
 
   it("a dead node's deliveries come back, count raised, once its liveness key lapses", async () => {

@@ -1,6 +1,6 @@
 import { AccessRefusedError, LeaseNotHeldError, MessageGoneError, ResourceLockedError } from '../errors.js';
 import { messageSize, type QueueRecordInput, type StoredMessage } from '../message.js';
-import type { StoreCluster } from '../store/message-store.js';
+import type { StoreCluster, TakeOptions } from '../store/message-store.js';
 import { ConsumerState, type ConsumerCancelReason } from './consumer.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { deliveryOf, storedOf, type Delivery } from './delivery.js';
@@ -70,6 +70,8 @@ export class EngineQueue {
   #roomAgain = false;
   /** The last take got fewer than it asked for, and nothing has arrived since (every arrival pumps). */
   #drained = false;
+  /** Shared store: enqueues that woke no other node (`taking`) and whose take has not run yet. */
+  #owedWakes = 0;
   /** Publishes waiting for `delivered` to reach their target, oldest first (flow control, shared store). */
   readonly #paced: { until: number; resolve: () => void }[] = [];
   /** Shared store, queue past its soft depth limit: the poll its publishers' confirms wait on. */
@@ -206,7 +208,10 @@ export class EngineQueue {
     // Deleted while these copies were on their way: they were not stored, which the publisher learns.
     if (this.deleted) return outcomes.map((o) => (o === 'enqueued' ? 'rejected' : o));
     this.host.memory.add(bytes);
-    const written = store.enqueue(this.key, records);
+    // Over a shared store a queue with room here takes these itself right after the write: the
+    // other nodes are woken only for what that take leaves, not to race it for them.
+    const taking = store.cluster !== undefined && this.#hasRoom();
+    const written = store.enqueue(this.key, records, taking ? { taking } : undefined);
     // Embedded stores make records visible at once: dispatch without waiting for the fsync. A
     // shared store's take could overtake the write and come back empty, a round trip for nothing.
     if (!store.cluster) this.pump();
@@ -216,6 +221,7 @@ export class EngineQueue {
       this.host.memory.remove(bytes);
       throw err;
     }
+    if (taking) this.#owedWakes++;
     this.published += records.length;
     this.host.observer.published?.(this.host.vhost, this.name, records.length);
     if (earliestExpiry !== Number.POSITIVE_INFINITY) this.expireAt(earliestExpiry, false);
@@ -278,7 +284,10 @@ export class EngineQueue {
       this.#pumpAgain = true;
       return;
     }
-    if (this.#waiters.length === 0 && !this.consumers.some((c) => c.credit() > 0)) return;
+    if (!this.#hasRoom()) {
+      this.#payOwedWakes();
+      return;
+    }
     this.#pumping = true;
     this.#pumpLoop()
       .catch((err: unknown) => this.host.backgroundError(err))
@@ -287,9 +296,22 @@ export class EngineQueue {
         const again = this.#pumpAgain || (this.#roomAgain && !this.#drained);
         this.#pumpAgain = this.#roomAgain = false;
         if (again) this.pump();
-        // Nothing more goes out now: nobody waits for it.
-        if (!this.#pumping) this.#releasePaced(Number.POSITIVE_INFINITY);
+        if (this.#pumping) return;
+        // Nothing more goes out now: nobody waits for it; the other nodes take what is left.
+        this.#releasePaced(Number.POSITIVE_INFINITY);
+        this.#payOwedWakes();
       });
+  }
+
+  #hasRoom(): boolean {
+    return this.#waiters.length > 0 || this.consumers.some((c) => c.credit() > 0);
+  }
+
+  /** Enqueues that woke nobody were not followed by a take here (no room after all, an error). */
+  #payOwedWakes(): void {
+    if (this.#owedWakes === 0) return;
+    this.#owedWakes = 0;
+    this.host.store.cluster?.wake(this.key).catch((err: unknown) => this.host.backgroundError(err));
   }
 
   #releasePaced(delivered: number): void {
@@ -426,11 +448,12 @@ export class EngineQueue {
       const now = this.host.now();
       // An infinite lease is no lease: held until settled or its holder is released.
       const leaseUntil = leaseMs === undefined || !Number.isFinite(leaseMs) ? undefined : now + leaseMs;
-      const taken = await store.take(
-        this.key,
-        max,
-        leaseUntil === undefined ? { holder, now } : { holder, now, leaseUntil },
-      );
+      // This take comes after the writes of the enqueues owed so far: it wakes the others for them.
+      const owed = this.#owedWakes;
+      const options: TakeOptions = leaseUntil === undefined ? { holder, now } : { holder, now, leaseUntil };
+      if (owed > 0) options.wakeRest = true;
+      const taken = await store.take(this.key, max, options);
+      this.#owedWakes = Math.max(0, this.#owedWakes - owed);
       this.#drained = taken.length < max;
       if (taken.length === 0) return [];
       if (leaseUntil !== undefined) this.wakeAt(leaseUntil);

@@ -31,6 +31,21 @@ export interface TakeOptions {
   leaseUntil?: number;
   /** The clock, so tests and a shared store agree on "now". */
   now: number;
+  /**
+   * Shared stores: after this take, wake the other nodes if ready messages are left. The caller
+   * enqueued with `taking`, which woke nobody.
+   */
+  wakeRest?: boolean;
+}
+
+export interface EnqueueOptions {
+  /**
+   * Shared stores: the caller takes from the queue as soon as this resolves (it has a consumer or
+   * receiver with room there), so the store wakes no other node for these records; the caller's
+   * next take, with `wakeRest`, wakes them for what it leaves, and a caller that does not take
+   * after all calls `cluster.wake`. Other stores ignore it.
+   */
+  taking?: boolean;
 }
 
 export interface PeekOptions {
@@ -65,6 +80,8 @@ export interface StoreCluster {
    * had a timer for it, so the listener arms its own. Returns an unsubscribe function.
    */
   subscribe(queue: QueueKey, onWake: (dueAt?: number) => void): () => void;
+  /** Wakes the other processes listening on `queue` (see `EnqueueOptions.taking`). */
+  wake(queue: QueueKey): Promise<void>;
   /**
    * Calls `onChange` with the key when any process (this one included) changes the metadata, and
    * with `''` when notes may have been lost (the store's listening connection came back): then
@@ -118,7 +135,7 @@ export interface QueueStore {
    * storage (group commit: many enqueues share one sync). Records are visible to `take` as soon
    * as the call is made in an embedded store, and once it resolves in any store.
    */
-  enqueue(queue: QueueKey, records: QueueRecordInput[]): Promise<string[]>;
+  enqueue(queue: QueueKey, records: QueueRecordInput[], options?: EnqueueOptions): Promise<string[]>;
 
   /**
    * Hands out up to `max` ready messages in FIFO order (redeliveries keep their original

@@ -122,6 +122,33 @@ export function describeClusterConformance(suite: ConformanceSuite): void {
       off();
     });
 
+    // A node with room takes its own sends: the others hear only of what its take leaves.
+    it('an enqueue with taking wakes no other node; its take with wakeRest wakes them for what is left; wake wakes them', async (ctx) => {
+      if (!suite.harness().peer) return ctx.skip();
+      const other = await peerCluster();
+      let woken = 0;
+      const off = other.subscribe('q1', () => woken++);
+      await vi.waitFor(() => expect(woken).toBe(1)); // subscribed
+      const store = suite.store();
+      const now = Date.now();
+      await store.enqueue('q1', [record('a'), record('b')], { taking: true });
+      await store.take('q1', 2, { holder: 'h', now, wakeRest: true }); // all of them: none left
+      await new Promise((r) => setTimeout(r, 100));
+      expect(woken).toBe(1);
+      await store.enqueue('q1', [record('c'), record('d')], { taking: true });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(woken).toBe(1);
+      await store.take('q1', 1, { holder: 'h', now, wakeRest: true }); // one left
+      await vi.waitFor(() => expect(woken).toBe(2));
+      await store.take('q1', 1, { holder: 'h', now }); // without wakeRest: no note
+      await store.enqueue('q1', [record('e')], { taking: true });
+      await cluster().wake('q1');
+      await vi.waitFor(() => expect(woken).toBe(3));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(woken).toBe(3);
+      off();
+    });
+
     it('a node that closes is told to the others', async (ctx) => {
       if (!suite.harness().peer) return ctx.skip();
       const other = await peerCluster();

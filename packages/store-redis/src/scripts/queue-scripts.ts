@@ -23,7 +23,8 @@ const queueScript = (mode: ScriptMode, body: string): ScriptDef =>
 
 /**
  * The end of a plain enqueue's MULTI (queue-appender.ts), after its HSET of the records and RPUSH
- * of their ids: ARGV[4] = how many, [5] = their body sizes' sum. Returns the queue's ready count.
+ * of their ids: ARGV[4] = how many, [5] = their body sizes' sum, [6] = '1' when the calling node
+ * takes them itself (it wakes the others for what it leaves). Returns the queue's ready count.
  * Into a queue that is missing the MULTI wrote only those records and ids (a missing queue has no
  * others), and they go again.
  */
@@ -37,7 +38,7 @@ if missing(q) then
 end
 count(q, 'ready', tonumber(ARGV[4]))
 count(q, 'bytes', tonumber(ARGV[5]))
-wake(q)
+if ARGV[6] ~= '1' then wake(q) end
 return redis.call('HGET', q.c, 'ready') or '0'
 `,
   );
@@ -79,13 +80,17 @@ if #ids > 0 then wake(q, due) end
 return redis.call('HGET', q.c, 'ready') or '0'
 `),
 
-    // ARGV[4] = max, [5] = holder, [6] = lease deadline or '', [7] = now.
+    // ARGV[4] = max, [5] = holder, [6] = lease deadline or '', [7] = now, [8] = '1' to wake the
+    // other nodes if ready messages are left (the caller's enqueue woke nobody: it took them).
     take: script(`
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
 local max = tonumber(ARGV[4])
 if max <= 0 then return {} end
-return takeIds(q, popReady(q, max), ARGV[5], ARGV[6])
+local ids = popReady(q, max)
+local rows = takeIds(q, ids, ARGV[5], ARGV[6])
+if ARGV[8] == '1' and #ids == max and redis.call('HGET', q.c, 'ready') ~= '0' then wake(q) end
+return rows
 `),
 
     // ARGV[4] = id, [5] = holder, [6] = lease deadline or '', [7] = now.
