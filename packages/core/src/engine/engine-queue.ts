@@ -19,6 +19,7 @@ import { cancelTimedOut, rearmWakeUp, sweepExpired, wakeUp } from './queue-sweep
 import { Timer } from './timer.js';
 import { effectiveOptions, type QueuePolicy } from './queue-policies.js';
 import { TurnBatch } from './turn-batch.js';
+import { DispatchPump } from './dispatch-pump.js';
 
 interface Waiter {
   max: number;
@@ -64,12 +65,16 @@ export class EngineQueue {
   readonly #waiters: Waiter[] = [];
   /** Copies accepted in one turn share one store write (and one fsync). */
   readonly #batch = new TurnBatch<AcceptRequest, AcceptOutcome>((requests) => this.#write(requests));
-  #pumping = false;
-  #pumpAgain = false;
-  /** A consumer got room while a pump ran: go round again, unless that pump found the queue empty. */
-  #roomAgain = false;
-  /** The last take got fewer than it asked for, and nothing has arrived since (every arrival pumps). */
-  #drained = false;
+  readonly #pump = new DispatchPump({
+    hasRoom: () => this.#hasRoom(),
+    round: () => this.#round(),
+    // Nothing more goes out now: nobody waits for it; the other nodes take what is left.
+    idle: () => {
+      this.#releasePaced(Number.POSITIVE_INFINITY);
+      this.#payOwedWakes();
+    },
+    onError: (err) => this.host.backgroundError(err),
+  });
   /** Shared store: enqueues that woke no other node (`taking`) and whose take has not run yet. */
   #owedWakes = 0;
   /** Publishes waiting for `delivered` to reach their target, oldest first (flow control, shared store). */
@@ -279,28 +284,7 @@ export class EngineQueue {
 
   /** Something may have arrived, or someone came to take: dispatch. */
   pump(): void {
-    this.#drained = false;
-    if (this.#pumping) {
-      this.#pumpAgain = true;
-      return;
-    }
-    if (!this.#hasRoom()) {
-      this.#payOwedWakes();
-      return;
-    }
-    this.#pumping = true;
-    this.#pumpLoop()
-      .catch((err: unknown) => this.host.backgroundError(err))
-      .finally(() => {
-        this.#pumping = false;
-        const again = this.#pumpAgain || (this.#roomAgain && !this.#drained);
-        this.#pumpAgain = this.#roomAgain = false;
-        if (again) this.pump();
-        if (this.#pumping) return;
-        // Nothing more goes out now: nobody waits for it; the other nodes take what is left.
-        this.#releasePaced(Number.POSITIVE_INFINITY);
-        this.#payOwedWakes();
-      });
+    this.#pump.pump();
   }
 
   #hasRoom(): boolean {
@@ -326,32 +310,19 @@ export class EngineQueue {
    * Consumers without room do not hold publishers back: the pump is then idle.
    */
   #paceAfter(n: number): Promise<void> {
-    if (!this.#pumping) return Promise.resolve();
+    if (!this.#pump.running) return Promise.resolve();
     const until = (this.#paced.at(-1)?.until ?? this.delivered) + n;
     return new Promise<void>((resolve) => this.#paced.push({ until, resolve }));
   }
 
-  /**
-   * A consumer has room again (an ack): take for it, unless the last take found the queue empty and
-   * nothing arrived since. Over a shared store such a take is a round trip that comes back empty;
-   * under a light load most acks found the queue so (measured: 2 of every 3 takes on three nodes).
-   */
-  #pumpForRoom(): void {
-    if (this.#drained) return;
-    if (this.#pumping) this.#roomAgain = true;
-    else this.pump();
-  }
-
-  async #pumpLoop(): Promise<void> {
-    do {
-      this.#pumpAgain = this.#roomAgain = false;
-      while (!this.deleted && (await this.#serveWaiter())) {
-        /* next waiter */
-      }
-      while (!this.deleted && (await this.#serveConsumer())) {
-        /* next consumer */
-      }
-    } while ((this.#pumpAgain || (this.#roomAgain && !this.#drained)) && !this.deleted);
+  async #round(): Promise<boolean> {
+    while (!this.deleted && (await this.#serveWaiter())) {
+      /* next waiter */
+    }
+    while (!this.deleted && (await this.#serveConsumer())) {
+      /* next consumer */
+    }
+    return !this.deleted;
   }
 
   async #serveWaiter(): Promise<boolean> {
@@ -421,8 +392,8 @@ export class EngineQueue {
       }
       if (this.options.consumerTimeoutMs !== undefined) this.timeoutAt(now + this.options.consumerTimeoutMs);
       // A take that got fewer than it asked for emptied the queue: asking again (for the next
-      // consumer) would come back empty. A send or a return meanwhile pumps again (#pumpAgain).
-      return !this.#drained;
+      // consumer) would come back empty. A send or a return meanwhile pumps again (DispatchPump).
+      return !this.#pump.drained;
     }
     return false;
   }
@@ -454,7 +425,7 @@ export class EngineQueue {
       if (owed > 0) options.wakeRest = true;
       const taken = await store.take(this.key, max, options);
       this.#owedWakes = Math.max(0, this.#owedWakes - owed);
-      this.#drained = taken.length < max;
+      this.#pump.drained = taken.length < max;
       if (taken.length === 0) return [];
       if (leaseUntil !== undefined) this.wakeAt(leaseUntil);
       const deliveries = await this.#screen(taken, holder, now, leaseUntil, consumer);
@@ -569,7 +540,7 @@ export class EngineQueue {
     const consumer = this.#consumerFor(holder);
     consumer?.settle(ids);
     const acked = await this.#settle(ids, holder, deliveries);
-    if (consumer) this.#pumpForRoom();
+    if (consumer) this.#pump.room();
     this.#countAcked(acked, deliveries);
     if (acked.length !== ids.length) throw notHeld(this.name, ids, acked);
   }
