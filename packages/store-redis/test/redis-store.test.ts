@@ -225,42 +225,43 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     expect(await store.counts('q')).toMatchObject({ ready: 1, inFlight: 0, bytes: 1 });
   });
 
-  it("a node is not woken by its own calls (its engine made the change), but is by its sweep of a dead node's deliveries", async () => {
+  /** Two nodes on one prefix with queue q; the survivor listens on it (its first wake-up seen). */
+  async function survivorListening() {
     const prefix = fresh();
     const dying = await open(prefix, { holderTtlMs: 300 });
     const survivor = await open(prefix, { holderTtlMs: 300 });
     await survivor.createQueue('q');
-    let wakes = 0;
-    survivor.cluster.subscribe('q', () => wakes++);
-    await expect.poll(() => wakes).toBe(1); // the subscription is in place
+    let woken = 0;
+    survivor.cluster.subscribe('q', () => woken++);
+    const wakes = () => woken;
+    await expect.poll(wakes).toBe(1); // the subscription is in place
+    return { dying, survivor, wakes };
+  }
+
+  it("a node is not woken by its own calls (its engine made the change), but is by its sweep of a dead node's deliveries", async () => {
+    const { dying, survivor, wakes } = await survivorListening();
     await survivor.enqueue('q', [record('a'), record('b')]);
     const [mine] = await survivor.take('q', 1, { holder: 'h', now: Date.now() });
     await survivor.release('q', [mine!.id], 'h');
     await dying.take('q', 2, { holder: 'c', now: Date.now() });
     await sleep(100);
-    expect(wakes).toBe(1); // its own enqueue and release: nothing
+    expect(wakes()).toBe(1); // its own enqueue and release: nothing
     await dying.abandon();
     // Its sweep returned the dead node's two, and the departure itself wakes every listened queue
     // (the dead node may have enqueued without waking anyone, to take those itself).
-    await expect.poll(() => wakes, { timeout: 3_000 }).toBe(3);
+    await expect.poll(wakes, { timeout: 3_000 }).toBe(3);
     await sleep(100);
-    expect(wakes).toBe(3);
+    expect(wakes()).toBe(3);
     expect(await survivor.counts('q')).toMatchObject({ ready: 2, inFlight: 0 });
   });
 
   it('a node that dies between an enqueue that woke nobody and its take: the others look again once it is found gone', async () => {
-    const prefix = fresh();
-    const dying = await open(prefix, { holderTtlMs: 300 });
-    const survivor = await open(prefix, { holderTtlMs: 300 });
-    await survivor.createQueue('q');
-    let wakes = 0;
-    survivor.cluster.subscribe('q', () => wakes++);
-    await expect.poll(() => wakes).toBe(1);
+    const { dying, survivor, wakes } = await survivorListening();
     await dying.enqueue('q', [record('a')], { taking: true });
     await sleep(100);
-    expect(wakes).toBe(1);
+    expect(wakes()).toBe(1);
     await dying.abandon(); // holding nothing: its sweep returns nothing, so only the departure wakes
-    await expect.poll(() => wakes, { timeout: 3_000 }).toBe(2);
+    await expect.poll(wakes, { timeout: 3_000 }).toBe(2);
     expect(await survivor.counts('q')).toMatchObject({ ready: 1 });
   });
 
