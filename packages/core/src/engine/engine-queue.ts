@@ -1,6 +1,6 @@
 import { AccessRefusedError, LeaseNotHeldError, MessageGoneError, ResourceLockedError } from '../errors.js';
 import { messageSize, type QueueRecordInput, type StoredMessage } from '../message.js';
-import type { StoreCluster, TakeOptions } from '../store/message-store.js';
+import type { TakeOptions } from '../store/message-store.js';
 import { ConsumerState, type ConsumerCancelReason } from './consumer.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { deliveryOf, storedOf, type Delivery } from './delivery.js';
@@ -20,6 +20,7 @@ import { Timer } from './timer.js';
 import { effectiveOptions, type QueuePolicy } from './queue-policies.js';
 import { TurnBatch } from './turn-batch.js';
 import { DispatchPump } from './dispatch-pump.js';
+import { SharedStoreFlow } from './shared-store-flow.js';
 
 interface Waiter {
   max: number;
@@ -34,8 +35,6 @@ interface Waiter {
 }
 
 const TAKE_BATCH = 256;
-/** How often a queue past its soft depth limit asks the store whether it drained. */
-const DEPTH_POLL_MS = 20;
 let holderSeq = 0;
 /** How long a queue keeps listening for other nodes' sends after its last consumer or receiver (ms). */
 const LISTEN_AFTER_LAST_MS = 5_000;
@@ -70,17 +69,12 @@ export class EngineQueue {
     round: () => this.#round(),
     // Nothing more goes out now: nobody waits for it; the other nodes take what is left.
     idle: () => {
-      this.#releasePaced(Number.POSITIVE_INFINITY);
-      this.#payOwedWakes();
+      this.#flow.releasePaced(Number.POSITIVE_INFINITY);
+      this.#flow.payOwedWakes();
     },
     onError: (err) => this.host.backgroundError(err),
   });
-  /** Shared store: enqueues that woke no other node (`taking`) and whose take has not run yet. */
-  #owedWakes = 0;
-  /** Publishes waiting for `delivered` to reach their target, oldest first (flow control, shared store). */
-  readonly #paced: { until: number; resolve: () => void }[] = [];
-  /** Shared store, queue past its soft depth limit: the poll its publishers' confirms wait on. */
-  #depthWait: Promise<void> | undefined;
+  readonly #flow = new SharedStoreFlow(this);
   // Timers are made when first armed: most queues (one per MQTT session, say) never need them.
   #wakeTimer: Timer | undefined;
   #expiryTimer: Timer | undefined;
@@ -226,7 +220,7 @@ export class EngineQueue {
       this.host.memory.remove(bytes);
       throw err;
     }
-    if (taking) this.#owedWakes++;
+    if (taking) this.#flow.owe();
     this.published += records.length;
     this.host.observer.published?.(this.host.vhost, this.name, records.length);
     if (earliestExpiry !== Number.POSITIVE_INFINITY) this.expireAt(earliestExpiry, false);
@@ -235,29 +229,10 @@ export class EngineQueue {
       await dropHead(this, () => EngineQueue.nextHolder('overflow'));
     this.pump();
     if (store.cluster) {
-      await this.#paceAfter(records.length);
-      await this.#depthBelowLimit(store.cluster);
+      await this.#flow.paceAfter(records.length, this.#pump.running);
+      await this.#flow.depthBelowLimit();
     }
     return outcomes;
-  }
-
-  /**
-   * Shared store: past the soft depth limit, this batch's confirms wait until the queue drained
-   * below it (consumers on any node). One poll per queue however many batches wait.
-   */
-  #depthBelowLimit(cluster: StoreCluster): Promise<void> {
-    const depth = cluster.readyDepth(this.key);
-    if (depth === undefined || depth <= this.host.queueDepthSoftLimit) return Promise.resolve();
-    return (this.#depthWait ??= (async () => {
-      try {
-        while (!this.deleted) {
-          await new Promise((resolve) => setTimeout(resolve, DEPTH_POLL_MS));
-          if ((await this.host.store.counts(this.key)).ready <= this.host.queueDepthSoftLimit) return;
-        }
-      } finally {
-        this.#depthWait = undefined;
-      }
-    })());
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -289,30 +264,6 @@ export class EngineQueue {
 
   #hasRoom(): boolean {
     return this.#waiters.length > 0 || this.consumers.some((c) => c.credit() > 0);
-  }
-
-  /** Enqueues that woke nobody were not followed by a take here (no room after all, an error). */
-  #payOwedWakes(): void {
-    if (this.#owedWakes === 0) return;
-    this.#owedWakes = 0;
-    this.host.store.cluster?.wake(this.key).catch((err: unknown) => this.host.backgroundError(err));
-  }
-
-  #releasePaced(delivered: number): void {
-    while (this.#paced.length > 0 && this.#paced[0]!.until <= delivered) this.#paced.shift()!.resolve();
-  }
-
-  /**
-   * Flow control over a shared store: while the queue is dispatching, a publish of n messages
-   * is confirmed once n more went out, so consumers with room keep pace with publishers. Confirms
-   * there cost no fsync; without this, publishers took the node's whole CPU and consumers got a
-   * trickle while the queue grew (measured: 581 msg/s consumed against 7,789 confirmed).
-   * Consumers without room do not hold publishers back: the pump is then idle.
-   */
-  #paceAfter(n: number): Promise<void> {
-    if (!this.#pump.running) return Promise.resolve();
-    const until = (this.#paced.at(-1)?.until ?? this.delivered) + n;
-    return new Promise<void>((resolve) => this.#paced.push({ until, resolve }));
   }
 
   async #round(): Promise<boolean> {
@@ -420,11 +371,11 @@ export class EngineQueue {
       // An infinite lease is no lease: held until settled or its holder is released.
       const leaseUntil = leaseMs === undefined || !Number.isFinite(leaseMs) ? undefined : now + leaseMs;
       // This take comes after the writes of the enqueues owed so far: it wakes the others for them.
-      const owed = this.#owedWakes;
+      const owed = this.#flow.owed();
       const options: TakeOptions = leaseUntil === undefined ? { holder, now } : { holder, now, leaseUntil };
       if (owed > 0) options.wakeRest = true;
       const taken = await store.take(this.key, max, options);
-      this.#owedWakes = Math.max(0, this.#owedWakes - owed);
+      this.#flow.paid(owed);
       this.#pump.drained = taken.length < max;
       if (taken.length === 0) return [];
       if (leaseUntil !== undefined) this.wakeAt(leaseUntil);
@@ -453,7 +404,7 @@ export class EngineQueue {
     if (poisoned) await this.deadLetter(poisoned, holder, 'delivery_limit');
     if (deliveries.length > 0) {
       this.delivered += deliveries.length;
-      if (this.#paced.length > 0) this.#releasePaced(this.delivered);
+      this.#flow.releasePaced(this.delivered);
       this.host.observer.delivered?.(this.host.vhost, this.name, deliveries.length);
     }
     return deliveries;
