@@ -32,7 +32,7 @@ export function storeScripts(defs: Record<ScriptName, ScriptDef>): StoreScripts 
 const unknownScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
 /**
- * How the store talks to Redis: its scripts (keys, then [global prefix, queue base, queue name,
+ * How the store talks to Redis: its scripts (keys, then [the asking node, queue base, queue name,
  * ...args]), its plain commands with errors made typed, and the `wait` after durable writes.
  */
 export class RedisCalls {
@@ -59,8 +59,13 @@ export class RedisCalls {
 
   /** Runs a single-queue script. */
   script(name: ScriptName, queue: QueueKey, args: ScriptArg[], buffers = false): Promise<unknown> {
+    return this.call(name, this.#queueScriptArgs(queue, args), buffers);
+  }
+
+  /** A single-queue script's keys and arguments: its ten keys, then who asks, base, name, `args`. */
+  #queueScriptArgs(queue: QueueKey, args: ScriptArg[]): ScriptArg[] {
     const k = this.keys;
-    return this.call(name, [...k.queueKeys(queue), this.origin, k.queueBase(queue), queue, ...args], buffers);
+    return [...k.queueKeys(queue), this.origin, k.queueBase(queue), queue, ...args];
   }
 
   async count(name: ScriptName, queue: QueueKey, args: ScriptArg[]): Promise<number> {
@@ -99,18 +104,9 @@ export class RedisCalls {
     queue: QueueKey,
     args: ScriptArg[],
   ): Promise<unknown> {
-    const k = this.keys;
     const multi = this.redis.multi();
     for (const [command, a] of writes) multi.call(command, a);
-    multi.call('eval', [
-      script.lua,
-      script.numberOfKeys,
-      ...k.queueKeys(queue),
-      this.origin,
-      k.queueBase(queue),
-      queue,
-      ...args,
-    ]);
+    multi.call('eval', [script.lua, script.numberOfKeys, ...this.#queueScriptArgs(queue, args)]);
     let replies: [Error | null, unknown][] | null;
     try {
       replies = await multi.exec();

@@ -127,10 +127,11 @@ export class RedisStore implements MessageStore {
     this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
     // Without a listener ioredis prints each connection error past the broker's log.
     this.#redis.on('error', (err: unknown) => this.#onError(err));
+    const mode = this.#sharded ? 'cluster' : 'single';
     this.#calls = new RedisCalls(
       this.#redis,
       this.#keys,
-      storeScripts(queueScripts(this.#sharded ? 'cluster' : 'single')),
+      storeScripts(queueScripts(mode)),
       this.#wait,
       () => this.#status === 'closed',
       this.nodeId,
@@ -138,7 +139,7 @@ export class RedisStore implements MessageStore {
     this.#sweepCalls = this.#calls.forEveryNode();
     this.#meta = new RedisMetadata(this.#calls);
     this.#acks = new AckBatcher(this.#calls);
-    this.#appender = new QueueAppender(this.#calls, this.#sharded ? 'cluster' : 'single');
+    this.#appender = new QueueAppender(this.#calls, mode);
     this.#consumers = new QueueConsumers(this.#calls, this.nodeId, () => this.#liveNodes());
     const crossSlot = this.#sharded && options.singleSlot !== true;
     this.#crossSlot = crossSlot
