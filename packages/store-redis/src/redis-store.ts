@@ -103,6 +103,8 @@ export class RedisStore implements MessageStore {
   readonly #holders = new HolderIndex();
   /** Queues this node is registered under `nq:<node>` for, so a sweep finds what it held. */
   readonly #registered = new Map<QueueKey, Promise<void>>();
+  /** The queues whose listing under `nq:<node>` is done (`#registered` holds those under way too). */
+  readonly #listed = new Set<QueueKey>();
   readonly #onError: (err: unknown) => void;
   /** Wake-ups, metadata changes, node departures and signals, on one subscriber connection. */
   readonly #channels: ChannelSubscriber;
@@ -294,14 +296,7 @@ export class RedisStore implements MessageStore {
       if ((space < 0 ? payload : payload.slice(0, space)) === this.nodeId) return;
       onWake(space < 0 ? undefined : Number(payload.slice(space + 1)));
     };
-    const unsubscribe = this.#channels.subscribe(this.#wakeChannel(queue), woken, this.#sharded, onWake);
-    // A node that died between an enqueue that woke nobody (it was to take those messages
-    // itself) and its take left them ready unannounced: once it is found gone, look again.
-    const unwatch = this.#watch(this.#nodeWatchers, () => onWake());
-    return () => {
-      unwatch();
-      unsubscribe();
-    };
+    return this.#channels.subscribe(this.#wakeChannel(queue), woken, this.#sharded, onWake);
   }
 
   #wakeChannel(queue: QueueKey): string {
@@ -393,6 +388,16 @@ export class RedisStore implements MessageStore {
 
   async enqueue(queue: QueueKey, records: QueueRecordInput[], options?: EnqueueOptions): Promise<string[]> {
     this.#check();
+    // A batch that wakes nobody, for this node to take: the queue is listed under `nq:<node>`
+    // first, so that if the node dies before its take, the sweep of that listing wakes the others
+    // there (releaseNode). While a listing is under way every enqueue waits for it, in order, so
+    // that none overtakes another of the same publisher.
+    const listing = this.#listed.has(queue)
+      ? undefined
+      : options?.taking
+        ? this.#register(queue)
+        : this.#registered.get(queue);
+    if (listing) await listing;
     const { ids, ready } = await this.#appender.append(queue, records, options?.taking);
     this.#depth.set(queue, ready);
     if (records.some((r) => r.durable)) await this.#calls.waitDurable();
@@ -438,7 +443,7 @@ export class RedisStore implements MessageStore {
     if (registered === undefined) {
       registered = this.#calls
         .guard(this.#redis.sadd(globalKeys.nodeQueues(this.#keys.global, this.nodeId), queue))
-        .then(() => undefined);
+        .then(() => void this.#listed.add(queue));
       registered.catch(() => this.#registered.delete(queue)); // the take that awaits it reports the error
       this.#registered.set(queue, registered);
     }

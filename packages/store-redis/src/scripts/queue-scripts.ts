@@ -222,8 +222,11 @@ local p = ARGV[4] .. '/'
 local function ours(h) return h ~= nil and string.sub(h, 1, #p) == p end
 local any = false
 for _, holder in ipairs(redis.call('HKEYS', q.holding)) do any = any or ours(holder) end
-if not any then return 0 end
-return returnAll(q, heldBy(q, ours))
+local n = any and returnAll(q, heldBy(q, ours)) or 0
+-- Returning nothing wakes nobody, but the node may have enqueued without waking anyone, to take
+-- those itself (a plain batch with 'taking'), and gone before its take: listeners look again.
+if n == 0 and redis.call('HGET', q.c, 'ready') ~= '0' then wake(q) end
+return n
 `),
 
     // ARGV[4] = max, [5] = '1' with in-flight, [6] = '1' with delayed, [7] = now.
