@@ -21,29 +21,19 @@ import { effectiveOptions, type QueuePolicy } from './queue-policies.js';
 import { TurnBatch } from './turn-batch.js';
 import { DispatchPump } from './dispatch-pump.js';
 import { SharedStoreFlow } from './shared-store-flow.js';
-
-interface Waiter {
-  max: number;
-  leaseMs: number;
-  holder: string;
-  resolve: (deliveries: Delivery[]) => void;
-  reject: (err: unknown) => void;
-  timer?: NodeJS.Timeout;
-  /** A take for it is under way: its timeout waits for that take's result. */
-  serving: boolean;
-  timedOut: boolean;
-}
+import { QueueListener } from './queue-listener.js';
+import { QueueReceivers } from './queue-receivers.js';
 
 const TAKE_BATCH = 256;
 let holderSeq = 0;
-/** How long a queue keeps listening for other nodes' sends after its last consumer or receiver (ms). */
-const LISTEN_AFTER_LAST_MS = 5_000;
 
 /**
- * One queue of the engine: accepts copies, dispatches to waiters and consumers, settles leases.
- * What may enter is decided in queue-admission.ts (dedupe, overflow, TTL and delay stamps), how a message
- * leaves for its dead-letter target in queue-dead-letter.ts, and the expiry sweep, the lease and delay
- * wake-up and the consumer timeouts in queue-sweeps.ts.
+ * One queue of the engine: accepts copies, dispatches to waiting receivers and consumers, settles
+ * leases. What may enter is decided in queue-admission.ts (dedupe, overflow, TTL and delay stamps),
+ * how a message leaves for its dead-letter target in queue-dead-letter.ts, and the expiry sweep, the
+ * lease and delay wake-up and the consumer timeouts in queue-sweeps.ts. Its waiting receivers are in
+ * queue-receivers.ts; over a shared store, its listening for other nodes' sends in
+ * queue-listener.ts and its flow control in shared-store-flow.ts.
  */
 export class EngineQueue {
   readonly consumers: ConsumerState[] = [];
@@ -61,7 +51,7 @@ export class EngineQueue {
   /** Copies a door served itself this turn, told to the observer once per turn. */
   #direct = 0;
   #rr = 0;
-  readonly #waiters: Waiter[] = [];
+  readonly #receivers = new QueueReceivers();
   /** Copies accepted in one turn share one store write (and one fsync). */
   readonly #batch = new TurnBatch<AcceptRequest, AcceptOutcome>((requests) => this.#write(requests));
   readonly #pump = new DispatchPump({
@@ -75,6 +65,15 @@ export class EngineQueue {
     onError: (err) => this.host.backgroundError(err),
   });
   readonly #flow = new SharedStoreFlow(this);
+  /** Over a shared store: other nodes' sends wake it while someone here takes (queue-listener.ts). */
+  readonly #listener = new QueueListener(this, {
+    takesHere: () => this.#receivers.length > 0 || this.consumers.length > 0,
+    woken: (dueAt) => {
+      if (dueAt !== undefined) this.wakeAt(dueAt);
+      this.pump();
+    },
+    rearmWakeUp: () => rearmWakeUp(this),
+  });
   // Timers are made when first armed: most queues (one per MQTT session, say) never need them.
   #wakeTimer: Timer | undefined;
   #expiryTimer: Timer | undefined;
@@ -98,39 +97,6 @@ export class EngineQueue {
     this.policy = policy;
     this.options = effectiveOptions(declared, policy);
     this.touch();
-  }
-
-  /** Listening for other nodes' sends to this queue (shared store), while someone here takes. */
-  #unsubscribe: (() => void) | undefined;
-  /** When this node last had a consumer or receiver on the queue (engine clock). */
-  #servedAt = 0;
-
-  /**
-   * A shared store tells a node when another node sends to this queue; only a node with a
-   * consumer or a waiting receiver on it needs to know, and every wake-up costs each listening
-   * node a turn of its event loop. The store wakes the queue once the subscription is in place,
-   * so a send just before it is not missed.
-   */
-  #listen(): void {
-    this.#servedAt = this.host.now();
-    if (this.#unsubscribe || this.deleted) return;
-    const { cluster } = this.host.store;
-    if (!cluster) return;
-    this.#unsubscribe = cluster.subscribe(this.key, (dueAt) => this.#woken(dueAt));
-    // Messages another node delayed before this one listened fall due on no timer of this node's.
-    rearmWakeUp(this).catch((err: unknown) => this.host.backgroundError(err));
-  }
-
-  #woken(dueAt: number | undefined): void {
-    if (this.#waiters.length > 0 || this.consumers.length > 0) {
-      this.#servedAt = this.host.now();
-      if (dueAt !== undefined) this.wakeAt(dueAt);
-      this.pump();
-    } else if (this.host.now() - this.#servedAt >= LISTEN_AFTER_LAST_MS) {
-      // Kept a while after the last consumer or receiver left: a receive loop does not resubscribe each time.
-      this.#unsubscribe?.();
-      this.#unsubscribe = undefined;
-    }
   }
 
   /** A timer on the engine's clock whose failures are the host's background errors. */
@@ -237,7 +203,6 @@ export class EngineQueue {
 
   // ---------------------------------------------------------------- dispatch
 
-  /** Serves waiting receivers, then consumers, until nothing is ready or nobody has credit. */
   /**
    * A door delivered a copy to this queue's consumer itself (see LocalDelivery): it counts as
    * published, delivered and acked; the observer hears of a turn's copies at once.
@@ -263,12 +228,13 @@ export class EngineQueue {
   }
 
   #hasRoom(): boolean {
-    return this.#waiters.length > 0 || this.consumers.some((c) => c.credit() > 0);
+    return this.#receivers.length > 0 || this.consumers.some((c) => c.credit() > 0);
   }
 
+  /** Serves waiting receivers, then consumers, until nothing is ready or nobody has credit. */
   async #round(): Promise<boolean> {
-    while (!this.deleted && (await this.#serveWaiter())) {
-      /* next waiter */
+    while (!this.deleted && (await this.#serveReceiver())) {
+      /* next receiver */
     }
     while (!this.deleted && (await this.#serveConsumer())) {
       /* next consumer */
@@ -276,21 +242,10 @@ export class EngineQueue {
     return !this.deleted;
   }
 
-  async #serveWaiter(): Promise<boolean> {
-    const waiter = this.#waiters[0];
-    if (!waiter) return false;
-    waiter.serving = true;
-    let deliveries: Delivery[];
-    try {
-      deliveries = await this.#takeFor(waiter.holder, waiter.max, waiter.leaseMs, undefined);
-    } finally {
-      waiter.serving = false;
-    }
-    if (deliveries.length === 0 && !waiter.timedOut) return false;
-    this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-    if (waiter.timer) clearTimeout(waiter.timer);
-    waiter.resolve(deliveries);
-    return true;
+  #serveReceiver(): Promise<boolean> {
+    return this.#receivers.serveFirst((holder, max, leaseMs) =>
+      this.#takeFor(holder, max, leaseMs, undefined),
+    );
   }
 
   async #serveConsumer(): Promise<boolean> {
@@ -420,27 +375,15 @@ export class EngineQueue {
     holder = EngineQueue.nextHolder('pull'),
   ): Promise<Delivery[]> {
     this.touch();
-    return new Promise<Delivery[]>((resolve, reject) => {
-      const waiter: Waiter = { max, leaseMs, holder, resolve, reject, serving: false, timedOut: false };
-      if (waitMs > 0) {
-        waiter.timer = setTimeout(() => {
-          waiter.timedOut = true;
-          if (waiter.serving) return; // the take under way resolves it
-          const i = this.#waiters.indexOf(waiter);
-          if (i >= 0) this.#waiters.splice(i, 1);
-          resolve([]);
-        }, waitMs);
-        this.#waiters.push(waiter);
-        this.#listen();
-        this.pump();
-        return;
-      }
-      if (this.#waiters.length > 0) {
-        resolve([]); // others are already waiting and nothing was ready for them
-        return;
-      }
-      this.#takeFor(holder, max, leaseMs, undefined).then(resolve, reject);
-    });
+    if (waitMs > 0) {
+      const received = this.#receivers.wait(max, leaseMs, waitMs, holder);
+      this.#listener.listen();
+      this.pump();
+      return received;
+    }
+    // Others are already waiting, and nothing was ready for them.
+    if (this.#receivers.length > 0) return Promise.resolve([]);
+    return this.#takeFor(holder, max, leaseMs, undefined);
   }
 
   /** Leases one peeked message by id. */
@@ -587,7 +530,7 @@ export class EngineQueue {
     this.host.consumersChanged(this);
     this.#hadConsumer = true;
     this.#unusedTimer?.cancel();
-    this.#listen();
+    this.#listener.listen();
     this.pump();
   }
 
@@ -601,7 +544,7 @@ export class EngineQueue {
     if (i < 0) return;
     this.consumers.splice(i, 1);
     this.host.consumersChanged(this);
-    this.#servedAt = this.host.now();
+    this.#listener.served();
     consumer.active = false;
     const ids = [...consumer.held.keys()];
     consumer.settle(ids);
@@ -640,16 +583,12 @@ export class EngineQueue {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Marks the queue deleted: waiters get nothing, consumers are told, timers stop. */
+  /** Marks the queue deleted: waiting receivers get nothing, consumers are told, timers stop. */
   close(reason: ConsumerCancelReason): ConsumerState[] {
     this.deleted = true;
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
+    this.#listener.stop();
     for (const t of [this.#wakeTimer, this.#expiryTimer, this.#unusedTimer, this.#timeoutTimer]) t?.cancel();
-    for (const w of this.#waiters.splice(0)) {
-      if (w.timer) clearTimeout(w.timer);
-      w.resolve([]);
-    }
+    this.#receivers.closeAll();
     const consumers = this.consumers.splice(0);
     for (const c of consumers) {
       c.active = false;
@@ -660,7 +599,7 @@ export class EngineQueue {
   }
 
   get waiting(): number {
-    return this.#waiters.length;
+    return this.#receivers.length;
   }
 }
 
