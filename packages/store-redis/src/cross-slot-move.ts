@@ -9,6 +9,8 @@ type ScriptArg = string | number | Buffer;
 export interface MoveHost {
   /** Runs a single-queue script (see RedisStore); `buffers` returns bulk strings as Buffers. */
   script(name: ScriptName, queue: QueueKey, args: ScriptArg[], buffers?: boolean): Promise<unknown>;
+  /** The store's `wait` (replicas, AOF), on the shard of `queue`; nothing when none is set. */
+  waitDurable(queue: QueueKey): Promise<void>;
 }
 
 /**
@@ -86,6 +88,8 @@ export class CrossSlotMove {
     const inArgs: ScriptArg[] = [from, Date.now(), entries.length];
     for (const [id, record] of entries) inArgs.push(id, ...record);
     await this.host.script('moveIn', to, inArgs);
+    // Durable on the target's shard before the source lets go: a failover there loses nothing.
+    await this.host.waitDurable(to);
     const ids = entries.map(([id]) => id);
     await this.host.script('moveDone', from, ids);
     await this.host.script('moveForget', to, [from, ...ids]);

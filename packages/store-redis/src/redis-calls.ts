@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { BrokerClosedError, QueueNotFoundError, StoreError, type QueueKey } from '@conveyor/core';
 import { storeChannels, type KeyLayout, type StoreChannels } from './keys.js';
+import keySlot from 'cluster-key-slot';
+import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from './redis-connection.js';
 import type { ScriptDef, ScriptName } from './scripts/queue-scripts.js';
 
@@ -143,19 +145,39 @@ export class RedisCalls {
     return new StoreError(`redis: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 
-  /** `wait`: the writes so far on this connection reached the replicas / the local AOF. */
-  async waitDurable(): Promise<void> {
+  /**
+   * `wait`: the writes so far on the connection that took `key`'s write reached the replicas / the
+   * local AOF. WAIT and WAITAOF count what was sent on the connection they are sent on, so in a
+   * Cluster they go to the master that serves `key`'s slot, on the client's own connection to it:
+   * the one the write went over.
+   */
+  async waitDurable(key: string): Promise<void> {
     const wait = this.wait;
     if (!wait) return;
+    const connection = this.#connectionFor(key);
     if ('aof' in wait) {
-      const [local] = (await this.guard(this.redis.call('WAITAOF', 1, 0, wait.timeoutMs ?? 0))) as number[];
+      const [local] = (await this.guard(connection.call('WAITAOF', 1, 0, wait.timeoutMs ?? 0))) as number[];
       if ((local ?? 0) < 1) throw new StoreError('WAITAOF: the write did not reach the append-only file');
       return;
     }
-    const acked = Number(await this.guard(this.redis.call('WAIT', wait.replicas, wait.timeoutMs)));
+    const acked = Number(await this.guard(connection.call('WAIT', wait.replicas, wait.timeoutMs)));
     if (acked < wait.replicas)
       throw new StoreError(
         `WAIT: ${acked} of ${wait.replicas} replicas acknowledged within ${wait.timeoutMs} ms`,
       );
+  }
+
+  /** The connection a command on `key` goes over: in a Cluster, the client's own to the slot's master. */
+  #connectionFor(key: string): Redis {
+    const redis = this.redis;
+    if (!isCluster(redis)) return redis;
+    const slot = keySlot(key);
+    const master = redis.slots[slot]?.[0];
+    const node =
+      master === undefined
+        ? undefined
+        : redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master);
+    if (!node) throw new StoreError(`redis cluster: no master known for slot ${slot} (key ${key})`);
+    return node;
   }
 }

@@ -55,7 +55,7 @@ export class RedisMetadata {
   }
 
   async #announce(key: string): Promise<void> {
-    await this.calls.waitDurable();
+    await this.calls.waitDurable(this.#hash);
     await this.calls.note(this.calls.channels.metaChanged, key);
   }
 }

@@ -53,7 +53,7 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** How long a node's liveness key lives without renewal; its deliveries return after that. Default 10 s. */
   holderTtlMs?: number;
-  /** After durable writes, wait for replicas (`WAIT`) or the local AOF fsync (`WAITAOF`, Redis ≥ 7.2); not with a Cluster. */
+  /** After durable writes, wait for replicas (`WAIT`) or the local AOF fsync (`WAITAOF`, Redis ≥ 7.2); in a Cluster, on the shard that took the write. */
   wait?: RedisWaitOption;
   /** Every key under one hash tag `{prefix}`: one Cluster shard holds the whole store, moves stay one script. */
   singleSlot?: boolean;
@@ -122,10 +122,6 @@ export class RedisStore implements MessageStore {
     this.#sharded = isCluster(this.#redis);
     this.#keys = keyLayout(prefix, options.singleSlot === true);
     this.#wait = options.wait ?? fromUrl.wait;
-    // WAIT counts the replicas of the one connection it is sent on; a Cluster client spreads
-    // writes over the shards' connections, so it would prove nothing.
-    if (this.#sharded && this.#wait)
-      throw new StoreError('redis: wait (WAIT/WAITAOF) is not supported with a Redis Cluster');
     this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
     // Without a listener ioredis prints each connection error past the broker's log.
     this.#redis.on('error', (err: unknown) => this.#onError(err));
@@ -147,11 +143,13 @@ export class RedisStore implements MessageStore {
     this.#crossSlot = crossSlot
       ? new CrossSlotMove({
           script: (name, queue, args, buffers) => this.#calls.script(name, queue, args, buffers),
+          waitDurable: (queue) => this.#calls.waitDurable(this.#keys.queueBase(queue)),
         })
       : undefined;
     this.#crossSlotReplay = crossSlot
       ? new CrossSlotMove({
           script: (name, queue, args, buffers) => this.#sweepCalls.script(name, queue, args, buffers),
+          waitDurable: (queue) => this.#sweepCalls.waitDurable(this.#keys.queueBase(queue)),
         })
       : undefined;
     const host = {
@@ -400,7 +398,7 @@ export class RedisStore implements MessageStore {
     if (listing) await listing;
     const { ids, ready } = await this.#appender.append(queue, records, options?.taking);
     this.#depth.set(queue, ready);
-    if (records.some((r) => r.durable)) await this.#calls.waitDurable();
+    if (records.some((r) => r.durable)) await this.#calls.waitDurable(this.#keys.queueBase(queue));
     return ids;
   }
 
@@ -529,7 +527,7 @@ export class RedisStore implements MessageStore {
       args.push(...recordArgs(record));
     }
     const moved = (await this.#calls.call('move', [...keys, ...args], false)) as string[];
-    if (moved.length > 0 && records.some((r) => r.durable)) await this.#calls.waitDurable();
+    if (moved.length > 0 && records.some((r) => r.durable)) await this.#calls.waitDurable(k.queueBase(to));
     return moved;
   }
 

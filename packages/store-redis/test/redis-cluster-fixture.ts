@@ -1,5 +1,5 @@
 /**
- * A real 3-master Redis Cluster for the tests, started from Debian's `redis-server` on free ports
+ * A real 3-master Redis Cluster for the tests (with `replicas` per master if asked), started from Debian's `redis-server` on free ports
  * (each also needs port + 10000 free for the cluster bus) and joined with
  * `redis-cli --cluster create`. Skips with a reason where `redis-server` is absent; fails instead
  * under CI=true.
@@ -37,7 +37,7 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** Three ports p with p and p + 10000 free, in 20000–29999. */
+/** `n` ports p with p and p + 10000 free, in 20000–29999. */
 async function freePorts(n: number): Promise<number[]> {
   const out: number[] = [];
   while (out.length < n) {
@@ -58,9 +58,11 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20
   }
 }
 
-export async function startCluster(): Promise<TestCluster> {
+export async function startCluster(options: { replicas?: number } = {}): Promise<TestCluster> {
+  const replicas = options.replicas ?? 0;
+  const nodes = 3 * (1 + replicas);
   const dir = mkdtempSync(join(tmpdir(), 'conveyor-redis-cluster-'));
-  const ports = await freePorts(3);
+  const ports = await freePorts(nodes);
   const children: ChildProcess[] = ports.map((port) =>
     spawn(
       'redis-server',
@@ -112,7 +114,7 @@ export async function startCluster(): Promise<TestCluster> {
         'create',
         ...ports.map((p) => `127.0.0.1:${p}`),
         '--cluster-replicas',
-        '0',
+        String(replicas),
         '--cluster-yes',
       ],
       { encoding: 'utf8', timeout: 30_000 },
@@ -121,15 +123,23 @@ export async function startCluster(): Promise<TestCluster> {
       throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     const ok = (port: number) => async () => {
       const info = cli(port, 'CLUSTER', 'INFO');
-      return /cluster_state:ok/.test(info) && /cluster_known_nodes:3/.test(info);
+      return /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${nodes}\\b`).test(info);
     };
     for (const port of ports) await until(`cluster_state:ok on ${port}`, ok(port));
     // State ok comes before every bus link is up; a test starts on the whole mesh.
     const meshed = (port: number) => async () => {
       const lines = cli(port, 'CLUSTER', 'NODES').trim().split('\n');
-      return lines.length === 3 && lines.every((l) => / connected/.test(l) && !/handshake|fail/.test(l));
+      return lines.length === nodes && lines.every((l) => / connected/.test(l) && !/handshake|fail/.test(l));
     };
     for (const port of ports) await until(`every cluster bus link up on ${port}`, meshed(port));
+    // A replica counts for WAIT once its initial sync is done.
+    const synced = (port: number) => async () => {
+      const info = cli(port, 'INFO', 'replication');
+      return /role:master/.test(info)
+        ? (info.match(/^slave\d+:.*state=online/gm) ?? []).length === replicas
+        : /master_link_status:up/.test(info);
+    };
+    for (const port of ports) await until(`replication in sync on ${port}`, synced(port));
   } catch (err) {
     await stop();
     throw err;

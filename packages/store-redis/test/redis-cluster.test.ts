@@ -8,7 +8,7 @@ import { keyLayout, RedisStore } from '../src/index.js';
 import { recordArgs } from '../src/record-codec.js';
 import { splitUrl } from '../src/redis-url.js';
 import { queueScripts, type ScriptName } from '../src/scripts/queue-scripts.js';
-import { clusterUnavailable, startCluster, type TestCluster } from './redis-cluster-fixture.js';
+import { clusterUnavailable, masterPortOf, startCluster, type TestCluster } from './redis-cluster-fixture.js';
 import { uniquePrefix } from './redis-fixture.js';
 
 const skip = clusterUnavailable();
@@ -20,6 +20,25 @@ const record = (body: string): QueueRecordInput => ({
 });
 const bodies = (ms: { message: { body: Uint8Array } }[]) =>
   ms.map((m) => Buffer.from(m.message.body).toString());
+
+/** How many WAIT calls each port's Redis has run (INFO commandstats). */
+async function waitCalls(ports: readonly number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const port of ports) {
+    const node = new Redis({ host: '127.0.0.1', port });
+    try {
+      const stats = await node.info('commandstats');
+      out.set(port, Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0));
+    } finally {
+      node.disconnect();
+    }
+  }
+  return out;
+}
+
+/** Per port, how many WAIT calls ran between two readings. */
+const waitsBetween = (before: Map<number, number>, after: Map<number, number>) =>
+  new Map([...after].map(([port, n]) => [port, n - (before.get(port) ?? 0)]));
 
 describe('redis+cluster:// URLs', () => {
   it('name the seed nodes, credentials and TLS, and keep our own query options', () => {
@@ -45,12 +64,6 @@ describe('redis+cluster:// URLs', () => {
       tls: true,
     });
     expect(() => splitUrl('redis+cluster://h1:7000,:x')).toThrow(StoreError);
-  });
-
-  it('refuse WAIT, which a Cluster client cannot aim at the shard that took the write', () => {
-    expect(() => new RedisStore({ url: 'redis+cluster://127.0.0.1:7000?wait=replicas:1' })).toThrow(
-      /not supported with a Redis Cluster/,
-    );
   });
 });
 
@@ -209,6 +222,69 @@ describe.skipIf(skip !== undefined)(
       while (woken === 0 && Date.now() < deadline) await sleep(20);
       stop();
       expect(woken).toBeGreaterThan(0);
+    });
+
+    it('sends WAIT to the master that took the write, and refuses the confirm when that shard has too few replicas', async () => {
+      const prefix = uniquePrefix();
+      const store = new RedisStore({ url: cluster.url, prefix, wait: { replicas: 1, timeoutMs: 100 } });
+      stores.push(store);
+      await store.open();
+      await store.createQueue('w');
+      const master = await masterPortOf(cluster, keyLayout(prefix, false).queueBase('w'));
+      const before = await waitCalls(cluster.ports);
+      // No master here has a replica: the write is in, but unconfirmed.
+      await expect(store.enqueue('w', [record('x')])).rejects.toThrow(/WAIT: 0 of 1 replicas/);
+      const waits = waitsBetween(before, await waitCalls(cluster.ports));
+      expect(waits.get(master)).toBe(1);
+      for (const [port, n] of waits) if (port !== master) expect(n).toBe(0);
+    });
+  },
+);
+
+describe.skipIf(skip !== undefined)(
+  `RedisStore over a Redis Cluster with a replica per master${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    let cluster: TestCluster;
+    const stores: RedisStore[] = [];
+    beforeAll(async () => {
+      cluster = await startCluster({ replicas: 1 });
+    }, 90_000);
+    afterAll(async () => {
+      for (const s of stores.splice(0)) await s.close();
+      await cluster?.stop();
+    });
+
+    it("confirms a send once the replica of its queue's shard has it, on every master, and a dead-letter move across shards too", async () => {
+      const prefix = uniquePrefix();
+      const store = new RedisStore({ url: cluster.url, prefix, wait: { replicas: 1, timeoutMs: 5_000 } });
+      stores.push(store);
+      await store.open();
+      const layout = keyLayout(prefix, false);
+      // Queues until every master serves one.
+      const byMaster = new Map<number, string>();
+      for (let i = 0; byMaster.size < 3; i++) {
+        const port = await masterPortOf(cluster, layout.queueBase(`q${i}`));
+        if (!byMaster.has(port)) byMaster.set(port, `q${i}`);
+      }
+      const before = await waitCalls(cluster.ports);
+      for (const queue of byMaster.values()) {
+        await store.createQueue(queue);
+        await store.enqueue(queue, [record(queue)]);
+      }
+      let waits = waitsBetween(before, await waitCalls(cluster.ports));
+      for (const port of byMaster.keys()) expect(waits.get(port)).toBeGreaterThanOrEqual(1);
+      // A move from one master's queue to another's waits on the target's shard before the source lets go.
+      const [[, from], [toPort, to]] = [...byMaster];
+      const [held] = await store.take(from!, 1, { holder: 'c', now: Date.now() });
+      const beforeMove = await waitCalls(cluster.ports);
+      expect(await store.move(from!, [held!.id], 'c', to!, [record('moved')])).toEqual([held!.id]);
+      waits = waitsBetween(beforeMove, await waitCalls(cluster.ports));
+      expect(waits.get(toPort)).toBe(1);
+      expect(bodies(await store.take(to!, 10, { holder: 'h', now: Date.now() })).sort()).toEqual([
+        'moved',
+        to!,
+      ]);
+      expect(await store.counts(from!)).toMatchObject({ ready: 0, inFlight: 0 });
     });
   },
 );
