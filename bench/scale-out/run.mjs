@@ -7,7 +7,9 @@
 // Load: `--publishers` persistent-message publishers with confirms (at most `--window` unconfirmed each)
 // into one durable queue for `--seconds`, and `--consumers` consumers acking each (prefetch `--prefetch`),
 // every client in its own process. On three nodes publisher i talks to node i mod 3 and consumer j to
-// node (j + 1) mod 3, so every node serves both and messages cross nodes.
+// node (j + 1) mod 3, so every node serves both and messages cross nodes. `apart3` is the control:
+// three nodes over one Redis with a queue each, published and consumed on the same node, so no
+// message crosses nodes and what it costs over `redis1` is three nodes sharing this machine.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -65,6 +67,15 @@ const SCENARIOS = {
   memory: { title: 'embedded memory (--memory), 1 node', nodes: 1, store: () => ({ kind: 'memory' }) },
   redis1: { title: 'Redis, 1 node', nodes: 1, redis: true },
   redis3: { title: 'Redis, 3 nodes', nodes: 3, redis: true },
+  // Three nodes that share Redis and this machine but no message: a queue each, its publisher and
+  // its consumer on the same node. What three nodes cost here over one, coordination aside.
+  apart3: {
+    title: 'Redis, 3 nodes, a queue each, published and consumed on its node',
+    nodes: 3,
+    redis: true,
+    queues: 3,
+    apart: true,
+  },
   cluster3: {
     title: 'Redis Cluster (3 masters), 3 nodes, a queue per master',
     nodes: 3,
@@ -213,7 +224,7 @@ async function runScenario(key) {
     const budget = String(SECONDS + DRAIN_MS / 1000 + 60);
     const node = (i) => nodes[opt.placement === 'first' ? 0 : i % nodes.length].amqpUrl;
     const consumers = Array.from({ length: CONSUMERS }, (_, j) =>
-      startClient(['consumer', node(j + 1), queues[j % queues.length], opt.prefetch, budget]),
+      startClient(['consumer', node(s.apart ? j : j + 1), queues[j % queues.length], opt.prefetch, budget]),
     );
     clients.push(...consumers);
     await Promise.all(consumers.map((c) => c.next('ready')));
