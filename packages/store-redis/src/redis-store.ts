@@ -102,9 +102,8 @@ export class RedisStore implements MessageStore {
   /** Queues this node's holders took from (see HolderIndex). */
   readonly #holders = new HolderIndex();
   /** Queues this node is registered under `nq:<node>` for, so a sweep finds what it held. */
-  readonly #registered = new Map<QueueKey, Promise<void>>();
-  /** The queues whose listing under `nq:<node>` is done (`#registered` holds those under way too). */
-  readonly #listed = new Set<QueueKey>();
+  /** The listing under way, or 'listed' once it is done. */
+  readonly #registered = new Map<QueueKey, Promise<void> | 'listed'>();
   readonly #onError: (err: unknown) => void;
   /** Wake-ups, metadata changes, node departures and signals, on one subscriber connection. */
   readonly #channels: ChannelSubscriber;
@@ -390,12 +389,11 @@ export class RedisStore implements MessageStore {
     // first, so that if the node dies before its take, the sweep of that listing wakes the others
     // there (releaseNode). While a listing is under way every enqueue waits for it, in order, so
     // that none overtakes another of the same publisher.
-    const listing = this.#listed.has(queue)
-      ? undefined
-      : options?.taking
-        ? this.#register(queue)
-        : this.#registered.get(queue);
-    if (listing) await listing;
+    const listed = this.#registered.get(queue);
+    if (listed !== 'listed') {
+      const listing = listed ?? (options?.taking ? this.#register(queue) : undefined);
+      if (listing) await listing;
+    }
     const { ids, ready } = await this.#appender.append(queue, records, options?.taking);
     this.#depth.set(queue, ready);
     if (records.some((r) => r.durable)) await this.#calls.waitDurable(this.#keys.queueBase(queue));
@@ -437,15 +435,15 @@ export class RedisStore implements MessageStore {
    * the take: a crash between the two leaves a listing with nothing held, which is harmless.
    */
   #register(queue: QueueKey): Promise<void> {
-    let registered = this.#registered.get(queue);
-    if (registered === undefined) {
-      registered = this.#calls
-        .guard(this.#redis.sadd(globalKeys.nodeQueues(this.#keys.global, this.nodeId), queue))
-        .then(() => void this.#listed.add(queue));
-      registered.catch(() => this.#registered.delete(queue)); // the take that awaits it reports the error
-      this.#registered.set(queue, registered);
-    }
-    return registered;
+    const registered = this.#registered.get(queue);
+    if (registered === 'listed') return Promise.resolve();
+    if (registered !== undefined) return registered;
+    const listing = this.#calls
+      .guard(this.#redis.sadd(globalKeys.nodeQueues(this.#keys.global, this.nodeId), queue))
+      .then(() => void this.#registered.set(queue, 'listed'));
+    listing.catch(() => this.#registered.delete(queue)); // the take that awaits it reports the error
+    this.#registered.set(queue, listing);
+    return listing;
   }
 
   /** Forgets holder-index entries (older than a minute) whose holder no longer holds anything there. */
