@@ -81,6 +81,7 @@ export type {
 export { MemoryStore } from './store/memory-store.js';
 export { LmdbStore, type LmdbStoreOptions } from './store/lmdb-store.js';
 export type {
+  CreateQueueOptions,
   EnqueueOptions,
   HolderId,
   MessageStore,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   BrokerClosedError,
   StoreError,
+  type CreateQueueOptions,
   type EnqueueOptions,
   type HolderId,
   type MessageStore,
@@ -361,12 +362,16 @@ export class RedisStore implements MessageStore {
   /**
    * The store-wide queue list is another key (another slot in a Cluster) than the queue's own, so
    * it is written outside the script: listed before the queue exists, unlisted after it is gone.
-   * A crash in between leaves a listed name without a queue, never a queue nobody lists.
+   * A crash in between leaves a listed name without a queue, never a queue nobody lists. A
+   * durable queue waits (`wait`) on its own shard: in a Cluster the wait for its definition, on
+   * the metadata's shard, does not cover it, and a failover could keep the definition but lose
+   * the queue, so that sends to it would fail.
    */
-  async createQueue(queue: QueueKey): Promise<void> {
+  async createQueue(queue: QueueKey, options?: CreateQueueOptions): Promise<void> {
     this.#check();
     await this.#calls.guard(this.#redis.sadd(globalKeys.queues(this.#keys.global), queue));
     await this.#calls.script('createQueue', queue, []);
+    if (options?.durable ?? true) await this.#calls.waitDurable(this.#keys.queueBase(queue));
   }
 
   async deleteQueue(queue: QueueKey): Promise<void> {

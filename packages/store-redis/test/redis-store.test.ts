@@ -99,14 +99,18 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     if (appendonly === 'yes') expect(store.persistence?.warning).toBeUndefined();
   });
 
-  it('wait: a durable enqueue fails with StoreError when the replicas do not confirm; transient ones do not wait', async () => {
+  it('wait: a durable queue or enqueue fails with StoreError when the replicas do not confirm; transient ones do not wait', async () => {
     const probe = new Redis(REDIS_URL);
     const replicas = Number(/connected_slaves:(\d+)/.exec(await probe.info('replication'))?.[1] ?? 0);
     probe.disconnect();
     const store = await open(fresh(), { wait: { replicas: replicas + 1, timeoutMs: 20 } });
-    await store.createQueue('q');
+    // The queue is written, but its creation is not confirmed (durable is the default).
+    await expect(store.createQueue('q')).rejects.toThrow(/WAIT: \d+ of \d+ replicas/);
+    await expect(store.createQueue('q', { durable: true })).rejects.toBeInstanceOf(StoreError);
+    await store.createQueue('t', { durable: false });
     await expect(store.enqueue('q', [record('a')])).rejects.toBeInstanceOf(StoreError);
     expect(await store.enqueue('q', [record('t', { durable: false })])).toHaveLength(1);
+    expect(await store.enqueue('t', [record('t', { durable: false })])).toHaveLength(1);
     const ok = await open(fresh(), { wait: { replicas, timeoutMs: 20 } });
     await ok.createQueue('q');
     expect(await ok.enqueue('q', [record('a')])).toHaveLength(1);
@@ -389,7 +393,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     });
     closeAfter(short);
     await short.open();
-    await short.createQueue('q');
+    await short.createQueue('q', { durable: false });
     await expect(short.enqueue('q', [record('a')])).rejects.toBeInstanceOf(StoreError);
     expect(() => new RedisStore({ url: `${REDIS_URL}?wait=always` })).toThrow(
       /wait must be 'aof' or 'replicas:N'/,

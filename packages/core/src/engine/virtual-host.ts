@@ -225,7 +225,7 @@ export class VirtualHost implements QueueHost {
   ): Promise<EngineQueue> {
     const key = queueKey(this.vhost, name);
     // A shared store's queue that another node declared exists there already (or was just deleted).
-    if (!restoring || !this.#shared) await this.store.createQueue(key);
+    if (!restoring || !this.#shared) await this.store.createQueue(key, { durable: options.durable });
     // Another node's declaration of the same name may have arrived meanwhile: one queue object.
     const arrived = this.#queues.get(name);
     if (arrived) return arrived;

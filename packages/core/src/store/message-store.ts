@@ -121,10 +121,18 @@ export interface MetadataStore {
   takeMeta(key: string): Promise<unknown>;
 }
 
+/** How a queue is created (see `QueueStore.createQueue`). */
+export interface CreateQueueOptions {
+  readonly durable?: boolean;
+}
+
 /** The queues and their messages. */
 export interface QueueStore {
-  /** Idempotent. */
-  createQueue(queue: QueueKey): Promise<void>;
+  /**
+   * Idempotent. `durable` (default true): the queue outlives a restart, so a store that confirms
+   * writes only once replicated (Redis `wait`) confirms the queue's creation the same way.
+   */
+  createQueue(queue: QueueKey, options?: CreateQueueOptions): Promise<void>;
   /** Removes the queue and every message in it. */
   deleteQueue(queue: QueueKey): Promise<void>;
   /** Queues that hold state in this store (after a restart: those with durable messages). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   InvalidArgumentError,
+  MemoryStore,
   PreconditionFailedError,
   QueueInUseError,
   QueueNotEmptyError,
@@ -40,6 +41,27 @@ describe('queue declaration', () => {
     await expect(vh.declareQueue('q', { maxDeliveries: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(vh.declareQueue('q', { maxLength: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
     expect(vh.hasQueue('q')).toBe(false);
+  });
+
+  // A store that confirms durable writes only once replicated (Redis `wait`) confirms a durable
+  // queue's creation that way too, and need not for a transient one.
+  it('tells the store whether a queue is durable (durable by default)', async () => {
+    const store = new MemoryStore();
+    const created: [string, boolean | undefined][] = [];
+    const createQueue = store.createQueue.bind(store);
+    store.createQueue = (queue, options) => {
+      created.push([queue, options?.durable]);
+      return createQueue(queue, options);
+    };
+    const { vh } = await openBroker({ store });
+    await vh.declareQueue('d');
+    await vh.declareQueue('t', { durable: false });
+    await vh.declareQueue('e', { durable: true, exclusive: true }, { owner: 'c1' });
+    expect(created.map(([q, durable]) => [q.split('/').pop(), durable])).toEqual([
+      ['d', true],
+      ['t', false],
+      ['e', true],
+    ]);
   });
 
   it('names a queue declared with an empty name', async () => {
