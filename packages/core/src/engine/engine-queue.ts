@@ -1,9 +1,9 @@
-import { AccessRefusedError, LeaseNotHeldError, MessageGoneError, ResourceLockedError } from '../errors.js';
+import { AccessRefusedError, MessageGoneError, ResourceLockedError } from '../errors.js';
 import { messageSize, type QueueRecordInput, type StoredMessage } from '../message.js';
 import type { TakeOptions } from '../store/message-store.js';
 import { ConsumerState, type ConsumerCancelReason } from './consumer.js';
 import type { DeadLetterReason } from './dead-letter.js';
-import { deliveryOf, storedOf, type Delivery } from './delivery.js';
+import { deliveryOf, type Delivery } from './delivery.js';
 import {
   admit,
   dropHead,
@@ -23,6 +23,7 @@ import { DispatchPump } from './dispatch-pump.js';
 import { SharedStoreFlow } from './shared-store-flow.js';
 import { QueueListener } from './queue-listener.js';
 import { QueueReceivers } from './queue-receivers.js';
+import { ackHeld, consumerFor, nackHeld, renewHeld, settleHeld } from './queue-settling.js';
 
 const TAKE_BATCH = 256;
 let holderSeq = 0;
@@ -31,7 +32,8 @@ let holderSeq = 0;
  * One queue of the engine: accepts copies, dispatches to waiting receivers and consumers, settles
  * leases. What may enter is decided in queue-admission.ts (dedupe, overflow, TTL and delay stamps),
  * how a message leaves for its dead-letter target in queue-dead-letter.ts, and the expiry sweep, the
- * lease and delay wake-up and the consumer timeouts in queue-sweeps.ts. Its waiting receivers are in
+ * lease and delay wake-up and the consumer timeouts in queue-sweeps.ts, how held deliveries are
+ * acked, nacked and renewed in queue-settling.ts. Its waiting receivers are in
  * queue-receivers.ts; over a shared store, its listening for other nodes' sends in
  * queue-listener.ts and its flow control in shared-store-flow.ts.
  */
@@ -289,12 +291,12 @@ export class EngineQueue {
       if (consumer.options.autoAck) {
         // Settled once handed, in one store call for the batch: never one that was not handed.
         const given = handed === deliveries.length ? deliveries : deliveries.slice(0, handed);
-        const acked = await this.#settle(
+        await settleHeld(
+          this,
           given.map((d) => d.id),
           consumer.holder,
           given,
         );
-        this.#countAcked(acked, given);
       }
       if (this.options.consumerTimeoutMs !== undefined) this.timeoutAt(now + this.options.consumerTimeoutMs);
       // A take that got fewer than it asked for emptied the queue: asking again (for the next
@@ -402,56 +404,18 @@ export class EngineQueue {
 
   /** A holder went away (e.g. an AMQP channel that held basic.get deliveries): forget it in consumers' windows. */
   forgetHolder(holder: string): void {
-    const consumer = this.#consumerFor(holder);
+    const consumer = consumerFor(this, holder);
     if (consumer) consumer.settle([...consumer.held.keys()]);
     this.pump();
   }
 
-  // ---------------------------------------------------------------- settling
-
-  #consumerFor(holder: string): ConsumerState | undefined {
-    for (const c of this.consumers) if (c.holder === holder) return c;
-    return undefined;
-  }
-
-  /** Removes settled deliveries from the store and from their consumer's window. */
-  async #settle(ids: string[], holder: string, deliveries: readonly Delivery[]): Promise<string[]> {
-    const acked = await this.host.store.ack(this.key, ids, holder);
-    this.#release(acked, deliveries);
-    return acked;
-  }
-
-  #release(ids: readonly string[], deliveries: readonly Delivery[]): void {
-    if (ids.length === 0) return;
-    const set = ids.length === deliveries.length ? undefined : new Set(ids);
-    let bytes = 0;
-    for (const d of deliveries) if (!set || set.has(d.id)) bytes += messageSize(d.message);
-    this.host.memory.remove(bytes);
-  }
+  // ---------------------------------------------------------------- settling (queue-settling.ts)
 
   async ack(holder: string, deliveries: readonly Delivery[]): Promise<void> {
-    const ids = deliveries.map((d) => d.id);
-    const consumer = this.#consumerFor(holder);
-    consumer?.settle(ids);
-    const acked = await this.#settle(ids, holder, deliveries);
-    if (consumer) this.#pump.room();
-    this.#countAcked(acked, deliveries);
-    if (acked.length !== ids.length) throw notHeld(this.name, ids, acked);
+    await ackHeld(this, holder, deliveries, () => this.#pump.room());
   }
 
-  #countAcked(acked: readonly string[], deliveries: readonly Delivery[]): void {
-    if (acked.length === 0) return;
-    this.acked += acked.length;
-    const observe = this.host.observer.acked;
-    if (!observe) return;
-    const now = this.host.now();
-    const set = acked.length === deliveries.length ? undefined : new Set(acked);
-    const latencies: number[] = [];
-    for (const d of deliveries) if (!set || set.has(d.id)) latencies.push(now - d.enqueuedAt);
-    observe.call(this.host.observer, this.host.vhost, this.name, latencies);
-  }
-
-  async nack(
+  nack(
     holder: string,
     deliveries: readonly Delivery[],
     requeue: boolean,
@@ -459,52 +423,12 @@ export class EngineQueue {
     /** Why, when not requeued (a handler's error): kept in the dead-letter headers. */
     detail?: string,
   ): Promise<void> {
-    const ids = deliveries.map((d) => d.id);
-    this.#consumerFor(holder)?.settle(ids);
-    // A requeued message that already had its last delivery goes to the dead-letter target now
-    // (as RabbitMQ does) rather than waiting for a next delivery that will never be allowed.
-    const limit = this.options.maxDeliveries;
-    const spent = requeue && limit !== undefined ? deliveries.filter((d) => d.deliveryCount >= limit) : [];
-    if (!requeue || spent.length > 0) {
-      const dying = requeue ? spent : deliveries;
-      const moved = await this.deadLetter(
-        dying.map(storedOf),
-        holder,
-        requeue ? 'delivery_limit' : 'rejected',
-        requeue ? undefined : detail,
-      );
-      if (moved.length !== dying.length)
-        throw notHeld(
-          this.name,
-          dying.map((d) => d.id),
-          moved,
-        );
-      if (!requeue || spent.length === deliveries.length) {
-        this.pump();
-        return;
-      }
-      const gone = new Set(moved);
-      ids.splice(0, ids.length, ...ids.filter((id) => !gone.has(id)));
-    }
-    const readyAt = delayMs !== undefined && delayMs > 0 ? this.host.now() + delayMs : undefined;
-    const released = await this.host.store.release(
-      this.key,
-      ids,
-      holder,
-      readyAt === undefined ? {} : { readyAt },
-    );
-    if (readyAt !== undefined) this.wakeAt(readyAt);
-    this.pump();
-    if (released.length !== ids.length) throw notHeld(this.name, ids, released);
+    return nackHeld(this, holder, deliveries, requeue, delayMs, detail);
   }
 
-  async renew(holder: string, deliveries: readonly Delivery[], leaseMs: number): Promise<number> {
-    const ids = deliveries.map((d) => d.id);
-    const leaseUntil = this.host.now() + leaseMs;
-    const renewed = await this.host.store.renew(this.key, ids, holder, leaseUntil);
-    if (Number.isFinite(leaseUntil)) this.wakeAt(leaseUntil);
-    if (renewed.length !== ids.length) throw notHeld(this.name, ids, renewed);
-    return leaseUntil;
+  /** Extends the leases; returns the new deadline. */
+  renew(holder: string, deliveries: readonly Delivery[], leaseMs: number): Promise<number> {
+    return renewHeld(this, holder, deliveries, leaseMs);
   }
 
   /** Dead-letters held messages with `reason` (or drops them without a target); returns the ids that were held. */
@@ -601,12 +525,4 @@ export class EngineQueue {
   get waiting(): number {
     return this.#receivers.length;
   }
-}
-
-function notHeld(queue: string, asked: readonly string[], done: readonly string[]): LeaseNotHeldError {
-  const set = new Set(done);
-  const missing = asked.filter((id) => !set.has(id));
-  return new LeaseNotHeldError(
-    `queue '${queue}': deliveries ${missing.join(', ')} are not held (lease expired or already settled)`,
-  );
 }
