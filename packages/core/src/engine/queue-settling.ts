@@ -1,15 +1,12 @@
+// How a queue's held deliveries are settled: acked (gone from the store, their memory and the
+// consumer's window freed), nacked (back to ready, later, or to the dead-letter target) or their
+// leases renewed. Each throws LeaseNotHeldError for the deliveries the holder no longer held,
+// after settling the rest.
 import { LeaseNotHeldError } from '../errors.js';
 import { messageSize } from '../message.js';
 import type { ConsumerState } from './consumer.js';
 import { storedOf, type Delivery } from './delivery.js';
 import type { EngineQueue } from './engine-queue.js';
-
-/**
- * How a queue's held deliveries are settled: acked (gone from the store, their memory and the
- * consumer's window freed), nacked (back to ready, later, or to the dead-letter target) or their
- * leases renewed. Each throws `LeaseNotHeldError` for the deliveries the holder no longer held,
- * after settling the rest.
- */
 
 /** The queue's consumer that holds as `holder`, if any (a pull's holder is none). */
 export function consumerFor(queue: EngineQueue, holder: string): ConsumerState | undefined {
