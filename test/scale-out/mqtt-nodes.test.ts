@@ -110,6 +110,45 @@ describe.skipIf(skipReason !== undefined)(`MQTT across Redis nodes ${skipReason 
     await deletePrefix(prefix);
   });
 
+  // Over a shared store a clean session, its queues and their bindings are recorded for the other
+  // nodes, but they end with their node: with `wait` set, none of those writes waits for a replica.
+  it('a clean session’s records are transient (they need not reach a replica); a persistent session’s record is durable', async () => {
+    beforeEachTest();
+    const a = await startNode('a');
+    const writes: [string, string, boolean | undefined][] = [];
+    const { putMeta, deleteMeta } = a.store;
+    a.store.putMeta = (key, value, options) => {
+      writes.push(['put', key, options?.durable]);
+      return putMeta.call(a.store, key, value, options);
+    };
+    a.store.deleteMeta = (key, options) => {
+      writes.push(['delete', key, options?.durable]);
+      return deleteMeta.call(a.store, key, options);
+    };
+    const clean = await connect(a, { clientId: `clean-${tag}`, clean: true });
+    await clean.subscribeAsync(`t/${tag}/#`, { qos: 1 });
+    await clean.unsubscribeAsync(`t/${tag}/#`);
+    await clean.subscribeAsync(`u/${tag}`, { qos: 1 });
+    await clean.endAsync();
+    const ofClean = () => writes.filter(([, key]) => key.includes(`clean-${tag}`));
+    await eventually(
+      () => ofClean().some(([op, key]) => op === 'delete' && key.startsWith('mqtt-session/')),
+      'the clean session’s record to go',
+    );
+    // Its session record, its queue's record and its bindings', each written and removed.
+    expect(ofClean().filter(([op]) => op === 'put').length).toBeGreaterThanOrEqual(3);
+    expect(ofClean().filter(([op]) => op === 'delete').length).toBeGreaterThanOrEqual(3);
+    expect(ofClean().filter(([, , durable]) => durable !== false)).toEqual([]);
+
+    const kept = await connect(a, { clientId: `kept-${tag}`, clean: false });
+    await kept.subscribeAsync(`t/${tag}`, { qos: 1 });
+    const ofKept = writes.filter(
+      ([op, key]) => op === 'put' && key.startsWith(`mqtt-session/`) && key.includes(`kept-${tag}`),
+    );
+    expect(ofKept.length).toBeGreaterThan(0);
+    expect(ofKept.filter(([, , durable]) => durable !== true)).toEqual([]);
+  });
+
   it('MQTT 5 takeover: the same client id on node B disconnects node A’s connection with 0x8E and publishes its will once', async () => {
     beforeEachTest();
     const [a, b, c] = [await startNode('a'), await startNode('b'), await startNode('c')];

@@ -86,6 +86,7 @@ export type {
   HolderId,
   MessageStore,
   MetadataStore,
+  MetaWriteOptions,
   QueueStore,
   StoreCluster,
   MetaEntry,

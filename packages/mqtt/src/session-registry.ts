@@ -227,7 +227,7 @@ export class SessionRegistry {
       if (this.#adopted.has(clientId)) continue;
       if (record.expiryIntervalSec === 0) {
         // Its queues were transient and went with its node.
-        if ((await this.store.load(clientId))?.node === node) await this.store.delete(clientId);
+        if ((await this.store.load(clientId))?.node === node) await this.store.delete(clientId, false);
         continue;
       }
       const disconnectedAt = record.disconnectedAt ?? now;
@@ -315,7 +315,7 @@ export class SessionRegistry {
       if (this.vhost.hasQueue(q))
         await reported(this.vhost.deleteQueue(q, { owner: session.holder }), this.report);
     }
-    if (deleteRecord) await this.store.delete(session.clientId);
+    if (deleteRecord) await this.store.delete(session.clientId, session.persistent);
   }
 
   // ---------------------------------------------------------------- subscriptions

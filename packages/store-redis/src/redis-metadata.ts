@@ -5,7 +5,8 @@ import { decodeValue, encodeValue } from './value-codec.js';
 
 /**
  * The store's metadata (topology, policies, users): one hash under the global prefix; every change
- * is announced on the `metaChanged` channel (keys.ts `storeChannels`) after it is written (and waited for, with `wait`).
+ * is announced on the `metaChanged` channel (keys.ts `storeChannels`) after it is written (and,
+ * for a durable entry, waited for with `wait`: a transient one dies with its node anyway).
  */
 export class RedisMetadata {
   constructor(private readonly calls: RedisCalls) {}
@@ -33,14 +34,14 @@ export class RedisMetadata {
     return raw === null ? undefined : decodeValue(raw);
   }
 
-  async put(key: string, value: unknown): Promise<void> {
+  async put(key: string, value: unknown, durable: boolean): Promise<void> {
     await this.calls.guard(this.calls.redis.hset(this.#hash, key, encodeValue(value)));
-    await this.#announce(key);
+    await this.#announce(key, durable);
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, durable: boolean): Promise<void> {
     await this.calls.guard(this.calls.redis.hdel(this.#hash, key));
-    await this.#announce(key);
+    await this.#announce(key, durable);
   }
 
   async take(key: string): Promise<unknown> {
@@ -50,12 +51,12 @@ export class RedisMetadata {
     );
     const raw = results?.[0]?.[1] as string | null | undefined;
     if (raw === null || raw === undefined) return undefined;
-    await this.#announce(key);
+    await this.#announce(key, true);
     return decodeValue(raw);
   }
 
-  async #announce(key: string): Promise<void> {
-    await this.calls.waitDurable(this.#hash);
+  async #announce(key: string, durable: boolean): Promise<void> {
+    if (durable) await this.calls.waitDurable(this.#hash);
     await this.calls.note(this.calls.channels.metaChanged, key);
   }
 }

@@ -8,6 +8,7 @@ import {
   type MessageStore,
   type StoreCluster,
   type MetaEntry,
+  type MetaWriteOptions,
   type PeekedMessage,
   type PeekOptions,
   type QueueCounts,
@@ -342,14 +343,14 @@ export class RedisStore implements MessageStore {
     return this.#meta.get(key);
   }
 
-  async putMeta(key: string, value: unknown): Promise<void> {
+  async putMeta(key: string, value: unknown, options?: MetaWriteOptions): Promise<void> {
     this.#check();
-    await this.#meta.put(key, value);
+    await this.#meta.put(key, value, options?.durable ?? true);
   }
 
-  async deleteMeta(key: string): Promise<void> {
+  async deleteMeta(key: string, options?: MetaWriteOptions): Promise<void> {
     this.#check();
-    await this.#meta.delete(key);
+    await this.#meta.delete(key, options?.durable ?? true);
   }
 
   async takeMeta(key: string): Promise<unknown> {

@@ -1,7 +1,7 @@
 // What only a Redis Cluster shows (issue 17): the cluster refuses a script that leaves its slot,
 // queues spread over the masters, and a move between shards that its node abandoned half-way
 // (after any of its four steps) is completed by the sweep exactly once.
-import { QueueNotFoundError, StoreError, type QueueRecordInput } from '@conveyor/core';
+import { Broker, QueueNotFoundError, StoreError, type QueueRecordInput } from '@conveyor/core';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keyLayout, RedisStore } from '../src/index.js';
@@ -289,6 +289,45 @@ describe.skipIf(skip !== undefined)(
         to!,
       ]);
       expect(await store.counts(from!)).toMatchObject({ ready: 0, inFlight: 0 });
+    });
+
+    // Over a shared store every declaration is recorded, so that all nodes route alike; a
+    // transient queue's records die with its node anyway, so they need not reach a replica.
+    it('a transient queue and its binding are recorded and removed without WAIT; a durable one waits', async () => {
+      const store = new RedisStore({
+        url: cluster.url,
+        prefix: uniquePrefix(),
+        wait: { replicas: 1, timeoutMs: 5_000 },
+      });
+      const broker = await Broker.open({ store });
+      try {
+        const vh = broker.vhost();
+        const total = async () => [...(await waitCalls(cluster.ports)).values()].reduce((a, b) => a + b, 0);
+        let before = await total();
+        await vh.declareQueue('t', { durable: false });
+        await vh.bindQueue('t', 'amq.topic', 'sensors.#');
+        await vh.declareExchange('tx', 'fanout', { durable: false });
+        await vh.bindQueue('t', 'tx', '');
+        const recorded = (await store.loadMeta('')).length;
+        await vh.unbindQueue('t', 'amq.topic', 'sensors.#');
+        await vh.bindQueue('t', 'amq.topic', 'other.#');
+        await vh.deleteExchange('tx');
+        await vh.deleteQueue('t');
+        await vh.declareQueue('x', { durable: true, exclusive: true }, { owner: 'c1' });
+        await vh.deleteQueue('x', { owner: 'c1' });
+        expect(await total()).toBe(before);
+        expect(recorded).toBeGreaterThanOrEqual(4); // recorded all the same: queue, exchange, two bindings
+        // A durable queue: its creation and its record wait, and so does its binding's record.
+        before = await total();
+        await vh.declareQueue('d');
+        await vh.bindQueue('d', 'amq.topic', 'sensors.#');
+        expect((await total()) - before).toBe(3);
+        before = await total();
+        await vh.deleteQueue('d');
+        expect((await total()) - before).toBe(2); // the queue's record and its binding's
+      } finally {
+        await broker.close();
+      }
     });
   },
 );

@@ -99,7 +99,7 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     if (appendonly === 'yes') expect(store.persistence?.warning).toBeUndefined();
   });
 
-  it('wait: a durable queue or enqueue fails with StoreError when the replicas do not confirm; transient ones do not wait', async () => {
+  it('wait: a durable queue, enqueue or metadata write fails with StoreError when the replicas do not confirm; transient ones do not wait', async () => {
     const probe = new Redis(REDIS_URL);
     const replicas = Number(/connected_slaves:(\d+)/.exec(await probe.info('replication'))?.[1] ?? 0);
     probe.disconnect();
@@ -111,6 +111,14 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
     await expect(store.enqueue('q', [record('a')])).rejects.toBeInstanceOf(StoreError);
     expect(await store.enqueue('q', [record('t', { durable: false })])).toHaveLength(1);
     expect(await store.enqueue('t', [record('t', { durable: false })])).toHaveLength(1);
+    // Metadata likewise: a durable entry (the default) is written but unconfirmed; a transient one is confirmed.
+    await expect(store.putMeta('k/durable', { v: 1 })).rejects.toThrow(/WAIT: \d+ of \d+ replicas/);
+    expect(await store.getMeta('k/durable')).toEqual({ v: 1 });
+    await store.putMeta('k/transient', { v: 2 }, { durable: false });
+    expect(await store.getMeta('k/transient')).toEqual({ v: 2 });
+    await store.deleteMeta('k/transient', { durable: false });
+    expect(await store.getMeta('k/transient')).toBeUndefined();
+    await expect(store.deleteMeta('k/durable')).rejects.toBeInstanceOf(StoreError);
     const ok = await open(fresh(), { wait: { replicas, timeoutMs: 20 } });
     await ok.createQueue('q');
     expect(await ok.enqueue('q', [record('a')])).toHaveLength(1);

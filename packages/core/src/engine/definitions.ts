@@ -24,7 +24,7 @@ import {
   type ExchangeRecord,
   type QueueRecord,
 } from './meta-keys.js';
-import { equivalentOptions, type ResolvedQueueOptions } from './queue-options.js';
+import { equivalentOptions, outlivesItsNode, type ResolvedQueueOptions } from './queue-options.js';
 
 /** What the definitions need of their virtual host. */
 export interface DefinitionsHost {
@@ -50,9 +50,12 @@ export interface DefinitionsHost {
 }
 
 export class Definitions {
-  /** Exchanges and binding keys whose declaration is in the store's metadata. */
-  readonly #recordedExchanges = new Set<string>();
-  readonly #recordedBindings = new Set<string>();
+  /**
+   * Exchanges and binding keys whose declaration is in the store's metadata, each with whether
+   * it is durable: removing a transient record need not wait for replicas (`MetaWriteOptions`).
+   */
+  readonly #recordedExchanges = new Map<string, boolean>();
+  readonly #recordedBindings = new Map<string, boolean>();
 
   constructor(private readonly host: DefinitionsHost) {}
 
@@ -120,7 +123,11 @@ export class Definitions {
     const before = this.bindingKeys();
     const changes = this.#routing.deleteExchange(name, options);
     await this.exchangeDeleted(name);
-    await this.forgetBindings(before, changes.deletedExchanges);
+    // The changes name it too: its record is gone already, and its durability with it.
+    await this.forgetBindings(
+      before,
+      changes.deletedExchanges.filter((n) => n !== name),
+    );
   }
 
   async bind(
@@ -160,13 +167,14 @@ export class Definitions {
   ): Promise<void> {
     if (!this.#records(durable)) return;
     const record: ExchangeRecord = { name, kind, options, ...this.#nodeOf(!durable) };
-    await this.#store.putMeta(metaKeys.exchange(this.host.vhost, name), record);
-    this.#recordedExchanges.add(name);
+    await this.#store.putMeta(metaKeys.exchange(this.host.vhost, name), record, { durable });
+    this.#recordedExchanges.set(name, durable);
   }
 
   async exchangeDeleted(name: string): Promise<void> {
+    const durable = this.#recordedExchanges.get(name) ?? true;
     this.#recordedExchanges.delete(name);
-    await this.#store.deleteMeta(metaKeys.exchange(this.host.vhost, name));
+    await this.#store.deleteMeta(metaKeys.exchange(this.host.vhost, name), { durable });
   }
 
   async bindingAdded(
@@ -175,11 +183,12 @@ export class Definitions {
     routingKey: string,
     args: Headers,
   ): Promise<void> {
-    if (!this.#records(this.#bindingIsDurable(source, destination))) return;
+    const durable = this.#bindingIsDurable(source, destination);
+    if (!this.#records(durable)) return;
     const record: BindingRecord = { source, destination, routingKey, arguments: args };
     const key = metaKeys.binding(this.host.vhost, source, destination, routingKey, args);
-    await this.#store.putMeta(key, record);
-    this.#recordedBindings.add(key);
+    await this.#store.putMeta(key, record, { durable });
+    this.#recordedBindings.set(key, durable);
   }
 
   async bindingRemoved(
@@ -190,9 +199,15 @@ export class Definitions {
     deletedExchanges: readonly string[],
   ): Promise<void> {
     const key = metaKeys.binding(this.host.vhost, source, destination, routingKey, args);
-    this.#recordedBindings.delete(key);
-    await this.#store.deleteMeta(key);
+    await this.#forgetBinding(key);
     for (const name of deletedExchanges) await this.exchangeDeleted(name);
+  }
+
+  /** Removes a binding's record; one another node recorded counts as durable (it may be). */
+  async #forgetBinding(key: string): Promise<void> {
+    const durable = this.#recordedBindings.get(key) ?? true;
+    this.#recordedBindings.delete(key);
+    await this.#store.deleteMeta(key, { durable });
   }
 
   #bindingIsDurable(source: string, destination: BindingDestination): boolean {
@@ -213,9 +228,7 @@ export class Definitions {
   async forgetBindings(before: Set<string>, deletedExchanges: readonly string[]): Promise<void> {
     const after = this.bindingKeys();
     for (const key of before) {
-      if (after.has(key)) continue;
-      this.#recordedBindings.delete(key);
-      await this.#store.deleteMeta(key);
+      if (!after.has(key)) await this.#forgetBinding(key);
     }
     for (const name of deletedExchanges) await this.exchangeDeleted(name);
   }
@@ -224,28 +237,37 @@ export class Definitions {
   async queueDeclared(queue: EngineQueue): Promise<void> {
     const options = queue.declared;
     queue.homeNode = this.#store.cluster?.nodeId;
-    if (!this.#records(options.durable && !options.exclusive)) return;
+    const durable = outlivesItsNode(options);
+    if (!this.#records(durable)) return;
     const record: QueueRecord = {
       name: queue.name,
       options,
-      ...this.#nodeOf(!options.durable || options.exclusive),
+      ...this.#nodeOf(!durable),
       ...(queue.owner === undefined ? {} : { owner: queue.owner }),
       ...(queue.homeNode === undefined ? {} : { home: queue.homeNode }),
     };
-    await this.#store.putMeta(metaKeys.queue(this.host.vhost, queue.name), record);
+    await this.#store.putMeta(metaKeys.queue(this.host.vhost, queue.name), record, { durable });
     queue.persisted = true;
   }
 
   /** A queue this node deleted: its record goes, and so do the bindings to it. */
-  async queueDeleted(name: string, before: Set<string>, deletedExchanges: readonly string[]): Promise<void> {
+  async queueDeleted(
+    queue: EngineQueue,
+    before: Set<string>,
+    deletedExchanges: readonly string[],
+  ): Promise<void> {
     const { vhost } = this.host;
-    await this.#store.deleteMeta(metaKeys.queue(vhost, name));
+    const { name } = queue;
+    // A binding is durable only when its queue is, so a transient queue's bindings are transient too.
+    const durable = outlivesItsNode(queue.declared);
+    await this.#store.deleteMeta(metaKeys.queue(vhost, name), { durable });
     await this.forgetBindings(before, deletedExchanges);
     if (!this.shared) return;
     // Bindings to it that another node recorded a moment ago and this one has not seen yet.
     for (const { key, value } of await this.#store.loadMeta(metaKeys.bindingPrefix(vhost))) {
       const b = value as BindingRecord;
-      if (b.destination.kind === 'queue' && b.destination.name === name) await this.#store.deleteMeta(key);
+      if (b.destination.kind === 'queue' && b.destination.name === name)
+        await this.#store.deleteMeta(key, { durable });
     }
   }
 
@@ -270,9 +292,9 @@ export class Definitions {
       (await store.loadMeta(prefix)).map((entry) => entry.value as T);
     // Only what was recorded before this read may go for being absent from it: a declaration
     // made here while the read runs is not in it yet.
-    const knownExchanges = new Set(this.#recordedExchanges);
+    const knownExchanges = new Set(this.#recordedExchanges.keys());
     const knownQueues = [...localQueues.values()].filter((q) => q.persisted);
-    const knownBindings = new Set(this.#recordedBindings);
+    const knownBindings = new Set(this.#recordedBindings.keys());
     const live = await store.cluster?.liveNodes();
     const departed = (node: string | undefined): boolean =>
       node !== undefined && live !== undefined && node !== store.cluster?.nodeId && !live.has(node);
@@ -283,12 +305,12 @@ export class Definitions {
     const gone = new Set<string>();
     for (const e of exchanges.filter((x) => departed(x.node))) {
       gone.add(`x:${e.name}`);
-      await store.deleteMeta(metaKeys.exchange(vhost, e.name));
+      await store.deleteMeta(metaKeys.exchange(vhost, e.name), { durable: false });
     }
     for (const q of queues.filter((x) => departed(x.node))) {
       gone.add(`q:${q.name}`);
       await store.deleteQueue(queueKey(vhost, q.name));
-      await store.deleteMeta(metaKeys.queue(vhost, q.name));
+      await store.deleteMeta(metaKeys.queue(vhost, q.name), { durable: false });
     }
     if (gone.size > 0) {
       const ends = (b: BindingRecord) => [
@@ -296,7 +318,7 @@ export class Definitions {
         `${b.destination.kind === 'queue' ? 'q' : 'x'}:${b.destination.name}`,
       ];
       for (const b of bindings.filter((x) => ends(x).some((end) => gone.has(end))))
-        await store.deleteMeta(bindingKey(vhost, b));
+        await store.deleteMeta(bindingKey(vhost, b), { durable: false });
       bindings = bindings.filter((x) => !ends(x).some((end) => gone.has(end)));
     }
 
@@ -306,7 +328,7 @@ export class Definitions {
       exchangeNames.add(e.name);
       if (!routing.hasExchange(e.name))
         routing.declareExchange(e.name, e.kind, e.options, { allowReserved: true });
-      this.#recordedExchanges.add(e.name);
+      this.#recordedExchanges.set(e.name, e.node === undefined);
     }
     for (const name of knownExchanges) {
       if (exchangeNames.has(name)) continue;
@@ -336,7 +358,7 @@ export class Definitions {
       if (!this.#endsExist(b)) continue;
       if (!local.has(key)) routing.bind(b.source, b.destination, b.routingKey, b.arguments);
       recorded.add(key);
-      this.#recordedBindings.add(key);
+      this.#recordedBindings.set(key, this.#bindingIsDurable(b.source, b.destination));
     }
     for (const key of knownBindings) {
       const b = local.get(key);
@@ -362,7 +384,7 @@ export class Definitions {
       if (e) {
         if (!routing.hasExchange(e.name))
           routing.declareExchange(e.name, e.kind, e.options, { allowReserved: true });
-        this.#recordedExchanges.add(e.name);
+        this.#recordedExchanges.set(e.name, e.node === undefined);
       } else if (this.#recordedExchanges.delete(what.name)) {
         routing.deleteExchange(what.name, { allowReserved: true });
         this.#forgetUnboundRecords();
@@ -385,7 +407,7 @@ export class Definitions {
       if (b) {
         if (!this.#endsExist(b)) return;
         routing.bind(b.source, b.destination, b.routingKey, b.arguments);
-        this.#recordedBindings.add(key);
+        this.#recordedBindings.set(key, this.#bindingIsDurable(b.source, b.destination));
       } else if (this.#recordedBindings.delete(key)) {
         const local = routing.bindings().find((x) => bindingKey(this.host.vhost, x) === key);
         if (local) routing.unbind(local.source, local.destination, local.routingKey, local.arguments);
@@ -406,8 +428,9 @@ export class Definitions {
   /** Recorded bindings and exchanges the routing table no longer has (removed with an end, auto-deleted). */
   #forgetUnboundRecords(): void {
     const current = this.bindingKeys();
-    for (const key of this.#recordedBindings) if (!current.has(key)) this.#recordedBindings.delete(key);
-    for (const name of this.#recordedExchanges)
+    for (const key of this.#recordedBindings.keys())
+      if (!current.has(key)) this.#recordedBindings.delete(key);
+    for (const name of this.#recordedExchanges.keys())
       if (!this.#routing.hasExchange(name)) this.#recordedExchanges.delete(name);
   }
 

@@ -133,6 +133,14 @@ export function assertEquivalent(
   }
 }
 
+/**
+ * A queue that outlives its node and a restart: durable and not exclusive (an exclusive one ends
+ * with its connection). Only such a queue's creation and records wait for replicas (Redis `wait`).
+ */
+export function outlivesItsNode(options: ResolvedQueueOptions): boolean {
+  return options.durable && !options.exclusive;
+}
+
 /** Same declaration: what `assertEquivalent` accepts. */
 export function equivalentOptions(a: ResolvedQueueOptions, b: ResolvedQueueOptions): boolean {
   return sameValue(a, b);

@@ -51,6 +51,7 @@ import type { QueueHost } from './queue-host.js';
 import type { VirtualHostSettings } from './vhost-settings.js';
 import {
   assertEquivalent,
+  outlivesItsNode,
   resolveQueueOptions,
   type DeadLetterTarget,
   type QueueOptions,
@@ -225,7 +226,7 @@ export class VirtualHost implements QueueHost {
   ): Promise<EngineQueue> {
     const key = queueKey(this.vhost, name);
     // A shared store's queue that another node declared exists there already (or was just deleted).
-    if (!restoring || !this.#shared) await this.store.createQueue(key, { durable: options.durable });
+    if (!restoring || !this.#shared) await this.store.createQueue(key, { durable: outlivesItsNode(options) });
     // Another node's declaration of the same name may have arrived meanwhile: one queue object.
     const arrived = this.#queues.get(name);
     if (arrived) return arrived;
@@ -324,7 +325,7 @@ export class VirtualHost implements QueueHost {
     const changes = this.#routing.removeQueue(queue.name);
     await this.store.deleteQueue(queue.key);
     this.memory.remove(counts.bytes);
-    await this.#definitions.queueDeleted(queue.name, before, changes.deletedExchanges);
+    await this.#definitions.queueDeleted(queue, before, changes.deletedExchanges);
   }
 
   /**

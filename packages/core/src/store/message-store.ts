@@ -115,10 +115,21 @@ export interface MetadataStore {
   loadMeta(prefix: string): Promise<MetaEntry[]>;
   /** One entry by its exact key; `undefined` when absent. */
   getMeta(key: string): Promise<unknown>;
-  putMeta(key: string, value: unknown): Promise<void>;
-  deleteMeta(key: string): Promise<void>;
+  /**
+   * `durable` (default true): the entry must outlive a restart or failover, so a store that
+   * confirms writes only once replicated (Redis `wait`) confirms this one that way; a transient
+   * queue's or session's entry, which dies with its node anyway, is confirmed once written.
+   */
+  putMeta(key: string, value: unknown, options?: MetaWriteOptions): Promise<void>;
+  /** `durable` as for `putMeta`: whether the entry removed was a durable one. */
+  deleteMeta(key: string, options?: MetaWriteOptions): Promise<void>;
   /** Reads and deletes one entry atomically: of concurrent callers, one gets the value, the others `undefined`. */
   takeMeta(key: string): Promise<unknown>;
+}
+
+/** How a metadata entry is written or removed (see `MetadataStore.putMeta`). */
+export interface MetaWriteOptions {
+  readonly durable?: boolean;
 }
 
 /** How a queue is created (see `QueueStore.createQueue`). */

@@ -44,8 +44,8 @@ describe('queue declaration', () => {
   });
 
   // A store that confirms durable writes only once replicated (Redis `wait`) confirms a durable
-  // queue's creation that way too, and need not for a transient one.
-  it('tells the store whether a queue is durable (durable by default)', async () => {
+  // queue's creation that way too, and need not for a transient or exclusive one.
+  it('tells the store whether a queue outlives its node (durable by default, not when exclusive)', async () => {
     const store = new MemoryStore();
     const created: [string, boolean | undefined][] = [];
     const createQueue = store.createQueue.bind(store);
@@ -60,7 +60,7 @@ describe('queue declaration', () => {
     expect(created.map(([q, durable]) => [q.split('/').pop(), durable])).toEqual([
       ['d', true],
       ['t', false],
-      ['e', true],
+      ['e', false], // exclusive: it ends with its connection
     ]);
   });
 

@@ -46,12 +46,15 @@ export class MqttSessionStore {
     return (await this.store.loadMeta(this.#prefix)).map((e) => e.value as MqttSessionRecord);
   }
 
+  /** A session that ends with its connection (expiry 0) is recorded over a shared store only: transient. */
   async put(record: MqttSessionRecord): Promise<void> {
-    await this.store.putMeta(this.#key(record.clientId), record);
+    await this.store.putMeta(this.#key(record.clientId), record, {
+      durable: record.expiryIntervalSec !== 0,
+    });
   }
 
-  async delete(clientId: string): Promise<void> {
-    await this.store.deleteMeta(this.#key(clientId));
+  async delete(clientId: string, durable = true): Promise<void> {
+    await this.store.deleteMeta(this.#key(clientId), { durable });
   }
 
   #key(clientId: string): string {
