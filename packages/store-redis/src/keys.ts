@@ -58,6 +58,8 @@ export const globalKeys = {
   format: (g: string) => `${g}format`,
   node: (g: string, node: string) => `${g}node:${node}`,
   nodeQueues: (g: string, node: string) => `${g}nq:${node}`,
+  /** Which live node is sweeping a dead `node` (its id, PX the liveness TTL). */
+  sweeping: (g: string, node: string) => `${g}sweeping:${node}`,
 };
 
 /** The store-wide pub/sub channels, and whether they are sharded. */

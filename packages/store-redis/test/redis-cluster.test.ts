@@ -176,6 +176,39 @@ describe.skipIf(skip !== undefined)(
       ]);
     });
 
+    // Two sweepers replaying one dead node's moves could double a message: one works from intents
+    // it read before the other finished those moves and dropped their marks. A claim keeps it to one.
+    it('one node at a time sweeps a dead node: nothing while another holds the claim, each message once when two sweep at once', async () => {
+      const prefix = uniquePrefix();
+      const dying = await open(prefix, 300);
+      const [a, b] = [await open(prefix, 60_000), await open(prefix, 60_000)];
+      const targets = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5'];
+      for (const q of ['work', ...targets]) await a.createQueue(q);
+      await a.enqueue('work', targets.map(record));
+      const held = await dying.take('work', targets.length, { holder: 'c', now: Date.now() });
+      for (const [i, m] of held.entries())
+        await script(prefix, 'moveOut', 'work', [
+          `${dying.nodeId}/c`,
+          targets[i]!,
+          1,
+          m.id,
+          ...recordArgs(record(`moved-${i}`)),
+        ]);
+      await dying.abandon();
+      await sleep(400); // its liveness key lapses
+      const claim = `${keyLayout(prefix, false).global}sweeping:${dying.nodeId}`;
+      await raw.set(claim, 'another-node', 'PX', 60_000);
+      expect(await a.sweepDeadNodes()).toBe(0);
+      expect(await a.counts('work')).toMatchObject({ ready: 0, inFlight: 6 });
+      for (const q of targets) expect((await a.counts(q)).ready).toBe(0);
+      await raw.del(claim);
+      const swept = await Promise.all([a.sweepDeadNodes(), b.sweepDeadNodes()]);
+      expect(swept.sort()).toEqual([0, 6]);
+      expect(await a.counts('work')).toMatchObject({ ready: 0, inFlight: 0 });
+      for (const [i, q] of targets.entries())
+        expect(bodies(await a.take(q, 10, { holder: 'h', now: Date.now() }))).toEqual([`moved-${i}`]);
+    });
+
     it('a move whose target is gone leaves the message with its holder; a replay whose target is gone returns it to ready', async () => {
       const prefix = uniquePrefix();
       const a = await open(prefix, 300);
