@@ -112,7 +112,7 @@ describe.skipIf(skipReason !== undefined)(`MQTT across Redis nodes ${skipReason 
 
   // Over a shared store a clean session, its queues and their bindings are recorded for the other
   // nodes, but they end with their node: with `wait` set, none of those writes waits for a replica.
-  it('a clean session’s records are transient (they need not reach a replica); a persistent session’s record is durable', async () => {
+  it('a clean session’s records are transient (they need not reach a replica); a persistent session’s record and group membership are durable', async () => {
     beforeEachTest();
     const a = await startNode('a');
     const writes: [string, string, boolean | undefined][] = [];
@@ -129,23 +129,27 @@ describe.skipIf(skipReason !== undefined)(`MQTT across Redis nodes ${skipReason 
     await clean.subscribeAsync(`t/${tag}/#`, { qos: 1 });
     await clean.unsubscribeAsync(`t/${tag}/#`);
     await clean.subscribeAsync(`u/${tag}`, { qos: 1 });
+    await clean.subscribeAsync(`$share/g${tag}/s/${tag}`, { qos: 1 }); // a group membership too
     await clean.endAsync();
     const ofClean = () => writes.filter(([, key]) => key.includes(`clean-${tag}`));
     await eventually(
       () => ofClean().some(([op, key]) => op === 'delete' && key.startsWith('mqtt-session/')),
       'the clean session’s record to go',
     );
-    // Its session record, its queue's record and its bindings', each written and removed.
-    expect(ofClean().filter(([op]) => op === 'put').length).toBeGreaterThanOrEqual(3);
-    expect(ofClean().filter(([op]) => op === 'delete').length).toBeGreaterThanOrEqual(3);
+    // Its session record, its queue's record, its bindings' and its membership, each written and removed.
+    expect(ofClean().filter(([op]) => op === 'put').length).toBeGreaterThanOrEqual(4);
+    expect(ofClean().filter(([op]) => op === 'delete').length).toBeGreaterThanOrEqual(4);
+    expect(ofClean().filter(([, key]) => key.startsWith('mqtt-share/')).length).toBe(2);
     expect(ofClean().filter(([, , durable]) => durable !== false)).toEqual([]);
 
     const kept = await connect(a, { clientId: `kept-${tag}`, clean: false });
     await kept.subscribeAsync(`t/${tag}`, { qos: 1 });
+    await kept.subscribeAsync(`$share/g${tag}/s/${tag}`, { qos: 1 });
     const ofKept = writes.filter(
-      ([op, key]) => op === 'put' && key.startsWith(`mqtt-session/`) && key.includes(`kept-${tag}`),
+      ([op, key]) => op === 'put' && /^mqtt-(session|share)\//.test(key) && key.includes(`kept-${tag}`),
     );
-    expect(ofKept.length).toBeGreaterThan(0);
+    expect(ofKept.filter(([, key]) => key.startsWith('mqtt-share/')).length).toBe(1);
+    expect(ofKept.length).toBeGreaterThan(1);
     expect(ofKept.filter(([, , durable]) => durable !== true)).toEqual([]);
   });
 

@@ -163,7 +163,7 @@ export class SessionRegistry {
       const parsed = parseFilter(sub.filter);
       if (parsed?.group === undefined) continue;
       const queue = sharedQueue(parsed.group, parsed.filter);
-      if ((await this.#groups?.leave(queue, record.clientId)) === true && this.vhost.hasQueue(queue))
+      if ((await this.#groups?.leave(queue, record.clientId, true)) === true && this.vhost.hasQueue(queue))
         await reported(this.vhost.deleteQueue(queue), this.report);
     }
   }
@@ -332,7 +332,7 @@ export class SessionRegistry {
     const previous = session.subscriptions.get(record.filter);
     if (previous && previous.queue !== queue) await this.#unbind(session, previous);
     // Shared store: a member before the queue is there, so no other node's last member deletes it.
-    if (parsed.group !== undefined) await this.#groups?.join(queue, session.clientId);
+    if (parsed.group !== undefined) await this.#groups?.join(queue, session.clientId, session.persistent);
     await this.#declare(session, queue, parsed.group !== undefined);
     await this.vhost.bindQueue(queue, TOPIC_EXCHANGE, filterToBindingKey(parsed.filter), {}, session.holder);
     const sub: Subscription = { ...record, parsed, queue };
@@ -392,9 +392,11 @@ export class SessionRegistry {
     if (!members || members.size === 0) {
       this.#shared.delete(sub.queue);
       // Shared store: members on other nodes keep it.
-      const last = this.#groups ? await this.#groups.leave(sub.queue, session.clientId) : true;
+      const last = this.#groups
+        ? await this.#groups.leave(sub.queue, session.clientId, session.persistent)
+        : true;
       if (last && this.vhost.hasQueue(sub.queue)) await this.vhost.deleteQueue(sub.queue);
-    } else await this.#groups?.leave(sub.queue, session.clientId);
+    } else await this.#groups?.leave(sub.queue, session.clientId, session.persistent);
   }
 
   /** Server close: sessions stop consuming (persistent ones keep their records). */

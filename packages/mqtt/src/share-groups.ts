@@ -20,13 +20,15 @@ export class ShareGroups {
     this.#prefix = `mqtt-share/${enc(vhost)}/`;
   }
 
-  async join(queue: string, clientId: string): Promise<void> {
-    await this.store.putMeta(this.#key(queue, clientId), { node: this.store.cluster?.nodeId ?? '' });
+  /** `persistent`: the member's session outlives its node, so its membership does too (`MetaWriteOptions`). */
+  async join(queue: string, clientId: string, persistent: boolean): Promise<void> {
+    const member = { node: this.store.cluster?.nodeId ?? '' };
+    await this.store.putMeta(this.#key(queue, clientId), member, { durable: persistent });
   }
 
   /** Removes the member; true when no member is left anywhere (the queue may go). */
-  async leave(queue: string, clientId: string): Promise<boolean> {
-    await this.store.deleteMeta(this.#key(queue, clientId));
+  async leave(queue: string, clientId: string, persistent: boolean): Promise<boolean> {
+    await this.store.deleteMeta(this.#key(queue, clientId), { durable: persistent });
     const prefix = this.#groupPrefix(queue);
     const entries = await this.store.loadMeta(prefix);
     if (entries.length === 0) return true;
