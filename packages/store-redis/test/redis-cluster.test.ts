@@ -346,7 +346,9 @@ describe.skipIf(skip !== undefined)(
         await vh.bindQueue('t', 'amq.topic', 'other.#');
         await vh.deleteExchange('tx');
         await vh.deleteQueue('t');
+        // An exclusive queue ends with its connection: durable or not, it and its bindings are transient.
         await vh.declareQueue('x', { durable: true, exclusive: true }, { owner: 'c1' });
+        await vh.bindQueue('x', 'amq.topic', 'sensors.#', {}, 'c1');
         await vh.deleteQueue('x', { owner: 'c1' });
         expect(await total()).toBe(before);
         expect(recorded).toBeGreaterThanOrEqual(4); // recorded all the same: queue, exchange, two bindings

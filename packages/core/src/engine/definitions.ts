@@ -210,13 +210,13 @@ export class Definitions {
     await this.#store.deleteMeta(key, { durable });
   }
 
+  /** Both ends outlive this node: a binding to an exclusive queue ends with it. */
   #bindingIsDurable(source: string, destination: BindingDestination): boolean {
     const sourceDurable = this.#routing.getExchange(source)?.options.durable === true;
-    const destDurable =
-      destination.kind === 'queue'
-        ? this.host.queues.get(destination.name)?.options.durable === true
-        : this.#routing.getExchange(destination.name)?.options.durable === true;
-    return sourceDurable && destDurable;
+    if (destination.kind === 'exchange')
+      return sourceDurable && this.#routing.getExchange(destination.name)?.options.durable === true;
+    const queue = this.host.queues.get(destination.name);
+    return sourceDurable && queue !== undefined && outlivesItsNode(queue.declared);
   }
 
   /** The keys of the routing table's bindings now: take before a change, pass to `forgetBindings`. */

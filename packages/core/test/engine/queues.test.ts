@@ -64,6 +64,19 @@ describe('queue declaration', () => {
     ]);
   });
 
+  // Neither is restored after a restart, so a record of either would only dangle.
+  it('does not record an exclusive queue nor its bindings, durable or not', async () => {
+    const store = new MemoryStore();
+    const { vh } = await openBroker({ store });
+    await vh.declareQueue('e', { durable: true, exclusive: true }, { owner: 'c1' });
+    await vh.bindQueue('e', 'amq.topic', 'a.#', {}, 'c1');
+    await vh.declareQueue('d');
+    await vh.bindQueue('d', 'amq.topic', 'a.#');
+    const keys = (await store.loadMeta('')).map((m) => m.key);
+    expect(keys.filter((k) => k.includes('/e'))).toEqual([]);
+    expect(keys.filter((k) => k.includes('/d')).length).toBe(2); // the queue and its binding
+  });
+
   it('names a queue declared with an empty name', async () => {
     const { vh } = await openBroker();
     const info = await vh.declareQueue('', { durable: false });
