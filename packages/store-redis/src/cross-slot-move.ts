@@ -18,6 +18,9 @@ export interface MoveHost {
  * crash (see scripts/move-scripts.ts for the steps and why each is safe to repeat).
  */
 export class CrossSlotMove {
+  /** Per source queue, the moves whose marks are forgotten: their landed notes go with its next moveDone. */
+  readonly #forgotten = new Map<QueueKey, string[]>();
+
   constructor(private readonly host: MoveHost) {}
 
   async move(
@@ -80,7 +83,34 @@ export class CrossSlotMove {
         await this.host.script('moveAbort', queue, ['', ...entries.map(([id]) => id)]);
       }
     }
+    await this.#forgetLanded(queue, node);
     return intents.length;
+  }
+
+  /** Forgets the marks `node`'s landed moves from `queue` left in their targets, then the notes. */
+  async #forgetLanded(queue: QueueKey, node: string): Promise<void> {
+    const notes = (await this.host.script('landedMoves', queue, [`${node}/`])) as [string, string][];
+    const byTarget = new Map<string, string[]>();
+    for (const [id, target] of notes) {
+      let ids = byTarget.get(target);
+      if (ids === undefined) byTarget.set(target, (ids = []));
+      ids.push(id);
+    }
+    // A target deleted meanwhile took its marks with it.
+    for (const [target, ids] of byTarget) await this.host.script('moveForget', target, [queue, ...ids]);
+    const done = [...notes.map(([id]) => id), ...this.#takeForgotten(queue)];
+    if (done.length > 0) await this.host.script('moveDone', queue, [0, ...done]);
+  }
+
+  /** `queue` was deleted: its landed notes went with it. */
+  forget(queue: QueueKey): void {
+    this.#forgotten.delete(queue);
+  }
+
+  #takeForgotten(queue: QueueKey): string[] {
+    const ids = this.#forgotten.get(queue) ?? [];
+    this.#forgotten.delete(queue);
+    return ids;
   }
 
   /** Steps 2–4: append to the target (deduplicated), drop from the source, forget the marks. */
@@ -91,7 +121,11 @@ export class CrossSlotMove {
     // Durable on the target's shard before the source lets go: a failover there loses nothing.
     await this.host.waitDurable(to);
     const ids = entries.map(([id]) => id);
-    await this.host.script('moveDone', from, ids);
+    // If this call fails, the notes it was to drop stay until this node's close or its sweep.
+    await this.host.script('moveDone', from, [ids.length, ...ids, ...this.#takeForgotten(from)]);
     await this.host.script('moveForget', to, [from, ...ids]);
+    const forgotten = this.#forgotten.get(from);
+    if (forgotten === undefined) this.#forgotten.set(from, ids);
+    else forgotten.push(...ids);
   }
 }

@@ -379,6 +379,7 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#calls.script('deleteQueue', queue, []);
     this.#appender.forget(queue);
+    this.#crossSlot?.forget(queue);
     await this.#consumers.forget(queue);
     await this.#calls.guard(this.#redis.srem(globalKeys.queues(this.#keys.global), queue));
     this.#depth.delete(queue);

@@ -156,10 +156,10 @@ describe.skipIf(skip !== undefined)(
       await into(m2!, 'd2'); // after step 2
       await out(m3!, 'd3');
       await into(m3!, 'd3');
-      await script(prefix, 'moveDone', 'work', [m3!.id]); // after step 3 (only the mark is left)
+      await script(prefix, 'moveDone', 'work', [1, m3!.id]); // after step 3 (the mark and a note are left)
       await out(m4!, 'd4');
       await into(m4!, 'd4');
-      await script(prefix, 'moveDone', 'work', [m4!.id]);
+      await script(prefix, 'moveDone', 'work', [1, m4!.id]);
       await script(prefix, 'moveForget', 'dead', ['work', m4!.id]); // all four: a finished move
       expect(await survivor.counts('work')).toMatchObject({ ready: 0, inFlight: 3 }); // m1, m2 moving; 'keep' held
       await dying.abandon();
@@ -174,6 +174,41 @@ describe.skipIf(skip !== undefined)(
         'd3',
         'd4',
       ]);
+      // No mark outlives its move, whichever step the node died after.
+      const layout = keyLayout(prefix, false);
+      expect(await raw.hlen(`${layout.queueBase('dead')}movedIn`)).toBe(0);
+      expect(await raw.hlen(`${layout.queueBase('work')}landed`)).toBe(0);
+      expect(await raw.hlen(`${layout.queueBase('work')}moving`)).toBe(0);
+    });
+
+    it("a live node's cross-slot moves keep no more than the last batch's notes, and none once it closes", async () => {
+      const prefix = uniquePrefix();
+      const store = await open(prefix);
+      const layout = keyLayout(prefix, false);
+      let to = 'dl0';
+      for (
+        let i = 1;
+        (await masterPortOf(cluster, layout.queueBase('src'))) ===
+        (await masterPortOf(cluster, layout.queueBase(to)));
+        i++
+      )
+        to = `dl${i}`;
+      await store.createQueue('src');
+      await store.createQueue(to);
+      await store.enqueue('src', ['a', 'b', 'c'].map(record));
+      for (const body of ['a', 'b', 'c']) {
+        const [held] = await store.take('src', 1, { holder: 'c', now: Date.now() });
+        expect(await store.move('src', [held!.id], 'c', to, [record(`dl-${body}`)])).toEqual([held!.id]);
+        expect(await raw.hlen(`${layout.queueBase(to)}movedIn`)).toBe(0);
+        expect(await raw.hlen(`${layout.queueBase('src')}landed`)).toBe(1);
+      }
+      expect(bodies(await store.take(to, 10, { holder: 'h', now: Date.now() }))).toEqual([
+        'dl-a',
+        'dl-b',
+        'dl-c',
+      ]);
+      await store.close();
+      expect(await raw.hlen(`${layout.queueBase('src')}landed`)).toBe(0);
     });
 
     // Two sweepers replaying one dead node's moves could double a message: one works from intents

@@ -10,12 +10,14 @@ import type { ScriptDef } from './queue-scripts.js';
  *    longer return them; the queue's in-flight count stays raised.
  * 2. `moveIn` (target): appends the records, each marked in the target's `movedIn` hash by source
  *    queue and id, so a replay appends nothing twice.
- * 3. `moveDone` (source): drops the intents and the source records.
- * 4. `moveForget` (target): drops the marks.
+ * 3. `moveDone` (source): drops the source records and turns each intent into a `landed` note
+ *    (id → target, holder), so that a crash before step 4 still says which marks to forget.
+ * 4. `moveForget` (target): drops the marks. The notes go with the source's next `moveDone`, or
+ *    with the recovery below.
  *
  * If the moving node dies, whichever node sweeps it finds its intents (`pendingMoves`) and replays
- * steps 2–4. A missing target undoes step 1 (`moveAbort`): back to the holder, or to ready when
- * its node is gone. A crash between 3 and 4 leaves a mark behind, never a message.
+ * steps 2–4, then forgets the marks its notes name (`landedMoves`). A missing target undoes
+ * step 1 (`moveAbort`): back to the holder, or to ready when its node is gone.
  */
 export function crossSlotMoveScripts(queueScript: (body: string) => ScriptDef) {
   return {
@@ -61,15 +63,22 @@ if #ids > 0 then wake(q, due) end
 return #ids
 `),
 
-    // ids from ARGV[4]: their intents and records go.
+    // ARGV[4] = k; k moved ids from ARGV[5]: their records go, their intents become landed notes.
+    // From ARGV[5 + k]: ids whose notes go (their marks are forgotten).
     moveDone: queueScript(`
-local n, bytes = 0, 0
-for i = 4, #ARGV do
-  if redis.call('HDEL', q.b .. 'moving', ARGV[i]) == 1 then
+local k, n, bytes = tonumber(ARGV[4]), 0, 0
+local moving, landed = q.b .. 'moving', q.b .. 'landed'
+for i = 5, 4 + k do
+  local packed = redis.call('HGET', moving, ARGV[i])
+  if packed then
+    local intent = cmsgpack.unpack(packed)
+    redis.call('HDEL', moving, ARGV[i])
+    redis.call('HSET', landed, ARGV[i], cmsgpack.pack({ intent[1], intent[2] }))
     bytes = bytes + drop(q, ARGV[i])
     n = n + 1
   end
 end
+for i = 5 + k, #ARGV do redis.call('HDEL', landed, ARGV[i]) end
 count(q, 'inFlight', -n)
 count(q, 'bytes', -bytes)
 return n
@@ -118,6 +127,17 @@ for i = 1, #flat, 2 do
     table.insert(intent, 1, flat[i])
     out[#out + 1] = intent
   end
+end
+return out
+`),
+
+    // ARGV[4] = holder prefix ('<node>/'): that node's landed notes, each { id, target }.
+    landedMoves: queueScript(`
+local p, out = ARGV[4], {}
+local flat = redis.call('HGETALL', q.b .. 'landed')
+for i = 1, #flat, 2 do
+  local note = cmsgpack.unpack(flat[i + 1])
+  if string.sub(note[2], 1, #p) == p then out[#out + 1] = { flat[i], note[1] } end
 end
 return out
 `),

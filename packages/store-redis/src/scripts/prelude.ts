@@ -2,9 +2,10 @@ import { SIZE_AT, SIZE_DIGITS } from '../record-codec.js';
 
 /**
  * Lua shared by every queue script. A queue is a table of its declared keys (ten KEYS from `k`,
- * see `keyLayout`) plus its base for the keys derived inside the script (seq, moving, movedIn),
- * which share the queue's hash tag. ARGV[1] is always who asks: the calling node's id, which its
- * wake-ups carry (a node ignores its own: its engine already knows), or '' to wake every node.
+ * see `keyLayout`) plus its base for the keys derived inside the script (seq, moving, movedIn,
+ * landed), which share the queue's hash tag. ARGV[1] is always who asks: the calling node's id,
+ * which its wake-ups carry (a node ignores its own: its engine already knows), or '' to wake
+ * every node.
  *
  * Per queue: `counts` hash (ready, inFlight, delayed, bytes; also the queue's existence marker),
  * `ready` zset and `fresh` list (see below), `delayed` zset (score = readyAt), `inflight` hash
@@ -13,8 +14,8 @@ import { SIZE_AT, SIZE_DIGITS } from '../record-codec.js';
  * nothing has no field, so a cancel or a sweep scans inflight only for one that does), `dedupe`
  * zset (score = expiry), `records` hash (id → the packed record, see record-codec.ts), `meta`
  * hash (id → '<body size> <delivery count>[ <readyAt>]', only for a message with a count or a
- * readyAt), `seq` string (the queue's last id), `moving` and `movedIn` hashes (cross-slot moves,
- * see move-scripts.ts).
+ * readyAt), `seq` string (the queue's last id), `moving`, `movedIn` and `landed` hashes (cross-slot
+ * moves, see move-scripts.ts).
  *
  * Records live in two hashes per queue, not a hash per message: a batch of messages is then one
  * HSET, HMGET or HDEL per structure, with no key string built, no key created or deleted and no

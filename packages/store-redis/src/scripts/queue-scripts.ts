@@ -57,7 +57,7 @@ return 1
     deleteQueue: script(`
 if missing(q) then return 0 end
 redis.call('DEL', q.c, q.ready, q.fresh, q.delayed, q.infl, q.leases, q.holding, q.dd, q.recs, q.meta,
-  q.b .. 'moving', q.b .. 'movedIn')
+  q.b .. 'moving', q.b .. 'movedIn', q.b .. 'landed')
 redis.call('PEXPIRE', q.b .. 'seq', 60000) -- see reserveIds
 return 1
 `),
