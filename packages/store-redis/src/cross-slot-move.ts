@@ -61,7 +61,7 @@ export class CrossSlotMove {
    * target is gone return to ready. Returns how many were replayed.
    */
   async recover(queue: QueueKey, node: string): Promise<number> {
-    const intents = (await this.host.script('pendingMoves', queue, [`${node}/`], true)) as Buffer[][];
+    const intents = (await this.host.script('movesOf', queue, [`${node}/`, 'moving'], true)) as Buffer[][];
     const byTarget = new Map<string, (readonly [string, ScriptArg[]])[]>();
     for (const intent of intents) {
       const [id, target] = intent.map(String);
@@ -89,16 +89,18 @@ export class CrossSlotMove {
 
   /** Forgets the marks `node`'s landed moves from `queue` left in their targets, then the notes. */
   async #forgetLanded(queue: QueueKey, node: string): Promise<void> {
-    const notes = (await this.host.script('landedMoves', queue, [`${node}/`])) as [string, string][];
+    const notes = (await this.host.script('movesOf', queue, [`${node}/`, 'landed'])) as string[][];
     const byTarget = new Map<string, string[]>();
+    const done = this.#takeForgotten(queue);
     for (const [id, target] of notes) {
+      if (id === undefined || target === undefined) continue;
       let ids = byTarget.get(target);
       if (ids === undefined) byTarget.set(target, (ids = []));
       ids.push(id);
+      done.push(id);
     }
     // A target deleted meanwhile took its marks with it.
     for (const [target, ids] of byTarget) await this.host.script('moveForget', target, [queue, ...ids]);
-    const done = [...notes.map(([id]) => id), ...this.#takeForgotten(queue)];
     if (done.length > 0) await this.host.script('moveDone', queue, [0, ...done]);
   }
 

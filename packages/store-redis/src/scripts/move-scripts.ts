@@ -15,8 +15,8 @@ import type { ScriptDef } from './queue-scripts.js';
  * 4. `moveForget` (target): drops the marks. The notes go with the source's next `moveDone`, or
  *    with the recovery below.
  *
- * If the moving node dies, whichever node sweeps it finds its intents (`pendingMoves`) and replays
- * steps 2–4, then forgets the marks its notes name (`landedMoves`). A missing target undoes
+ * If the moving node dies, whichever node sweeps it finds its intents (`movesOf`) and replays
+ * steps 2–4, then forgets the marks its landed notes name (`movesOf` too). A missing target undoes
  * step 1 (`moveAbort`): back to the holder, or to ready when its node is gone.
  */
 export function crossSlotMoveScripts(queueScript: (body: string) => ScriptDef) {
@@ -117,27 +117,17 @@ if n > 0 and not back then wake(q) end
 return n
 `),
 
-    // ARGV[4] = holder prefix ('<node>/'): that node's intents, each { id, target, holder, lease, record... }.
-    pendingMoves: queueScript(`
+    // ARGV[4] = holder prefix ('<node>/'), [5] = 'moving' or 'landed': that node's intents, each
+    // { id, target, holder, lease, record... }, or its landed notes, each { id, target, holder }.
+    movesOf: queueScript(`
 local p, out = ARGV[4], {}
-local flat = redis.call('HGETALL', q.b .. 'moving')
+local flat = redis.call('HGETALL', q.b .. (ARGV[5] == 'landed' and 'landed' or 'moving'))
 for i = 1, #flat, 2 do
-  local intent = cmsgpack.unpack(flat[i + 1])
-  if string.sub(intent[2], 1, #p) == p then
-    table.insert(intent, 1, flat[i])
-    out[#out + 1] = intent
+  local entry = cmsgpack.unpack(flat[i + 1])
+  if string.sub(entry[2], 1, #p) == p then
+    table.insert(entry, 1, flat[i])
+    out[#out + 1] = entry
   end
-end
-return out
-`),
-
-    // ARGV[4] = holder prefix ('<node>/'): that node's landed notes, each { id, target }.
-    landedMoves: queueScript(`
-local p, out = ARGV[4], {}
-local flat = redis.call('HGETALL', q.b .. 'landed')
-for i = 1, #flat, 2 do
-  local note = cmsgpack.unpack(flat[i + 1])
-  if string.sub(note[2], 1, #p) == p then out[#out + 1] = { flat[i], note[1] } end
 end
 return out
 `),
