@@ -185,14 +185,7 @@ describe.skipIf(skip !== undefined)(
       const prefix = uniquePrefix();
       const store = await open(prefix);
       const layout = keyLayout(prefix, false);
-      let to = 'dl0';
-      for (
-        let i = 1;
-        (await masterPortOf(cluster, layout.queueBase('src'))) ===
-        (await masterPortOf(cluster, layout.queueBase(to)));
-        i++
-      )
-        to = `dl${i}`;
+      const to = 'dl'; // over a Cluster every move takes the four steps, whichever masters serve the two
       await store.createQueue('src');
       await store.createQueue(to);
       await store.enqueue('src', ['a', 'b', 'c'].map(record));
