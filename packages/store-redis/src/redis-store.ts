@@ -34,6 +34,7 @@ import { readPersistence, versionAtLeast, type RedisPersistence } from './redis-
 import { queueScripts } from './scripts/queue-scripts.js';
 import { HolderIndex } from './holder-index.js';
 import { AckBatcher } from './ack-batcher.js';
+import { PendingReleases } from './pending-releases.js';
 import { QueueAppender } from './queue-appender.js';
 import { RedisCalls, storeScripts, type RedisWaitOption, type ScriptArg } from './redis-calls.js';
 import { RedisMetadata } from './redis-metadata.js';
@@ -99,6 +100,8 @@ export class RedisStore implements MessageStore {
   readonly #calls: RedisCalls;
   readonly #meta: RedisMetadata;
   readonly #acks: AckBatcher;
+  /** Releases Redis did not take, run again on the liveness timer. */
+  readonly #releases: PendingReleases;
   readonly #appender: QueueAppender;
   readonly #consumers: QueueConsumers;
   /** Queues this node's holders took from (see HolderIndex). */
@@ -138,6 +141,7 @@ export class RedisStore implements MessageStore {
     this.#sweepCalls = this.#calls.forEveryNode();
     this.#meta = new RedisMetadata(this.#calls);
     this.#acks = new AckBatcher(this.#calls);
+    this.#releases = new PendingReleases((r) => this.#calls.script(r.name, r.queue, r.args));
     this.#appender = new QueueAppender(this.#calls, mode);
     this.#consumers = new QueueConsumers(this.#calls, this.nodeId, () => this.#liveNodes());
     const crossSlot = this.#sharded && options.singleSlot !== true;
@@ -159,7 +163,7 @@ export class RedisStore implements MessageStore {
       command: (name: string, ...args: (string | number)[]) => this.#redis.call(name, ...args),
       announceGone: (node: string) => this.#calls.note(this.#calls.channels.nodeGone, node),
       releaseNode: (queue: string, node: string) => this.#releaseNode(queue, node),
-      housekeep: () => this.#pruneHolders(),
+      housekeep: () => this.#housekeep(),
       onError: this.#onError,
     };
     this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? fromUrl.holderTtlMs ?? 10_000);
@@ -245,6 +249,7 @@ export class RedisStore implements MessageStore {
     }
     this.#status = 'closed';
     this.#channels.close();
+    this.#releases.clear(); // what they would release, the node's release below returns
     try {
       for (const queue of this.#registered.keys()) await this.#releaseNode(queue, this.nodeId);
       await this.#liveness.stop(true);
@@ -453,6 +458,12 @@ export class RedisStore implements MessageStore {
     return listing;
   }
 
+  /** On the liveness timer: failed releases again, then the holder index's pruning. */
+  async #housekeep(): Promise<void> {
+    await this.#releases.retry();
+    await this.#pruneHolders();
+  }
+
   /** Forgets holder-index entries (older than a minute) whose holder no longer holds anything there. */
   async #pruneHolders(): Promise<void> {
     const now = Date.now();
@@ -484,7 +495,8 @@ export class RedisStore implements MessageStore {
   ): Promise<string[]> {
     this.#check();
     const readyAt = options?.readyAt ?? '';
-    return (await this.#calls.script('release', queue, [this.#holder(holder), readyAt, ...ids])) as string[];
+    const args = [this.#holder(holder), readyAt, ...ids];
+    return (await this.#releases.attempt({ name: 'release', queue, args })) as string[];
   }
 
   async renew(queue: QueueKey, ids: string[], holder: HolderId, leaseUntil: number): Promise<string[]> {
@@ -495,9 +507,17 @@ export class RedisStore implements MessageStore {
   async releaseHolder(holder: HolderId): Promise<number> {
     this.#check();
     const qualified = this.#holder(holder);
+    const queues = this.#holders.take(qualified);
     let n = 0;
-    for (const queue of this.#holders.take(qualified))
-      n += await this.#calls.count('releaseHolder', queue, [qualified]);
+    for (const [i, queue] of queues.entries()) {
+      try {
+        n += Number(await this.#releases.attempt({ name: 'releaseHolder', queue, args: [qualified] }));
+      } catch (err) {
+        for (const rest of queues.slice(i + 1))
+          this.#releases.keep({ name: 'releaseHolder', queue: rest, args: [qualified] });
+        throw err;
+      }
+    }
     return n;
   }
 

@@ -1,0 +1,84 @@
+import { StoreError, type QueueRecordInput } from '@conveyor/core';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RedisStore } from '../src/index.js';
+import { cuttingProxy } from './cutting-proxy.js';
+import { REDIS_URL, redisUnavailable, storesPerTest } from './redis-fixture.js';
+
+const skip = await redisUnavailable();
+
+const record = (body: string, extra: Partial<QueueRecordInput> = {}): QueueRecordInput => ({
+  message: { exchange: '', routingKey: 'q', properties: {}, body: Buffer.from(body) },
+  enqueuedAt: Date.now(),
+  durable: true,
+  ...extra,
+});
+
+describe.skipIf(skip !== undefined)(
+  `RedisStore over a connection that fails${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    const { fresh } = storesPerTest();
+    const proxies: Awaited<ReturnType<typeof cuttingProxy>>[] = [];
+    const stores: RedisStore[] = [];
+    // Each store closes while its proxy still passes its commands on.
+    afterEach(async () => {
+      for (const s of stores.splice(0)) await s.close();
+      for (const p of proxies.splice(0)) await p.close();
+    });
+
+    async function throughProxy(holderTtlMs = 10_000) {
+      const proxy = await cuttingProxy(REDIS_URL);
+      proxies.push(proxy);
+      const prefix = fresh();
+      const store = new RedisStore({ url: proxy.url, prefix, holderTtlMs, onError: () => {} });
+      stores.push(store);
+      await store.open();
+      await store.createQueue('q');
+      return { proxy, store, base: `${prefix}{q:q}:` };
+    }
+
+    it('a script Redis ran whose reply the connection lost is not sent again: the call fails and the counts stay true', async () => {
+      const { proxy, store, base } = await throughProxy();
+      proxy.cutReplyTo('cut-here');
+      // A delayed record goes by the enqueue script (a plain batch is a MULTI, which ioredis
+      // never sends again). Run twice, it would count the message twice.
+      const sent = store.enqueue('q', [record('cut-here', { readyAt: Date.now() + 60_000 })]);
+      await expect(sent).rejects.toBeInstanceOf(StoreError);
+      const redis = new Redis(REDIS_URL);
+      try {
+        expect(await redis.zcard(`${base}delayed`)).toBe(1);
+        // Redis took it, though the caller was told it failed (at least once): counted once.
+        await expect.poll(async () => (await store.counts('q')).delayed).toBe(1);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+    it('a release or a releaseHolder that fails while Redis is unreachable is retried until Redis takes it', async () => {
+      // Housekeeping every second; the node's liveness key outlives the outage.
+      const { proxy, store, base } = await throughProxy(3_000);
+      await store.enqueue('q', [record('a'), record('b')]);
+      const [a] = await store.take('q', 1, { holder: 'consumer', now: Date.now() });
+      await store.take('q', 1, { holder: 'basic-get', now: Date.now() });
+      await proxy.refuse();
+      // Both at once: each fails after ioredis's third reconnect, which come slower and slower.
+      const [release, releaseHolder] = await Promise.allSettled([
+        store.release('q', [a?.id ?? ''], 'consumer'),
+        store.releaseHolder('basic-get'),
+      ]);
+      for (const settled of [release, releaseHolder]) {
+        expect(settled.status).toBe('rejected');
+        expect((settled as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
+      }
+      await proxy.accept();
+      const redis = new Redis(REDIS_URL);
+      try {
+        const counts = async () => redis.hmget(`${base}counts`, 'ready', 'inFlight');
+        await expect.poll(counts, { timeout: 10_000 }).toEqual(['2', '0']);
+        expect(await redis.exists(`${base}holding`)).toBe(0);
+      } finally {
+        redis.disconnect();
+      }
+    });
+  },
+);
