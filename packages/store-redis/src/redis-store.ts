@@ -416,11 +416,13 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#register(queue);
     const holder = this.#holder(options.holder);
-    const flat = (await this.#calls.script(
-      'take',
-      queue,
-      [clampCount(max), holder, options.leaseUntil ?? '', options.now, options.wakeRest ? '1' : ''],
-      true,
+    const flat = (await this.#holding(holder, queue, () =>
+      this.#calls.script(
+        'take',
+        queue,
+        [clampCount(max), holder, options.leaseUntil ?? '', options.now, options.wakeRest ? '1' : ''],
+        true,
+      ),
     )) as Row;
     if (flat.length > 0) this.#holders.touch(holder, queue, Date.now());
     return takenToMessages(flat);
@@ -430,15 +432,26 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#register(queue);
     const holder = this.#holder(options.holder);
-    const row = (await this.#calls.script(
-      'takeById',
-      queue,
-      [id, holder, options.leaseUntil ?? '', options.now],
-      true,
+    const row = (await this.#holding(holder, queue, () =>
+      this.#calls.script('takeById', queue, [id, holder, options.leaseUntil ?? '', options.now], true),
     )) as Row | null;
     if (row === null || row.length === 0) return undefined;
     this.#holders.touch(holder, queue, Date.now());
     return takenToMessages(row)[0];
+  }
+
+  /**
+   * A take whose call failed may have run in Redis with its reply lost (the connection dropped):
+   * then `holder` holds what its caller never got. The queue goes into the holder index all the
+   * same, so that `releaseHolder` (the engine calls it when the holder ends) returns those too.
+   */
+  async #holding(holder: string, queue: QueueKey, take: () => Promise<unknown>): Promise<unknown> {
+    try {
+      return await take();
+    } catch (err) {
+      this.#holders.touch(holder, queue, Date.now());
+      throw err;
+    }
   }
 
   /**

@@ -39,19 +39,38 @@ describe.skipIf(skip !== undefined)(
 
     it('a script Redis ran whose reply the connection lost is not sent again: the call fails and the counts stay true', async () => {
       const { proxy, store, base } = await throughProxy();
+      const later = Date.now() + 60_000;
+      // The enqueue script in Redis's cache first, so that the cut call runs (not a NOSCRIPT).
+      await store.enqueue('q', [record('warm', { readyAt: later })]);
       proxy.cutReplyTo('cut-here');
       // A delayed record goes by the enqueue script (a plain batch is a MULTI, which ioredis
       // never sends again). Run twice, it would count the message twice.
-      const sent = store.enqueue('q', [record('cut-here', { readyAt: Date.now() + 60_000 })]);
+      const sent = store.enqueue('q', [record('cut-here', { readyAt: later })]);
       await expect(sent).rejects.toBeInstanceOf(StoreError);
       const redis = new Redis(REDIS_URL);
       try {
-        expect(await redis.zcard(`${base}delayed`)).toBe(1);
+        expect(await redis.zcard(`${base}delayed`)).toBe(2);
         // Redis took it, though the caller was told it failed (at least once): counted once.
-        await expect.poll(async () => (await store.counts('q')).delayed).toBe(1);
+        await expect.poll(async () => (await store.counts('q')).delayed).toBe(2);
       } finally {
         redis.disconnect();
       }
+    });
+
+    // An AMQP channel's basic.get holds by the channel's holder, which releaseHolder ends at close.
+    it('a take Redis ran whose reply was lost: its holder holds what its caller never got, and releaseHolder returns it', async () => {
+      const { proxy, store } = await throughProxy();
+      await store.enqueue('q', [record('a'), record('b')]);
+      // The take script in Redis's cache first, so that the cut take runs (not a NOSCRIPT).
+      const [warm] = await store.take('q', 1, { holder: 'warm', now: Date.now() });
+      expect(await store.ack('q', [warm?.id ?? ''], 'warm')).toHaveLength(1);
+      proxy.cutReplyTo('lost-reply');
+      await expect(store.take('q', 1, { holder: 'lost-reply', now: Date.now() })).rejects.toBeInstanceOf(
+        StoreError,
+      );
+      await expect.poll(async () => (await store.counts('q')).inFlight).toBe(1);
+      expect(await store.releaseHolder('lost-reply')).toBe(1);
+      expect(await store.counts('q')).toMatchObject({ ready: 1, inFlight: 0 });
     });
 
     it('a release or a releaseHolder that fails while Redis is unreachable is retried until Redis takes it', async () => {
