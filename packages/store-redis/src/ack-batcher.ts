@@ -1,5 +1,6 @@
 import { setImmediate } from 'node:timers';
 import type { QueueKey } from '@conveyor/core';
+import type { PendingReleases } from './pending-releases.js';
 import type { RedisCalls, ScriptArg } from './redis-calls.js';
 
 interface PendingAck {
@@ -16,7 +17,11 @@ interface PendingAck {
 export class AckBatcher {
   readonly #pending = new Map<QueueKey, PendingAck[]>();
 
-  constructor(private readonly calls: RedisCalls) {}
+  constructor(
+    private readonly calls: RedisCalls,
+    /** Where the ids of a failed call go to be released (see PendingReleases). */
+    private readonly releases: PendingReleases,
+  ) {}
 
   /** The ids of `ids` that `holder` (qualified) held, now acked. */
   ack(queue: QueueKey, holder: string, ids: string[]): Promise<string[]> {
@@ -56,6 +61,10 @@ export class AckBatcher {
         for (const a of g.callers) a.resolve(a.ids.filter((id) => acked.delete(id)));
       }
     } catch (err) {
+      // Redis may not have run it: what it would have settled is still held by a holder whose
+      // engine has forgotten it. Released once Redis answers; a no-op for what it did settle.
+      for (const [holder, g] of groups)
+        this.releases.keepAfter(err, { name: 'release', queue, args: [holder, '', ...g.ids] });
       for (const a of batch) a.reject(err);
     }
   }

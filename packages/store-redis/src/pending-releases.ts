@@ -4,17 +4,20 @@ import type { ScriptArg } from './redis-calls.js';
 
 /** A release that Redis did not take: the script, its queue and its arguments. */
 interface Release {
-  readonly name: Extract<ScriptName, 'release' | 'releaseHolder'>;
+  readonly name: Extract<ScriptName, 'release' | 'releaseHolder' | 'undoTake'>;
   readonly queue: QueueKey;
   readonly args: ScriptArg[];
 }
 
 /**
  * Releases that failed (Redis unreachable, the connection lost mid-call), run again on the
- * liveness timer until Redis takes them. Without that a consumer that goes while Redis is away
- * would leave what it held in flight for as long as its node lives: no sweep returns the holds of
- * a live node. Both scripts release only what their holder still holds, so running one again, or
- * one that Redis did run before its reply was lost, changes nothing a second time.
+ * liveness timer until Redis takes them; the undoing of takes whose call failed (they may have
+ * run, their reply lost); and the release of what an ack that failed may not have settled (its
+ * consumer is done with it, its engine has forgotten it: delivered again, at least once).
+ * Without that, a consumer that goes while Redis is away leaves what it held in flight for as
+ * long as its node lives: no sweep returns the holds of a live node. Each script releases only
+ * what its holder still holds, so running one again, or one that Redis did run before its reply
+ * was lost, changes nothing a second time.
  */
 export class PendingReleases {
   #pending: Release[] = [];
@@ -34,6 +37,11 @@ export class PendingReleases {
   /** Keeps `release` for `retry` (a call that was not made: an earlier one failed). */
   keep(release: Release): void {
     this.#pending.push(release);
+  }
+
+  /** Keeps `release` for `retry` after a call failed with `err`, unless nothing is left to release. */
+  keepAfter(err: unknown, release: Release): void {
+    if (worthRetrying(err)) this.#pending.push(release);
   }
 
   /** Runs each kept release once more; keeps those Redis still does not take. */

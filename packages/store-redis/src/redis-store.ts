@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   BrokerClosedError,
+  QueueNotFoundError,
   StoreError,
   type CreateQueueOptions,
   type EnqueueOptions,
@@ -102,6 +103,10 @@ export class RedisStore implements MessageStore {
   readonly #acks: AckBatcher;
   /** Releases Redis did not take, run again on the liveness timer. */
   readonly #releases: PendingReleases;
+  /** Takes made, for each take's token (see undoTake). */
+  #takes = 0;
+  /** `<holder>\0<queue>` → the token of that holder's last take there, which failed. */
+  readonly #failedTakes = new Map<string, string>();
   readonly #appender: QueueAppender;
   readonly #consumers: QueueConsumers;
   /** Queues this node's holders took from (see HolderIndex). */
@@ -140,8 +145,8 @@ export class RedisStore implements MessageStore {
     );
     this.#sweepCalls = this.#calls.forEveryNode();
     this.#meta = new RedisMetadata(this.#calls);
-    this.#acks = new AckBatcher(this.#calls);
     this.#releases = new PendingReleases((r) => this.#calls.script(r.name, r.queue, r.args));
+    this.#acks = new AckBatcher(this.#calls, this.#releases);
     this.#appender = new QueueAppender(this.#calls, mode);
     this.#consumers = new QueueConsumers(this.#calls, this.nodeId, () => this.#liveNodes());
     const crossSlot = this.#sharded && options.singleSlot !== true;
@@ -250,6 +255,7 @@ export class RedisStore implements MessageStore {
     this.#status = 'closed';
     this.#channels.close();
     this.#releases.clear(); // what they would release, the node's release below returns
+    this.#failedTakes.clear();
     try {
       for (const queue of this.#registered.keys()) await this.#releaseNode(queue, this.nodeId);
       await this.#liveness.stop(true);
@@ -416,14 +422,34 @@ export class RedisStore implements MessageStore {
     this.#check();
     await this.#register(queue);
     const holder = this.#holder(options.holder);
-    const flat = (await this.#holding(holder, queue, () =>
-      this.#calls.script(
-        'take',
-        queue,
-        [clampCount(max), holder, options.leaseUntil ?? '', options.now, options.wakeRest ? '1' : ''],
-        true,
-      ),
-    )) as Row;
+    // This holder's last take here failed: what it may have taken goes back before it takes
+    // again, as the note of its ids is replaced by the next take's.
+    const failed = `${holder}\u0000${queue}`;
+    const undo = this.#failedTakes.get(failed);
+    if (undo !== undefined) {
+      await this.#calls.script('undoTake', queue, [holder, undo]);
+      this.#failedTakes.delete(failed);
+    }
+    const token = String(++this.#takes);
+    const args = [
+      clampCount(max),
+      holder,
+      options.leaseUntil ?? '',
+      options.now,
+      options.wakeRest ? '1' : '',
+      token,
+    ];
+    let flat: Row;
+    try {
+      flat = (await this.#holding(holder, queue, () => this.#calls.script('take', queue, args, true))) as Row;
+    } catch (err) {
+      // It may have run, its reply lost: what it took goes back once Redis answers (undoTake).
+      if (!(err instanceof QueueNotFoundError) && !(err instanceof BrokerClosedError)) {
+        this.#failedTakes.set(failed, token);
+        this.#releases.keep({ name: 'undoTake', queue, args: [holder, token] }); // if none follows
+      }
+      throw err;
+    }
     if (flat.length > 0) this.#holders.touch(holder, queue, Date.now());
     return takenToMessages(flat);
   }

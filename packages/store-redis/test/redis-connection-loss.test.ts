@@ -73,6 +73,48 @@ describe.skipIf(skip !== undefined)(
       expect(await store.counts('q')).toMatchObject({ ready: 1, inFlight: 0 });
     });
 
+    /** A store whose next take by `holder` runs in Redis and loses its reply. */
+    async function lostTake(holderTtlMs?: number) {
+      const { proxy, store } = await throughProxy(holderTtlMs);
+      await store.enqueue('q', [record('warm'), record('a')]);
+      const [warm] = await store.take('q', 1, { holder: 'warm', now: Date.now() });
+      await store.ack('q', [warm?.id ?? ''], 'warm');
+      proxy.cutReplyTo('consumer-1');
+      await expect(store.take('q', 5, { holder: 'consumer-1', now: Date.now() })).rejects.toBeInstanceOf(
+        StoreError,
+      );
+      await expect.poll(async () => (await store.counts('q')).inFlight).toBe(1);
+      return store;
+    }
+
+    it('a take whose reply was lost is undone before its holder takes again, which then gets what it took', async () => {
+      const store = await lostTake();
+      const again = await store.take('q', 5, { holder: 'consumer-1', now: Date.now() });
+      expect(again.map((m) => [m.message.body.toString(), m.deliveryCount])).toEqual([['a', 2]]);
+      expect(await store.counts('q')).toMatchObject({ ready: 0, inFlight: 1 });
+    });
+
+    it('a take whose reply was lost, its holder gone (a consumer that went), is undone on the liveness timer', async () => {
+      const store = await lostTake(600);
+      await expect
+        .poll(async () => store.counts('q'), { timeout: 5_000 })
+        .toMatchObject({ ready: 1, inFlight: 0 });
+    });
+
+    it('an ack that fails while Redis is unreachable leaves nothing held: what it did not settle is delivered again', async () => {
+      const { proxy, store } = await throughProxy(600);
+      await store.enqueue('q', [record('a')]);
+      const [a] = await store.take('q', 1, { holder: 'consumer', now: Date.now() });
+      await proxy.refuse();
+      await expect(store.ack('q', [a?.id ?? ''], 'consumer')).rejects.toBeInstanceOf(StoreError);
+      await proxy.accept();
+      await expect
+        .poll(async () => store.counts('q'), { timeout: 10_000 })
+        .toMatchObject({ ready: 1, inFlight: 0 });
+      const [again] = await store.take('q', 1, { holder: 'next', now: Date.now() });
+      expect([again?.id, again?.deliveryCount]).toEqual([a?.id, 2]);
+    });
+
     it('a release or a releaseHolder that fails while Redis is unreachable is retried until Redis takes it', async () => {
       // Housekeeping every second; the node's liveness key outlives the outage.
       const { proxy, store, base } = await throughProxy(3_000);

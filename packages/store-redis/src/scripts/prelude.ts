@@ -3,9 +3,9 @@ import { SIZE_AT, SIZE_DIGITS } from '../record-codec.js';
 /**
  * Lua shared by every queue script. A queue is a table of its declared keys (ten KEYS from `k`,
  * see `keyLayout`) plus its base for the keys derived inside the script (seq, moving, movedIn,
- * landed), which share the queue's hash tag. ARGV[1] is always who asks: the calling node's id,
- * which its wake-ups carry (a node ignores its own: its engine already knows), or '' to wake
- * every node.
+ * landed, takes), which share the queue's hash tag. ARGV[1] is always who asks: the calling
+ * node's id, which its wake-ups carry (a node ignores its own: its engine already knows), or ''
+ * to wake every node.
  *
  * Per queue: `counts` hash (ready, inFlight, delayed, bytes; also the queue's existence marker),
  * `ready` zset and `fresh` list (see below), `delayed` zset (score = readyAt), `inflight` hash
@@ -15,7 +15,7 @@ import { SIZE_AT, SIZE_DIGITS } from '../record-codec.js';
  * zset (score = expiry), `records` hash (id → the packed record, see record-codec.ts), `meta`
  * hash (id → '<body size> <delivery count>[ <readyAt>]', only for a message with a count or a
  * readyAt), `seq` string (the queue's last id), `moving`, `movedIn` and `landed` hashes (cross-slot
- * moves, see move-scripts.ts).
+ * moves, see move-scripts.ts), `takes` hash (holder → its last take's token and ids, see undoTake).
  *
  * Records live in two hashes per queue, not a hash per message: a batch of messages is then one
  * HSET, HMGET or HDEL per structure, with no key string built, no key created or deleted and no
@@ -342,6 +342,29 @@ local function unhold(q, id, holder)
   redis.call('HDEL', q.infl, id)
   redis.call('ZREM', q.leases, id)
   holdsFewer(q, holder, 1)
+end
+-- Returns those of ids that holder holds to ready at their id position (readyAt '': else to
+-- delayed until readyAt), their counts kept; returns them.
+local function releaseIds(q, holder, readyAt, ids)
+  local out = {}
+  for _, id in ipairs(ids) do
+    local mine, c = holdOf(q, id, holder)
+    if mine then
+      unhold(q, id, holder)
+      if readyAt == '' then
+        keepMeta(q, id, c)
+        redis.call('ZADD', q.ready, id, id)
+      else
+        keepMeta(q, id, c, readyAt)
+        redis.call('ZADD', q.delayed, readyAt, id)
+      end
+      out[#out + 1] = id
+    end
+  end
+  count(q, 'inFlight', -#out)
+  count(q, readyAt == '' and 'ready' or 'delayed', #out)
+  if #out > 0 then wake(q, readyAt ~= '' and readyAt or nil) end
+  return out
 end
 -- The ids in flight whose holder passes keep(holder): one scan of inflight (a cancel or a sweep,
 -- never a message's way; the per-holder sets that spared it cost every message two commands).

@@ -57,7 +57,7 @@ return 1
     deleteQueue: script(`
 if missing(q) then return 0 end
 redis.call('DEL', q.c, q.ready, q.fresh, q.delayed, q.infl, q.leases, q.holding, q.dd, q.recs, q.meta,
-  q.b .. 'moving', q.b .. 'movedIn', q.b .. 'landed')
+  q.b .. 'moving', q.b .. 'movedIn', q.b .. 'landed', q.b .. 'takes')
 redis.call('PEXPIRE', q.b .. 'seq', 60000) -- see reserveIds
 return 1
 `),
@@ -81,7 +81,8 @@ return redis.call('HGET', q.c, 'ready') or '0'
 `),
 
     // ARGV[4] = max, [5] = holder, [6] = lease deadline or '', [7] = now, [8] = '1' to wake the
-    // other nodes if ready messages are left (the caller's enqueue woke nobody: it took them).
+    // other nodes if ready messages are left (the caller's enqueue woke nobody: it took them),
+    // [9] = this take's token: its ids are noted under it, for undoTake should the reply be lost.
     take: script(`
 if missing(q) then return qnf(q) end
 promote(q, tonumber(ARGV[7]))
@@ -89,8 +90,25 @@ local max = tonumber(ARGV[4])
 if max <= 0 then return {} end
 local ids = popReady(q, max)
 local rows = takeIds(q, ids, ARGV[5], ARGV[6])
+if #ids > 0 then redis.call('HSET', q.b .. 'takes', ARGV[5], ARGV[9] .. ' ' .. table.concat(ids, ' ')) end
 if ARGV[8] == '1' and #ids == max and redis.call('HGET', q.c, 'ready') ~= '0' then wake(q) end
 return rows
+`),
+
+    // ARGV[4] = holder, [5] = token. A take whose call failed may have run with its reply lost:
+    // what it took (its note in takes, if the holder took nothing since) goes back to ready, as
+    // a release would return it. Returns how many.
+    undoTake: script(`
+if missing(q) then return 0 end
+local holder, note = ARGV[4], redis.call('HGET', q.b .. 'takes', ARGV[4])
+if not note then return 0 end
+local ids, token = {}, nil
+for word in string.gmatch(note, '%S+') do
+  if token == nil then token = word else ids[#ids + 1] = word end
+end
+if token ~= ARGV[5] then return 0 end
+redis.call('HDEL', q.b .. 'takes', holder)
+return #releaseIds(q, holder, '', ids)
 `),
 
     // ARGV[4] = id, [5] = holder, [6] = lease deadline or '', [7] = now.
@@ -165,25 +183,11 @@ return out
     // ARGV[4] = holder, [5] = readyAt or ''; ids from ARGV[6].
     release: script(`
 if missing(q) then return qnf(q) end
-local holder, readyAt, out = ARGV[4], ARGV[5], {}
-for i = 6, #ARGV do
-  local id = ARGV[i]
-  local mine, c = holdOf(q, id, holder)
-  if mine then
-    unhold(q, id, holder)
-    if readyAt == '' then
-      keepMeta(q, id, c)
-      redis.call('ZADD', q.ready, id, id)
-    else
-      keepMeta(q, id, c, readyAt)
-      redis.call('ZADD', q.delayed, readyAt, id)
-    end
-    out[#out + 1] = id
-  end
-end
-count(q, 'inFlight', -#out)
-count(q, readyAt == '' and 'ready' or 'delayed', #out)
-if #out > 0 then wake(q, readyAt ~= '' and readyAt or nil) end
+local holder, ids = ARGV[4], {}
+for i = 6, #ARGV do ids[#ids + 1] = ARGV[i] end
+local out = releaseIds(q, holder, ARGV[5], ids)
+-- A holder that holds nothing now needs no note of its last take (see undoTake).
+if not redis.call('HGET', q.holding, holder) then redis.call('HDEL', q.b .. 'takes', holder) end
 return out
 `),
 
@@ -211,6 +215,7 @@ return returnAll(q, due)
     releaseHolder: script(`
 if missing(q) then return 0 end
 local holder = ARGV[4]
+redis.call('HDEL', q.b .. 'takes', holder)
 if not redis.call('HGET', q.holding, holder) then return 0 end
 return returnAll(q, heldBy(q, function(h) return h == holder end), holder)
 `),
@@ -222,6 +227,9 @@ local p = ARGV[4] .. '/'
 local function ours(h) return h ~= nil and string.sub(h, 1, #p) == p end
 local any = false
 for _, holder in ipairs(redis.call('HKEYS', q.holding)) do any = any or ours(holder) end
+for _, holder in ipairs(redis.call('HKEYS', q.b .. 'takes')) do
+  if ours(holder) then redis.call('HDEL', q.b .. 'takes', holder) end
+end
 local n = any and returnAll(q, heldBy(q, ours)) or 0
 -- Returning nothing wakes nobody, but the node may have enqueued without waking anyone, to take
 -- those itself (a plain batch with 'taking'), and gone before its take: listeners look again.
