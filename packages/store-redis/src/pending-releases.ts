@@ -29,7 +29,7 @@ export class PendingReleases {
     try {
       return await this.run(release);
     } catch (err) {
-      if (worthRetrying(err)) this.#pending.push(release);
+      this.keepAfter(err, release);
       throw err;
     }
   }
@@ -39,9 +39,15 @@ export class PendingReleases {
     this.#pending.push(release);
   }
 
-  /** Keeps `release` for `retry` after a call failed with `err`, unless nothing is left to release. */
-  keepAfter(err: unknown, release: Release): void {
-    if (worthRetrying(err)) this.#pending.push(release);
+  /**
+   * Keeps `release` for `retry` after a call failed with `err`, unless nothing is left to release
+   * (a queue that is gone holds nothing, a closed store's node returns everything it held).
+   * Returns whether it kept it.
+   */
+  keepAfter(err: unknown, release: Release): boolean {
+    if (err instanceof QueueNotFoundError || err instanceof BrokerClosedError) return false;
+    this.#pending.push(release);
+    return true;
   }
 
   /** Runs each kept release once more; keeps those Redis still does not take. */
@@ -54,7 +60,7 @@ export class PendingReleases {
       } catch (err) {
         // Still not taken: kept for the next tick. What keeps Redis away is reported by the
         // connection itself (the store's onError), once per failed reconnect.
-        if (worthRetrying(err)) this.#pending.push(release);
+        this.keepAfter(err, release);
       }
     }
   }
@@ -63,12 +69,4 @@ export class PendingReleases {
   clear(): void {
     this.#pending = [];
   }
-
-  get size(): number {
-    return this.#pending.length;
-  }
 }
-
-/** A queue that is gone holds nothing, and a closed store's node returns everything it held. */
-const worthRetrying = (err: unknown): boolean =>
-  !(err instanceof QueueNotFoundError) && !(err instanceof BrokerClosedError);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   BrokerClosedError,
-  QueueNotFoundError,
   StoreError,
   type CreateQueueOptions,
   type EnqueueOptions,
@@ -443,11 +442,10 @@ export class RedisStore implements MessageStore {
     try {
       flat = (await this.#holding(holder, queue, () => this.#calls.script('take', queue, args, true))) as Row;
     } catch (err) {
-      // It may have run, its reply lost: what it took goes back once Redis answers (undoTake).
-      if (!(err instanceof QueueNotFoundError) && !(err instanceof BrokerClosedError)) {
+      // It may have run, its reply lost: what it took goes back once Redis answers (undoTake),
+      // before this holder's next take here, or on the timer if none follows.
+      if (this.#releases.keepAfter(err, { name: 'undoTake', queue, args: [holder, token] }))
         this.#failedTakes.set(failed, token);
-        this.#releases.keep({ name: 'undoTake', queue, args: [holder, token] }); // if none follows
-      }
       throw err;
     }
     if (flat.length > 0) this.#holders.touch(holder, queue, Date.now());
