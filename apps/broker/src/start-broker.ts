@@ -78,7 +78,24 @@ function createStore(config: StoreConfig, logger: Logger): MessageStore {
       return new LmdbStore({ path: config.dataDir });
     case 'shared':
       if (/^rediss?(\+cluster)?:\/\//.test(config.url))
-        return new RedisStore({ url: config.url, onError: (err) => logger.error({ err }, 'redis store') });
+        return new RedisStore({
+          url: config.url,
+          onError: (err) => logger.error({ err }, 'redis store'),
+          onConnection: (event) =>
+            event.state === 'lost'
+              ? logger.error(
+                  { err: event.error, connection: event.connection },
+                  'redis connection lost, reconnecting',
+                )
+              : logger.info(
+                  {
+                    connection: event.connection,
+                    downMs: event.downMs,
+                    failedReconnects: event.failedAttempts,
+                  },
+                  'redis connection restored',
+                ),
+        });
       throw new StartError(
         'STORE_NOT_SUPPORTED',
         `--store ${config.url}: only redis://, rediss:// and redis+cluster://h1:p1,h2:p2 shared stores are supported; or use --data-dir DIR (durable) or --memory`,

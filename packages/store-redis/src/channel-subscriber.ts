@@ -1,4 +1,5 @@
 import type { RedisClient } from './redis-connection.js';
+import { reportOutages, type RedisConnectionEvent } from './outage-reports.js';
 
 /**
  * Every pub/sub channel a store listens on (queue wake-ups, metadata changes, node departures,
@@ -19,6 +20,7 @@ export class ChannelSubscriber {
   constructor(
     private readonly open: () => RedisClient,
     private readonly onError: (err: unknown) => void,
+    private readonly onConnection: (event: RedisConnectionEvent) => void,
   ) {}
 
   /**
@@ -117,7 +119,11 @@ export class ChannelSubscriber {
     };
     connection.on('message', deliver);
     connection.on('smessage', deliver);
-    connection.on('error', (err: unknown) => this.#report(err));
+    reportOutages(connection, 'subscriptions', {
+      onConnection: this.onConnection,
+      onError: (err) => this.#report(err),
+      closed: () => this.#closed,
+    });
     const reconnected = () => {
       for (const listener of this.#reconnectListeners) {
         try {

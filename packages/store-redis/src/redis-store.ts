@@ -40,10 +40,12 @@ import { RedisCalls, storeScripts, type RedisWaitOption, type ScriptArg } from '
 import { RedisMetadata } from './redis-metadata.js';
 import { QueueConsumers } from './queue-consumers.js';
 import { ChannelSubscriber } from './channel-subscriber.js';
+import { printConnectionEvent, reportOutages, type RedisConnectionEvent } from './outage-reports.js';
 import { fromFormat3, upgradeRecords } from './store-upgrade.js';
 import { claimStoreFormat } from './store-format.js';
 
 export type { RedisWaitOption } from './redis-calls.js';
+export type { RedisConnectionEvent, RedisConnectionName } from './outage-reports.js';
 
 export interface RedisStoreOptions {
   /**
@@ -60,8 +62,10 @@ export interface RedisStoreOptions {
   wait?: RedisWaitOption;
   /** Every key under one hash tag `{prefix}`: one Cluster shard holds the whole store, moves stay one script. */
   singleSlot?: boolean;
-  /** Errors no call awaits: the connections' own (each failed reconnect), the liveness loop's. Default: printed to stderr. */
+  /** Errors no call awaits: a connection's own while it is up, the liveness loop's. Default: printed to stderr. */
   onError?: (err: unknown) => void;
+  /** A connection to Redis lost, and back: once each per outage and connection. Default: printed to stderr. */
+  onConnection?: (event: RedisConnectionEvent) => void;
 }
 
 /** A count the scripts can read: `Infinity` (take everything) becomes a large finite number. */
@@ -131,8 +135,13 @@ export class RedisStore implements MessageStore {
     this.#keys = keyLayout(prefix, options.singleSlot === true);
     this.#wait = options.wait ?? fromUrl.wait;
     this.#onError = options.onError ?? ((err: unknown) => console.error('[conveyor redis]', err));
+    const onConnection = options.onConnection ?? printConnectionEvent;
     // Without a listener ioredis prints each connection error past the broker's log.
-    this.#redis.on('error', (err: unknown) => this.#onError(err));
+    reportOutages(this.#redis, 'commands', {
+      onConnection,
+      onError: this.#onError,
+      closed: () => this.#status === 'closed',
+    });
     const mode = this.#sharded ? 'cluster' : 'single';
     this.#calls = new RedisCalls(
       this.#redis,
@@ -171,7 +180,7 @@ export class RedisStore implements MessageStore {
       onError: this.#onError,
     };
     this.#liveness = new NodeLiveness(host, options.holderTtlMs ?? fromUrl.holderTtlMs ?? 10_000);
-    this.#channels = new ChannelSubscriber(() => subscriberClient(target), this.#onError);
+    this.#channels = new ChannelSubscriber(() => subscriberClient(target), this.#onError, onConnection);
     this.cluster = {
       nodeId: this.nodeId,
       subscribe: (queue, onWake) => this.#subscribeWake(queue, onWake),

@@ -1,7 +1,7 @@
 import { StoreError, type QueueRecordInput } from '@conveyor/core';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisStore } from '../src/index.js';
+import { RedisStore, type RedisConnectionEvent } from '../src/index.js';
 import { cuttingProxy } from './cutting-proxy.js';
 import { REDIS_URL, redisUnavailable, storesPerTest } from './redis-fixture.js';
 
@@ -30,11 +30,19 @@ describe.skipIf(skip !== undefined)(
       const proxy = await cuttingProxy(REDIS_URL);
       proxies.push(proxy);
       const prefix = fresh();
-      const store = new RedisStore({ url: proxy.url, prefix, holderTtlMs, onError: () => {} });
+      const errors: unknown[] = [];
+      const outages: RedisConnectionEvent[] = [];
+      const store = new RedisStore({
+        url: proxy.url,
+        prefix,
+        holderTtlMs,
+        onError: (err) => errors.push(err),
+        onConnection: (event) => outages.push(event),
+      });
       stores.push(store);
       await store.open();
       await store.createQueue('q');
-      return { proxy, store, base: `${prefix}{q:q}:` };
+      return { proxy, store, base: `${prefix}{q:q}:`, errors, outages };
     }
 
     it('a script Redis ran whose reply the connection lost is not sent again: the call fails and the counts stay true', async () => {
@@ -131,6 +139,31 @@ describe.skipIf(skip !== undefined)(
       } finally {
         redis.disconnect();
       }
+    });
+
+    it('an outage is reported once per connection when it begins and once when it ends, however many reconnects fail', async () => {
+      const { proxy, store, errors, outages } = await throughProxy();
+      await proxy.refuse();
+      // ioredis retries after 50, 100, 150 … ms: some eight failed reconnects per connection.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const lost = (connection: string) => ({ connection, state: 'lost', error: expect.anything() });
+      expect(outages).toEqual(expect.arrayContaining([lost('commands'), lost('subscriptions')]));
+      expect(outages).toHaveLength(2);
+      await proxy.accept();
+      await expect.poll(() => outages.length, { timeout: 10_000 }).toBe(4);
+      for (const connection of ['commands', 'subscriptions']) {
+        const restored = outages.filter((e) => e.connection === connection && e.state === 'restored');
+        expect(restored).toEqual([
+          { connection, state: 'restored', downMs: expect.any(Number), failedAttempts: expect.any(Number) },
+        ]);
+        const [back] = restored as Extract<RedisConnectionEvent, { state: 'restored' }>[];
+        expect(back?.downMs).toBeGreaterThanOrEqual(2_000);
+        expect(back?.failedAttempts).toBeGreaterThanOrEqual(3);
+      }
+      // None of the failed reconnects reached onError, and the store serves again.
+      expect(errors).toEqual([]);
+      await store.enqueue('q', [record('after')]);
+      expect((await store.counts('q')).ready).toBe(1);
     });
   },
 );
