@@ -122,7 +122,7 @@ export class ChannelSubscriber {
     reportOutages(connection, 'subscriptions', {
       onConnection: this.onConnection,
       onError: (err) => this.#report(err),
-      closed: () => this.#closed,
+      silent: () => this.#closed,
     });
     const reconnected = () => {
       for (const listener of this.#reconnectListeners) {

@@ -17,8 +17,8 @@ export interface OutageHandlers {
   onConnection(event: RedisConnectionEvent): void;
   /** An error while the connection is up, not part of an outage. */
   onError(err: unknown): void;
-  /** True once the store closed: its own disconnect is no outage. */
-  closed(): boolean;
+  /** True while no outage is reported: before the store is open and once it closed (its own connect and disconnect). */
+  silent(): boolean;
 }
 
 /** The default report: one line on stderr for each event. */
@@ -44,7 +44,6 @@ export function reportOutages(
   // cause rather than a report of its own.
   let held: unknown;
   client.on('error', (err: unknown) => {
-    if (handlers.closed()) return;
     if (lostAt !== undefined) {
       failedAttempts += 1;
       return;
@@ -57,7 +56,7 @@ export function reportOutages(
     });
   });
   client.on('close', () => {
-    if (handlers.closed() || !up || lostAt !== undefined) return;
+    if (handlers.silent() || !up || lostAt !== undefined) return;
     lostAt = Date.now();
     failedAttempts = 0;
     const error = held ?? new StoreError('the connection to redis closed');
@@ -69,6 +68,6 @@ export function reportOutages(
     if (lostAt === undefined) return;
     const downMs = Date.now() - lostAt;
     lostAt = undefined;
-    if (!handlers.closed()) handlers.onConnection({ connection, state: 'restored', downMs, failedAttempts });
+    if (!handlers.silent()) handlers.onConnection({ connection, state: 'restored', downMs, failedAttempts });
   });
 }

@@ -140,7 +140,7 @@ export class RedisStore implements MessageStore {
     reportOutages(this.#redis, 'commands', {
       onConnection,
       onError: this.#onError,
-      closed: () => this.#status === 'closed',
+      silent: () => this.#status !== 'open',
     });
     const mode = this.#sharded ? 'cluster' : 'single';
     this.#calls = new RedisCalls(
