@@ -1,4 +1,5 @@
 import { QueueNotFoundError, StoreError, type QueueRecordInput } from '@conveyor/core';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it, vi } from 'vitest';
 import { RedisStore } from '../src/index.js';
@@ -838,4 +839,28 @@ describe('RedisStore connection errors', () => {
       await store.close().catch((err: unknown) => reported.push(err));
     }
   });
+
+  it.skipIf(skip !== undefined)(
+    'a store that refuses at open (data of a newer format) reports no outage: the disconnect is its own',
+    async () => {
+      const prefix = `conveyor-test-refuse:${randomUUID().slice(0, 8)}:`;
+      const redis = new Redis(REDIS_URL);
+      const outages: unknown[] = [];
+      try {
+        await redis.set(`${prefix}format`, '999');
+        const store = new RedisStore({
+          url: REDIS_URL,
+          prefix,
+          onConnection: (event) => outages.push(event),
+          onError: () => {},
+        });
+        await expect(store.open()).rejects.toThrow(/newer Conveyor/);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(outages).toEqual([]);
+      } finally {
+        await redis.del(`${prefix}format`);
+        redis.disconnect();
+      }
+    },
+  );
 });
