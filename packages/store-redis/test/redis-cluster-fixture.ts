@@ -15,6 +15,10 @@ export interface TestCluster {
   /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3` */
   readonly url: string;
   readonly ports: readonly number[];
+  /** SIGKILLs the Redis on `port` (a master's crash, for a failover). */
+  kill(port: number): Promise<void>;
+  /** Starts a killed node again, on its own config: it rejoins (a failed-over master as a replica). */
+  restart(port: number): void;
   stop(): Promise<void>;
 }
 
@@ -63,7 +67,8 @@ export async function startCluster(options: { replicas?: number } = {}): Promise
   const nodes = 3 * (1 + replicas);
   const dir = mkdtempSync(join(tmpdir(), 'conveyor-redis-cluster-'));
   const ports = await freePorts(nodes);
-  const children: ChildProcess[] = ports.map((port) =>
+  // A node started again keeps its nodes.conf: it rejoins the cluster as it was, or as a replica.
+  const launch = (port: number): ChildProcess =>
     spawn(
       'redis-server',
       [
@@ -87,15 +92,26 @@ export async function startCluster(options: { replicas?: number } = {}): Promise
         '',
       ],
       { stdio: 'ignore' },
-    ),
-  );
-  const stop = async () => {
-    for (const child of children) child.kill('SIGKILL');
-    await Promise.all(
-      children.map((c) =>
-        c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : 0,
-      ),
     );
+  const children = ports.map(launch);
+  const killed = (c: ChildProcess) => {
+    c.kill('SIGKILL');
+    return c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : 0;
+  };
+  const kill = async (port: number) => {
+    const child = children[ports.indexOf(port)];
+    if (!child) throw new Error(`redis cluster: no node on ${port}`);
+    await killed(child);
+  };
+  const restart = (port: number) => {
+    const at = ports.indexOf(port);
+    const child = children[at];
+    if (!child || (child.exitCode === null && child.signalCode === null))
+      throw new Error(`redis cluster: the node on ${port} is not stopped`);
+    children[at] = launch(port);
+  };
+  const stop = async () => {
+    await Promise.all(children.map(killed));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -144,7 +160,13 @@ export async function startCluster(options: { replicas?: number } = {}): Promise
     await stop();
     throw err;
   }
-  return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, stop };
+  return {
+    url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    ports,
+    kill,
+    restart,
+    stop,
+  };
 }
 
 /** Which master serves each key's slot: `CLUSTER KEYSLOT` asked of the cluster itself. */
