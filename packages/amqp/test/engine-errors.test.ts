@@ -3,7 +3,7 @@
 // and other connections go on as before.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Channel, ChannelModel } from 'amqplib';
-import type { VirtualHost } from '@conveyor/core';
+import { StoreError, type VirtualHost } from '@conveyor/core';
 import { everyEngineError, failMethods } from '@conveyor/core/testing';
 import { toReply } from '../src/session/protocol-error.js';
 import { closeClients, connect } from './helpers/amqp-clients.js';
@@ -126,5 +126,45 @@ describe.each(everyEngineError())('engine error $code', ({ make }) => {
       await conn.close().catch(() => undefined);
     }
     await othersUnaffected();
+  });
+});
+
+// RabbitMQ nacks a confirm-mode publish on a queue's internal error; a store that fails (Redis
+// away, too few replicas for WAIT) is one. The publisher resends on the same channel.
+describe('a store failure under a confirm-mode publish', () => {
+  test('is a basic.nack: the channel stays open, the next publish is acked, and the failure is reported once per run', async () => {
+    const conn = await connect(t.url);
+    const ch = await conn.createConfirmChannel();
+    let closed = false;
+    ch.on('close', () => (closed = true));
+    const send = (body: string) =>
+      new Promise<'ack' | 'nack'>((resolve) =>
+        ch.sendToQueue('q-held', Buffer.from(body), {}, (err) => resolve(err ? 'nack' : 'ack')),
+      );
+    const reported = t.errors.length;
+    const failing = failMethods(
+      t.broker.vhost('/'),
+      { publish: 'reject' },
+      () => new StoreError('redis away'),
+    );
+    try {
+      expect(await Promise.all([send('a'), send('b'), send('c')])).toEqual(['nack', 'nack', 'nack']);
+    } finally {
+      failing.restore();
+    }
+    expect(t.errors.slice(reported).map(String)).toEqual(['StoreError: redis away']);
+    expect(await send('d')).toBe('ack');
+    expect(closed).toBe(false);
+    // A second run of failures is reported again.
+    const again = failMethods(t.broker.vhost('/'), { publish: 'reject' }, () => new StoreError('redis away'));
+    try {
+      expect(await send('e')).toBe('nack');
+    } finally {
+      again.restore();
+    }
+    expect(t.errors.length - reported).toBe(2);
+    t.errors.length = reported;
+    await ch.purgeQueue('q-held');
+    await conn.close();
   });
 });

@@ -78,6 +78,8 @@ export class AmqpChannel {
   readonly unacked = new Map<number, Delivery>();
   /** This channel's direct reply-to queue, once it consumes from amq.rabbitmq.reply-to. */
   replyQueue: string | undefined;
+  /** A confirm-mode publish failed in the store and none has succeeded since (reported once). */
+  storeFailing = false;
   #deliveryTag = 0;
   #tail: Promise<void> = Promise.resolve();
   /** Acks under way: later methods do not wait for them, teardown and `settled` do. */

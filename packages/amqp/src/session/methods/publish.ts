@@ -2,11 +2,15 @@
  * basic.publish → `vhost.publish`. The routing part of the engine call runs synchronously, so publishes
  * keep their order; the promise settles once every copy is stored (durable ones synced), which is when a
  * confirm-mode publisher gets its basic.ack (basic.nack when a queue refused it by overflow), after any
- * basic.return of an unroutable mandatory message.
+ * basic.return of an unroutable mandatory message. A store that fails the publish (Redis away, too few
+ * replicas for `wait`) nacks it and leaves a confirm-mode channel open, as RabbitMQ nacks on a queue's
+ * internal error: the publisher resends on the same channel. Without confirms the connection's close
+ * (541) is the publisher's only notice, so it still closes.
  */
 import {
   AccessRefusedError,
   ExchangeNotFoundError,
+  isConveyorError,
   PreconditionFailedError,
   type OutgoingMessage,
   type PublishResult,
@@ -68,11 +72,18 @@ export function publish(ch: AmqpChannel, args: BasicPublishArgs, cmd: ContentCom
       host.publishSettled();
       returnIfUnroutable(ch, args, cmd, result);
       confirm?.settle(seq, result.rejected.length > 0 ? 'nack' : 'ack');
+      if (ch.storeFailing) ch.storeFailing = false;
     },
     (err: unknown) => {
       host.publishSettled();
       confirm?.settle(seq, 'nack');
-      ch.fail(err, cmd.method);
+      if (!confirm || !isConveyorError(err) || err.code !== 'STORE_ERROR') {
+        ch.fail(err, cmd.method);
+        return;
+      }
+      // Reported once per run of failures on the channel, not once per nacked message.
+      if (!ch.storeFailing) host.backgroundError(err);
+      ch.storeFailing = true;
     },
   );
 }
