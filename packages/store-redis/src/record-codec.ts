@@ -135,19 +135,36 @@ export function rowToMessage(row: Row): StoredMessage {
 }
 
 /**
- * A take's reply (`takeIds` in the Lua prelude): per message a head, then its packed value. The
- * head is the id alone for a first delivery without readyAt, else 'id count [readyAt]'.
+ * A take's reply (`takeIds` in the Lua prelude). When every message is a first delivery without
+ * readyAt: '*' and the ids joined by spaces, then each packed value. Otherwise, per message, a
+ * head ('id', 'id count' or 'id count readyAt'), then its packed value.
  */
-export function takenToMessages(flat: Row): StoredMessage[] {
+export function takenToMessages(reply: Row): StoredMessage[] {
   const out: StoredMessage[] = [];
-  for (let i = 0; i < flat.length; i += 2) {
-    const [id = '', count = '1', readyAt] = str(flat[i]).split(' ');
-    const packed = flat[i + 1];
+  const first = reply[0];
+  if (first != null && first[0] === PLAIN_TAKE) {
+    const ids = first.toString('latin1', 1).split(' ');
+    if (ids.length !== reply.length - 1)
+      throw new StoreError(`a take's reply: ${ids.length} ids for ${reply.length - 1} records`);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as string;
+      const packed = reply[i + 1];
+      if (packed == null) throw new StoreError(`record ${id}: missing`);
+      out.push(unpack(id, packed, '1', undefined));
+    }
+    return out;
+  }
+  for (let i = 0; i < reply.length; i += 2) {
+    const [id = '', count = '1', readyAt] = str(reply[i]).split(' ');
+    const packed = reply[i + 1];
     if (packed == null) throw new StoreError(`record ${id}: missing`);
     out.push(unpack(id, packed, count, readyAt));
   }
   return out;
 }
+
+/** '*': the first item of a take's reply whose messages are all first deliveries. */
+const PLAIN_TAKE = 0x2a;
 
 export function rowToPeeked(row: Row): PeekedMessage {
   const state = str(row[row.length - 1]) as PeekedMessage['state'];

@@ -93,6 +93,28 @@ describe('record codec', () => {
     expect(() => takenToMessages([Buffer.from('5'), null])).toThrow(/record 5: missing/);
   });
 
+  it("a take of first deliveries only: '*' and the ids joined, then the packed values; the same messages", () => {
+    const packedOf = (body: number[]) =>
+      recordArgs({
+        message: { exchange: 'ex', routingKey: 'k', properties: {}, body: new Uint8Array(body) },
+        enqueuedAt: 3,
+        durable: true,
+      })[0] as Buffer;
+    const values = [packedOf([1]), packedOf([]), packedOf([0x2a, 0x20])];
+    const plain = takenToMessages([Buffer.from('*7 8 9'), ...values]);
+    const headed = takenToMessages(
+      ['7', '8', '9'].flatMap((id, i) => [Buffer.from(id), values[i] as Buffer]),
+    );
+    expect(plain).toEqual(headed);
+    expect(plain.map((m) => [m.id, m.deliveryCount, [...m.message.body]])).toEqual([
+      ['7', 1, [1]],
+      ['8', 1, []],
+      ['9', 1, [0x2a, 0x20]],
+    ]);
+    expect(() => takenToMessages([Buffer.from('*7 8'), ...values])).toThrow(/2 ids for 3 records/);
+    expect(() => takenToMessages([Buffer.from('*7'), null])).toThrow(/record 7: missing/);
+  });
+
   it('refuses a packed value of an unknown version', () => {
     const args = recordArgs({
       message: { exchange: '', routingKey: '', properties: {}, body: new Uint8Array() },

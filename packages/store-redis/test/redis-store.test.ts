@@ -650,6 +650,16 @@ describe.skipIf(skip !== undefined)(`RedisStore specifics${skip ? ` (skipped: ${
       const [taken] = await store.take('q', 1, { holder: 'h', now: Date.now() });
       expect(taken?.message.body.toString()).toBe('hello');
       expect(taken?.message.exchange).toBe('ex');
+      // Released, it has a meta value (its count): taken again beside a first delivery, the reply
+      // carries a head per message (takeIds), the version-1 record among them.
+      await store.release('q', [id], 'h');
+      await store.enqueue('q', [record('fresh')]);
+      const again = await store.take('q', 2, { holder: 'h', now: Date.now() });
+      expect(again.map((m) => [m.message.body.toString(), m.deliveryCount])).toEqual([
+        ['hello', 2],
+        ['fresh', 1],
+      ]);
+      await store.ack('q', [again[1]?.id ?? ''], 'h');
       expect(await store.ack('q', [id], 'h')).toEqual([id]);
       expect(await store.counts('q')).toMatchObject({ ready: 0, inFlight: 0, bytes: 0 });
     } finally {

@@ -286,19 +286,21 @@ end
 -- A count plus one, as a string; string.format costs more than the rest of a take's Lua per message.
 local NEXT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5', ['5'] = '6' }
 local function raised(c) return NEXT[c] or int((tonumber(c) or 0) + 1) end
--- Delivers ids, just removed from ready, to holder with their counts raised; returns their rows
--- one after the other, two items each, not a table per row: a head, then the packed value. The
--- head is the id for a first delivery without readyAt (nearly every take), else 'id count' or
--- 'id count readyAt': a reply item costs Redis more than the Lua that decides this.
+-- Delivers ids, just removed from ready, to holder with their counts raised, and returns them.
+-- When each is a first delivery without readyAt (nearly every take): '*' and the ids joined by
+-- spaces, then the packed values, one item each. Otherwise a head then the packed value per
+-- message, the head 'id', 'id count' or 'id count readyAt'. A reply item costs Redis more than
+-- the Lua that decides this, and the node's client more again (ioredis 6 decodes each item).
 local function takeIds(q, ids, holder, lease)
-  if #ids == 0 then return {} end
-  local rows, holds = {}, {}
+  local n = #ids
+  if n == 0 then return {} end
+  local heads, holds, plain = {}, {}, true
   local values = hmget(q.recs, ids)
   local metas = hasMeta(q) and hmget(q.meta, ids) or {}
   local tail = ' ' .. holder
   -- Per message, no call that a message without meta (nearly all) does not need: in Lua 5.1
   -- each call, ipairs' iterator among them, costs more than the lines around it.
-  for i = 1, #ids do
+  for i = 1, n do
     local id, m, v = ids[i], metas[i], values[i]
     local s, c, r
     if m then s, c, r = parseMeta(m) end
@@ -310,11 +312,17 @@ local function takeIds(q, ids, holder, lease)
       if v and string.byte(v, 1) == 2 then s = string.sub(v, SIZE_FROM, SIZE_TO) else s = bodySize(v) end
     end
     local head = id
-    if r then head = id .. ' ' .. c .. ' ' .. r elseif c ~= '1' then head = id .. ' ' .. c end
-    rows[2 * i - 1], rows[2 * i] = head, values[i]
+    if r then head, plain = id .. ' ' .. c .. ' ' .. r, false elseif c ~= '1' then head, plain = id .. ' ' .. c, false end
+    heads[i] = head
     holds[i] = c .. ' ' .. s .. tail
   end
   deliverMany(q, ids, holds, holder, lease)
+  if plain then
+    table.insert(values, 1, '*' .. table.concat(ids, ' '))
+    return values
+  end
+  local rows = {}
+  for i = 1, n do rows[2 * i - 1], rows[2 * i] = heads[i], values[i] end
   return rows
 end
 -- true and the message's count (nil for format 1) when holder holds id; false otherwise.
