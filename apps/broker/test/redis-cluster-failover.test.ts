@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EPHEMERAL_PORTS, startCli, type RunningCli } from './support/cli-process.js';
 import {
   clusterUnavailable,
+  masterOfSlot,
   startCluster,
   type TestCluster,
 } from '../../../packages/store-redis/test/redis-cluster-fixture.js';
@@ -42,17 +43,6 @@ async function queueHome(cluster: TestCluster, prefix: string, queue: string) {
     }
   }
   throw new Error(`no master holds queue ${queue}`);
-}
-
-/** The port of the master serving `slot`, asked of the node on `askPort`. */
-async function masterOfSlot(askPort: number, slot: number): Promise<number | undefined> {
-  const r = new Redis({ port: askPort, host: '127.0.0.1' });
-  try {
-    const ranges = (await r.cluster('SLOTS')) as [number, number, [string, number]][];
-    return ranges.find(([from, to]) => from <= slot && slot <= to)?.[2][1];
-  } finally {
-    r.disconnect();
-  }
 }
 
 const skip = clusterUnavailable();

@@ -3,11 +3,11 @@
 // confirms are refused until the old master is back as its replica; then the store serves again,
 // and another node's wake-ups come from the new master.
 import { StoreError, type QueueRecordInput } from '@conveyor/core';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyLayout, RedisStore } from '../src/index.js';
 import {
   clusterUnavailable,
+  masterOfSlot,
   masterPortOf,
   slotOf,
   startCluster,
@@ -23,18 +23,6 @@ const record = (body: string, readyAt?: number): QueueRecordInput => ({
   durable: true,
   ...(readyAt === undefined ? {} : { readyAt }),
 });
-
-/** The port of the master serving `slot`, asked of the node on `askPort`. */
-async function masterOfSlot(askPort: number, slot: number): Promise<number | undefined> {
-  const r = new Redis({ port: askPort, host: '127.0.0.1', lazyConnect: true });
-  try {
-    await r.connect();
-    const ranges = (await r.cluster('SLOTS')) as [number, number, [string, number]][];
-    return ranges.find(([from, to]) => from <= slot && slot <= to)?.[2][1];
-  } finally {
-    r.disconnect();
-  }
-}
 
 describe.skipIf(skip !== undefined)(
   `RedisStore through a Redis Cluster failover${skip ? ` (skipped: ${skip})` : ''}`,

@@ -182,12 +182,17 @@ export async function slotOf(cluster: TestCluster, key: string): Promise<number>
 /** The port of the master that serves `key`'s slot. */
 export async function masterPortOf(cluster: TestCluster, key: string): Promise<number> {
   const slot = await slotOf(cluster, key);
-  const r = new Redis({ port: cluster.ports[0], host: '127.0.0.1' });
+  const port = await masterOfSlot(cluster.ports[0] as number, slot);
+  if (port === undefined) throw new Error(`no master serves slot ${slot}`);
+  return port;
+}
+
+/** The port of the master serving `slot`, as the node on `askPort` sees it (after a failover, ask a survivor). */
+export async function masterOfSlot(askPort: number, slot: number): Promise<number | undefined> {
+  const r = new Redis({ port: askPort, host: '127.0.0.1' });
   try {
     const ranges = (await r.cluster('SLOTS')) as [number, number, [string, number]][];
-    const range = ranges.find(([from, to]) => from <= slot && slot <= to);
-    if (!range) throw new Error(`no master serves slot ${slot}`);
-    return range[2][1];
+    return ranges.find(([from, to]) => from <= slot && slot <= to)?.[2][1];
   } finally {
     r.disconnect();
   }
