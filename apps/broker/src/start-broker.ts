@@ -91,7 +91,7 @@ function createStore(config: StoreConfig, logger: Logger): MessageStore {
                   {
                     connection: event.connection,
                     downMs: event.downMs,
-                    failedReconnects: event.failedAttempts,
+                    failedReconnects: event.failedReconnects,
                   },
                   'redis connection restored',
                 ),

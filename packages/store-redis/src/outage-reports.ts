@@ -11,7 +11,7 @@ export type RedisConnectionName = 'commands' | 'subscriptions';
  */
 export type RedisConnectionEvent =
   | { connection: RedisConnectionName; state: 'lost'; error: unknown }
-  | { connection: RedisConnectionName; state: 'restored'; downMs: number; failedAttempts: number };
+  | { connection: RedisConnectionName; state: 'restored'; downMs: number; failedReconnects: number };
 
 export interface OutageHandlers {
   onConnection(event: RedisConnectionEvent): void;
@@ -27,7 +27,7 @@ export function printConnectionEvent(event: RedisConnectionEvent): void {
     console.error(`[conveyor redis] ${event.connection} connection lost, reconnecting:`, event.error);
   else
     console.error(
-      `[conveyor redis] ${event.connection} connection restored after ${event.downMs} ms (${event.failedAttempts} failed reconnects)`,
+      `[conveyor redis] ${event.connection} connection restored after ${event.downMs} ms (${event.failedReconnects} failed reconnects)`,
     );
 }
 
@@ -39,13 +39,13 @@ export function reportOutages(
 ): void {
   let up = false; // a connection that never came up is the caller's failure to open, not an outage
   let lostAt: number | undefined;
-  let failedAttempts = 0;
+  let failedReconnects = 0;
   // A socket's error comes just before its close: held back one turn, it becomes the outage's
   // cause rather than a report of its own.
   let held: unknown;
   client.on('error', (err: unknown) => {
     if (lostAt !== undefined) {
-      failedAttempts += 1;
+      failedReconnects += 1;
       return;
     }
     held = err;
@@ -58,7 +58,7 @@ export function reportOutages(
   client.on('close', () => {
     if (handlers.silent() || !up || lostAt !== undefined) return;
     lostAt = Date.now();
-    failedAttempts = 0;
+    failedReconnects = 0;
     const error = held ?? new StoreError('the connection to redis closed');
     held = undefined;
     handlers.onConnection({ connection, state: 'lost', error });
@@ -68,6 +68,7 @@ export function reportOutages(
     if (lostAt === undefined) return;
     const downMs = Date.now() - lostAt;
     lostAt = undefined;
-    if (!handlers.silent()) handlers.onConnection({ connection, state: 'restored', downMs, failedAttempts });
+    if (!handlers.silent())
+      handlers.onConnection({ connection, state: 'restored', downMs, failedReconnects });
   });
 }

@@ -154,11 +154,11 @@ describe.skipIf(skip !== undefined)(
       for (const connection of ['commands', 'subscriptions']) {
         const restored = outages.filter((e) => e.connection === connection && e.state === 'restored');
         expect(restored).toEqual([
-          { connection, state: 'restored', downMs: expect.any(Number), failedAttempts: expect.any(Number) },
+          { connection, state: 'restored', downMs: expect.any(Number), failedReconnects: expect.any(Number) },
         ]);
         const [back] = restored as Extract<RedisConnectionEvent, { state: 'restored' }>[];
-        expect(back?.downMs).toBeGreaterThanOrEqual(2_000);
-        expect(back?.failedAttempts).toBeGreaterThanOrEqual(3);
+        expect(back?.downMs).toBeGreaterThanOrEqual(1_500); // about as long as Redis was unreachable
+        expect(back?.failedReconnects).toBeGreaterThanOrEqual(3);
       }
       // None of the failed reconnects reached onError, and the store serves again.
       expect(errors).toEqual([]);
