@@ -291,7 +291,8 @@ local function raised(c) return NEXT[c] or int((tonumber(c) or 0) + 1) end
 -- spaces, then the packed values, one item each. Otherwise a head then the packed value per
 -- message, the head 'id', 'id count' or 'id count readyAt'. A reply item costs Redis more than
 -- the Lua that decides this, and the node's client more again (ioredis 6 decodes each item).
-local function takeIds(q, ids, holder, lease)
+-- joined: the ids joined by spaces, when the caller has them already (take notes them).
+local function takeIds(q, ids, holder, lease, joined)
   local n = #ids
   if n == 0 then return {} end
   local heads, holds, plain = {}, {}, true
@@ -318,7 +319,7 @@ local function takeIds(q, ids, holder, lease)
   end
   deliverMany(q, ids, holds, holder, lease)
   if plain then
-    table.insert(values, 1, '*' .. table.concat(ids, ' '))
+    table.insert(values, 1, '*' .. (joined or table.concat(ids, ' ')))
     return values
   end
   local rows = {}

@@ -89,8 +89,9 @@ promote(q, tonumber(ARGV[7]))
 local max = tonumber(ARGV[4])
 if max <= 0 then return {} end
 local ids = popReady(q, max)
-local rows = takeIds(q, ids, ARGV[5], ARGV[6])
-if #ids > 0 then redis.call('HSET', q.b .. 'takes', ARGV[5], ARGV[9] .. ' ' .. table.concat(ids, ' ')) end
+local joined = table.concat(ids, ' ')
+local rows = takeIds(q, ids, ARGV[5], ARGV[6], joined)
+if #ids > 0 then redis.call('HSET', q.b .. 'takes', ARGV[5], ARGV[9] .. ' ' .. joined) end
 if ARGV[8] == '1' and #ids == max and redis.call('HGET', q.c, 'ready') ~= '0' then wake(q) end
 return rows
 `),
