@@ -59,7 +59,7 @@ export class PendingReleases {
         await this.run(release);
       } catch (err) {
         // Still not taken: kept for the next tick. What keeps Redis away is reported by the
-        // connection itself (the store's onError), once per failed reconnect.
+        // connection itself, once per outage (the store's onConnection).
         this.keepAfter(err, release);
       }
     }
