@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EPHEMERAL_PORTS, startCli, type RunningCli } from './support/cli-process.js';
 import {
   clusterUnavailable,
   masterOfSlot,
+  queueHome,
   startCluster,
   type TestCluster,
 } from '../../../packages/store-redis/test/redis-cluster-fixture.js';
@@ -27,22 +27,6 @@ async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMs: numb
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
     await sleep(50);
   }
-}
-
-/** The master (by port) that holds a queue's keys, found by SCAN, and their slot. */
-async function queueHome(cluster: TestCluster, prefix: string, queue: string) {
-  for (const port of cluster.ports) {
-    const node = new Redis({ host: '127.0.0.1', port });
-    try {
-      const [, keys] = await node.scan('0', 'MATCH', `${prefix}{q:*${queue}}:counts`, 'COUNT', 100_000);
-      const [key] = keys;
-      if (key && /role:master/.test(await node.info('replication')))
-        return { master: port, slot: Number(await node.cluster('KEYSLOT', key)) };
-    } finally {
-      node.disconnect();
-    }
-  }
-  throw new Error(`no master holds queue ${queue}`);
 }
 
 const skip = clusterUnavailable();
@@ -154,7 +138,9 @@ describe.skipIf(skip !== undefined)(
           () => `500 confirms (at ${confirmed.size})`,
         );
 
-        const { master, slot } = await queueHome(cluster, prefix, QUEUE);
+        const home = await queueHome(cluster, prefix, QUEUE);
+        expect(home, 'a master holds the queue').toBeDefined();
+        const { master, slot } = home!;
         const other = cluster.ports.find((p) => p !== master) as number;
         await cluster.kill(master);
         await waitUntil(

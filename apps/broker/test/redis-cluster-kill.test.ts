@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EPHEMERAL_PORTS, startCli, type RunningCli } from './support/cli-process.js';
 import {
   clusterUnavailable,
+  queueHome,
   startCluster,
   type TestCluster,
 } from '../../../packages/store-redis/test/redis-cluster-fixture.js';
@@ -29,20 +29,6 @@ async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMs: numb
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-/** Which master (by port) holds a queue's keys: its counts key, found by SCAN on each master. */
-async function masterOf(cluster: TestCluster, prefix: string, queue: string): Promise<number | undefined> {
-  for (const port of cluster.ports) {
-    const node = new Redis({ host: '127.0.0.1', port });
-    try {
-      const [, keys] = await node.scan('0', 'MATCH', `${prefix}{q:*${queue}}:counts`, 'COUNT', 100_000);
-      if (keys.length > 0) return port;
-    } finally {
-      node.disconnect();
-    }
-  }
-  return undefined;
 }
 
 const skip = clusterUnavailable();
@@ -84,13 +70,13 @@ describe.skipIf(skip !== undefined)(
         const admin = await (await connect(0)).createChannel();
         await admin.assertQueue(WORK, { durable: true });
         // A dead-letter queue whose slot a different master serves than the work queue's.
-        const workMaster = await masterOf(cluster, prefix, WORK);
+        const workMaster = (await queueHome(cluster, prefix, WORK))?.master;
         expect(workMaster).toBeDefined();
         let dead = '';
         for (let i = 0; dead === ''; i++) {
           const name = `xshard-dead-${i}`;
           await admin.assertQueue(name, { durable: true });
-          if ((await masterOf(cluster, prefix, name)) !== workMaster) dead = name;
+          if ((await queueHome(cluster, prefix, name))?.master !== workMaster) dead = name;
         }
         // Declared anew with its dead-letter target: every node must follow the new definition.
         await admin.deleteQueue(WORK);

@@ -197,3 +197,27 @@ export async function masterOfSlot(askPort: number, slot: number): Promise<numbe
     r.disconnect();
   }
 }
+
+/**
+ * The master (by port) that holds a broker queue's keys, found by SCAN on every node (the broker's
+ * queue key qualifies the name), and their slot; undefined if none does yet.
+ */
+export async function queueHome(
+  cluster: TestCluster,
+  prefix: string,
+  queue: string,
+): Promise<{ master: number; slot: number } | undefined> {
+  for (const port of cluster.ports) {
+    const node = new Redis({ host: '127.0.0.1', port });
+    try {
+      const [, keys] = await node.scan('0', 'MATCH', `${prefix}{q:*${queue}}:counts`, 'COUNT', 100_000);
+      const [key] = keys;
+      // A replica holds the same keys; the master is the one that serves them.
+      if (key && /role:master/.test(await node.info('replication')))
+        return { master: port, slot: Number(await node.cluster('KEYSLOT', key)) };
+    } finally {
+      node.disconnect();
+    }
+  }
+  return undefined;
+}
